@@ -1,0 +1,136 @@
+extension DeclarativeDecoder {
+    /// Resolves every top-level reference: the endpoint key first (name, username), then the id,
+    /// as Kong does.
+    func link() {
+        func index<T>(_ items: [T], key: (T) -> String?, id: (T) -> EntityID) -> (byKey: [String: EntityID], ids: Set<EntityID>) {
+            var byKey: [String: EntityID] = [:]
+            var ids = Set<EntityID>()
+            for item in items {
+                if let k = key(item), byKey[k] == nil { byKey[k] = id(item) }
+                ids.insert(id(item))
+            }
+            return (byKey, ids)
+        }
+        let services = index(self.model.services, key: { $0.name }, id: { $0.id })
+        let routes = index(self.model.routes, key: { $0.name }, id: { $0.id })
+        let consumers = index(self.model.consumers, key: { $0.username }, id: { $0.id })
+        let upstreams = index(self.model.upstreams, key: { $0.name }, id: { $0.id })
+
+        func resolve(_ ref: Reference, field: String, collection: String, in table: (byKey: [String: EntityID], ids: Set<EntityID>)) -> EntityID? {
+            switch ref.form {
+            case .text(let s):
+                if let id = table.byKey[s] { return id }
+                if let id = EntityID(s), table.ids.contains(id) { return id }
+            case .object(let id):
+                if table.ids.contains(id) { return id }
+            }
+            self.diagnostics.add(
+                "invalid reference '\(field): \(Record.printable(ref.display))' (no such entry in '\(collection)')",
+                node: ref.node, path: ref.path.text)
+            return nil
+        }
+
+        for (link, ref) in self.pending {
+            switch link {
+            case .routeService(let i):
+                self.model.routes[i].service = resolve(ref, field: "service", collection: "services", in: services)
+            case .pluginService(let i):
+                self.model.plugins[i].service = resolve(ref, field: "service", collection: "services", in: services)
+            case .pluginRoute(let i):
+                self.model.plugins[i].route = resolve(ref, field: "route", collection: "routes", in: routes)
+            case .pluginConsumer(let i):
+                self.model.plugins[i].consumer = resolve(ref, field: "consumer", collection: "consumers", in: consumers)
+            case .keyauthConsumer(let i):
+                self.model.keyauthCredentials[i].consumer =
+                    resolve(ref, field: "consumer", collection: "consumers", in: consumers) ?? .zero
+            case .basicauthConsumer(let i):
+                self.model.basicauthCredentials[i].consumer =
+                    resolve(ref, field: "consumer", collection: "consumers", in: consumers) ?? .zero
+            case .aclConsumer(let i):
+                self.model.acls[i].consumer = resolve(ref, field: "consumer", collection: "consumers", in: consumers) ?? .zero
+            case .targetUpstream(let i):
+                self.model.targets[i].upstream = resolve(ref, field: "upstream", collection: "upstreams", in: upstreams) ?? .zero
+            }
+        }
+        self.pending = []
+    }
+
+    /// Kong's uniqueness rules (kong-format.md §1.5); the error goes to the second occurrence.
+    func checkUniqueness() {
+        func unique<T>(_ items: [T], collection: String, field: String, value: (T) -> String?, shown: (String) -> String = { $0 },
+                       location: (T) -> SourceLocation, path: (T) -> FieldPath) {
+            var seen = Set<String>()
+            for item in items {
+                guard let v = value(item) else { continue }
+                if !seen.insert(v).inserted {
+                    self.diagnostics.add(
+                        "uniqueness violation: '\(collection)' entity with \(field) set to '\(Record.printable(shown(v)))' already declared",
+                        at: location(item), path: path(item).text)
+                }
+            }
+        }
+        let m = self.model
+        unique(m.services, collection: "services", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.services, collection: "services", field: "name", value: { $0.name }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.routes, collection: "routes", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.routes, collection: "routes", field: "name", value: { $0.name }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.consumers, collection: "consumers", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.consumers, collection: "consumers", field: "username", value: { $0.username }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.consumers, collection: "consumers", field: "custom_id", value: { $0.customID }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.upstreams, collection: "upstreams", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.upstreams, collection: "upstreams", field: "name", value: { $0.name }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.plugins, collection: "plugins", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.plugins, collection: "plugins", field: "instance_name", value: { $0.instanceName }, location: { $0.location }, path: { $0.fieldPath })
+        unique(
+            m.keyauthCredentials, collection: "keyauth_credentials", field: "primary key", value: { $0.id.description },
+            location: { $0.location }, path: { $0.fieldPath })
+        // The key is a secret: the message names the entry, never the value.
+        unique(
+            m.keyauthCredentials, collection: "keyauth_credentials", field: "key", value: { $0.key }, shown: { _ in "<redacted>" },
+            location: { $0.location }, path: { $0.fieldPath })
+        unique(
+            m.basicauthCredentials, collection: "basicauth_credentials", field: "primary key", value: { $0.id.description },
+            location: { $0.location }, path: { $0.fieldPath })
+        unique(
+            m.basicauthCredentials, collection: "basicauth_credentials", field: "username", value: { $0.username },
+            location: { $0.location }, path: { $0.fieldPath })
+        unique(m.acls, collection: "acls", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.targets, collection: "targets", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+
+        // Scope duplicates that derived ids do not catch (references by name in one place and by id
+        // in another; explicit ids; the same target with and without its default port).
+        var pluginScopes = [String: SourceLocation]()
+        var seenPluginIDs = Set<EntityID>()
+        for p in m.plugins {
+            let first = seenPluginIDs.insert(p.id).inserted
+            let scope = "\(p.name):\(p.route?.description ?? ""):\(p.service?.description ?? ""):\(p.consumer?.description ?? "")"
+            if pluginScopes[scope] != nil, first {
+                self.diagnostics.add(
+                    "uniqueness violation: 'plugins' entity with name set to '\(Record.printable(p.name))' already declared for the same route, service and consumer",
+                    at: p.location, path: p.fieldPath.text)
+            } else if pluginScopes[scope] == nil {
+                pluginScopes[scope] = p.location
+            }
+        }
+        var targetKeys = Set<String>()
+        var seenTargetIDs = Set<EntityID>()
+        for t in m.targets {
+            let first = seenTargetIDs.insert(t.id).inserted
+            if !targetKeys.insert("\(t.upstream):\(t.target)").inserted, first {
+                self.diagnostics.add(
+                    "uniqueness violation: 'targets' entity with target set to '\(Record.printable(t.target))' already declared",
+                    at: t.location, path: t.fieldPath.text)
+            }
+        }
+        var aclKeys = Set<String>()
+        var seenACLIDs = Set<EntityID>()
+        for a in m.acls {
+            let first = seenACLIDs.insert(a.id).inserted
+            if !aclKeys.insert("\(a.consumer):\(a.group)").inserted, first {
+                self.diagnostics.add(
+                    "uniqueness violation: 'acls' entity with group set to '\(Record.printable(a.group))' already declared for this consumer",
+                    at: a.location, path: a.fieldPath.text)
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import Crypto
+
+/// A UUID as Kong prints it: 36 lowercase characters. Stored as 16 bytes; compared as Kong compares
+/// ids (string order of the canonical lowercase form, which equals byte order).
+public struct EntityID: Sendable, Hashable, Comparable, CustomStringConvertible {
+    public let high: UInt64
+    public let low: UInt64
+
+    public init(high: UInt64, low: UInt64) {
+        self.high = high
+        self.low = low
+    }
+
+    /// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (either case). Kong accepts any version.
+    public init?(_ text: String) {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(16)
+        let utf8 = Array(text.utf8)
+        guard utf8.count == 36 else { return nil }
+        var i = 0
+        while i < 36 {
+            if i == 8 || i == 13 || i == 18 || i == 23 {
+                guard utf8[i] == UInt8(ascii: "-") else { return nil }
+                i += 1
+                continue
+            }
+            guard let h = Self.hexValue(utf8[i]), let l = Self.hexValue(utf8[i + 1]) else { return nil }
+            bytes.append(h << 4 | l)
+            i += 2
+        }
+        self.init(bytes: bytes)
+    }
+
+    public init(bytes: [UInt8]) {
+        precondition(bytes.count >= 16, "a UUID has 16 bytes")
+        var h: UInt64 = 0
+        var l: UInt64 = 0
+        for i in 0..<8 { h = h << 8 | UInt64(bytes[i]) }
+        for i in 8..<16 { l = l << 8 | UInt64(bytes[i]) }
+        self.init(high: h, low: l)
+    }
+
+    public var bytes: [UInt8] {
+        var out = [UInt8](repeating: 0, count: 16)
+        for i in 0..<8 {
+            out[i] = UInt8(truncatingIfNeeded: self.high >> (56 - 8 * UInt64(i)))
+            out[8 + i] = UInt8(truncatingIfNeeded: self.low >> (56 - 8 * UInt64(i)))
+        }
+        return out
+    }
+
+    public var description: String {
+        let hex: [UInt8] = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (i, b) in self.bytes.enumerated() {
+            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(hex[Int(b >> 4)])
+            out.append(hex[Int(b & 0xf)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    public static let zero = EntityID(high: 0, low: 0)
+
+    public static func < (lhs: EntityID, rhs: EntityID) -> Bool {
+        (lhs.high, lhs.low) < (rhs.high, rhs.low)
+    }
+
+    /// RFC 4122 name-based UUID, version 5 (SHA-1), as Kong's `utils.uuid`-less declarative ids use.
+    public static func v5(namespace: EntityID, name: String) -> EntityID {
+        var sha = Insecure.SHA1()
+        sha.update(data: namespace.bytes)
+        sha.update(data: Array(name.utf8))
+        var bytes = Array(sha.finalize())
+        bytes[6] = (bytes[6] & 0x0f) | 0x50
+        bytes[8] = (bytes[8] & 0x3f) | 0x80
+        return EntityID(bytes: bytes)
+    }
+
+    private static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}
+
+/// Kong's deterministic declarative ids: `uuid5(uuid5(N0, collection), key)`.
+public enum DeclarativeIDs {
+    /// Kong's root namespace for declarative ids (`kong/db/declarative/import.lua`... see kong-format.md §1.4).
+    public static let root = EntityID("fd02801f-0957-4a15-a55a-c8d9606f30b5")!
+
+    public static func namespace(_ collection: String) -> EntityID {
+        EntityID.v5(namespace: root, name: collection)
+    }
+
+    public static let services = namespace("services")
+    public static let routes = namespace("routes")
+    public static let consumers = namespace("consumers")
+    public static let plugins = namespace("plugins")
+    public static let upstreams = namespace("upstreams")
+    public static let targets = namespace("targets")
+    public static let keyauthCredentials = namespace("keyauth_credentials")
+    public static let basicauthCredentials = namespace("basicauth_credentials")
+    public static let acls = namespace("acls")
+}
