@@ -54,7 +54,7 @@ let package = Package(
         .executableTarget(
             name: "TurnpikeCLI",
             dependencies: [
-                "TurnpikeServer", "TurnpikeModel",
+                "TurnpikeServer", "TurnpikeEngine", "TurnpikeModel", "TurnpikeYAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -76,8 +76,8 @@ let package = Package(
         ),
         .testTarget(
             name: "TurnpikeServerTests",
-            dependencies: ["TurnpikeServer", "TurnpikeModel", "TurnpikeEngine", "TurnpikeTestSupport"],
-            resources: [.copy("Fixtures")],
+            dependencies: ["TurnpikeServer", "TurnpikeModel", "TurnpikeEngine", "TurnpikeYAML", "TurnpikeTestSupport"],
+            exclude: ["Fixtures"],
             swiftSettings: strict
         ),
         .testTarget(

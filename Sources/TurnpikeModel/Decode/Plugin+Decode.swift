@@ -5,6 +5,7 @@ extension DeclarativeDecoder {
         r.extras()
         self.skipTimestamps(&r)
         let explicitID = self.readID(&r)
+        let nameLocation = r.has("name") ? (r.node["name"]?.location ?? node.location) : node.location
         let name = r.string("name", required: true)
         let instanceName = self.readName(&r, key: "instance_name")
         var config: ConfigNode?
@@ -45,6 +46,7 @@ extension DeclarativeDecoder {
             explicitID
             ?? EntityID.v5(namespace: DeclarativeIDs.plugins, name: "plugins:*:\(label):\(part("route")):\(part("service")):\(part("consumer"))")
         var plugin = PluginInstance(id: id, name: label, location: node.location, path: path)
+        plugin.nameLocation = nameLocation
         plugin.instanceName = instanceName
         plugin.config = config
         if let protocols, !protocols.isEmpty { plugin.protocols = protocols }

@@ -3,6 +3,8 @@
 public struct PluginInstance: Sendable {
     public var id: EntityID
     public var name: String
+    /// Where `name` is written, for "unknown plugin" errors.
+    public var nameLocation: SourceLocation
     public var instanceName: String?
     /// The `config` record as written (nil when absent: the plugin's defaults apply).
     public var config: ConfigNode?
@@ -18,6 +20,7 @@ public struct PluginInstance: Sendable {
     public init(id: EntityID, name: String, location: SourceLocation, path: FieldPath) {
         self.id = id
         self.name = name
+        self.nameLocation = location
         self.protocols = [.grpc, .grpcs, .http, .https]
         self.enabled = true
         self.location = location

@@ -1,0 +1,75 @@
+import ArgumentParser
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The `turnpike` command: a thin shell over library calls. Exit codes: 0 success, 1 invalid
+/// config, 2 usage error or unreadable file.
+@main
+struct Turnpike: AsyncParsableCommand {
+    static let version = "0.1.0"
+
+    static let configuration = CommandConfiguration(
+        commandName: "turnpike",
+        abstract: "A DB-less API gateway that runs Kong's declarative kong.yaml.",
+        version: Self.version,
+        subcommands: [ValidateCommand.self, RenderCommand.self]
+    )
+
+    static func main() async {
+        do {
+            var command = try Self.parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            let code = Self.exitCode(for: error)
+            if code == .success {
+                Self.exit(withError: error)
+            }
+            if let exit = error as? ExitCode {
+                Glibc.exit(exit.rawValue)
+            }
+            // Usage errors: ArgumentParser's message, and the exit code our contract promises (2).
+            let message = Self.fullMessage(for: error)
+            if !message.isEmpty { FileHandleStandardError.write(message + "\n") }
+            Glibc.exit(code == .validationFailure ? 2 : code.rawValue)
+        }
+    }
+}
+
+/// Plain writes to the standard streams, without Foundation.
+enum FileHandleStandardError {
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { buf in
+                Glibc.write(2, buf.baseAddress! + offset, buf.count - offset)
+            }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}
+
+enum StandardOutput {
+    static func write(_ text: String) {
+        var bytes = Array(text.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { buf in
+                Glibc.write(1, buf.baseAddress! + offset, buf.count - offset)
+            }
+            if n <= 0 { return }
+            offset += n
+        }
+    }
+}

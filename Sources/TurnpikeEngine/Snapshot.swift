@@ -1,0 +1,78 @@
+public import TurnpikeModel
+public import TurnpikePlugins
+
+/// A plugin instance with its config decoded by the plugin that owns it.
+public struct ConfiguredPlugin: Sendable {
+    public let instance: PluginInstance
+    public let config: any PluginConfig
+    public let priority: Int
+}
+
+/// One loaded config, immutable: every request is served from exactly one snapshot.
+///
+/// Built off the event loops by `SnapshotBuilder`; holds the indexes requests need so no request
+/// sorts, parses or builds a dictionary.
+public final class Snapshot: Sendable {
+    /// Counts successful loads since start (1 for the first config).
+    public let generation: Int
+    /// md5 hex of the file bytes (Kong's `configuration_hash`); all zeros for a config with no entities.
+    public let hash: String
+    public let model: Declarative
+
+    public let servicesByID: [EntityID: Int]
+    public let servicesByName: [String: Int]
+    public let routesByID: [EntityID: Int]
+    public let routesByName: [String: Int]
+    public let consumersByID: [EntityID: Int]
+    public let consumersByUsername: [String: Int]
+    public let consumersByCustomID: [String: Int]
+    /// key-auth credentials by key: one hash probe per request, whatever the number of consumers.
+    public let keyauthByKey: [String: Int]
+    public let basicauthByUsername: [String: Int]
+    /// ACL groups per consumer, in file order.
+    public let groupsByConsumer: [EntityID: [String]]
+    public let upstreamsByID: [EntityID: Int]
+    public let upstreamsByName: [String: Int]
+    public let targetsByUpstream: [EntityID: [Int]]
+    /// Every plugin instance with its decoded config, in file order.
+    public let plugins: [ConfiguredPlugin]
+
+    init(generation: Int, hash: String, model: Declarative, plugins: [ConfiguredPlugin]) {
+        self.generation = generation
+        self.hash = model.isEmpty ? String(repeating: "0", count: 32) : hash
+        self.model = model
+        func index<T, K: Hashable>(_ items: [T], _ key: (T) -> K?) -> [K: Int] {
+            var out: [K: Int] = [:]
+            out.reserveCapacity(items.count)
+            for (i, item) in items.enumerated() {
+                if let k = key(item), out[k] == nil { out[k] = i }
+            }
+            return out
+        }
+        self.servicesByID = index(model.services) { $0.id }
+        self.servicesByName = index(model.services) { $0.name }
+        self.routesByID = index(model.routes) { $0.id }
+        self.routesByName = index(model.routes) { $0.name }
+        self.consumersByID = index(model.consumers) { $0.id }
+        self.consumersByUsername = index(model.consumers) { $0.username }
+        self.consumersByCustomID = index(model.consumers) { $0.customID }
+        self.keyauthByKey = index(model.keyauthCredentials) { $0.key }
+        self.basicauthByUsername = index(model.basicauthCredentials) { $0.username }
+        var groups: [EntityID: [String]] = [:]
+        for acl in model.acls { groups[acl.consumer, default: []].append(acl.group) }
+        self.groupsByConsumer = groups
+        self.upstreamsByID = index(model.upstreams) { $0.id }
+        self.upstreamsByName = index(model.upstreams) { $0.name }
+        var targets: [EntityID: [Int]] = [:]
+        for (i, t) in model.targets.enumerated() { targets[t.upstream, default: []].append(i) }
+        self.targetsByUpstream = targets
+        self.plugins = plugins
+    }
+
+    /// Looks a consumer up by id (when `value` is a UUID) or username, as Kong resolves `anonymous`.
+    public func consumer(idOrUsername value: String) -> Consumer? {
+        if let id = EntityID(value), let i = self.consumersByID[id] { return self.model.consumers[i] }
+        if let i = self.consumersByUsername[value] { return self.model.consumers[i] }
+        return nil
+    }
+}

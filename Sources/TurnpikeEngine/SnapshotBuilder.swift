@@ -1,0 +1,77 @@
+public import TurnpikeModel
+public import TurnpikePlugins
+
+/// Compiles a decoded model into a `Snapshot`: plugin configs decoded and validated by their
+/// plugins, what turnpike cannot serve rejected with a located error, indexes built.
+///
+/// Pure and synchronous; call it off the event loops.
+public struct SnapshotBuilder: Sendable {
+    public var registry: PluginRegistry
+
+    public init(registry: PluginRegistry = .builtIn) {
+        self.registry = registry
+    }
+
+    /// Builds a snapshot or throws every problem found.
+    public func build(_ model: Declarative, hash: String, generation: Int) throws(ConfigErrors) -> Snapshot {
+        let diagnostics = Diagnostics()
+        let plugins = self.check(model, diagnostics: diagnostics)
+        guard diagnostics.isEmpty else { throw ConfigErrors(diagnostics.errors.sorted) }
+        return Snapshot(generation: generation, hash: hash, model: model, plugins: plugins)
+    }
+
+    /// Runs every check the builder makes and reports into `diagnostics`; usable on a model that
+    /// already has decode errors, so one `validate` run reports both kinds.
+    @discardableResult
+    public func check(_ model: Declarative, diagnostics: Diagnostics) -> [ConfiguredPlugin] {
+        for service in model.services where service.protocol != .http {
+            diagnostics.add(
+                "protocol '\(service.protocol.rawValue)' is not supported by turnpike yet (supported: http)",
+                at: service.location, path: service.fieldPath.appending("protocol").text)
+        }
+        for route in model.routes {
+            let unsupported = route.protocols.filter { $0 != .http && $0 != .https }
+            if !unsupported.isEmpty {
+                diagnostics.add(
+                    "protocol '\(unsupported[0].rawValue)' is not supported by turnpike (supported: http, https)",
+                    at: route.location, path: route.fieldPath.appending("protocols").text)
+            }
+        }
+
+        var out: [ConfiguredPlugin] = []
+        out.reserveCapacity(model.plugins.count)
+        for plugin in model.plugins {
+            guard let entry = self.registry.entry(named: plugin.name) else {
+                if !plugin.name.isEmpty {
+                    diagnostics.add(
+                        self.registry.unknownNameMessage(plugin.name), at: plugin.nameLocation,
+                        path: plugin.fieldPath.appending("name").text)
+                }
+                continue
+            }
+            if plugin.consumer != nil && !entry.allowsConsumerScope {
+                diagnostics.add("value must be null", at: plugin.location, path: plugin.label.appending("consumer").text)
+            }
+            let scope = PluginScope(service: plugin.service, route: plugin.route, consumer: plugin.consumer)
+            let configPath = plugin.label.appending("config")
+            if let config = entry.decode(plugin.config, plugin.location, configPath, scope, diagnostics) {
+                out.append(ConfiguredPlugin(instance: plugin, config: config, priority: entry.priority))
+            }
+        }
+        // `anonymous` must name a consumer of this file (Kong answers 500 at request time; a
+        // load-time error is kinder and costs nothing).
+        for p in out {
+            let anonymous: String? =
+                (p.config as? KeyAuthConfig)?.anonymous ?? (p.config as? BasicAuthConfig)?.anonymous
+            guard let anonymous else { continue }
+            let exists = model.consumers.contains { $0.id.description == anonymous.lowercased() || $0.username == anonymous }
+            if !exists {
+                diagnostics.add(
+                    "anonymous consumer '\(Record.printable(anonymous))' is configured but doesn't exist",
+                    at: p.instance.config?["anonymous"]?.location ?? p.instance.location,
+                    path: p.instance.label.appending("config.anonymous").text)
+            }
+        }
+        return out
+    }
+}

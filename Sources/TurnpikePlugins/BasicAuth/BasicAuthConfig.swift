@@ -1,0 +1,33 @@
+public import TurnpikeModel
+
+/// basic-auth's config (plugins.md §6.2), Kong defaults filled in.
+public struct BasicAuthConfig: PluginConfig, Equatable {
+    public var anonymous: String?
+    public var hideCredentials = false
+    public var realm = "service"
+
+    public init() {}
+
+    public func rendered() -> Rendered {
+        .object([
+            ("anonymous", .optional(self.anonymous)),
+            ("hide_credentials", .bool(self.hideCredentials)),
+            ("realm", .string(self.realm)),
+        ])
+    }
+
+    static func decode(_ node: ConfigNode?, path: FieldPath, diagnostics: Diagnostics) -> BasicAuthConfig? {
+        var config = BasicAuthConfig()
+        guard let node else { return config }
+        guard var r = Record(node, path: path, diagnostics: diagnostics) else { return nil }
+        let before = diagnostics.errors.count
+        config.anonymous = r.string("anonymous")
+        if let v = r.bool("hide_credentials") { config.hideCredentials = v }
+        if let v = r.string("realm") { config.realm = v }
+        for required in ["hide_credentials", "realm"] where r.isNull(required) {
+            r.error("required field missing", key: required)
+        }
+        r.finish()
+        return diagnostics.errors.count == before ? config : nil
+    }
+}

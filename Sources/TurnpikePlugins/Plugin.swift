@@ -1,0 +1,41 @@
+public import TurnpikeModel
+
+/// Where a plugin instance is attached, for rules such as "not on a consumer".
+public struct PluginScope: Sendable, Equatable {
+    public var service: EntityID?
+    public var route: EntityID?
+    public var consumer: EntityID?
+
+    public init(service: EntityID? = nil, route: EntityID? = nil, consumer: EntityID? = nil) {
+        self.service = service
+        self.route = route
+        self.consumer = consumer
+    }
+}
+
+/// A decoded, validated plugin config with Kong's defaults filled in.
+public protocol PluginConfig: Sendable {
+    /// Every field in Kong's order, for `render` and the admin API. Secrets are redacted.
+    func rendered() -> Rendered
+}
+
+/// A plugin turnpike implements. Its config schema sits next to its code (`XConfig.swift`).
+///
+/// Request phases join this protocol with the proxy (issue #5); today a plugin knows its name,
+/// priority and how to decode its config.
+public protocol Plugin: Sendable {
+    associatedtype Config: PluginConfig
+    /// The Kong name: `key-auth`.
+    static var name: String { get }
+    /// Kong's number; higher runs first in every phase.
+    static var priority: Int { get }
+    /// Whether Kong forbids attaching the plugin to a consumer (auth plugins, acl, cors).
+    static var allowsConsumerScope: Bool { get }
+    /// Decodes `config` (nil when the file has none: all defaults). Reports every problem into
+    /// `diagnostics` under `path` and returns nil when the config is unusable.
+    static func decode(_ config: ConfigNode?, at location: SourceLocation, path: FieldPath, scope: PluginScope, diagnostics: Diagnostics) -> Config?
+}
+
+extension Plugin {
+    public static var allowsConsumerScope: Bool { true }
+}

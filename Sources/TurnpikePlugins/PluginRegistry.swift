@@ -1,0 +1,62 @@
+public import TurnpikeModel
+
+/// The plugins this build knows: an explicit list, no reflection, no self-registration.
+public struct PluginRegistry: Sendable {
+    /// A type-erased plugin entry.
+    public struct Entry: Sendable {
+        public let name: String
+        public let priority: Int
+        public let allowsConsumerScope: Bool
+        public let decode: @Sendable (ConfigNode?, SourceLocation, FieldPath, PluginScope, Diagnostics) -> (any PluginConfig)?
+
+        init<P: Plugin>(_ plugin: P.Type) {
+            self.name = P.name
+            self.priority = P.priority
+            self.allowsConsumerScope = P.allowsConsumerScope
+            self.decode = { node, location, path, scope, diagnostics in
+                P.decode(node, at: location, path: path, scope: scope, diagnostics: diagnostics)
+            }
+        }
+    }
+
+    public let entries: [Entry]
+    private let byName: [String: Int]
+
+    public init(entries: [Entry]) {
+        self.entries = entries
+        var byName: [String: Int] = [:]
+        for (i, e) in entries.enumerated() { byName[e.name] = i }
+        self.byName = byName
+    }
+
+    public static let builtIn = PluginRegistry(entries: [
+        Entry(KeyAuthPlugin.self),
+        Entry(BasicAuthPlugin.self),
+        Entry(ACLPlugin.self),
+    ])
+
+    public func entry(named name: String) -> Entry? {
+        self.byName[name].map { self.entries[$0] }
+    }
+
+    /// Plugins bundled with Kong OSS 3.x that turnpike does not implement yet: rejected with a
+    /// clear message rather than Kong's "not enabled", and never silently ignored.
+    public static let kongBundled: Set<String> = [
+        "acl", "acme", "ai-azure-content-safety", "ai-prompt-decorator", "ai-prompt-guard", "ai-prompt-template",
+        "ai-proxy", "ai-request-transformer", "ai-response-transformer", "aws-lambda", "azure-functions",
+        "basic-auth", "bot-detection", "correlation-id", "cors", "datadog", "file-log", "grpc-gateway", "grpc-web",
+        "hmac-auth", "http-log", "ip-restriction", "jwt", "key-auth", "ldap-auth", "loggly", "oauth2",
+        "opentelemetry", "post-function", "pre-function", "prometheus", "proxy-cache", "rate-limiting", "redirect",
+        "request-size-limiting", "request-termination", "request-transformer", "response-ratelimiting",
+        "response-transformer", "session", "standard-webhooks", "statsd", "syslog", "tcp-log", "udp-log", "zipkin",
+    ]
+
+    /// Kong's message for a name it does not know, or ours for a Kong plugin we lack.
+    public func unknownNameMessage(_ name: String) -> String {
+        if Self.kongBundled.contains(name) {
+            return "plugin '\(Record.printable(name))' is not supported by turnpike (supported: "
+                + self.entries.map(\.name).sorted().joined(separator: ", ") + ")"
+        }
+        return "plugin '\(Record.printable(name))' not enabled; add it to the 'plugins' configuration property"
+    }
+}
