@@ -47,7 +47,9 @@ public struct Record {
     public func fieldPath(_ key: String) -> FieldPath { self.path.appending(key) }
 
     public func error(_ message: String, key: String, node: ConfigNode? = nil) {
-        self.diagnostics.add(message, at: node?.location ?? self.location, path: self.fieldPath(key).text)
+        // Point at the field's value when it is written, else at the entity.
+        let place = node?.location ?? self.node[key]?.location ?? self.location
+        self.diagnostics.add(message, at: place, path: self.fieldPath(key).text)
     }
 
     /// An error about the whole entity, placed at its first line.

@@ -17,7 +17,7 @@ import TurnpikeModel
         ("/a%2Fb", "/a%2Fb"),
         ("/%7euser", "/~user"),
         ("/a%3ab", "/a%3Ab"),
-        ("/route%2E%2E/req", "/req"),
+        ("/route%2E%2E/req", "/route../req"),
         ("/100%", "/100%"),
         ("/%zz", "/%zz"),
     ])

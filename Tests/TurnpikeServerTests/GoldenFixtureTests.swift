@@ -39,7 +39,8 @@ import TurnpikeYAML
             let expected = try #require(Fixtures.text(expectedURL), "missing \(expectedURL.lastPathComponent)")
             #expect(text == expected, "\(url.lastPathComponent) renders differently")
         case .invalid(let errors):
-            Issue.record("\(url.lastPathComponent) should be valid:\n" + errors.map(\.description).joined(separator: "\n"))
+            let lines = errors.map(\.description).joined(separator: "\n")
+            Issue.record("\(url.lastPathComponent) should be valid:\n\(lines)")
         case .unreadable(let message):
             Issue.record("\(message)")
         }

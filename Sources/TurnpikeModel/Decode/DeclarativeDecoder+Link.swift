@@ -57,12 +57,14 @@ extension DeclarativeDecoder {
 
     /// Kong's uniqueness rules (kong-format.md §1.5); the error goes to the second occurrence.
     func checkUniqueness() {
+        var flagged = Set<String>()
         func unique<T>(_ items: [T], collection: String, field: String, value: (T) -> String?, shown: (String) -> String = { $0 },
                        location: (T) -> SourceLocation, path: (T) -> FieldPath) {
             var seen = Set<String>()
             for item in items {
                 guard let v = value(item) else { continue }
-                if !seen.insert(v).inserted {
+                // One violation per entity: a name clash also makes the name-derived ids clash.
+                if !seen.insert(v).inserted, flagged.insert(path(item).text).inserted {
                     self.diagnostics.add(
                         "uniqueness violation: '\(collection)' entity with \(field) set to '\(Record.printable(shown(v)))' already declared",
                         at: location(item), path: path(item).text)
@@ -70,29 +72,29 @@ extension DeclarativeDecoder {
             }
         }
         let m = self.model
-        unique(m.services, collection: "services", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
         unique(m.services, collection: "services", field: "name", value: { $0.name }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.routes, collection: "routes", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
         unique(m.routes, collection: "routes", field: "name", value: { $0.name }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.consumers, collection: "consumers", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
         unique(m.consumers, collection: "consumers", field: "username", value: { $0.username }, location: { $0.location }, path: { $0.fieldPath })
         unique(m.consumers, collection: "consumers", field: "custom_id", value: { $0.customID }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.upstreams, collection: "upstreams", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.upstreams, collection: "upstreams", field: "name", value: { $0.name }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.plugins, collection: "plugins", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.upstreams, collection: "upstreams", field: "name", value: { $0.name.isEmpty ? nil : $0.name }, location: { $0.location }, path: { $0.fieldPath })
         unique(m.plugins, collection: "plugins", field: "instance_name", value: { $0.instanceName }, location: { $0.location }, path: { $0.fieldPath })
-        unique(
-            m.keyauthCredentials, collection: "keyauth_credentials", field: "primary key", value: { $0.id.description },
-            location: { $0.location }, path: { $0.fieldPath })
         // The key is a secret: the message names the entry, never the value.
         unique(
             m.keyauthCredentials, collection: "keyauth_credentials", field: "key", value: { $0.key }, shown: { _ in "<redacted>" },
             location: { $0.location }, path: { $0.fieldPath })
         unique(
-            m.basicauthCredentials, collection: "basicauth_credentials", field: "primary key", value: { $0.id.description },
+            m.basicauthCredentials, collection: "basicauth_credentials", field: "username", value: { $0.username },
+            location: { $0.location }, path: { $0.fieldPath })
+        unique(m.services, collection: "services", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.routes, collection: "routes", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.consumers, collection: "consumers", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.upstreams, collection: "upstreams", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(m.plugins, collection: "plugins", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        unique(
+            m.keyauthCredentials, collection: "keyauth_credentials", field: "primary key", value: { $0.id.description },
             location: { $0.location }, path: { $0.fieldPath })
         unique(
-            m.basicauthCredentials, collection: "basicauth_credentials", field: "username", value: { $0.username },
+            m.basicauthCredentials, collection: "basicauth_credentials", field: "primary key", value: { $0.id.description },
             location: { $0.location }, path: { $0.fieldPath })
         unique(m.acls, collection: "acls", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
         unique(m.targets, collection: "targets", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })

@@ -133,11 +133,17 @@ extension DeclarativeDecoder {
         if let snis, !snis.isEmpty, tlsProtocols.isDisjoint(with: protocols) {
             r.error("'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'", key: "snis")
         }
-        let hasMethods = !(methods?.isEmpty ?? true)
-        let hasHosts = !(hosts?.isEmpty ?? true)
-        let hasHeaders = !(headers?.isEmpty ?? true)
-        let hasPaths = !(paths?.isEmpty ?? true)
-        let hasSnis = !(snis?.isEmpty ?? true)
+        // A criterion counts as set when written non-empty, even if some element was invalid (that
+        // element has its own error; "must set one of" on top would only add noise).
+        func written(_ key: String) -> Bool {
+            guard let n = node[key] else { return false }
+            return !(n.sequence?.isEmpty ?? true) || !(n.mapping?.isEmpty ?? true)
+        }
+        let hasMethods = written("methods")
+        let hasHosts = written("hosts")
+        let hasHeaders = written("headers")
+        let hasPaths = written("paths")
+        let hasSnis = written("snis")
         if httpFamily && !(hasMethods || hasHosts || hasHeaders || hasPaths || (hasSnis && protocols.contains(.https))) {
             if protocols.contains(.https) {
                 r.entityError("must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'")

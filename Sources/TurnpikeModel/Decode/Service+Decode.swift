@@ -182,6 +182,7 @@ enum ServiceURL {
         if let at = rest.lastIndex(of: "@") { rest = rest[rest.index(after: at)...] }
         guard !rest.isEmpty else { return .failure("missing host in url") }
         guard let hp = Validators.splitHostPort(String(rest)) else { return .failure("invalid port in url") }
+        guard !hp.host.isEmpty else { return .failure("missing host in url") }
         let resolvedScheme = scheme ?? (hp.port == 443 ? "https" : "http")
         let port = hp.port ?? (resolvedScheme == "https" ? 443 : 80)
         return .success(Parts(scheme: resolvedScheme, host: hp.host, port: port, path: path))

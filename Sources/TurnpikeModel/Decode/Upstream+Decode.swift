@@ -83,7 +83,12 @@ extension DeclarativeDecoder {
             r.entityError("values of these fields must be distinct: 'hash_on_uri_capture', 'hash_fallback_uri_capture'")
         }
 
-        let id = explicitID ?? EntityID.v5(namespace: DeclarativeIDs.upstreams, name: name ?? "")
+        let id =
+            explicitID
+            ?? (name.map { EntityID.v5(namespace: DeclarativeIDs.upstreams, name: $0) }
+                ?? self.contentID(
+                    namespace: DeclarativeIDs.upstreams, collection: "upstreams", node: node,
+                    excluding: ["targets", "_comment", "_ignore", "tags"], parent: nil))
         var upstream = Upstream(id: id, name: name ?? "", location: node.location, path: path)
         upstream.algorithm = algorithm ?? "round-robin"
         upstream.hashOn = on

@@ -40,7 +40,7 @@ public struct KeyAuthConfig: PluginConfig, Equatable {
             }
             return s
         }) {
-            if names.isEmpty, r.has("key_names") {
+            if names.isEmpty, node["key_names"]?.sequence?.isEmpty ?? true {
                 r.error("length must be at least 1", key: "key_names")
             } else {
                 config.keyNames = names
