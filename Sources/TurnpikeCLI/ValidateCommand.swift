@@ -38,6 +38,7 @@ struct ValidateCommand: AsyncParsableCommand {
         for file in self.files {
             switch loader.load(path: file) {
             case .valid(let snapshot):
+                ExitWithoutTeardown.keep(snapshot)
                 if !self.quiet && self.format == .text {
                     let m = snapshot.model
                     StandardOutput.write(

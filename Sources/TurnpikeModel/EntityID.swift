@@ -50,15 +50,27 @@ public struct EntityID: Sendable, Hashable, Comparable, CustomStringConvertible 
     }
 
     public var description: String {
-        let hex: [UInt8] = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (i, b) in self.bytes.enumerated() {
-            if i == 4 || i == 6 || i == 8 || i == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(hex[Int(b >> 4)])
-            out.append(hex[Int(b & 0xf)])
+        // Ids are printed a lot (admin output, derived ids): write straight into the string.
+        String(unsafeUninitializedCapacity: 36) { buffer in
+            var o = 0
+            for i in 0..<16 {
+                if i == 4 || i == 6 || i == 8 || i == 10 {
+                    buffer[o] = UInt8(ascii: "-")
+                    o += 1
+                }
+                let word = i < 8 ? self.high : self.low
+                let b = UInt8(truncatingIfNeeded: word >> (56 - 8 * UInt64(i % 8)))
+                buffer[o] = Self.hexDigit(b >> 4)
+                buffer[o + 1] = Self.hexDigit(b & 0xf)
+                o += 2
+            }
+            return o
         }
-        return String(decoding: out, as: UTF8.self)
+    }
+
+    @inline(__always)
+    static func hexDigit(_ v: UInt8) -> UInt8 {
+        v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") + v - 10
     }
 
     public static let zero = EntityID(high: 0, low: 0)

@@ -8,6 +8,8 @@ public struct Record {
     public let path: FieldPath
     public let diagnostics: Diagnostics
     private let entries: [ConfigNode.Entry]
+    /// Key texts, computed once: every reader scans them.
+    private let names: [String]
     private var used: [Bool]
 
     /// Returns nil, after reporting `expected a record`, when `node` is not a mapping.
@@ -20,6 +22,7 @@ public struct Record {
         self.path = path
         self.diagnostics = diagnostics
         self.entries = entries
+        self.names = entries.map(\.name)
         self.used = Array(repeating: false, count: entries.count)
     }
 
@@ -27,7 +30,7 @@ public struct Record {
 
     /// The raw node of `key`, marking it as read; nil when absent.
     public mutating func take(_ key: String) -> ConfigNode? {
-        for i in self.entries.indices where self.entries[i].name == key {
+        for i in self.names.indices where self.names[i] == key {
             self.used[i] = true
             return self.entries[i].value
         }
@@ -36,12 +39,13 @@ public struct Record {
 
     /// True when `key` is present, without marking it read.
     public func has(_ key: String) -> Bool {
-        self.entries.contains { $0.name == key }
+        self.names.contains(key)
     }
 
     /// True when `key` is present and explicitly null.
     public func isNull(_ key: String) -> Bool {
-        self.entries.first { $0.name == key }?.value.isNull ?? false
+        guard let i = self.names.firstIndex(of: key) else { return false }
+        return self.entries[i].value.isNull
     }
 
     public func fieldPath(_ key: String) -> FieldPath { self.path.appending(key) }

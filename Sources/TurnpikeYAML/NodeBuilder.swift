@@ -9,7 +9,7 @@ import TurnpikeModel
 /// an alias costs no memory; what grows is the work of later consumers, which `maxAliasNodes` bounds using
 /// the node count stored with each anchor (an expanded tree is never walked).
 struct NodeBuilder {
-    private let file: String
+    private let fileID: UInt32
     private let limits: YAMLLimits
     private(set) var errors: [ConfigError] = []
 
@@ -79,7 +79,7 @@ struct NodeBuilder {
     private var sawDocument = false
 
     init(file: String, limits: YAMLLimits) {
-        self.file = file
+        self.fileID = SourceLocation.fileID(for: file)
         self.limits = limits
     }
 
@@ -294,7 +294,7 @@ struct NodeBuilder {
     }
 
     private func location(_ mark: YAMLMark) -> SourceLocation {
-        SourceLocation(file: self.file, line: mark.line, column: mark.column)
+        SourceLocation(fileID: self.fileID, line: mark.line, column: mark.column)
     }
 
     private mutating func report(_ message: String, at mark: YAMLMark) {

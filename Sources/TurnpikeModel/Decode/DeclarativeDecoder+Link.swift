@@ -4,7 +4,8 @@ extension DeclarativeDecoder {
     func link() {
         func index<T>(_ items: [T], key: (T) -> String?, id: (T) -> EntityID) -> (byKey: [String: EntityID], ids: Set<EntityID>) {
             var byKey: [String: EntityID] = [:]
-            var ids = Set<EntityID>()
+            byKey.reserveCapacity(items.count)
+            var ids = Set<EntityID>(minimumCapacity: items.count)
             for item in items {
                 if let k = key(item), byKey[k] == nil { byKey[k] = id(item) }
                 ids.insert(id(item))
@@ -58,9 +59,18 @@ extension DeclarativeDecoder {
     /// Kong's uniqueness rules (kong-format.md §1.5); the error goes to the second occurrence.
     func checkUniqueness() {
         var flagged = Set<String>()
+        func uniqueIDs<T>(_ items: [T], collection: String, id: (T) -> EntityID, location: (T) -> SourceLocation, path: (T) -> FieldPath) {
+            var seen = Set<EntityID>(minimumCapacity: items.count)
+            for item in items where !seen.insert(id(item)).inserted {
+                guard flagged.insert(path(item).text).inserted else { continue }
+                self.diagnostics.add(
+                    "uniqueness violation: '\(collection)' entity with primary key set to '\(id(item))' already declared",
+                    at: location(item), path: path(item).text)
+            }
+        }
         func unique<T>(_ items: [T], collection: String, field: String, value: (T) -> String?, shown: (String) -> String = { $0 },
                        location: (T) -> SourceLocation, path: (T) -> FieldPath) {
-            var seen = Set<String>()
+            var seen = Set<String>(minimumCapacity: items.count)
             for item in items {
                 guard let v = value(item) else { continue }
                 // One violation per entity: a name clash also makes the name-derived ids clash.
@@ -85,19 +95,15 @@ extension DeclarativeDecoder {
         unique(
             m.basicauthCredentials, collection: "basicauth_credentials", field: "username", value: { $0.username },
             location: { $0.location }, path: { $0.fieldPath })
-        unique(m.services, collection: "services", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.routes, collection: "routes", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.consumers, collection: "consumers", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.upstreams, collection: "upstreams", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.plugins, collection: "plugins", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
-        unique(
-            m.keyauthCredentials, collection: "keyauth_credentials", field: "primary key", value: { $0.id.description },
-            location: { $0.location }, path: { $0.fieldPath })
-        unique(
-            m.basicauthCredentials, collection: "basicauth_credentials", field: "primary key", value: { $0.id.description },
-            location: { $0.location }, path: { $0.fieldPath })
-        unique(m.acls, collection: "acls", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.targets, collection: "targets", field: "primary key", value: { $0.id.description }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(m.services, collection: "services", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(m.routes, collection: "routes", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(m.consumers, collection: "consumers", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(m.upstreams, collection: "upstreams", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(m.plugins, collection: "plugins", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(m.keyauthCredentials, collection: "keyauth_credentials", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(m.basicauthCredentials, collection: "basicauth_credentials", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(m.acls, collection: "acls", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(m.targets, collection: "targets", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
 
         // Scope duplicates that derived ids do not catch (references by name in one place and by id
         // in another; explicit ids; the same target with and without its default port).
