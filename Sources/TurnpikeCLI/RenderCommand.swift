@@ -5,7 +5,7 @@ import TurnpikeServer
 import TurnpikeYAML
 
 /// `turnpike render FILE`: the normalized config the engine would run, secrets redacted.
-struct RenderCommand: AsyncParsableCommand {
+struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
         abstract: "Print the normalized config (defaults filled, ids assigned, secrets redacted).",
@@ -25,7 +25,7 @@ struct RenderCommand: AsyncParsableCommand {
     @Option(help: "Largest config file accepted, in bytes.")
     var maxConfigSize: Int = YAMLLimits().maxBytes
 
-    func run() async throws {
+    func run() throws {
         let loader = ConfigLoader(limits: YAMLLimits(maxBytes: self.maxConfigSize))
         switch loader.load(path: self.file) {
         case .unreadable(let message):

@@ -5,7 +5,7 @@ import TurnpikeServer
 import TurnpikeYAML
 
 /// `turnpike validate FILE...`: the config checker CI pipelines call.
-struct ValidateCommand: AsyncParsableCommand {
+struct ValidateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check declarative config files; print every error as FILE:LINE:COL: path: message.",
@@ -28,15 +28,29 @@ struct ValidateCommand: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Print nothing for valid files.")
     var quiet = false
 
+    @Flag(help: "Print the time spent parsing, decoding and building each file (stderr).")
+    var timings = false
+
     /// At most this many errors are printed per file; the rest are counted.
     static let errorCap = 1000
 
-    func run() async throws {
+    func run() throws {
         let loader = ConfigLoader(limits: YAMLLimits(maxBytes: self.maxConfigSize))
         var worst: Int32 = 0
         var jsonItems: [Rendered] = []
         for file in self.files {
-            switch loader.load(path: file) {
+            let outcome: ConfigLoader.Outcome
+            switch ConfigLoader.readFile(file, maxBytes: self.maxConfigSize) {
+            case .failure(let message):
+                outcome = .unreadable(message)
+            case .success(let bytes):
+                var t = ConfigLoader.Timings()
+                outcome = loader.compile(bytes, file: file, timings: &t)
+                if self.timings {
+                    FileHandleStandardError.write("\(file): parse \(t.parse), decode \(t.decode), build \(t.build)\n")
+                }
+            }
+            switch outcome {
             case .valid(let snapshot):
                 ExitWithoutTeardown.keep(snapshot)
                 if !self.quiet && self.format == .text {

@@ -1,5 +1,5 @@
 public import TurnpikeModel
-public import TurnpikePlugins
+import TurnpikePlugins
 
 extension Snapshot {
     /// The config the engine runs, in Kong's flat declarative form: defaults filled, ids

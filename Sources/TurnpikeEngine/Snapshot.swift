@@ -44,8 +44,9 @@ public final class Snapshot: Sendable {
         func index<T, K: Hashable>(_ items: [T], _ key: (T) -> K?) -> [K: Int] {
             var out: [K: Int] = [:]
             out.reserveCapacity(items.count)
-            for (i, item) in items.enumerated() {
-                if let k = key(item), out[k] == nil { out[k] = i }
+            // By index: `for item in items` would copy (retain and release) every entity.
+            for i in items.indices {
+                if let k = key(items[i]), out[k] == nil { out[k] = i }
             }
             return out
         }
@@ -59,12 +60,12 @@ public final class Snapshot: Sendable {
         self.keyauthByKey = index(model.keyauthCredentials) { $0.key }
         self.basicauthByUsername = index(model.basicauthCredentials) { $0.username }
         var groups: [EntityID: [String]] = [:]
-        for acl in model.acls { groups[acl.consumer, default: []].append(acl.group) }
+        for i in model.acls.indices { groups[model.acls[i].consumer, default: []].append(model.acls[i].group) }
         self.groupsByConsumer = groups
         self.upstreamsByID = index(model.upstreams) { $0.id }
         self.upstreamsByName = index(model.upstreams) { $0.name }
         var targets: [EntityID: [Int]] = [:]
-        for (i, t) in model.targets.enumerated() { targets[t.upstream, default: []].append(i) }
+        for i in model.targets.indices { targets[model.targets[i].upstream, default: []].append(i) }
         self.targetsByUpstream = targets
         self.plugins = plugins
     }

@@ -4,7 +4,7 @@
 /// (YAML 1.1 rules for plain scalars, quoted scalars are strings). Decoders read it and report
 /// errors at `location`.
 public struct ConfigNode: Sendable {
-    public indirect enum Value: Sendable {
+    public enum Value: Sendable {
         case null
         case bool(Bool)
         case integer(Int64)

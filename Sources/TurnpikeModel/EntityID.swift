@@ -81,13 +81,33 @@ public struct EntityID: Sendable, Hashable, Comparable, CustomStringConvertible 
 
     /// RFC 4122 name-based UUID, version 5 (SHA-1), as Kong's `utils.uuid`-less declarative ids use.
     public static func v5(namespace: EntityID, name: String) -> EntityID {
+        var name = name
+        return name.withUTF8 { v5(namespace: namespace, bytes: UnsafeRawBufferPointer($0)) }
+    }
+
+    /// Name-based UUID over raw bytes (ids turnpike derives itself, where no string is needed).
+    public static func v5(namespace: EntityID, bytes name: UnsafeRawBufferPointer) -> EntityID {
         var sha = Insecure.SHA1()
-        sha.update(data: namespace.bytes)
-        sha.update(data: Array(name.utf8))
-        var bytes = Array(sha.finalize())
-        bytes[6] = (bytes[6] & 0x0f) | 0x50
-        bytes[8] = (bytes[8] & 0x3f) | 0x80
-        return EntityID(bytes: bytes)
+        // Big-endian bytes of the namespace, without building an array (ids are derived 100k+
+        // times for large configs).
+        withUnsafeBytes(of: (namespace.high.bigEndian, namespace.low.bigEndian)) { sha.update(bufferPointer: $0) }
+        sha.update(bufferPointer: name)
+        let digest = sha.finalize()
+        return digest.withUnsafeBytes { raw -> EntityID in
+            var h: UInt64 = 0
+            var l: UInt64 = 0
+            for i in 0..<8 {
+                var b = raw[i]
+                if i == 6 { b = (b & 0x0f) | 0x50 }
+                h = h << 8 | UInt64(b)
+            }
+            for i in 8..<16 {
+                var b = raw[i]
+                if i == 8 { b = (b & 0x3f) | 0x80 }
+                l = l << 8 | UInt64(b)
+            }
+            return EntityID(high: h, low: l)
+        }
     }
 
     private static func hexValue(_ c: UInt8) -> UInt8? {

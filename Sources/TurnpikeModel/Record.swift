@@ -8,9 +8,10 @@ public struct Record {
     public let path: FieldPath
     public let diagnostics: Diagnostics
     private let entries: [ConfigNode.Entry]
-    /// Key texts, computed once: every reader scans them.
-    private let names: [String]
-    private var used: [Bool]
+    /// Which entries a reader took: a bit per entry while there are at most 64 (every Kong entity),
+    /// an array beyond (no allocation for the common case).
+    private var usedBits: UInt64 = 0
+    private var usedOverflow: [Bool]
 
     /// Returns nil, after reporting `expected a record`, when `node` is not a mapping.
     public init?(_ node: ConfigNode, path: FieldPath, diagnostics: Diagnostics, expected: String = "expected a record") {
@@ -22,29 +23,49 @@ public struct Record {
         self.path = path
         self.diagnostics = diagnostics
         self.entries = entries
-        self.names = entries.map(\.name)
-        self.used = Array(repeating: false, count: entries.count)
+        self.usedOverflow = entries.count > 64 ? Array(repeating: false, count: entries.count) : []
     }
 
     public var location: SourceLocation { self.node.location }
 
     /// The raw node of `key`, marking it as read; nil when absent.
     public mutating func take(_ key: String) -> ConfigNode? {
-        for i in self.names.indices where self.names[i] == key {
-            self.used[i] = true
-            return self.entries[i].value
-        }
-        return nil
+        guard let i = self.index(of: key) else { return nil }
+        self.markUsed(i)
+        return self.entries[i].value
     }
 
     /// True when `key` is present, without marking it read.
     public func has(_ key: String) -> Bool {
-        self.names.contains(key)
+        self.index(of: key) != nil
+    }
+
+    private func index(of key: String) -> Int? {
+        for i in self.entries.indices {
+            if case .string(let name) = self.entries[i].key.value {
+                if name == key { return i }
+            } else if self.entries[i].name == key {
+                return i
+            }
+        }
+        return nil
+    }
+
+    private mutating func markUsed(_ i: Int) {
+        if self.usedOverflow.isEmpty {
+            self.usedBits |= 1 << UInt64(i)
+        } else {
+            self.usedOverflow[i] = true
+        }
+    }
+
+    private func isUsed(_ i: Int) -> Bool {
+        self.usedOverflow.isEmpty ? self.usedBits & (1 << UInt64(i)) != 0 : self.usedOverflow[i]
     }
 
     /// True when `key` is present and explicitly null.
     public func isNull(_ key: String) -> Bool {
-        guard let i = self.names.firstIndex(of: key) else { return false }
+        guard let i = self.index(of: key) else { return false }
         return self.entries[i].value.isNull
     }
 
@@ -134,7 +155,7 @@ public struct Record {
     /// Reports `unknown field` for every key that no reader took. Kong's `_comment`/`_ignore`
     /// extras are allowed in entity records when `allowExtras` is set.
     public func finish(allowExtras: Bool = false) {
-        for (i, entry) in self.entries.enumerated() where !self.used[i] {
+        for (i, entry) in self.entries.enumerated() where !self.isUsed(i) {
             let name = entry.name
             if allowExtras && (name == "_comment" || name == "_ignore") { continue }
             if entry.key.scalarText == nil {
@@ -157,25 +178,31 @@ public struct Record {
 
     // MARK: - Node readers shared with array elements and plugin configs
 
-    public static func string(_ node: ConfigNode, path: FieldPath, diagnostics: Diagnostics, allowEmpty: Bool = false) -> String? {
+    /// `path` is only evaluated when there is an error to report (paths are strings; building
+    /// one per field would dominate decoding large files).
+    public static func string(
+        _ node: ConfigNode, path: @autoclosure () -> FieldPath, diagnostics: Diagnostics, allowEmpty: Bool = false
+    ) -> String? {
         guard let s = node.string else {
-            diagnostics.add("expected a string", node: node, path: path.text)
+            diagnostics.add("expected a string", node: node, path: path().text)
             return nil
         }
         if !allowEmpty && s.isEmpty {
-            diagnostics.add("length must be at least 1", node: node, path: path.text)
+            diagnostics.add("length must be at least 1", node: node, path: path().text)
             return nil
         }
         return s
     }
 
-    public static func integer(_ node: ConfigNode, path: FieldPath, diagnostics: Diagnostics, in range: ClosedRange<Int64>? = nil) -> Int? {
+    public static func integer(
+        _ node: ConfigNode, path: @autoclosure () -> FieldPath, diagnostics: Diagnostics, in range: ClosedRange<Int64>? = nil
+    ) -> Int? {
         guard let i = node.integer else {
-            diagnostics.add("expected an integer", node: node, path: path.text)
+            diagnostics.add("expected an integer", node: node, path: path().text)
             return nil
         }
         if let range, !range.contains(i) {
-            diagnostics.add("value should be between \(range.lowerBound) and \(range.upperBound)", node: node, path: path.text)
+            diagnostics.add("value should be between \(range.lowerBound) and \(range.upperBound)", node: node, path: path().text)
             return nil
         }
         return Int(i)

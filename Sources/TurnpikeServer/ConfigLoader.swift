@@ -42,15 +42,40 @@ public struct ConfigLoader: Sendable {
         }
     }
 
+    /// How long each stage of the last `compile` took; filled only when `timings` is set.
+    public struct Timings: Sendable {
+        public var parse: Duration = .zero
+        public var decode: Duration = .zero
+        public var build: Duration = .zero
+
+        public init() {}
+    }
+
     /// Parses and builds bytes already read; `file` names them in errors.
     public func compile(_ bytes: [UInt8], file: String, generation: Int = 1) -> Outcome {
+        var timings = Timings()
+        return self.compile(bytes, file: file, generation: generation, timings: &timings)
+    }
+
+    /// `compile`, reporting the time spent in each stage.
+    public func compile(_ bytes: [UInt8], file: String, generation: Int = 1, timings: inout Timings) -> Outcome {
+        let clock = ContinuousClock()
+        var mark = clock.now
+        func lap() -> Duration {
+            let now = clock.now
+            defer { mark = now }
+            return now - mark
+        }
         let root: ConfigNode
         do {
             root = try YAMLFrontEnd.parse(bytes, file: file, limits: self.limits)
         } catch {
             return .invalid(error.sorted)
         }
+        timings.parse = lap()
         let (model, decodeErrors) = Declarative.decodeCollectingErrors(root)
+        timings.decode = lap()
+        defer { timings.build = lap() }
         guard let model else { return .invalid(decodeErrors.sorted) }
         let diagnostics = Diagnostics()
         diagnostics.add(contentsOf: decodeErrors)

@@ -43,8 +43,8 @@ struct NodeBuilder {
         var anchor: String?
         var items: [ConfigNode] = []
         var entries: [ConfigNode.Entry] = []
-        /// Names of explicit keys while the mapping is small; `nameSet` takes over beyond `linearLimit`.
-        var names: [String] = []
+        /// Names of explicit keys once the mapping outgrows `linearLimit`; below it, `entries` is scanned
+        /// (no extra allocation for the many small mappings of a large config).
         var nameSet: Set<String>?
         var keyState = KeyState.awaitingKey
         var merges: [Merge] = []
@@ -54,21 +54,28 @@ struct NodeBuilder {
         static let linearLimit = 8
 
         /// Records an explicit key name; false when the mapping already has it.
+        /// Call before appending the entry for `name`.
         mutating func insertName(_ name: String) -> Bool {
             if self.nameSet != nil {
                 return self.nameSet?.insert(name).inserted ?? false
             }
-            if self.names.contains(name) { return false }
-            self.names.append(name)
-            if self.names.count > Self.linearLimit {
-                self.nameSet = Set(self.names)
-                self.names = []
+            if self.scanEntries(for: name) { return false }
+            if self.entries.count + 1 > Self.linearLimit {
+                var set = Set<String>(minimumCapacity: 2 * Self.linearLimit)
+                for entry in self.entries { set.insert(entry.name) }
+                set.insert(name)
+                self.nameSet = set
             }
             return true
         }
 
         func hasName(_ name: String) -> Bool {
-            self.nameSet?.contains(name) ?? self.names.contains(name)
+            self.nameSet?.contains(name) ?? self.scanEntries(for: name)
+        }
+
+        private func scanEntries(for name: String) -> Bool {
+            for entry in self.entries where entry.name == name { return true }
+            return false
         }
     }
 
@@ -174,7 +181,10 @@ struct NodeBuilder {
                 : "unsupported YAML tag '\(display)'"
             self.errors.append(ConfigError(message, at: location))
         }
-        self.stack.append(Frame(isMapping: isMapping, location: location, anchor: properties.anchor))
+        var frame = Frame(isMapping: isMapping, location: location, anchor: properties.anchor)
+        // Most mappings in a Kong file have a handful of keys: one allocation instead of several regrowths.
+        if isMapping { frame.entries.reserveCapacity(4) }
+        self.stack.append(frame)
         return true
     }
 

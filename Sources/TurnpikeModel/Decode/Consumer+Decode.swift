@@ -1,6 +1,8 @@
 import Crypto
 
 extension DeclarativeDecoder {
+    static let unsupportedConsumerChildren = ["jwt_secrets", "hmacauth_credentials", "oauth2_credentials", "consumer_groups"]
+
     func readConsumer(_ node: ConfigNode, path: FieldPath) {
         guard var r = Record(node, path: path, diagnostics: self.diagnostics) else { return }
         r.extras()
@@ -13,7 +15,7 @@ extension DeclarativeDecoder {
         let basicauth = r.take("basicauth_credentials")
         let acls = r.take("acls")
         let plugins = r.take("plugins")
-        for nested in ["jwt_secrets", "hmacauth_credentials", "oauth2_credentials", "consumer_groups"] {
+        for nested in Self.unsupportedConsumerChildren {
             if let n = r.take(nested), !n.isNull, !(n.sequence?.isEmpty ?? false) {
                 r.error("'\(nested)' entities are not supported by turnpike", key: nested, node: n)
             }
@@ -34,20 +36,29 @@ extension DeclarativeDecoder {
         self.model.consumers.append(consumer)
 
         let parent = Parent(field: "consumer", id: id, key: username)
-        for (key, items) in [("keyauth_credentials", keyauth), ("basicauth_credentials", basicauth), ("acls", acls)] {
-            guard let items, !items.isNull,
-                let list = Record.array(items, path: path.appending(key), diagnostics: self.diagnostics, element: { n, _ in n })
-            else { continue }
-            for (i, item) in list.enumerated() {
-                let itemPath = path.appending(key).index(i)
-                switch key {
-                case "keyauth_credentials": self.readKeyAuth(item, path: itemPath, parent: parent)
-                case "basicauth_credentials": self.readBasicAuth(item, path: itemPath, parent: parent)
-                default: self.readACL(item, path: itemPath, parent: parent)
-                }
-            }
+        self.readChildren(keyauth, key: "keyauth_credentials", path: path) { item, itemPath in
+            self.readKeyAuth(item, path: itemPath, parent: parent)
         }
-        self.readNestedPlugins(plugins, path: path.appending("plugins"), parents: [parent])
+        self.readChildren(basicauth, key: "basicauth_credentials", path: path) { item, itemPath in
+            self.readBasicAuth(item, path: itemPath, parent: parent)
+        }
+        self.readChildren(acls, key: "acls", path: path) { item, itemPath in
+            self.readACL(item, path: itemPath, parent: parent)
+        }
+        if plugins != nil { self.readNestedPlugins(plugins, path: path.appending("plugins"), parents: [parent]) }
+    }
+
+    /// Reads a nested child list; absent and null lists cost nothing.
+    func readChildren(_ node: ConfigNode?, key: String, path: FieldPath, read: (ConfigNode, FieldPath) -> Void) {
+        guard let node, !node.isNull else { return }
+        let listPath = path.appending(key)
+        guard let list = node.sequence else {
+            _ = Record.array(node, path: listPath, diagnostics: self.diagnostics, element: { n, _ in n })
+            return
+        }
+        for (i, item) in list.enumerated() {
+            read(item, listPath.index(i))
+        }
     }
 
     func readKeyAuth(_ node: ConfigNode, path: FieldPath, parent: Parent?) {
@@ -68,7 +79,7 @@ extension DeclarativeDecoder {
 
         var credential = KeyAuthCredential(
             id: explicitID ?? .zero, consumer: parent?.id ?? .zero, location: node.location, path: path)
-        if explicitID != nil { self.explicitCredentialIDs.insert("k\(self.model.keyauthCredentials.count)") }
+        if explicitID != nil { self.explicitKeyauthIDs.insert(self.model.keyauthCredentials.count) }
         credential.key = key
         credential.ttl = ttl
         credential.tags = tags
@@ -96,7 +107,7 @@ extension DeclarativeDecoder {
         var credential = BasicAuthCredential(
             id: explicitID ?? .zero, consumer: parent?.id ?? .zero, username: username ?? "", passwordDigest: "",
             location: node.location, path: path)
-        if explicitID != nil { self.explicitCredentialIDs.insert("b\(self.model.basicauthCredentials.count)") }
+        if explicitID != nil { self.explicitBasicauthIDs.insert(self.model.basicauthCredentials.count) }
         credential.tags = tags
         let index = self.model.basicauthCredentials.count
         self.model.basicauthCredentials.append(credential)
@@ -120,7 +131,7 @@ extension DeclarativeDecoder {
         r.finish(allowExtras: true)
 
         var acl = ACLGroup(id: explicitID ?? .zero, consumer: parent?.id ?? .zero, group: group ?? "", location: node.location, path: path)
-        if explicitID != nil { self.explicitCredentialIDs.insert("a\(self.model.acls.count)") }
+        if explicitID != nil { self.explicitACLIDs.insert(self.model.acls.count) }
         acl.tags = tags
         let index = self.model.acls.count
         self.model.acls.append(acl)
@@ -132,16 +143,18 @@ extension DeclarativeDecoder {
     /// from its username, ACLs from consumer and group. Basic-auth passwords are hashed here.
     func assignCredentialIDs() {
         var ordinals: [EntityID: Int] = [:]
-        for i in self.model.keyauthCredentials.indices where !self.explicitCredentialIDs.contains("k\(i)") {
+        for i in self.model.keyauthCredentials.indices where !self.explicitKeyauthIDs.contains(i) {
             let consumer = self.model.keyauthCredentials[i].consumer
             let n = ordinals[consumer, default: 0]
             ordinals[consumer] = n + 1
-            self.model.keyauthCredentials[i].id = EntityID.v5(
-                namespace: DeclarativeIDs.keyauthCredentials, name: "turnpike:\(consumer):\(n)")
+            // uuid5 over the consumer id's 16 bytes and the ordinal: no strings for 100k credentials.
+            self.model.keyauthCredentials[i].id = withUnsafeBytes(
+                of: (consumer.high.bigEndian, consumer.low.bigEndian, UInt64(n).bigEndian)
+            ) { EntityID.v5(namespace: DeclarativeIDs.keyauthCredentials, bytes: $0) }
         }
         for i in self.model.basicauthCredentials.indices {
             let credential = self.model.basicauthCredentials[i]
-            if !self.explicitCredentialIDs.contains("b\(i)") {
+            if !self.explicitBasicauthIDs.contains(i) {
                 self.model.basicauthCredentials[i].id = EntityID.v5(
                     namespace: DeclarativeIDs.basicauthCredentials, name: "turnpike:\(credential.username)")
             }
@@ -152,7 +165,7 @@ extension DeclarativeDecoder {
             }
         }
         self.clearPasswords = [:]
-        for i in self.model.acls.indices where !self.explicitCredentialIDs.contains("a\(i)") {
+        for i in self.model.acls.indices where !self.explicitACLIDs.contains(i) {
             let acl = self.model.acls[i]
             self.model.acls[i].id = EntityID.v5(namespace: DeclarativeIDs.acls, name: "turnpike:\(acl.consumer):\(acl.group)")
         }

@@ -6,9 +6,9 @@ extension DeclarativeDecoder {
             var byKey: [String: EntityID] = [:]
             byKey.reserveCapacity(items.count)
             var ids = Set<EntityID>(minimumCapacity: items.count)
-            for item in items {
-                if let k = key(item), byKey[k] == nil { byKey[k] = id(item) }
-                ids.insert(id(item))
+            for i in items.indices {
+                if let k = key(items[i]), byKey[k] == nil { byKey[k] = id(items[i]) }
+                ids.insert(id(items[i]))
             }
             return (byKey, ids)
         }
@@ -59,25 +59,26 @@ extension DeclarativeDecoder {
     /// Kong's uniqueness rules (kong-format.md §1.5); the error goes to the second occurrence.
     func checkUniqueness() {
         var flagged = Set<String>()
+        // Items are read by index through the closures: iterating would copy every entity struct.
         func uniqueIDs<T>(_ items: [T], collection: String, id: (T) -> EntityID, location: (T) -> SourceLocation, path: (T) -> FieldPath) {
             var seen = Set<EntityID>(minimumCapacity: items.count)
-            for item in items where !seen.insert(id(item)).inserted {
-                guard flagged.insert(path(item).text).inserted else { continue }
+            for i in items.indices where !seen.insert(id(items[i])).inserted {
+                guard flagged.insert(path(items[i]).text).inserted else { continue }
                 self.diagnostics.add(
-                    "uniqueness violation: '\(collection)' entity with primary key set to '\(id(item))' already declared",
-                    at: location(item), path: path(item).text)
+                    "uniqueness violation: '\(collection)' entity with primary key set to '\(id(items[i]))' already declared",
+                    at: location(items[i]), path: path(items[i]).text)
             }
         }
         func unique<T>(_ items: [T], collection: String, field: String, value: (T) -> String?, shown: (String) -> String = { $0 },
                        location: (T) -> SourceLocation, path: (T) -> FieldPath) {
             var seen = Set<String>(minimumCapacity: items.count)
-            for item in items {
-                guard let v = value(item) else { continue }
+            for i in items.indices {
+                guard let v = value(items[i]) else { continue }
                 // One violation per entity: a name clash also makes the name-derived ids clash.
-                if !seen.insert(v).inserted, flagged.insert(path(item).text).inserted {
+                if !seen.insert(v).inserted, flagged.insert(path(items[i]).text).inserted {
                     self.diagnostics.add(
                         "uniqueness violation: '\(collection)' entity with \(field) set to '\(Record.printable(shown(v)))' already declared",
-                        at: location(item), path: path(item).text)
+                        at: location(items[i]), path: path(items[i]).text)
                 }
             }
         }

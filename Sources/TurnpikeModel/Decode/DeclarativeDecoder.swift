@@ -57,7 +57,9 @@ final class DeclarativeDecoder {
     /// Basic-auth credentials whose password is still in clear, hashed once the consumer id is known.
     var clearPasswords: [Int: String] = [:]
     /// Credentials and ACLs get their ids after linking (they derive from the consumer id).
-    var explicitCredentialIDs: Set<String> = []
+    var explicitKeyauthIDs = Set<Int>()
+    var explicitBasicauthIDs = Set<Int>()
+    var explicitACLIDs = Set<Int>()
     var legacyPaths = false
 
     static let topLevelCollections: [String] = [

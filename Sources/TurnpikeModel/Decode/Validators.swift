@@ -50,7 +50,10 @@ public enum Validators {
     }
 
     public static func isIPv6(_ v: String) -> Bool {
-        guard v.contains(":") else { return false }
+        // Fast exit for the common `host` and `host:port`: IPv6 has at least two colons.
+        var colons = 0
+        for c in v.utf8 where c == UInt8(ascii: ":") { colons += 1 }
+        guard colons >= 2 else { return false }
         var s = Substring(v)
         // An embedded IPv4 tail (`::ffff:1.2.3.4`) counts as two groups.
         var extraGroups = 0
