@@ -5,7 +5,7 @@ SWIFT       ?= swift
 CONFIG      ?= kong.yaml.example
 RELEASE_BIN := .build/release/turnpike
 # System packages the build and the tests need (Debian names).
-BUILD_PKGS  := libyaml-dev pkg-config
+BUILD_PKGS  := libyaml-dev libpcre2-dev pkg-config
 TEST_PKGS   := $(BUILD_PKGS) python3
 BENCH_PKGS  := $(BUILD_PKGS) python3
 

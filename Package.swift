@@ -16,12 +16,20 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
             name: "CYAML",
             pkgConfig: "yaml-0.1",
             providers: [.apt(["libyaml-dev"])]
+        ),
+        .systemLibrary(
+            name: "CPCRE2",
+            pkgConfig: "libpcre2-8",
+            providers: [.apt(["libpcre2-dev"])]
         ),
         .target(
             name: "TurnpikeModel",
@@ -34,13 +42,18 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "TurnpikeRouter",
+            dependencies: ["TurnpikeModel", "CPCRE2"],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TurnpikePlugins",
             dependencies: ["TurnpikeModel"],
             swiftSettings: strict
         ),
         .target(
             name: "TurnpikeEngine",
-            dependencies: ["TurnpikeModel", "TurnpikePlugins"],
+            dependencies: ["TurnpikeModel", "TurnpikeRouter", "TurnpikePlugins"],
             swiftSettings: strict
         ),
         .target(
@@ -48,6 +61,12 @@ let package = Package(
             dependencies: [
                 "TurnpikeModel", "TurnpikeYAML", "TurnpikePlugins", "TurnpikeEngine",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -56,6 +75,10 @@ let package = Package(
             dependencies: [
                 "TurnpikeServer", "TurnpikeEngine", "TurnpikeModel", "TurnpikeYAML",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
         ),
@@ -67,6 +90,11 @@ let package = Package(
         .testTarget(
             name: "TurnpikeModelTests",
             dependencies: ["TurnpikeModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TurnpikeRouterTests",
+            dependencies: ["TurnpikeRouter", "TurnpikeModel"],
             swiftSettings: strict
         ),
         .testTarget(

@@ -1,5 +1,6 @@
 public import TurnpikeModel
 public import TurnpikePlugins
+public import TurnpikeRouter
 
 /// A plugin instance with its config decoded by the plugin that owns it.
 public struct ConfiguredPlugin: Sendable {
@@ -36,8 +37,10 @@ public final class Snapshot: Sendable {
     public let targetsByUpstream: [EntityID: [Int]]
     /// Every plugin instance with its decoded config, in file order.
     public let plugins: [ConfiguredPlugin]
+    /// The compiled router: Kong's priority order, routes of disabled services left out.
+    public let routes: RouteTable
 
-    init(generation: Int, hash: String, model: Declarative, plugins: [ConfiguredPlugin]) {
+    init(generation: Int, hash: String, model: Declarative, plugins: [ConfiguredPlugin], routes: RouteTable) {
         self.generation = generation
         self.hash = model.isEmpty ? String(repeating: "0", count: 32) : hash
         self.model = model
@@ -68,6 +71,7 @@ public final class Snapshot: Sendable {
         for i in model.targets.indices { targets[model.targets[i].upstream, default: []].append(i) }
         self.targetsByUpstream = targets
         self.plugins = plugins
+        self.routes = routes
     }
 
     /// Looks a consumer up by id (when `value` is a UUID) or username, as Kong resolves `anonymous`.

@@ -1,5 +1,6 @@
 public import TurnpikeModel
 public import TurnpikePlugins
+import TurnpikeRouter
 
 /// Compiles a decoded model into a `Snapshot`: plugin configs decoded and validated by their
 /// plugins, what turnpike cannot serve rejected with a located error, indexes built.
@@ -16,8 +17,36 @@ public struct SnapshotBuilder: Sendable {
     public func build(_ model: Declarative, hash: String, generation: Int) throws(ConfigErrors) -> Snapshot {
         let diagnostics = Diagnostics()
         let plugins = self.check(model, diagnostics: diagnostics)
-        guard diagnostics.isEmpty else { throw ConfigErrors(diagnostics.errors.sorted) }
-        return Snapshot(generation: generation, hash: hash, model: model, plugins: plugins)
+        let table = self.compileRoutes(model, diagnostics: diagnostics)
+        guard diagnostics.isEmpty, let table else { throw ConfigErrors(diagnostics.errors.sorted) }
+        return Snapshot(generation: generation, hash: hash, model: model, plugins: plugins, routes: table)
+    }
+
+    /// Compiles the router; regexes PCRE2 rejects are reported at the path that holds them.
+    func compileRoutes(_ model: Declarative, diagnostics: Diagnostics) -> RouteTable? {
+        var disabledServices = Set<EntityID>()
+        for service in model.services where !service.enabled { disabledServices.insert(service.id) }
+        do {
+            return try RouteTableBuilder().build(model.routes) { _, route in
+                // Kong: routes of a disabled service are not routable.
+                guard let service = route.service else { return true }
+                return !disabledServices.contains(service)
+            }
+        } catch {
+            for problem in error.problems {
+                let route = model.routes[problem.routeIndex]
+                switch problem.field {
+                case .path(let index):
+                    let location = index < route.pathLocations.count ? route.pathLocations[index] : route.location
+                    diagnostics.add(problem.message, at: location, path: route.fieldPath.appending("paths").index(index).text)
+                case .header(let name, let index):
+                    diagnostics.add(
+                        problem.message, at: route.location,
+                        path: route.fieldPath.appending("headers").appending(name).index(index).text)
+                }
+            }
+            return nil
+        }
     }
 
     /// Runs every check the builder makes and reports into `diagnostics`; usable on a model that

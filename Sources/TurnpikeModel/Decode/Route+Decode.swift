@@ -39,6 +39,7 @@ extension DeclarativeDecoder {
             return s
         }
         let legacy = self.legacyPaths
+        var pathLocations: [SourceLocation] = []
         let paths = r.array("paths") { node, path -> String? in
             guard var s = Record.string(node, path: path, diagnostics: diagnostics) else { return nil }
             if legacy { s = RouteRules.migrateLegacyPath(s) }
@@ -46,6 +47,7 @@ extension DeclarativeDecoder {
                 diagnostics.add(message, node: node, path: path.text)
                 return nil
             }
+            pathLocations.append(node.location)
             return s
         }
         var headers: [(name: String, values: [String])]?
@@ -164,6 +166,7 @@ extension DeclarativeDecoder {
         route.methods = methods
         route.hosts = hosts
         route.paths = paths
+        route.pathLocations = pathLocations
         route.headers = headers
         route.snis = snis
         if let stripPath { route.stripPath = stripPath }

@@ -6,6 +6,8 @@ public struct Route: Sendable {
     public var methods: [String]?
     public var hosts: [String]?
     public var paths: [String]?
+    /// Where each element of `paths` is written (same order), for errors found when compiling regexes.
+    public var pathLocations: [SourceLocation] = []
     /// Header name (as written) to accepted values, in file order.
     public var headers: [(name: String, values: [String])]?
     public var snis: [String]?
