@@ -18,7 +18,7 @@ struct Turnpike: AsyncParsableCommand {
         commandName: "turnpike",
         abstract: "A DB-less API gateway that runs Kong's declarative kong.yaml.",
         version: Self.version,
-        subcommands: [ValidateCommand.self, RenderCommand.self]
+        subcommands: [StartCommand.self, ValidateCommand.self, RenderCommand.self, MockCommand.self]
     )
 
     static func main() async {

@@ -39,6 +39,8 @@ public final class Snapshot: Sendable {
     public let plugins: [ConfiguredPlugin]
     /// The compiled router: Kong's priority order, routes of disabled services left out.
     public let routes: RouteTable
+    /// Round-robin slot lists by upstream name (a service whose host names an upstream is balanced).
+    public let balancers: [String: RoundRobin]
 
     init(generation: Int, hash: String, model: Declarative, plugins: [ConfiguredPlugin], routes: RouteTable) {
         self.generation = generation
@@ -72,6 +74,12 @@ public final class Snapshot: Sendable {
         self.targetsByUpstream = targets
         self.plugins = plugins
         self.routes = routes
+        var balancers: [String: RoundRobin] = [:]
+        for u in model.upstreams {
+            let targets = (targets[u.id] ?? []).map { model.targets[$0] }
+            balancers[u.name] = RoundRobin(targets: targets)
+        }
+        self.balancers = balancers
     }
 
     /// Looks a consumer up by id (when `value` is a UUID) or username, as Kong resolves `anonymous`.

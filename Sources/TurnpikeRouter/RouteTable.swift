@@ -43,6 +43,9 @@ public final class RouteTable: Sendable {
     /// Number of entries after splitting.
     public var count: Int { self.entries.count }
 
+    /// True when some route matches on headers: only then must callers pass request headers.
+    public var needsHeaders: Bool { !self.headerNames.isEmpty }
+
     /// The entries in precedence order, for diagnostics and tests: original route index, the id
     /// used for tie-breaks, and the priority.
     public var order: [(routeIndex: Int, sortID: EntityID, priority: UInt64)] {

@@ -1,0 +1,171 @@
+import ArgumentParser
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import TurnpikeEngine
+import TurnpikeModel
+import TurnpikeServer
+import TurnpikeYAML
+import UnixSignals
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `turnpike start`: the gateway in the foreground.
+struct StartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "start",
+        abstract: "Run the gateway in the foreground (logs on stderr).",
+        discussion: """
+            SIGHUP reloads the config file; SIGTERM and SIGINT stop accepting, let in-flight requests \
+            finish (at most --drain-timeout) and exit 0. An invalid config at start prints every error \
+            and exits 1 before anything is bound.
+            """
+    )
+
+    @Option(help: "The declarative config file (default: $KONG_DECLARATIVE_CONFIG).")
+    var config: String?
+
+    @Option(help: "Proxy listen address HOST:PORT (default: $KONG_PROXY_LISTEN, else 0.0.0.0:8000).")
+    var proxyListen: String?
+
+    @Option(help: "Admin listen address HOST:PORT (default: $KONG_ADMIN_LISTEN, else 127.0.0.1:8001).")
+    var adminListen: String?
+
+    @Option(help: "Event loops (default: one per core).")
+    var workers: Int?
+
+    @Option(help: "Seconds in-flight requests get to finish on SIGTERM/SIGINT.")
+    var drainTimeout: Int = 30
+
+    @Option(help: "Longest request target in bytes (longer: 414).")
+    var maxUriSize: Int = 8 * 1024
+
+    @Option(help: "Largest request header section in bytes (larger: 431).")
+    var maxHeaderSize: Int = 32 * 1024
+
+    @Option(help: "Most request header fields (more: 431).")
+    var maxHeaders: Int = 100
+
+    @Option(help: "Seconds an idle keep-alive connection (or a slow request head) is kept.")
+    var keepaliveTimeout: Int = 60
+
+    @Option(help: "Largest config file accepted, in bytes.")
+    var maxConfigSize: Int = YAMLLimits().maxBytes
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard self.workers.map({ $0 > 0 && $0 <= 256 }) ?? true else {
+            throw ValidationError("--workers must be between 1 and 256")
+        }
+        guard self.drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
+        guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("unknown --log-level '\(self.logLevel)'") }
+    }
+
+    func run() async throws {
+        let level = Logger.Level(rawValue: self.logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "turnpike.proxy")
+        guard let path = self.config ?? Environment.get("KONG_DECLARATIVE_CONFIG") else {
+            FileHandleStandardError.write("turnpike: no config file: pass --config FILE or set KONG_DECLARATIVE_CONFIG\n")
+            throw ExitCode(2)
+        }
+        let proxy: ListenAddress
+        let admin: ListenAddress
+        do {
+            proxy = try ListenAddress.parse(self.proxyListen ?? Environment.get("KONG_PROXY_LISTEN") ?? "0.0.0.0:8000")
+            admin = try ListenAddress.parse(self.adminListen ?? Environment.get("KONG_ADMIN_LISTEN") ?? "127.0.0.1:8001")
+        } catch {
+            FileHandleStandardError.write("turnpike: \(error)\n")
+            throw ExitCode(2)
+        }
+
+        let loader = ConfigLoader(limits: YAMLLimits(maxBytes: self.maxConfigSize))
+        let snapshot: Snapshot
+        switch loader.load(path: path) {
+        case .valid(let s):
+            snapshot = s
+        case .invalid(let errors):
+            FileHandleStandardError.write(errors.map { $0.description + "\n" }.joined())
+            throw ExitCode(1)
+        case .unreadable(let message):
+            FileHandleStandardError.write("turnpike: \(message)\n")
+            throw ExitCode(1)
+        }
+        logger.notice(
+            "configuration loaded",
+            metadata: ["config.file": "\(path)", "config.hash": "\(snapshot.hash)", "config.generation": "1"])
+
+        var proxyConfiguration = ProxyConfiguration()
+        proxyConfiguration.maxURIBytes = self.maxUriSize
+        proxyConfiguration.maxHeaderBytes = self.maxHeaderSize
+        proxyConfiguration.maxHeaderCount = self.maxHeaders
+        proxyConfiguration.keepAliveTimeout = .seconds(Int64(self.keepaliveTimeout))
+        proxyConfiguration.headReadTimeout = .seconds(Int64(self.keepaliveTimeout))
+        proxyConfiguration.serverToken = TurnpikeVersion.token
+
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: self.workers ?? System.coreCount)
+        let gateway = Gateway(
+            options: Gateway.Options(
+                configPath: path, proxyHost: proxy.host, proxyPort: proxy.port, adminHost: admin.host,
+                adminPort: admin.port, drainTimeout: .seconds(self.drainTimeout), proxy: proxyConfiguration),
+            group: group, initial: snapshot, loader: loader, logger: logger)
+        let services = ServiceGroup(
+            configuration: ServiceGroupConfiguration(
+                services: [.init(service: gateway, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: Logger(label: "turnpike.lifecycle")))
+        do {
+            try await services.run()
+        } catch {
+            logger.error("gateway failed", metadata: ["error": "\(error)"])
+            try? await group.shutdownGracefully()
+            throw ExitCode(1)
+        }
+        try? await group.shutdownGracefully()
+    }
+}
+
+/// `HOST:PORT`, `[v6]:PORT`, or Kong's `KONG_PROXY_LISTEN` form (`0.0.0.0:8000 reuseport, 0.0.0.0:8443 ssl`:
+/// the first entry without `ssl` is used; TLS listeners are not supported).
+struct ListenAddress: Equatable {
+    var host: String
+    var port: Int
+
+    struct Invalid: Error, CustomStringConvertible {
+        var text: String
+        var description: String { "invalid listen address '\(text)' (expected HOST:PORT)" }
+    }
+
+    static func parse(_ text: String) throws(Invalid) -> ListenAddress {
+        let entries = text.split(separator: ",").map { $0.split(separator: " ").map(String.init) }
+        guard let entry = entries.first(where: { !$0.isEmpty && !$0.dropFirst().contains("ssl") }), let address = entry.first
+        else { throw Invalid(text: text) }
+        if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
+            let host = String(address[address.index(after: address.startIndex)..<close])
+            let rest = address[address.index(after: close)...]
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (0...65535).contains(port) else { throw Invalid(text: text) }
+            return ListenAddress(host: host, port: port)
+        }
+        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+            (0...65535).contains(port), colon != address.startIndex
+        else { throw Invalid(text: text) }
+        return ListenAddress(host: String(address[..<colon]), port: port)
+    }
+}
+
+enum Environment {
+    static func get(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let s = String(cString: value)
+        return s.isEmpty ? nil : s
+    }
+}

@@ -1,0 +1,180 @@
+public import Logging
+public import NIOCore
+import NIOHTTP1
+import NIOPosix
+import TurnpikeModel
+
+/// `turnpike mock`: a local request-echo upstream in the spirit of mockbin's `/request`, for
+/// `make run`, demos, tests and benchmarks.
+///
+/// - `ANY /status/<code>`: an empty response with that status.
+/// - `ANY /delay/<ms>`: the echo, after `ms` milliseconds.
+/// - `GET /bytes/<n>`: `n` bytes of `x`, streamed.
+/// - anything else: JSON of the request (method, url, path, query, headers, body).
+public final class MockServer: Sendable {
+    public let channel: any Channel
+
+    private init(channel: any Channel) {
+        self.channel = channel
+    }
+
+    /// The address actually bound (useful with port 0).
+    public var localAddress: SocketAddress? { self.channel.localAddress }
+
+    /// Binds and starts serving on `group`.
+    public static func start(host: String, port: Int, group: any EventLoopGroup, logger: Logger) async throws -> MockServer {
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 256)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(MockHandler())
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        logger.notice("mock upstream listening", metadata: ["listen.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        return MockServer(channel: channel)
+    }
+
+    public func close() async throws {
+        try await self.channel.close()
+    }
+}
+
+/// Answers one request at a time (the pipelining handler queues the rest).
+final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    /// Bodies are echoed up to this size; beyond it only their length is reported.
+    static let maxEchoedBody = 1 << 20
+
+    private var head: HTTPRequestHead?
+    private var body: [UInt8] = []
+    private var bodySize = 0
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            self.body = []
+            self.bodySize = 0
+        case .body(let buffer):
+            self.bodySize += buffer.readableBytes
+            if self.body.count < Self.maxEchoedBody {
+                self.body.append(contentsOf: buffer.readableBytesView.prefix(Self.maxEchoedBody - self.body.count))
+            }
+        case .end:
+            guard let head = self.head else { return }
+            self.respond(context: context, head: head)
+            self.head = nil
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        let uri = head.uri
+        let pathPart = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        let segments = pathPart.split(separator: "/")
+        if segments.count == 2, segments[0] == "status", let code = Int(segments[1]), (100...999).contains(code), code >= 200 {
+            var headers = HTTPHeaders()
+            headers.add(name: "content-length", value: "0")
+            self.send(context: context, head: head, status: HTTPResponseStatus(statusCode: code), headers: headers, body: nil)
+            return
+        }
+        if segments.count == 2, segments[0] == "bytes", let n = Int(segments[1]), n >= 0 {
+            self.streamBytes(context: context, head: head, count: n)
+            return
+        }
+        let json = self.echo(head: head).json + "\n"
+        var buffer = context.channel.allocator.buffer(capacity: json.utf8.count)
+        buffer.writeString(json)
+        var jsonHeaders = HTTPHeaders()
+        jsonHeaders.add(name: "content-type", value: "application/json; charset=utf-8")
+        jsonHeaders.add(name: "content-length", value: "\(buffer.readableBytes)")
+        jsonHeaders.add(name: "server", value: "turnpike-mock")
+        let headers = jsonHeaders
+        let body = buffer
+        if segments.count == 2, segments[0] == "delay", let ms = Int64(segments[1]), ms >= 0 {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .milliseconds(min(ms, 600_000))) {
+                let (handler, context) = loopBound.value
+                handler.send(context: context, head: head, status: .ok, headers: headers, body: body)
+            }
+            return
+        }
+        self.send(context: context, head: head, status: .ok, headers: headers, body: buffer)
+    }
+
+    private func send(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?) {
+        var headers = headers
+        if !head.isKeepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
+        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        if let body { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
+        let keepAlive = head.isKeepAlive
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
+            if !keepAlive { channel.close(promise: nil) }
+        }
+    }
+
+    private func streamBytes(context: ChannelHandlerContext, head: HTTPRequestHead, count: Int) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: "application/octet-stream")
+        headers.add(name: "content-length", value: "\(count)")
+        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+        let chunk = context.channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: min(count, 64 * 1024))
+        self.writeChunks(context: context, remaining: count, chunk: chunk, keepAlive: head.isKeepAlive)
+    }
+
+    /// Writes `remaining` bytes chunk by chunk, waiting for each write so memory stays flat.
+    private func writeChunks(context: ChannelHandlerContext, remaining: Int, chunk: ByteBuffer, keepAlive: Bool) {
+        if remaining == 0 {
+            context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
+                if !keepAlive { channel.close(promise: nil) }
+            }
+            return
+        }
+        let n = min(remaining, chunk.readableBytes)
+        let slice = chunk.getSlice(at: chunk.readerIndex, length: n) ?? chunk
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.writeAndFlush(self.wrapOutboundOut(.body(.byteBuffer(slice)))).whenComplete { result in
+            let (handler, context) = loopBound.value
+            guard case .success = result else { return }
+            handler.writeChunks(context: context, remaining: remaining - n, chunk: chunk, keepAlive: keepAlive)
+        }
+    }
+
+    private func echo(head: HTTPRequestHead) -> Rendered {
+        let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        let path = String(parts.first ?? "")
+        var query: [(String, Rendered)] = []
+        if parts.count == 2 {
+            for pair in parts[1].split(separator: "&") {
+                let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                query.append((String(kv[0]), kv.count == 2 ? .string(String(kv[1])) : .string("")))
+            }
+        }
+        var headers: [(String, Rendered)] = []
+        for (name, value) in head.headers {
+            let key = name.lowercased()
+            if let i = headers.firstIndex(where: { $0.0 == key }), case .string(let old) = headers[i].1 {
+                headers[i].1 = .string(old + ", " + value)
+            } else {
+                headers.append((key, .string(value)))
+            }
+        }
+        let host = head.headers.first(name: "host") ?? "localhost"
+        return .object([
+            ("method", .string(head.method.rawValue)),
+            ("url", .string("http://\(host)\(head.uri)")),
+            ("path", .string(path)),
+            ("httpVersion", .string("HTTP/\(head.version.major).\(head.version.minor)")),
+            ("query", .object(query)),
+            ("headers", .object(headers)),
+            ("body", .string(String(decoding: self.body, as: UTF8.self))),
+            ("bodySize", .integer(self.bodySize)),
+        ])
+    }
+}

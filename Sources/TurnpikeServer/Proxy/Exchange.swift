@@ -1,0 +1,389 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import TurnpikeEngine
+import TurnpikeModel
+
+/// One proxied request: connects (or reuses a pooled connection), streams the request body up and
+/// the response down, retries as Kong does, and reports back to its `ProxyHandler`.
+///
+/// Loop-confined: the client connection, the upstream connection and every callback run on one
+/// event loop.
+final class Exchange: UpstreamDelegate {
+    private weak var handler: ProxyHandler?
+    private let pool: UpstreamPool
+    let clientHead: HTTPRequestHead
+    private var upstreamHead: HTTPRequestHead
+    private var key: UpstreamKey
+    private let balancer: RoundRobin?
+    private let balancerName: String?
+    private let service: Service
+    let requestID: String
+    private let start: NIODeadline
+    private let configuration: ProxyConfiguration
+    private let logger: Logger
+
+    private var connection: UpstreamConnection?
+    private var reusedConnection = false
+    /// Body parts received before the upstream connection is ready.
+    private var pendingBody: [ByteBuffer] = []
+    private var pendingBytes = 0
+    /// The body so far, while it fits the replay buffer; nil once it does not (no more retries).
+    private var replay: [ByteBuffer]? = []
+    private var replayBytes = 0
+    private var clientEnded = false
+    private var headSent = false
+    private var bytesSentUpstream = false
+    private var upstreamNeedsFlush = false
+    private var responseStarted = false
+    private var closeClientAfter = false
+    private var finished = false
+    private var attempts = 0
+    private var readTimer: Scheduled<Void>?
+    private var sentAt: NIODeadline?
+    private var proxyLatency: Int64 = 0
+
+    init(
+        handler: ProxyHandler, pool: UpstreamPool, clientHead: HTTPRequestHead, upstreamHead: HTTPRequestHead,
+        key: UpstreamKey, balancer: RoundRobin?, balancerName: String?, service: Service, requestID: String,
+        start: NIODeadline, configuration: ProxyConfiguration, logger: Logger
+    ) {
+        self.handler = handler
+        self.pool = pool
+        self.clientHead = clientHead
+        self.upstreamHead = upstreamHead
+        self.key = key
+        self.balancer = balancer
+        self.balancerName = balancerName
+        self.service = service
+        self.requestID = requestID
+        self.start = start
+        self.configuration = configuration
+        self.logger = logger
+        self.closeClientAfter = !clientHead.isKeepAlive
+        // Expect: 100-continue is answered here (as nginx does); the upstream never sees it.
+        if self.upstreamHead.headers.contains(name: "expect") { self.upstreamHead.headers.remove(name: "expect") }
+    }
+
+    private var eventLoop: any EventLoop { self.pool.eventLoop }
+
+    func begin() {
+        if self.clientHead.headers.first(name: "expect")?.lowercased() == "100-continue" {
+            self.handler?.writeToClient(.head(HTTPResponseHead(version: self.clientHead.version, status: .continue)))
+            self.handler?.flushClient()
+        }
+        self.attempts = 1
+        self.acquire()
+    }
+
+    // MARK: - Connecting
+
+    private func acquire() {
+        if let idle = self.pool.takeIdle(self.key) {
+            self.attach(idle, reused: true)
+            return
+        }
+        let timeout = TimeAmount.milliseconds(Int64(self.service.connectTimeout))
+        self.pool.connect(self.key, timeout: timeout) { result in
+            switch result {
+            case .success(let connection): self.attach(connection, reused: false)
+            case .failure(let error): self.connectFailed(error)
+            }
+        }
+    }
+
+    private func attach(_ connection: UpstreamConnection, reused: Bool) {
+        guard !self.finished else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        self.connection = connection
+        self.reusedConnection = reused
+        connection.handler.delegate = self
+        connection.handler.prepareForRequest()
+        connection.handler.onClose = nil
+        self.headSent = true
+        self.sentAt = .now()
+        self.proxyLatency = Self.milliseconds(since: self.start)
+        connection.channel.write(HTTPClientRequestPart.head(self.upstreamHead), promise: nil)
+        for part in self.pendingBody {
+            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
+            self.bytesSentUpstream = true
+        }
+        self.pendingBody = []
+        self.pendingBytes = 0
+        if self.clientEnded {
+            connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+            self.startReadTimer()
+        }
+        connection.channel.flush()
+        self.handler?.resumeClientReads()
+    }
+
+    private func connectFailed(_ error: any Error) {
+        guard !self.finished else { return }
+        let kind: UpstreamError
+        if case ChannelError.connectTimeout = error {
+            kind = .connectTimeout
+        } else if let connectionError = error as? NIOConnectionError, connectionError.connectionErrors.isEmpty,
+            connectionError.dnsAError != nil || connectionError.dnsAAAAError != nil
+        {
+            self.fail(status: .serviceUnavailable, message: "name resolution failed")
+            return
+        } else {
+            kind = .connectFailed("\(error)")
+        }
+        self.logger.debug(
+            "upstream connect failed",
+            metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "error": "\(error)"])
+        if self.canRetry(afterBytesSent: false) {
+            self.retry()
+        } else {
+            self.failFor(kind)
+        }
+    }
+
+    // MARK: - Request body from the client
+
+    func clientBody(_ buffer: ByteBuffer) {
+        guard !self.finished else { return }
+        if self.replay != nil {
+            if self.replayBytes + buffer.readableBytes <= self.configuration.replayBufferBytes {
+                self.replay?.append(buffer)
+                self.replayBytes += buffer.readableBytes
+            } else {
+                self.replay = nil
+            }
+        }
+        if let connection = self.connection, self.headSent {
+            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+            self.bytesSentUpstream = true
+            self.upstreamNeedsFlush = true
+            if !connection.channel.isWritable { self.handler?.pauseClientReads() }
+        } else {
+            self.pendingBody.append(buffer)
+            self.pendingBytes += buffer.readableBytes
+            // Connecting: hold the client back rather than buffer an unbounded body.
+            if self.pendingBytes > 256 * 1024 { self.handler?.pauseClientReads() }
+        }
+    }
+
+    func clientEnd() {
+        guard !self.finished else { return }
+        self.clientEnded = true
+        if let connection = self.connection, self.headSent {
+            connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            self.upstreamNeedsFlush = false
+            self.startReadTimer()
+        }
+    }
+
+    func flushUpstream() {
+        if self.upstreamNeedsFlush, let connection = self.connection {
+            self.upstreamNeedsFlush = false
+            connection.channel.flush()
+        }
+    }
+
+    func clientWritabilityChanged(isWritable: Bool) {
+        guard let connection = self.connection else { return }
+        if isWritable {
+            connection.handler.resumeReads()
+        } else {
+            connection.handler.pauseReads()
+        }
+    }
+
+    /// The client went away: drop the upstream connection (it is mid-exchange, not reusable).
+    func clientClosed() {
+        guard !self.finished else { return }
+        self.finished = true
+        self.readTimer?.cancel()
+        if let connection = self.connection {
+            connection.handler.delegate = nil
+            connection.channel.close(promise: nil)
+            self.connection = nil
+        }
+    }
+
+    // MARK: - Response from the upstream
+
+    func upstreamResponseHead(_ head: HTTPResponseHead) {
+        guard !self.finished, let handler = self.handler else { return }
+        self.restartReadTimer()
+        self.responseStarted = true
+        let upstreamLatency = self.sentAt.map { Self.milliseconds(since: $0) } ?? 0
+        var headers = HeaderRules.clientResponseHeaders(
+            upstream: head.headers, via: "1.1 " + self.configuration.serverToken,
+            serverToken: self.configuration.serverToken, upstreamLatencyMs: upstreamLatency,
+            proxyLatencyMs: self.proxyLatency, requestID: self.requestID)
+        let framed = head.headers.contains(name: "content-length") || head.status.code == 204 || head.status.code == 304
+            || (100..<200).contains(head.status.code)
+        if self.clientHead.version == .http1_0 && !framed && self.clientHead.method != .HEAD {
+            // An HTTP/1.0 client cannot read chunked encoding: the end of the body is the close.
+            self.closeClientAfter = true
+        }
+        if self.closeClientAfter {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if self.clientHead.version == .http1_0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        handler.writeToClient(.head(HTTPResponseHead(version: self.clientHead.version, status: head.status, headers: headers)))
+    }
+
+    func upstreamResponseBody(_ buffer: ByteBuffer) {
+        guard !self.finished, let handler = self.handler else { return }
+        self.restartReadTimer()
+        handler.writeToClient(.body(.byteBuffer(buffer)))
+        if !handler.clientIsWritable { self.connection?.handler.pauseReads() }
+    }
+
+    func upstreamReadComplete() {
+        self.handler?.flushClient()
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        if isWritable { self.handler?.resumeClientReads() }
+    }
+
+    func upstreamResponseEnd() {
+        guard !self.finished, let handler = self.handler else { return }
+        self.finished = true
+        self.readTimer?.cancel()
+        handler.writeToClient(.end(nil))
+        handler.flushClient()
+        if let connection = self.connection {
+            self.connection = nil
+            // Reusable only after a complete request and a keep-alive response.
+            if self.clientEnded && connection.handler.lastResponseKeepAlive {
+                self.pool.release(connection)
+            } else {
+                connection.handler.delegate = nil
+                connection.channel.close(promise: nil)
+            }
+        }
+        handler.exchangeFinished(self, closeClient: self.closeClientAfter, requestComplete: self.clientEnded)
+    }
+
+    func upstreamFailed(_ error: UpstreamError) {
+        guard !self.finished else { return }
+        self.readTimer?.cancel()
+        let connection = self.connection
+        self.connection = nil
+        if let connection {
+            connection.handler.delegate = nil
+            connection.channel.close(promise: nil)
+        }
+        if self.responseStarted {
+            // Part of the response already went out: the client must see a cut connection, never a
+            // response that looks complete.
+            self.finished = true
+            self.handler?.exchangeFinished(self, closeClient: true, requestComplete: self.clientEnded)
+            return
+        }
+        // A pooled connection the upstream had closed: try a fresh one, invisibly, even with
+        // `retries: 0` (nothing reached the upstream's application).
+        if self.reusedConnection, !(connection?.handler.receivedResponseBytes ?? true), self.replay != nil,
+            error != .readTimeout
+        {
+            self.logger.debug("stale pooled upstream connection, reconnecting", metadata: ["upstream.target": "\(self.key)"])
+            self.resetForNewAttempt()
+            self.reusedConnection = false
+            let timeout = TimeAmount.milliseconds(Int64(self.service.connectTimeout))
+            self.pool.connect(self.key, timeout: timeout) { result in
+                switch result {
+                case .success(let connection): self.attach(connection, reused: false)
+                case .failure(let error): self.connectFailed(error)
+                }
+            }
+            return
+        }
+        if self.canRetry(afterBytesSent: self.bytesSentUpstream) {
+            self.retry()
+        } else {
+            self.failFor(error)
+        }
+    }
+
+    // MARK: - Retries and failures
+
+    /// Kong retries connection errors and timeouts up to `retries` times; a request whose body no
+    /// longer fits the replay buffer cannot be sent again, and a non-idempotent one is not sent
+    /// again once any byte of it went out.
+    private func canRetry(afterBytesSent: Bool) -> Bool {
+        guard self.attempts <= self.service.retries, self.replay != nil else { return false }
+        if afterBytesSent || self.headSent {
+            switch self.clientHead.method {
+            case .POST, .PATCH, .LOCK: return false
+            default: return true
+            }
+        }
+        return true
+    }
+
+    private func retry() {
+        self.attempts += 1
+        self.resetForNewAttempt()
+        if let balancer = self.balancer, !balancer.slots.isEmpty {
+            // Each retry asks the balancer for the next peer.
+            if let i = balancer.slots.firstIndex(of: RoundRobin.Peer(host: self.key.host, port: self.key.port)) {
+                let peer = balancer.slots[(i + 1) % balancer.slots.count]
+                self.key = UpstreamKey(host: peer.host, port: peer.port)
+            }
+        }
+        self.acquire()
+    }
+
+    private func resetForNewAttempt() {
+        self.headSent = false
+        self.bytesSentUpstream = false
+        self.pendingBody = self.replay ?? []
+        self.pendingBytes = self.replayBytes
+    }
+
+    private func failFor(_ error: UpstreamError) {
+        switch error {
+        case .connectTimeout, .readTimeout:
+            self.fail(status: .gatewayTimeout, message: "The upstream server is timing out")
+        default:
+            self.fail(status: .badGateway, message: "An invalid response was received from the upstream server")
+        }
+    }
+
+    private func fail(status: HTTPResponseStatus, message: String) {
+        guard !self.finished else { return }
+        self.finished = true
+        self.readTimer?.cancel()
+        self.logger.debug(
+            "upstream failed",
+            metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "status": "\(status.code)"])
+        self.handler?.exchangeFailedBeforeResponse(self, status: status, message: message, requestComplete: self.clientEnded)
+    }
+
+    // MARK: - Timers
+
+    /// `read_timeout` is the longest gap between two reads from the upstream, counted once the
+    /// request has been sent.
+    private func startReadTimer() {
+        self.restartReadTimer()
+    }
+
+    private func restartReadTimer() {
+        self.readTimer?.cancel()
+        let timeout = TimeAmount.milliseconds(Int64(self.service.readTimeout))
+        self.readTimer = self.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            self.readTimedOut()
+        }
+    }
+
+    private func readTimedOut() {
+        guard !self.finished else { return }
+        self.logger.debug("upstream read timeout", metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"])
+        self.upstreamFailed(.readTimeout)
+    }
+
+    static func milliseconds(since start: NIODeadline) -> Int64 {
+        (NIODeadline.now() - start).nanoseconds / 1_000_000
+    }
+}

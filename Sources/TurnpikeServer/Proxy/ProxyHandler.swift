@@ -1,0 +1,465 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import TurnpikeEngine
+import TurnpikeModel
+import TurnpikeRouter
+
+/// One client connection of the proxy: routes each request with the snapshot of its loop, streams
+/// it to an upstream connection of the same loop and streams the answer back.
+///
+/// Loop-confined. One request at a time: NIO's pipelining handler in front of it holds later
+/// requests until the current response has ended. State lives in `state`; every transition checks
+/// the state it expects.
+final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    enum State {
+        /// Between requests.
+        case idle
+        /// A request is being proxied.
+        case proxying(Exchange)
+        /// A local response was sent (or is being sent); the rest of the request body is dropped.
+        case discardingBody(closeAfter: Bool)
+        /// The connection is closing; everything is dropped.
+        case closing
+    }
+
+    private let slot: NIOLoopBoundBox<Snapshot>
+    private let pool: UpstreamPool
+    private let balancerCursors: BalancerCursors
+    private let configuration: ProxyConfiguration
+    private let logger: Logger
+    private var state = State.idle
+    private var context: ChannelHandlerContext?
+    private var random: RequestIDGenerator
+    private var clientAddress = "unknown"
+    private var localPort = 0
+    private var readsPaused = false
+    private var pendingRead = false
+    private let via: String
+
+    init(
+        slot: NIOLoopBoundBox<Snapshot>, pool: UpstreamPool, balancerCursors: BalancerCursors,
+        configuration: ProxyConfiguration, logger: Logger
+    ) {
+        self.slot = slot
+        self.pool = pool
+        self.balancerCursors = balancerCursors
+        self.configuration = configuration
+        self.logger = logger
+        self.random = RequestIDGenerator()
+        self.via = "1.1 " + configuration.serverToken
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        if let remote = context.channel.remoteAddress { self.clientAddress = remote.ipAddress ?? "unknown" }
+        self.localPort = context.channel.localAddress?.port ?? 0
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    // MARK: - Client side
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch self.unwrapInboundIn(data) {
+        case .head(let head):
+            self.receivedHead(head, context: context)
+        case .body(let buffer):
+            switch self.state {
+            case .proxying(let exchange):
+                exchange.clientBody(buffer)
+            case .discardingBody, .closing, .idle:
+                break
+            }
+        case .end:
+            switch self.state {
+            case .proxying(let exchange):
+                exchange.clientEnd()
+            case .discardingBody(let closeAfter):
+                self.state = .idle
+                if closeAfter { self.closeClient() }
+            case .closing, .idle:
+                break
+            }
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = self.state { exchange.flushUpstream() }
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = self.state { exchange.clientWritabilityChanged(isWritable: context.channel.isWritable) }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if case .proxying(let exchange) = self.state { exchange.clientClosed() }
+        self.state = .closing
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError {
+            // Malformed or oversized requests: answer once, then close (RFC 9112 §2.2 / §11.2).
+            if case .idle = self.state {
+                let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
+                let message = parserError == .headerOverflow ? "Request header or cookie too large" : "Bad request"
+                self.state = .closing
+                self.sendLocal(status: status, message: message, head: nil, requestID: self.random.next(), closeAfter: true)
+                return
+            }
+            self.closeClient()
+            return
+        }
+        self.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        self.closeClient()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
+            // Keep-alive or head timeout; a request in flight waits for its upstream instead.
+            if case .idle = self.state { self.closeClient() }
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.readsPaused {
+            self.pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    func pauseClientReads() {
+        self.readsPaused = true
+    }
+
+    func resumeClientReads() {
+        guard self.readsPaused else { return }
+        self.readsPaused = false
+        if self.pendingRead, let context = self.context {
+            self.pendingRead = false
+            context.read()
+        }
+    }
+
+    // MARK: - A new request
+
+    private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        guard case .idle = self.state else {
+            self.closeClient()
+            return
+        }
+        let requestID = self.random.next()
+        let start = NIODeadline.now()
+
+        // Limits the HTTP parser does not know (kong-format.md §5.11; RFC 9112 §3.2 for Host).
+        if head.uri.utf8.count > self.configuration.maxURIBytes {
+            self.respondLocally(status: .uriTooLong, message: "URI too long", head: head, requestID: requestID, forceClose: true)
+            return
+        }
+        var headerBytes = 0
+        for (name, value) in head.headers { headerBytes += name.utf8.count + value.utf8.count }
+        if head.headers.count > self.configuration.maxHeaderCount || headerBytes > self.configuration.maxHeaderBytes {
+            self.respondLocally(
+                status: .requestHeaderFieldsTooLarge, message: "Request header or cookie too large", head: head,
+                requestID: requestID, forceClose: true)
+            return
+        }
+        let hosts = head.headers[canonicalForm: "host"]
+        if head.version.major == 1 && head.version.minor >= 1 && hosts.count != 1 || hosts.count > 1 {
+            self.respondLocally(status: .badRequest, message: "Bad request", head: head, requestID: requestID, forceClose: true)
+            return
+        }
+        let hostHeader = hosts.first.map(String.init)
+
+        let snapshot = self.slot.value
+        let (rawPath, query) = Self.splitTarget(head.uri)
+        guard rawPath.first == UInt8(ascii: "/") else {
+            self.respondLocally(status: .badRequest, message: "Bad request", head: head, requestID: requestID, forceClose: true)
+            return
+        }
+        let path = PathNormalizer.normalize(rawPath)
+        var routeHeaders: [(name: String, value: String)] = []
+        if snapshot.routes.needsHeaders {
+            routeHeaders.reserveCapacity(head.headers.count)
+            for (name, value) in head.headers { routeHeaders.append((name, value)) }
+        }
+        let request = RouteRequest(
+            method: head.method.rawValue, host: hostHeader, port: self.localPort, path: path, headers: routeHeaders)
+        guard let match = snapshot.routes.match(request) else {
+            self.respondLocally(status: .notFound, message: "no Route matched with those values", head: head, requestID: requestID)
+            return
+        }
+        let route = snapshot.model.routes[match.routeIndex]
+        if !route.protocols.contains(.http) {
+            self.redirectToHTTPS(route: route, head: head, host: hostHeader, requestID: requestID)
+            return
+        }
+        guard let serviceID = route.service, let serviceIndex = snapshot.servicesByID[serviceID] else {
+            self.respondLocally(
+                status: .serviceUnavailable, message: "no Service found with those values", head: head, requestID: requestID)
+            return
+        }
+        let service = snapshot.model.services[serviceIndex]
+
+        // Target: a named upstream is balanced; anything else is the service's own host and port.
+        let key: UpstreamKey
+        var balancer: RoundRobin?
+        if let rr = snapshot.balancers[service.host] {
+            guard let peer = self.balancerCursors.next(in: rr, upstream: service.host) else {
+                self.respondLocally(
+                    status: .serviceUnavailable, message: "failure to get a peer from the ring-balancer", head: head,
+                    requestID: requestID)
+                return
+            }
+            key = UpstreamKey(host: peer.host, port: peer.port)
+            balancer = rr
+        } else {
+            key = UpstreamKey(host: service.host, port: service.port)
+        }
+
+        let servicePath = service.path.map { Array($0.utf8) }
+        let upstreamPath = UpstreamPath.join(
+            servicePath: servicePath, requestPath: path, matchedLength: match.matchedPathLength, stripPath: route.stripPath)
+        var uri = HeaderRules.encodePath(upstreamPath)
+        if let query { uri += "?" + query }
+        let forwardedPrefix = UpstreamPath.forwardedPrefix(
+            requestPath: path, matchedLength: match.matchedPathLength, stripPath: route.stripPath
+        ).map { String(decoding: $0, as: UTF8.self) }
+
+        let upstreamHost: String
+        if route.preserveHost, let hostHeader {
+            upstreamHost = hostHeader
+        } else if let upstreamIndex = snapshot.upstreamsByName[service.host],
+            let hostHeader = snapshot.model.upstreams[upstreamIndex].hostHeader
+        {
+            upstreamHost = hostHeader
+        } else {
+            upstreamHost = key.port == 80 ? key.host : "\(Self.bracketed(key.host)):\(key.port)"
+        }
+        let forwardedHost = Self.hostWithoutPort(hostHeader ?? "").lowercased()
+        let headers = HeaderRules.upstreamHeaders(
+            client: head.headers, host: upstreamHost, clientAddress: self.clientAddress, forwardedHost: forwardedHost,
+            forwardedPort: self.localPort, forwardedPath: String(decoding: rawPath, as: UTF8.self),
+            forwardedPrefix: forwardedPrefix, requestID: requestID, via: "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken)
+        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: uri, headers: headers)
+        if head.headers.contains(name: "content-length") == false, head.headers.contains(name: "transfer-encoding") {
+            upstreamHead.headers.add(name: "Transfer-Encoding", value: "chunked")
+        }
+
+        let exchange = Exchange(
+            handler: self, pool: self.pool, clientHead: head, upstreamHead: upstreamHead, key: key, balancer: balancer,
+            balancerName: balancer == nil ? nil : service.host, service: service, requestID: requestID, start: start,
+            configuration: self.configuration, logger: self.logger)
+        self.state = .proxying(exchange)
+        exchange.begin()
+    }
+
+    private func redirectToHTTPS(route: Route, head: HTTPRequestHead, host: String?, requestID: String) {
+        let code = route.httpsRedirectStatusCode
+        if code == 426 {
+            var extra = HTTPHeaders()
+            extra.add(name: "Connection", value: "Upgrade")
+            extra.add(name: "Upgrade", value: "TLS/1.2, HTTP/1.1")
+            self.respondLocally(
+                status: .upgradeRequired, message: "Please use HTTPS protocol", head: head, requestID: requestID,
+                extraHeaders: extra)
+            return
+        }
+        var extra = HTTPHeaders()
+        extra.add(name: "Location", value: "https://\(Self.hostWithoutPort(host ?? ""))\(head.uri)")
+        self.sendRaw(
+            status: HTTPResponseStatus(statusCode: code), headers: extra, body: nil, head: head, requestID: requestID)
+    }
+
+    // MARK: - Local responses
+
+    /// Answers the current request from the gateway with Kong's error body.
+    func respondLocally(
+        status: HTTPResponseStatus, message: String, head: HTTPRequestHead, requestID: String,
+        forceClose: Bool = false, extraHeaders: HTTPHeaders = HTTPHeaders(), proxyError: Bool = false
+    ) {
+        let closeAfter = forceClose || !head.isKeepAlive
+        self.state = .discardingBody(closeAfter: closeAfter)
+        self.sendLocal(
+            status: status, message: message, head: head, requestID: requestID, closeAfter: closeAfter,
+            extraHeaders: extraHeaders, proxyError: proxyError)
+    }
+
+    /// Writes a gateway-made response (Kong's error templates, negotiated on Accept).
+    func sendLocal(
+        status: HTTPResponseStatus, message: String, head: HTTPRequestHead?, requestID: String, closeAfter: Bool,
+        extraHeaders: HTTPHeaders = HTTPHeaders(), proxyError: Bool = false
+    ) {
+        let accept = head?.headers.first(name: "accept")
+        let hasContentType = head?.headers.contains(name: "content-type") ?? false
+        let format = GatewayError.format(accept: accept, hasContentType: hasContentType, proxyError: proxyError)
+        let text = GatewayError.body(message, requestID: requestID, format: format)
+        var headers = extraHeaders
+        headers.add(name: "Content-Type", value: format.contentType)
+        self.sendRaw(status: status, headers: headers, body: text, head: head, requestID: requestID, closeAfter: closeAfter)
+    }
+
+    private func sendRaw(
+        status: HTTPResponseStatus, headers extra: HTTPHeaders, body: String?, head: HTTPRequestHead?, requestID: String,
+        closeAfter: Bool? = nil
+    ) {
+        guard let context = self.context else { return }
+        let close = closeAfter ?? !(head?.isKeepAlive ?? false)
+        if case .idle = self.state { self.state = .discardingBody(closeAfter: close) }
+        var headers = extra
+        let bodyBytes = body?.utf8.count ?? 0
+        headers.add(name: "Content-Length", value: String(bodyBytes))
+        headers.add(name: "Server", value: self.configuration.serverToken)
+        headers.add(name: "X-Kong-Response-Latency", value: "0")
+        headers.add(name: "X-Kong-Request-Id", value: requestID)
+        if close {
+            headers.replaceOrAdd(name: "Connection", value: "close")
+        } else if let head, head.version == .http1_0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
+        let version = head?.version ?? .http1_1
+        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
+        if let body, head?.method != .HEAD {
+            var buffer = context.channel.allocator.buffer(capacity: bodyBytes)
+            buffer.writeString(body)
+            context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        let promise: EventLoopPromise<Void>? = close ? context.eventLoop.makePromise() : nil
+        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: promise)
+        promise?.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.closeClient() }
+    }
+
+    // MARK: - Called by the exchange
+
+    func writeToClient(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>? = nil) {
+        guard let context = self.context else {
+            promise?.fail(ChannelError.ioOnClosedChannel)
+            return
+        }
+        context.write(self.wrapOutboundOut(part), promise: promise)
+    }
+
+    func flushClient() {
+        self.context?.flush()
+    }
+
+    var clientIsWritable: Bool { self.context?.channel.isWritable ?? false }
+
+    /// The exchange ended; the connection takes the next request or closes.
+    func exchangeFinished(_ exchange: Exchange, closeClient: Bool, requestComplete: Bool) {
+        guard case .proxying(let current) = self.state, current === exchange else { return }
+        self.resumeClientReads()
+        if closeClient {
+            self.state = .closing
+            self.closeClient()
+        } else if requestComplete {
+            self.state = .idle
+        } else {
+            self.state = .discardingBody(closeAfter: false)
+        }
+    }
+
+    /// The exchange failed before any response byte reached the client: answer for it.
+    func exchangeFailedBeforeResponse(_ exchange: Exchange, status: HTTPResponseStatus, message: String, requestComplete: Bool) {
+        guard case .proxying(let current) = self.state, current === exchange else { return }
+        self.resumeClientReads()
+        let head = exchange.clientHead
+        let closeAfter = !head.isKeepAlive
+        self.state = requestComplete ? .idle : .discardingBody(closeAfter: closeAfter)
+        if requestComplete && closeAfter { self.state = .closing }
+        self.sendLocal(
+            status: status, message: message, head: head, requestID: exchange.requestID, closeAfter: closeAfter,
+            proxyError: true)
+    }
+
+    func closeClient() {
+        self.state = .closing
+        self.context?.close(promise: nil)
+    }
+
+    // MARK: - Helpers
+
+    /// Splits a request target into raw path bytes and the query (without `?`), byte for byte.
+    static func splitTarget(_ uri: String) -> ([UInt8], String?) {
+        let bytes = Array(uri.utf8)
+        guard let q = bytes.firstIndex(of: UInt8(ascii: "?")) else { return (bytes, nil) }
+        return (Array(bytes[..<q]), String(decoding: bytes[(q + 1)...], as: UTF8.self))
+    }
+
+    static func hostWithoutPort(_ host: String) -> String {
+        if host.hasPrefix("[") {
+            if let close = host.firstIndex(of: "]") { return String(host[...close]) }
+            return host
+        }
+        if let colon = host.lastIndex(of: ":"), host[host.index(after: colon)...].allSatisfy(\.isNumber) {
+            return String(host[..<colon])
+        }
+        return host
+    }
+
+    static func bracketed(_ host: String) -> String {
+        host.contains(":") ? "[\(host)]" : host
+    }
+}
+
+/// 32 lowercase hex characters per request, from a per-connection generator seeded once from the
+/// system (no system call per request).
+struct RequestIDGenerator {
+    private var state: (UInt64, UInt64)
+
+    init() {
+        var system = SystemRandomNumberGenerator()
+        self.state = (system.next() | 1, system.next() | 1)
+    }
+
+    mutating func nextWord() -> UInt64 {
+        // xorshift128+
+        var s1 = self.state.0
+        let s0 = self.state.1
+        self.state.0 = s0
+        s1 ^= s1 << 23
+        self.state.1 = s1 ^ s0 ^ (s1 >> 17) ^ (s0 >> 26)
+        return self.state.1 &+ s0
+    }
+
+    mutating func next() -> String {
+        let a = self.nextWord()
+        let b = self.nextWord()
+        return String(unsafeUninitializedCapacity: 32) { buffer in
+            for i in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: a >> (60 - 4 * UInt64(i))) & 0xf
+                buffer[i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+            }
+            for i in 0..<16 {
+                let nibble = UInt8(truncatingIfNeeded: b >> (60 - 4 * UInt64(i))) & 0xf
+                buffer[16 + i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
+            }
+            return 32
+        }
+    }
+}
+
+/// Round-robin cursors of one event loop, by upstream name. They live outside snapshots so a
+/// reload does not reset them (an upstream whose slots changed just continues modulo the new size).
+final class BalancerCursors {
+    private var cursors: [String: Int] = [:]
+
+    func next(in balancer: RoundRobin, upstream: String) -> RoundRobin.Peer? {
+        guard !balancer.slots.isEmpty else { return nil }
+        let i = self.cursors[upstream, default: Int.random(in: 0..<balancer.slots.count)]
+        self.cursors[upstream] = (i + 1) % balancer.slots.count
+        return balancer.slots[i % balancer.slots.count]
+    }
+}

@@ -1,0 +1,128 @@
+public import Logging
+public import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+import TurnpikeEngine
+
+/// The proxy listener: accepts client connections and gives each a `ProxyHandler` bound to the
+/// snapshot slot, upstream pool and balancer cursors of its event loop.
+public final class ProxyServer: Sendable {
+    private let serverChannel: any Channel
+    private let connections: ConnectionRegistry
+    private let loopStates: [NIOLoopBound<LoopState>]
+
+    /// Per-loop mutable state: used only on its loop.
+    final class LoopState {
+        let pool: UpstreamPool
+        let cursors = BalancerCursors()
+
+        init(eventLoop: any EventLoop) {
+            self.pool = UpstreamPool(eventLoop: eventLoop)
+        }
+    }
+
+    private init(serverChannel: any Channel, connections: ConnectionRegistry, loopStates: [NIOLoopBound<LoopState>]) {
+        self.serverChannel = serverChannel
+        self.connections = connections
+        self.loopStates = loopStates
+    }
+
+    /// The bound address (useful with port 0).
+    public var localAddress: SocketAddress? { self.serverChannel.localAddress }
+
+    /// Binds `host:port` and starts accepting.
+    public static func start(
+        host: String, port: Int, group: any EventLoopGroup, store: SnapshotStore,
+        configuration: ProxyConfiguration = ProxyConfiguration(), logger: Logger
+    ) async throws -> ProxyServer {
+        var loopStates: [NIOLoopBound<LoopState>] = []
+        for loop in group.makeIterator() {
+            let state = try await loop.submit { NIOLoopBound(LoopState(eventLoop: loop), eventLoop: loop) }.get()
+            loopStates.append(state)
+        }
+        let states = loopStates
+        let connections = ConnectionRegistry()
+        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
+        // Hard memory bounds for the parser; the precise limits (414/431 with Kong's messages) are
+        // checked on the decoded head, which these leave room for.
+        decoderLimits.maxHeaderFieldSize = max(64 * 1024, configuration.maxURIBytes * 2)
+        decoderLimits.maxHeaderListSize = 64 * 1024 + configuration.maxHeaderBytes
+        decoderLimits.maxHeaderFieldCount = configuration.maxHeaderCount * 2
+        let limits = decoderLimits
+
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 128 * 1024))
+            .childChannelOption(.maxMessagesPerRead, value: 16)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    guard let slot = store.slot(for: channel.eventLoop),
+                        let state = states.first(where: { $0.eventLoop === channel.eventLoop })?.value
+                    else {
+                        throw ChannelError.ioOnClosedChannel
+                    }
+                    connections.add(channel)
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(IdleStateHandler(readTimeout: configuration.keepAliveTimeout))
+                    try sync.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
+                        withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                    try sync.addHandler(
+                        ProxyHandler(
+                            slot: slot, pool: state.pool, balancerCursors: state.cursors, configuration: configuration,
+                            logger: logger))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        logger.notice("proxy listening", metadata: ["listen.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        return ProxyServer(serverChannel: channel, connections: connections, loopStates: states)
+    }
+
+    /// Stops accepting, closes idle keep-alive connections, lets in-flight requests finish (their
+    /// connections close after the response), and returns once all are closed or `timeout` passed.
+    public func shutdown(timeout: Duration) async {
+        try? await self.serverChannel.close()
+        self.connections.quiesce()
+        let deadline = ContinuousClock.now + timeout
+        while self.connections.count > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        self.connections.closeAll()
+        for state in self.loopStates {
+            try? await state.eventLoop.submit { state.value.pool.closeAll() }.get()
+        }
+    }
+}
+
+/// Open client connections, for graceful shutdown.
+final class ConnectionRegistry: Sendable {
+    private let channels = Mutex<[ObjectIdentifier: any Channel]>([:])
+
+    func add(_ channel: any Channel) {
+        let id = ObjectIdentifier(channel)
+        self.channels.withLock { $0[id] = channel }
+        channel.closeFuture.whenComplete { _ in
+            self.channels.withLock { _ = $0.removeValue(forKey: id) }
+        }
+    }
+
+    var count: Int { self.channels.withLock { $0.count } }
+
+    /// NIO's pipelining handler closes an idle connection on this event and a busy one after its
+    /// response.
+    func quiesce() {
+        for channel in self.channels.withLock({ Array($0.values) }) {
+            channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
+        }
+    }
+
+    func closeAll() {
+        for channel in self.channels.withLock({ Array($0.values) }) {
+            channel.close(promise: nil)
+        }
+    }
+}

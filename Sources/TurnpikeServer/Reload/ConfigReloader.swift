@@ -1,0 +1,81 @@
+public import Logging
+import TurnpikeEngine
+import TurnpikeYAML
+public import TurnpikeModel
+
+/// Re-reads the config file and publishes a new snapshot. An actor, so reloads never overlap;
+/// reading, parsing and building run on the cooperative pool, never on an event loop.
+public actor ConfigReloader {
+    public enum Result: Sendable {
+        /// Published: the new generation and hash, and how long loading took.
+        case reloaded(generation: Int, hash: String, duration: Duration)
+        /// The file has the same bytes as the running config: nothing to do.
+        case unchanged(hash: String)
+        /// The file is invalid or unreadable; the running config keeps serving.
+        case rejected(message: String, errors: [ConfigError])
+    }
+
+    private let path: String
+    private let loader: ConfigLoader
+    private let store: SnapshotStore
+    private let logger: Logger
+    private var generation: Int
+    /// The last attempt, for the admin API's `/status`.
+    public private(set) var lastResult: Result?
+
+    public init(path: String, loader: ConfigLoader, store: SnapshotStore, logger: Logger) {
+        self.path = path
+        self.loader = loader
+        self.store = store
+        self.logger = logger
+        self.generation = store.current.generation
+    }
+
+    public func reload() async -> Result {
+        let clock = ContinuousClock()
+        let started = clock.now
+        let result: Result
+        switch ConfigLoader.readFile(self.path, maxBytes: self.loader.limits.maxBytes) {
+        case .failure(let message):
+            result = .rejected(message: message, errors: [])
+        case .success(let bytes):
+            let hash = ConfigLoader.md5Hex(bytes)
+            let current = self.store.current
+            if hash == current.hash || (current.hash == String(repeating: "0", count: 32) && bytes.isEmpty) {
+                result = .unchanged(hash: current.hash)
+            } else {
+                switch self.loader.compile(bytes, file: self.path, generation: self.generation + 1) {
+                case .valid(let snapshot):
+                    if snapshot.hash == current.hash {
+                        result = .unchanged(hash: current.hash)
+                    } else {
+                        do {
+                            try await self.store.publish(snapshot)
+                            self.generation = snapshot.generation
+                            result = .reloaded(generation: snapshot.generation, hash: snapshot.hash, duration: clock.now - started)
+                        } catch {
+                            result = .rejected(message: "could not publish the new configuration: \(error)", errors: [])
+                        }
+                    }
+                case .invalid(let errors):
+                    result = .rejected(message: "declarative config is invalid", errors: errors)
+                case .unreadable(let message):
+                    result = .rejected(message: message, errors: [])
+                }
+            }
+        }
+        self.lastResult = result
+        switch result {
+        case .reloaded(let generation, let hash, let duration):
+            self.logger.notice(
+                "configuration reloaded",
+                metadata: ["config.generation": "\(generation)", "config.hash": "\(hash)", "config.load_time": "\(duration)"])
+        case .unchanged(let hash):
+            self.logger.notice("configuration unchanged", metadata: ["config.hash": "\(hash)"])
+        case .rejected(let message, let errors):
+            self.logger.error("configuration rejected, keeping the running one", metadata: ["reason": "\(message)"])
+            for e in errors { self.logger.error("\(e.description)") }
+        }
+        return result
+    }
+}

@@ -1,0 +1,99 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// Keep-alive upstream connections of one event loop, by target. Used only on that loop, so a
+/// proxied request never hops threads and the pool needs no lock.
+final class UpstreamPool {
+    let eventLoop: any EventLoop
+    /// Kong's defaults: 512 idle connections per target, 60 s idle, 10,000 requests per connection.
+    var maxIdlePerKey = 512
+    var idleTimeout: TimeAmount = .seconds(60)
+    var maxRequestsPerConnection = 10_000
+    private var idle: [UpstreamKey: [UpstreamConnection]] = [:]
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    /// A pooled idle connection to `key`, or nil.
+    func takeIdle(_ key: UpstreamKey) -> UpstreamConnection? {
+        self.eventLoop.preconditionInEventLoop()
+        while var list = self.idle[key], let connection = list.popLast() {
+            self.idle[key] = list.isEmpty ? nil : list
+            connection.idleTimer?.cancel()
+            connection.idleTimer = nil
+            if connection.channel.isActive { return connection }
+        }
+        return nil
+    }
+
+    /// Opens a new connection on this loop; `completion` runs on this loop.
+    func connect(_ key: UpstreamKey, timeout: TimeAmount, completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+        ClientBootstrap(group: self.eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 128 * 1024))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                }
+            }
+            .connect(host: key.host, port: key.port)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    // The connection was made on this loop, so its pipeline is ours to touch.
+                    do {
+                        let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
+                        completion(.success(UpstreamConnection(channel: channel, key: key, handler: handler)))
+                    } catch {
+                        channel.close(promise: nil)
+                        completion(.failure(error))
+                    }
+                case .failure(let error):
+                    completion(.failure(error))
+                }
+            }
+    }
+
+    /// Returns a connection whose exchange finished cleanly; closes it when the pool is full or
+    /// the connection has served its share.
+    func release(_ connection: UpstreamConnection) {
+        self.eventLoop.preconditionInEventLoop()
+        connection.handler.delegate = nil
+        connection.requestsServed += 1
+        guard connection.channel.isActive, connection.requestsServed < self.maxRequestsPerConnection,
+            (self.idle[connection.key]?.count ?? 0) < self.maxIdlePerKey
+        else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        self.idle[connection.key, default: []].append(connection)
+        connection.handler.onClose = { [weak self, weak connection] in
+            guard let self, let connection else { return }
+            self.remove(connection)
+        }
+        let loopBound = NIOLoopBound(connection, eventLoop: self.eventLoop)
+        connection.idleTimer = self.eventLoop.scheduleTask(in: self.idleTimeout) {
+            loopBound.value.channel.close(promise: nil)
+        }
+    }
+
+    private func remove(_ connection: UpstreamConnection) {
+        guard var list = self.idle[connection.key] else { return }
+        list.removeAll { $0 === connection }
+        self.idle[connection.key] = list.isEmpty ? nil : list
+        connection.idleTimer?.cancel()
+    }
+
+    /// Closes every idle connection (shutdown).
+    func closeAll() {
+        for (_, list) in self.idle {
+            for connection in list { connection.channel.close(promise: nil) }
+        }
+        self.idle = [:]
+    }
+}
