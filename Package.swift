@@ -85,7 +85,12 @@ let package = Package(
         ),
         .target(
             name: "TurnpikeTestSupport",
-            dependencies: ["TurnpikeModel", "TurnpikeYAML", "TurnpikeServer"],
+            dependencies: [
+                "TurnpikeModel", "TurnpikeYAML", "TurnpikeServer", "TurnpikeEngine",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -107,6 +112,11 @@ let package = Package(
             name: "TurnpikeServerTests",
             dependencies: ["TurnpikeServer", "TurnpikeModel", "TurnpikeEngine", "TurnpikeYAML", "TurnpikeTestSupport"],
             exclude: ["Fixtures"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["TurnpikeServer", "TurnpikeTestSupport", "TurnpikeEngine"],
             swiftSettings: strict
         ),
         .testTarget(

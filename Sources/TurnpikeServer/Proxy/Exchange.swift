@@ -36,7 +36,7 @@ final class Exchange: UpstreamDelegate {
     private var headSent = false
     private var bytesSentUpstream = false
     private var upstreamNeedsFlush = false
-    private var responseStarted = false
+    private(set) var responseStarted = false
     private var closeClientAfter = false
     private var finished = false
     private var attempts = 0
@@ -100,6 +100,9 @@ final class Exchange: UpstreamDelegate {
         }
         self.connection = connection
         self.reusedConnection = reused
+        self.logger.trace(
+            "upstream attached",
+            metadata: ["request.id": "\(self.requestID)", "reused": "\(reused)", "pending": "\(self.pendingBytes)", "ended": "\(self.clientEnded)"])
         connection.handler.delegate = self
         connection.handler.prepareForRequest()
         connection.handler.onClose = nil
@@ -170,6 +173,7 @@ final class Exchange: UpstreamDelegate {
     }
 
     func clientEnd() {
+        self.logger.trace("client end", metadata: ["request.id": "\(self.requestID)", "headSent": "\(self.headSent)"])
         guard !self.finished else { return }
         self.clientEnded = true
         if let connection = self.connection, self.headSent {
@@ -193,6 +197,11 @@ final class Exchange: UpstreamDelegate {
         } else {
             connection.handler.pauseReads()
         }
+    }
+
+    /// The client broke the protocol mid-request: drop the upstream side (same as a client close).
+    func abort() {
+        self.clientClosed()
     }
 
     /// The client went away: drop the upstream connection (it is mid-exchange, not reusable).
@@ -251,8 +260,6 @@ final class Exchange: UpstreamDelegate {
         guard !self.finished, let handler = self.handler else { return }
         self.finished = true
         self.readTimer?.cancel()
-        handler.writeToClient(.end(nil))
-        handler.flushClient()
         if let connection = self.connection {
             self.connection = nil
             // Reusable only after a complete request and a keep-alive response.
@@ -263,7 +270,7 @@ final class Exchange: UpstreamDelegate {
                 connection.channel.close(promise: nil)
             }
         }
-        handler.exchangeFinished(self, closeClient: self.closeClientAfter, requestComplete: self.clientEnded)
+        handler.exchangeFinished(self, closeClient: self.closeClientAfter, requestComplete: self.clientEnded, writeEnd: true)
     }
 
     func upstreamFailed(_ error: UpstreamError) {

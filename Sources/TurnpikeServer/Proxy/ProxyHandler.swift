@@ -116,6 +116,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 self.sendLocal(status: status, message: message, head: nil, requestID: self.random.next(), closeAfter: true)
                 return
             }
+            if case .proxying(let exchange) = self.state, !exchange.responseStarted {
+                // A framing error in the body (bad chunk size): the request is void, say so.
+                exchange.abort()
+                self.state = .closing
+                self.sendLocal(
+                    status: .badRequest, message: "Bad request", head: exchange.clientHead, requestID: exchange.requestID,
+                    closeAfter: true)
+                return
+            }
             self.closeClient()
             return
         }
@@ -357,17 +366,30 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     var clientIsWritable: Bool { self.context?.channel.isWritable ?? false }
 
-    /// The exchange ended; the connection takes the next request or closes.
-    func exchangeFinished(_ exchange: Exchange, closeClient: Bool, requestComplete: Bool) {
+    /// The exchange ended; the connection takes the next request or closes. With `writeEnd`, the
+    /// response's end is written here, after the state change: writing it lets NIO's pipelining
+    /// handler deliver the next request at once, re-entrantly.
+    func exchangeFinished(_ exchange: Exchange, closeClient: Bool, requestComplete: Bool, writeEnd: Bool = false) {
         guard case .proxying(let current) = self.state, current === exchange else { return }
         self.resumeClientReads()
         if closeClient {
             self.state = .closing
-            self.closeClient()
         } else if requestComplete {
             self.state = .idle
         } else {
             self.state = .discardingBody(closeAfter: false)
+        }
+        guard let context = self.context else { return }
+        if writeEnd {
+            if closeClient {
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
+                    self?.closeClient()
+                }
+            } else {
+                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+            }
+        } else if closeClient {
+            self.closeClient()
         }
     }
 

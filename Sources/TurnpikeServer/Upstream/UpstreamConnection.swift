@@ -69,6 +69,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.receivedResponseBytes = false
         self.finished = false
         self.lastResponseKeepAlive = true
+        // The previous exchange may have ended while the client was slow and reads were held.
+        self.resumeReads()
     }
 
     func handlerAdded(context: ChannelHandlerContext) {

@@ -64,6 +64,8 @@ final class UpstreamPool {
     func release(_ connection: UpstreamConnection) {
         self.eventLoop.preconditionInEventLoop()
         connection.handler.delegate = nil
+        // An idle connection must keep reading, or a close by the upstream goes unnoticed.
+        connection.handler.resumeReads()
         connection.requestsServed += 1
         guard connection.channel.isActive, connection.requestsServed < self.maxRequestsPerConnection,
             (self.idle[connection.key]?.count ?? 0) < self.maxIdlePerKey

@@ -1,0 +1,242 @@
+import Foundation
+import Testing
+import TurnpikeServer
+import TurnpikeTestSupport
+
+/// Real gateway, real upstream (`turnpike mock`), real sockets on 127.0.0.1.
+@Suite struct ProxyEndToEndTests {
+    static let config = """
+        _format_version: "3.0"
+        services:
+          - name: mock
+            url: http://{{MOCK}}
+            read_timeout: 400
+            retries: 0
+            routes:
+              - name: mocking
+                paths: [/mock]
+              - name: keep-path
+                paths: [/keep]
+                strip_path: false
+              - name: preserve
+                paths: [/preserve]
+                preserve_host: true
+              - name: by-host
+                hosts: [api.example.com]
+              - name: only-https
+                paths: [/secure]
+                protocols: [https]
+          - name: with-path
+            url: http://{{MOCK}}/base
+            routes:
+              - name: based
+                paths: [/based]
+          - name: refused
+            url: http://127.0.0.1:1
+            retries: 2
+            routes:
+              - name: refused
+                paths: [/refused]
+          - name: disabled
+            url: http://{{MOCK}}
+            enabled: false
+            routes:
+              - name: disabled
+                paths: [/disabled]
+        routes:
+          - name: no-service
+            paths: [/orphan]
+        """
+
+    static let longURI: String = "GET /" + String(repeating: "a", count: 9000) + " HTTP/1.1\r\nHost: a\r\n\r\n"
+    static let manyHeaders: String = {
+        var s = "GET / HTTP/1.1\r\nHost: a\r\n"
+        for i in 0..<120 { s += "X-H\(i): v\r\n" }
+        return s + "\r\n"
+    }()
+    static let bigHeaders: String = {
+        var s = "GET / HTTP/1.1\r\nHost: a\r\n"
+        let value = String(repeating: "v", count: 7000)
+        for i in 0..<5 { s += "X-H\(i): \(value)\r\n" }
+        return s + "\r\n"
+    }()
+
+    func withGateway(_ body: (TestGateway) async throws -> Void) async throws {
+        let gateway = try await TestGateway.start(yaml: Self.config)
+        do {
+            try await body(gateway)
+        } catch {
+            await gateway.stop()
+            throw error
+        }
+        await gateway.stop()
+    }
+
+    @Test func proxiesWithKongHeaders() async throws {
+        try await withGateway { gw in
+            let r = try TestClient.get(port: gw.proxyPort, "/mock/request?a=1&b=%20x", headers: ["X-Forwarded-For": "10.9.8.7"])
+            #expect(r.status == 200)
+            let echo = try #require(r.json)
+            #expect(echo["path"] as? String == "/request")
+            #expect(echo["url"] as? String == "http://127.0.0.1:\(gw.mockPort)/request?a=1&b=%20x")
+            let headers = try #require(echo["headers"] as? [String: String])
+            #expect(headers["host"] == "127.0.0.1:\(gw.mockPort)")
+            #expect(headers["x-forwarded-for"] == "10.9.8.7, 127.0.0.1")
+            #expect(headers["x-forwarded-proto"] == "http")
+            #expect(headers["x-forwarded-host"] == "localhost")
+            #expect(headers["x-forwarded-port"] == "\(gw.proxyPort)")
+            #expect(headers["x-forwarded-path"] == "/mock/request")
+            #expect(headers["x-forwarded-prefix"] == "/mock")
+            #expect(headers["x-real-ip"] == "127.0.0.1")
+            #expect(headers["via"] == "1.1 turnpike/0.1.0")
+            let id = try #require(r.header("x-kong-request-id"))
+            #expect(id.count == 32 && id.allSatisfy(\.isHexDigit))
+            #expect(headers["x-kong-request-id"] == id)
+            #expect(r.header("via") == "1.1 turnpike/0.1.0")
+            #expect(r.header("server") == "turnpike-mock")
+            #expect(r.header("x-kong-upstream-latency") != nil)
+            #expect(r.header("x-kong-proxy-latency") != nil)
+        }
+    }
+
+    @Test func stripPathPreserveHostAndServicePath() async throws {
+        try await withGateway { gw in
+            let keep = try #require(try TestClient.get(port: gw.proxyPort, "/keep/x").json)
+            #expect(keep["path"] as? String == "/keep/x")
+            let preserved = try #require(try TestClient.get(port: gw.proxyPort, "/preserve/x").json)
+            #expect((preserved["headers"] as? [String: String])?["host"] == "localhost")
+            let based = try #require(try TestClient.get(port: gw.proxyPort, "/based/request").json)
+            #expect(based["path"] as? String == "/base/request")
+            let byHost = try #require(try TestClient.get(port: gw.proxyPort, "/anything", headers: ["Host": "api.example.com"]).json)
+            #expect(byHost["path"] as? String == "/anything")
+        }
+    }
+
+    @Test func noRouteIsKongs404() async throws {
+        try await withGateway { gw in
+            let r = try TestClient.get(port: gw.proxyPort, "/nothing-here")
+            #expect(r.status == 404)
+            #expect(r.header("content-type") == "application/json; charset=utf-8")
+            let id = try #require(r.header("x-kong-request-id"))
+            #expect(r.text == "{\n  \"message\":\"no Route matched with those values\",\n  \"request_id\":\"\(id)\"\n}")
+            #expect(r.header("server") == "turnpike/0.1.0")
+            let plain = try TestClient.get(port: gw.proxyPort, "/nothing-here", headers: ["Accept": "text/plain"])
+            #expect(plain.text == "no Route matched with those values\nrequest_id: \(plain.header("x-kong-request-id") ?? "")\n")
+            // A disabled service's routes do not route.
+            #expect(try TestClient.get(port: gw.proxyPort, "/disabled/x").status == 404)
+        }
+    }
+
+    @Test func gatewayErrors() async throws {
+        try await withGateway { gw in
+            let orphan = try TestClient.get(port: gw.proxyPort, "/orphan")
+            #expect(orphan.status == 503)
+            #expect(orphan.json?["message"] as? String == "no Service found with those values")
+            let refused = try TestClient.get(port: gw.proxyPort, "/refused", headers: ["Accept": "*/*"])
+            #expect(refused.status == 502)
+            #expect(refused.json?["message"] as? String == "An invalid response was received from the upstream server")
+            let slow = try TestClient.get(port: gw.proxyPort, "/mock/delay/2000")
+            #expect(slow.status == 504)
+            // No Accept and no Content-Type: proxy errors default to text/plain (Kong's error_default_type).
+            #expect(slow.text.hasPrefix("The upstream server is timing out\n"))
+            let https = try TestClient.get(port: gw.proxyPort, "/secure")
+            #expect(https.status == 426)
+            #expect(https.json?["message"] as? String == "Please use HTTPS protocol")
+            #expect(https.header("upgrade") == "TLS/1.2, HTTP/1.1")
+            // The upstream's own statuses pass through untouched.
+            #expect(try TestClient.get(port: gw.proxyPort, "/mock/status/418").status == 418)
+        }
+    }
+
+    @Test func keepAliveReusesConnectionsBothWays() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            for i in 0..<20 {
+                try client.send("GET /mock/request?i=\(i) HTTP/1.1\r\nHost: localhost\r\n\r\n")
+                let r = try client.readResponse()
+                #expect(r.status == 200)
+                #expect((r.json?["query"] as? [String: String])?["i"] == "\(i)")
+            }
+            // Pipelined requests come back in order.
+            try client.send("GET /mock/request?p=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /mock/request?p=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect((try client.readResponse().json?["query"] as? [String: String])?["p"] == "1")
+            #expect((try client.readResponse().json?["query"] as? [String: String])?["p"] == "2")
+        }
+    }
+
+    @Test func bodiesStreamBothWays() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            let body = [UInt8](repeating: UInt8(ascii: "a"), count: 3_000_000)
+            try client.send("POST /mock/request HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n")
+            try client.send(body)
+            let r = try client.readResponse()
+            #expect(r.json?["bodySize"] as? Int == body.count)
+            // Chunked request body.
+            try client.send("POST /mock/request HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+            let chunked = try client.readResponse()
+            #expect(chunked.status == 200, "\(chunked.status) \(chunked.text.prefix(300))")
+            #expect(chunked.json?["body"] as? String == "hello world")
+            // Large response.
+            try client.send("GET /mock/bytes/5000000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            let big = try client.readResponse()
+            #expect(big.body.count == 5_000_000)
+            // HEAD gets headers only, and the connection stays usable.
+            try client.send("HEAD /mock/request HTTP/1.1\r\nHost: x\r\n\r\n")
+            let head = try client.readResponse(head: true)
+            #expect(head.status == 200)
+            try client.send("GET /mock/request HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+        }
+    }
+
+    @Test func expectContinueIsAnswered() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            try client.send("POST /mock/request HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            // The interim 100 is skipped by the client; the body follows it.
+            try client.send("hello")
+            let r = try client.readResponse()
+            #expect(r.json?["body"] as? String == "hello")
+            #expect((r.json?["headers"] as? [String: String])?["expect"] == nil)
+        }
+    }
+
+    @Test func http10Client() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            try client.send("GET /mock/request HTTP/1.0\r\n\r\n")
+            let r = try client.readResponse()
+            #expect(r.status == 200)
+            #expect(r.version == "HTTP/1.0")
+            #expect(client.isClosedByPeer())
+        }
+    }
+
+    @Test(arguments: [
+        ("GET /mock/request HTTP/1.1\r\n\r\n", 400),
+        ("GET /mock/request HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
+        ("POST /mock/request HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        ("POST /mock/request HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc", 400),
+        ("POST /mock/request HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n", 400),
+        ("POST /mock/request HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),
+        ("GET /mock/request HTTP/1.1\r\nHost : a\r\n\r\n", 400),
+        ("GET /mock/request HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n", 400),
+        ("GARBAGE\r\n\r\n", 400),
+        (Self.longURI, 414),
+        (Self.manyHeaders, 431),
+        (Self.bigHeaders, 431),
+    ])
+    func malformedRequestsAreRejectedAndClosed(request: String, status: Int) async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            try client.send(request)
+            let r = try client.readResponse()
+            #expect(r.status == status, "\(request.prefix(80))")
+            #expect(r.header("connection") == "close")
+            #expect(client.isClosedByPeer())
+            // The gateway is still serving.
+            #expect(try TestClient.get(port: gw.proxyPort, "/mock/request").status == 200)
+        }
+    }
+}
