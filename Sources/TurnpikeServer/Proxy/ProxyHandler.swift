@@ -40,6 +40,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readsPaused = false
     private var pendingRead = false
     private let via: String
+    /// When the current request's head arrived (for X-Kong-Response-Latency).
+    private var requestStart = NIODeadline.now()
 
     init(
         slot: NIOLoopBoundBox<Snapshot>, pool: UpstreamPool, balancerCursors: BalancerCursors,
@@ -171,6 +173,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let requestID = self.random.next()
         let start = NIODeadline.now()
+        self.requestStart = start
 
         // Limits the HTTP parser does not know (kong-format.md §5.11; RFC 9112 §3.2 for Host).
         if head.uri.utf8.count > self.configuration.maxURIBytes {
@@ -331,7 +334,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let bodyBytes = body?.utf8.count ?? 0
         headers.add(name: "Content-Length", value: String(bodyBytes))
         headers.add(name: "Server", value: self.configuration.serverToken)
-        headers.add(name: "X-Kong-Response-Latency", value: "0")
+        headers.add(name: "X-Kong-Response-Latency", value: String((NIODeadline.now() - self.requestStart).nanoseconds / 1_000_000))
         headers.add(name: "X-Kong-Request-Id", value: requestID)
         if close {
             headers.replaceOrAdd(name: "Connection", value: "close")

@@ -1,0 +1,114 @@
+import Foundation
+import Testing
+import TurnpikeTestSupport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The real binary: start-up errors, SIGHUP reloads, SIGTERM draining. Ports are 0 everywhere;
+/// the bound ports are read from the gateway's log.
+@Suite(.serialized) struct GatewayLifecycleTests {
+    func config(mockPort: Int, path: String) -> String {
+        """
+        _format_version: "3.0"
+        services:
+          - name: mock
+            url: http://127.0.0.1:\(mockPort)
+            routes:
+              - name: r
+                paths: [\(path)]
+        """
+    }
+
+    func startMock() throws -> (GatewayProcess, Int) {
+        let mock = try GatewayProcess(arguments: ["mock", "--listen", "127.0.0.1:0"])
+        let port = try #require(mock.listeningPort("mock upstream"))
+        return (mock, port)
+    }
+
+    func startGateway(configFile: URL) throws -> (GatewayProcess, proxy: Int, admin: Int) {
+        let gw = try GatewayProcess(arguments: [
+            "start", "--config", configFile.path, "--proxy-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+            "--workers", "2",
+        ])
+        let proxy = try #require(gw.listeningPort("proxy"), "\(gw.stderr)")
+        let admin = try #require(gw.listeningPort("admin"), "\(gw.stderr)")
+        return (gw, proxy, admin)
+    }
+
+    @Test func invalidConfigAtStartExitsOneBeforeBinding() throws {
+        let dir = try CommandRunner.temporaryDirectory()
+        let file = dir.appendingPathComponent("kong.yaml")
+        try "_format_version: \"3.0\"\nservices:\n  - name: s\n    port: 99999\n".write(to: file, atomically: true, encoding: .utf8)
+        let gw = try GatewayProcess(arguments: ["start", "--config", file.path, "--proxy-listen", "127.0.0.1:0"])
+        #expect(gw.waitForExit() == 1)
+        #expect(gw.stderr.contains("kong.yaml:4:11: services[0].port: value should be between 0 and 65535"))
+        #expect(gw.stderr.contains("services[0].host: required field missing"))
+        #expect(!gw.stderr.contains("listening"))
+    }
+
+    @Test func sighupAndPostReloadSwapConfigsAndRejectBadOnes() throws {
+        let (mock, mockPort) = try startMock()
+        defer { mock.signal(SIGTERM) }
+        let dir = try CommandRunner.temporaryDirectory()
+        let file = dir.appendingPathComponent("kong.yaml")
+        try config(mockPort: mockPort, path: "/a").write(to: file, atomically: true, encoding: .utf8)
+        let (gw, proxy, admin) = try startGateway(configFile: file)
+        defer { gw.signal(SIGKILL) }
+        #expect(try TestClient.get(port: proxy, "/a/request").status == 200)
+        #expect(try TestClient.get(port: proxy, "/b/request").status == 404)
+
+        try config(mockPort: mockPort, path: "/b").write(to: file, atomically: true, encoding: .utf8)
+        gw.signal(SIGHUP)
+        #expect(gw.waitForOutput("config.generation=2"))
+        #expect(try TestClient.get(port: proxy, "/b/request").status == 200)
+        #expect(try TestClient.get(port: proxy, "/a/request").status == 404)
+
+        // A broken file is rejected; the running config keeps serving.
+        try "_format_version: \"3.0\"\nservices:\n  - name: [\n".write(to: file, atomically: true, encoding: .utf8)
+        gw.signal(SIGHUP)
+        #expect(gw.waitForOutput("configuration rejected"))
+        #expect(try TestClient.get(port: proxy, "/b/request").status == 200)
+
+        let client = try TestClient(port: admin)
+        try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        let rejected = try client.readResponse()
+        #expect(rejected.status == 400)
+        let errors = try #require(rejected.json?["errors"] as? [[String: Any]])
+        #expect(errors.first?["line"] as? Int == 4)
+        #expect(errors.first?["file"] as? String == file.path)
+
+        try config(mockPort: mockPort, path: "/c").write(to: file, atomically: true, encoding: .utf8)
+        try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        let ok = try client.readResponse()
+        #expect(ok.status == 200)
+        #expect(ok.json?["generation"] as? Int == 3)
+        #expect(try TestClient.get(port: proxy, "/c/request").status == 200)
+
+        // The same bytes again: nothing to do.
+        try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        #expect(try client.readResponse().json?["message"] as? String == "configuration unchanged")
+        let status = try TestClient.get(port: admin, "/status")
+        #expect(status.status == 200)
+        #expect((status.json?["configuration_hash"] as? String)?.count == 32)
+    }
+
+    @Test func sigtermLetsInFlightRequestsFinishAndExitsZero() async throws {
+        let (mock, mockPort) = try startMock()
+        defer { mock.signal(SIGTERM) }
+        let dir = try CommandRunner.temporaryDirectory()
+        let file = dir.appendingPathComponent("kong.yaml")
+        try config(mockPort: mockPort, path: "/a").write(to: file, atomically: true, encoding: .utf8)
+        let (gw, proxy, _) = try startGateway(configFile: file)
+        defer { gw.signal(SIGKILL) }
+
+        let slow = Task.detached { try TestClient.get(port: proxy, "/a/delay/1000") }
+        try await Task.sleep(for: .milliseconds(300))
+        gw.signal(SIGTERM)
+        let response = try await slow.value
+        #expect(response.status == 200)
+        #expect(gw.waitForExit() == 0)
+        #expect((try? TestClient(port: proxy)) == nil)
+    }
+}
