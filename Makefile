@@ -10,7 +10,7 @@ TEST_PKGS   := $(BUILD_PKGS) python3
 BENCH_PKGS  := $(BUILD_PKGS) python3
 
 .PHONY: all deps deps-test deps-bench build release run test test-unit test-e2e fmt lint check-config \
-        bench bench-config clean
+        bench bench-config bench-proxy clean
 
 all: build
 
@@ -39,11 +39,14 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Today: validates and renders the example. The gateway itself (`turnpike start` + `turnpike mock`)
-# arrives with the proxy engine (issue #3).
+# The gateway on kong.yaml.example (proxy :8000, admin 127.0.0.1:8001) with `turnpike mock` as the
+# upstream on 127.0.0.1:9000. Ctrl-C stops both.
 run: release
 	$(RELEASE_BIN) validate $(CONFIG)
-	$(RELEASE_BIN) render $(CONFIG)
+	@echo "mock upstream on 127.0.0.1:9000; gateway on 0.0.0.0:8000, admin on 127.0.0.1:8001 (Ctrl-C stops both)"
+	@$(RELEASE_BIN) mock --listen 127.0.0.1:9000 & mock=$$!; \
+	trap 'kill $$mock 2>/dev/null' EXIT INT TERM; \
+	$(RELEASE_BIN) start --config $(CONFIG)
 
 test: deps-test
 	$(SWIFT) build --build-tests
@@ -68,7 +71,13 @@ lint:
 bench-config: release deps-bench
 	python3 bench/config_scale.py --binary $(RELEASE_BIN)
 
-bench: bench-config
+# Proxy benchmark (never part of `make test`): Turnpike vs nginx as reverse proxy, same nginx
+# upstream, wrk load; proxy pinned to core 0, wrk + upstream to core 1. Installs nginx and wrk if
+# missing. Smoke test: `python3 bench/proxy_bench.py --quick`.
+bench-proxy: release deps-bench
+	python3 bench/proxy_bench.py --binary $(RELEASE_BIN)
+
+bench: bench-config bench-proxy
 
 clean:
 	rm -rf .build bench-out

@@ -8,9 +8,10 @@ import TurnpikeRouter
 /// One client connection of the proxy: routes each request with the snapshot of its loop, streams
 /// it to an upstream connection of the same loop and streams the answer back.
 ///
-/// Loop-confined. One request at a time: NIO's pipelining handler in front of it holds later
-/// requests until the current response has ended. State lives in `state`; every transition checks
-/// the state it expects.
+/// Loop-confined. One request at a time: parts of a pipelined request that arrive while the
+/// current one is answered wait in `queue` (and reads pause) until the connection is idle again.
+/// This replaces NIO's pipelining handler, which stops reading after every request and so costs
+/// two `epoll_ctl` calls per request. State lives in `state`; transitions check the prior state.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -42,6 +43,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let via: String
     /// When the current request's head arrived (for X-Kong-Response-Latency).
     private var requestStart = NIODeadline.now()
+    /// Parts of pipelined requests received while another request is being answered.
+    private var queue: [HTTPServerRequestPart] = []
+    /// Set by graceful shutdown: close as soon as the connection is idle.
+    private var closeWhenIdle = false
 
     init(
         slot: NIOLoopBoundBox<Snapshot>, pool: UpstreamPool, balancerCursors: BalancerCursors,
@@ -69,7 +74,45 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Client side
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch self.unwrapInboundIn(data) {
+        let part = self.unwrapInboundIn(data)
+        if !self.queue.isEmpty || (self.isRequestStart(part) && !self.isIdle) {
+            if case .closing = self.state { return }
+            self.queue.append(part)
+            self.pauseClientReads()
+            return
+        }
+        self.process(part)
+    }
+
+    private func isRequestStart(_ part: HTTPServerRequestPart) -> Bool {
+        if case .head = part { return true }
+        return false
+    }
+
+    private var isIdle: Bool {
+        if case .idle = self.state { return true }
+        return false
+    }
+
+    /// Runs queued parts now that the connection may be idle: a queued head starts the next
+    /// request, and the parts after it belong to that request.
+    private func becameIdle() {
+        guard self.isIdle else { return }
+        if self.closeWhenIdle {
+            self.closeClient()
+            return
+        }
+        while let next = self.queue.first {
+            if self.isRequestStart(next) && !self.isIdle { break }
+            self.queue.removeFirst()
+            self.process(next)
+        }
+        if self.queue.isEmpty { self.resumeClientReads() }
+    }
+
+    private func process(_ part: HTTPServerRequestPart) {
+        guard let context = self.context else { return }
+        switch part {
         case .head(let head):
             self.receivedHead(head, context: context)
         case .body(let buffer):
@@ -85,7 +128,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 exchange.clientEnd()
             case .discardingBody(let closeAfter):
                 self.state = .idle
-                if closeAfter { self.closeClient() }
+                if closeAfter {
+                    self.closeClient()
+                } else {
+                    self.becameIdle()
+                }
             case .closing, .idle:
                 break
             }
@@ -140,6 +187,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if case .idle = self.state { self.closeClient() }
             return
         }
+        if event is ChannelShouldQuiesceEvent {
+            // Graceful shutdown: idle connections close now, busy ones after their response.
+            self.closeWhenIdle = true
+            if self.isIdle && self.queue.isEmpty { self.closeClient() }
+            return
+        }
         context.fireUserInboundEventTriggered(event)
     }
 
@@ -156,7 +209,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func resumeClientReads() {
-        guard self.readsPaused else { return }
+        // Queued pipelined requests keep reads paused until they have been answered.
+        guard self.readsPaused, self.queue.isEmpty else { return }
         self.readsPaused = false
         if self.pendingRead, let context = self.context {
             self.pendingRead = false
@@ -394,6 +448,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         } else if closeClient {
             self.closeClient()
         }
+        self.becameIdle()
     }
 
     /// The exchange failed before any response byte reached the client: answer for it.
@@ -407,6 +462,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.sendLocal(
             status: status, message: message, head: head, requestID: exchange.requestID, closeAfter: closeAfter,
             proxyError: true)
+        self.becameIdle()
     }
 
     func closeClient() {

@@ -68,7 +68,7 @@ public final class ProxyServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(IdleStateHandler(readTimeout: configuration.keepAliveTimeout))
                     try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withErrorHandling: false, withOutboundHeaderValidation: false,
+                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
                         withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
                     try sync.addHandler(
                         ProxyHandler(
@@ -112,8 +112,7 @@ final class ConnectionRegistry: Sendable {
 
     var count: Int { self.channels.withLock { $0.count } }
 
-    /// NIO's pipelining handler closes an idle connection on this event and a busy one after its
-    /// response.
+    /// The proxy handler closes an idle connection on this event and a busy one after its response.
     func quiesce() {
         for channel in self.channels.withLock({ Array($0.values) }) {
             channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent())
