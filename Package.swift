@@ -7,6 +7,12 @@ let strict: [SwiftSetting] = [
     .enableUpcomingFeature("MemberImportVisibility"),
 ]
 
+/// The data plane in release builds: no dynamic exclusivity checks (a measurable share of the
+/// per-request cost; debug builds and tests keep them).
+let hotPath: [SwiftSetting] = strict + [
+    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+]
+
 let package = Package(
     name: "turnpike",
     platforms: [.macOS(.v15)],
@@ -44,17 +50,17 @@ let package = Package(
         .target(
             name: "TurnpikeRouter",
             dependencies: ["TurnpikeModel", "CPCRE2"],
-            swiftSettings: strict
+            swiftSettings: hotPath
         ),
         .target(
             name: "TurnpikePlugins",
             dependencies: ["TurnpikeModel"],
-            swiftSettings: strict
+            swiftSettings: hotPath
         ),
         .target(
             name: "TurnpikeEngine",
             dependencies: ["TurnpikeModel", "TurnpikeRouter", "TurnpikePlugins"],
-            swiftSettings: strict
+            swiftSettings: hotPath
         ),
         .target(
             name: "TurnpikeServer",
@@ -68,7 +74,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: strict
+            swiftSettings: hotPath
         ),
         .executableTarget(
             name: "TurnpikeCLI",

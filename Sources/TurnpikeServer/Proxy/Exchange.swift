@@ -208,7 +208,7 @@ final class Exchange: UpstreamDelegate {
     func clientClosed() {
         guard !self.finished else { return }
         self.finished = true
-        self.readTimer?.cancel()
+        self.cancelReadTimer()
         if let connection = self.connection {
             connection.handler.delegate = nil
             connection.channel.close(promise: nil)
@@ -259,7 +259,7 @@ final class Exchange: UpstreamDelegate {
     func upstreamResponseEnd() {
         guard !self.finished, let handler = self.handler else { return }
         self.finished = true
-        self.readTimer?.cancel()
+        self.cancelReadTimer()
         if let connection = self.connection {
             self.connection = nil
             // Reusable only after a complete request and a keep-alive response.
@@ -275,7 +275,7 @@ final class Exchange: UpstreamDelegate {
 
     func upstreamFailed(_ error: UpstreamError) {
         guard !self.finished else { return }
-        self.readTimer?.cancel()
+        self.cancelReadTimer()
         let connection = self.connection
         self.connection = nil
         if let connection {
@@ -361,7 +361,7 @@ final class Exchange: UpstreamDelegate {
     private func fail(status: HTTPResponseStatus, message: String) {
         guard !self.finished else { return }
         self.finished = true
-        self.readTimer?.cancel()
+        self.cancelReadTimer()
         self.logger.debug(
             "upstream failed",
             metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "status": "\(status.code)"])
@@ -371,22 +371,42 @@ final class Exchange: UpstreamDelegate {
     // MARK: - Timers
 
     /// `read_timeout` is the longest gap between two reads from the upstream, counted once the
-    /// request has been sent.
+    /// request has been sent. One timer per exchange: reads only note their time, and the timer,
+    /// when it fires early, re-arms itself for the rest of the gap (as NIO's IdleStateHandler).
+    private var lastUpstreamRead = NIODeadline.now()
+
     private func startReadTimer() {
-        self.restartReadTimer()
+        self.lastUpstreamRead = .now()
+        guard self.readTimer == nil else { return }
+        self.armReadTimer(in: .milliseconds(Int64(self.service.readTimeout)))
     }
 
     private func restartReadTimer() {
+        self.lastUpstreamRead = .now()
+    }
+
+    private func cancelReadTimer() {
         self.readTimer?.cancel()
-        let timeout = TimeAmount.milliseconds(Int64(self.service.readTimeout))
-        self.readTimer = self.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
-            self.readTimedOut()
+        self.readTimer = nil
+    }
+
+    private func armReadTimer(in delay: TimeAmount) {
+        self.readTimer = self.eventLoop.assumeIsolated().scheduleTask(in: delay) {
+            self.readTimerFired()
         }
     }
 
-    private func readTimedOut() {
+    private func readTimerFired() {
+        self.readTimer = nil
         guard !self.finished else { return }
-        self.logger.debug("upstream read timeout", metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"])
+        let timeout = TimeAmount.milliseconds(Int64(self.service.readTimeout))
+        let idle = NIODeadline.now() - self.lastUpstreamRead
+        if idle < timeout {
+            self.armReadTimer(in: timeout - idle)
+            return
+        }
+        self.logger.debug(
+            "upstream read timeout", metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"])
         self.upstreamFailed(.readTimeout)
     }
 

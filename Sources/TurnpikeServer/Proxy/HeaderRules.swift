@@ -1,22 +1,90 @@
 import NIOHTTP1
 
-/// Header rewriting between client and upstream (kong-format.md §5.7–5.9). Pure functions.
+/// Header rewriting between client and upstream (kong-format.md §5.7–5.9). Pure functions, on
+/// the hot path: names are compared case-insensitively in place, without lower-cased copies.
 enum HeaderRules {
-    /// Connection-level headers that never cross the proxy (RFC 9110 §7.6.1).
-    static let hopByHop: Set<String> = [
-        "connection", "keep-alive", "proxy-connection", "proxy", "te", "trailer", "transfer-encoding", "upgrade",
-        "proxy-authenticate",
-    ]
+    /// ASCII case-insensitive equality with a lower-case literal.
+    @inline(__always)
+    static func equals(_ name: String, _ lower: StaticString) -> Bool {
+        let count = lower.utf8CodeUnitCount
+        guard name.utf8.count == count else { return false }
+        return lower.withUTF8Buffer { literal in
+            var i = 0
+            for c in name.utf8 {
+                let folded = (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
+                if folded != literal[i] { return false }
+                i += 1
+            }
+            return true
+        }
+    }
 
-    /// Names listed in a `Connection` header, lower-cased (`close`, `keep-alive`, `upgrade` excluded).
-    static func connectionTokens(_ headers: HTTPHeaders) -> Set<String> {
-        var out = Set<String>()
-        for value in headers[canonicalForm: "connection"] {
-            let token = value.lowercased()
-            if token == "close" || token == "keep-alive" || token == "upgrade" { continue }
-            out.insert(String(token))
+    enum Kind {
+        /// Connection-level (RFC 9110 §7.6.1): never forwarded.
+        case hopByHop
+        /// Replaced by the gateway's own value (no trusted_ips configured).
+        case replaced
+        case forwardedFor
+        case via
+        case te
+        case server
+        case other
+    }
+
+    static func classify(_ name: String) -> Kind {
+        switch name.utf8.count {
+        case 2:
+            if equals(name, "te") { return .te }
+        case 3:
+            if equals(name, "via") { return .via }
+        case 4:
+            if equals(name, "host") { return .replaced }
+        case 5:
+            if equals(name, "proxy") { return .hopByHop }
+        case 6:
+            if equals(name, "server") { return .server }
+        case 7:
+            if equals(name, "trailer") || equals(name, "upgrade") { return .hopByHop }
+        case 9:
+            if equals(name, "x-real-ip") { return .replaced }
+        case 10:
+            if equals(name, "connection") || equals(name, "keep-alive") { return .hopByHop }
+        case 15:
+            if equals(name, "x-forwarded-for") { return .forwardedFor }
+        case 16:
+            if equals(name, "proxy-connection") || equals(name, "x-forwarded-host") || equals(name, "x-forwarded-port")
+                || equals(name, "x-forwarded-path")
+            {
+                return name.utf8.first == UInt8(ascii: "p") || name.utf8.first == UInt8(ascii: "P") ? .hopByHop : .replaced
+            }
+        case 17:
+            if equals(name, "transfer-encoding") { return .hopByHop }
+            if equals(name, "x-forwarded-proto") || equals(name, "x-kong-request-id") { return .replaced }
+        case 18:
+            if equals(name, "proxy-authenticate") { return .hopByHop }
+            if equals(name, "x-forwarded-prefix") { return .replaced }
+        default:
+            break
+        }
+        return .other
+    }
+
+    /// Names listed in `Connection` headers, lower-cased (`close`, `keep-alive`, `upgrade`
+    /// excluded); empty (no allocation) in the common case.
+    static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
+        var out: [String] = []
+        for (name, value) in headers where equals(name, "connection") {
+            for token in value.split(separator: ",") {
+                let t = token.trimmingCharacters(in: " \t").lowercased()
+                if t.isEmpty || t == "close" || t == "keep-alive" || t == "upgrade" { continue }
+                out.append(t)
+            }
         }
         return out
+    }
+
+    static func isListed(_ name: String, in tokens: [String]) -> Bool {
+        tokens.contains { $0.utf8.count == name.utf8.count && $0 == name.lowercased() }
     }
 
     /// The headers sent upstream: hop-by-hop removed, Kong's forwarding headers added.
@@ -38,24 +106,17 @@ enum HeaderRules {
         var clientVia: String?
         var teTrailers = false
         for (name, value) in client {
-            let lower = name.lowercased()
-            if lower == "te" {
+            switch Self.classify(name) {
+            case .te:
                 if value.lowercased().contains("trailers") { teTrailers = true }
+            case .hopByHop, .replaced:
                 continue
-            }
-            if Self.hopByHop.contains(lower) || listed.contains(lower) { continue }
-            switch lower {
-            case "host", "x-real-ip", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port", "x-forwarded-path",
-                "x-forwarded-prefix", "x-kong-request-id":
-                // Untrusted client values are replaced (no trusted_ips configured).
-                continue
-            case "x-forwarded-for":
+            case .forwardedFor:
                 forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
-                continue
-            case "via":
+            case .via:
                 clientVia = clientVia.map { $0 + ", " + value } ?? value
-                continue
-            default:
+            case .server, .other:
+                if !listed.isEmpty && Self.isListed(name, in: listed) { continue }
                 out.add(name: name, value: value)
             }
         }
@@ -89,13 +150,18 @@ enum HeaderRules {
         var upstreamVia: String?
         var hasServer = false
         for (name, value) in upstream {
-            let lower = name.lowercased()
-            if Self.hopByHop.contains(lower) || listed.contains(lower) { continue }
-            if lower == "via" {
+            switch Self.classify(name) {
+            case .hopByHop, .te:
+                continue
+            case .via:
                 upstreamVia = upstreamVia.map { $0 + ", " + value } ?? value
                 continue
+            case .server:
+                hasServer = true
+            case .replaced, .forwardedFor, .other:
+                break
             }
-            if lower == "server" { hasServer = true }
+            if !listed.isEmpty && Self.isListed(name, in: listed) { continue }
             out.add(name: name, value: value)
         }
         if !hasServer { out.add(name: "Server", value: serverToken) }
@@ -137,5 +203,14 @@ enum HeaderRules {
             }
         }
         return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension Substring {
+    func trimmingCharacters(in set: String) -> Substring {
+        var s = self
+        while let f = s.first, set.contains(f) { s = s.dropFirst() }
+        while let l = s.last, set.contains(l) { s = s.dropLast() }
+        return s
     }
 }
