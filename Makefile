@@ -10,7 +10,7 @@ TEST_PKGS   := $(BUILD_PKGS) python3
 BENCH_PKGS  := $(BUILD_PKGS) python3
 
 .PHONY: all deps deps-test deps-bench build release run test test-unit test-e2e fmt lint check-config \
-        bench bench-config bench-proxy clean
+        bench bench-config bench-proxy bench-router clean
 
 all: build
 
@@ -74,10 +74,15 @@ bench-config: release deps-bench
 # Proxy benchmark (never part of `make test`): Turnpike vs nginx as reverse proxy, same nginx
 # upstream, wrk load; proxy pinned to core 0, wrk + upstream to core 1. Installs nginx and wrk if
 # missing. Smoke test: `python3 bench/proxy_bench.py --quick`.
+# Router micro-benchmark: median match time with 10, 1k and 10k routes.
+bench-router: deps
+	$(SWIFT) build -c release --product turnpike-bench
+	.build/release/turnpike-bench
+
 bench-proxy: release deps-bench
 	python3 bench/proxy_bench.py --binary $(RELEASE_BIN)
 
-bench: bench-config bench-proxy
+bench: bench-config bench-router bench-proxy
 
 clean:
 	rm -rf .build bench-out

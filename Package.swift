@@ -17,7 +17,8 @@ let package = Package(
     name: "turnpike",
     platforms: [.macOS(.v15)],
     products: [
-        .executable(name: "turnpike", targets: ["TurnpikeCLI"])
+        .executable(name: "turnpike", targets: ["TurnpikeCLI"]),
+        .executable(name: "turnpike-bench", targets: ["TurnpikeBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -88,6 +89,11 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "TurnpikeBench",
+            dependencies: ["TurnpikeRouter", "TurnpikeModel"],
+            swiftSettings: hotPath
         ),
         .target(
             name: "TurnpikeTestSupport",
