@@ -41,6 +41,8 @@ public final class Snapshot: Sendable {
     public let routes: RouteTable
     /// Round-robin slot lists by upstream name (a service whose host names an upstream is balanced).
     public let balancers: [String: RoundRobin]
+    /// Per route (same index as `model.routes`): what the proxy needs once the route matched.
+    public let routePlans: [RoutePlan]
 
     init(generation: Int, hash: String, model: Declarative, plugins: [ConfiguredPlugin], routes: RouteTable) {
         self.generation = generation
@@ -80,6 +82,15 @@ public final class Snapshot: Sendable {
             balancers[u.name] = RoundRobin(targets: targets)
         }
         self.balancers = balancers
+        var servicePlans: [EntityID: ServicePlan] = [:]
+        for service in model.services {
+            let upstreamHostHeader = self.upstreamsByName[service.host].flatMap { model.upstreams[$0].hostHeader }
+            servicePlans[service.id] = ServicePlan(
+                service: service, balancer: balancers[service.host], upstreamHostHeader: upstreamHostHeader)
+        }
+        self.routePlans = model.routes.indices.map { i in
+            RoutePlan(routeIndex: i, route: model.routes[i], service: model.routes[i].service.flatMap { servicePlans[$0] })
+        }
     }
 
     /// Looks a consumer up by id (when `value` is a UUID) or username, as Kong resolves `anonymous`.

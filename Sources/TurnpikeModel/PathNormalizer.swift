@@ -27,6 +27,20 @@ public enum PathNormalizer {
 
     /// Returns the normalised form of `path` (bytes in, bytes out).
     public static func normalize(_ path: [UInt8]) -> [UInt8] {
+        // Fast path, the common case on every request: an absolute path with no escapes, no dot
+        // segments and no repeated slashes is already normal.
+        if path.first == UInt8(ascii: "/") {
+            var clean = true
+            var previous: UInt8 = 0
+            for c in path {
+                if c == UInt8(ascii: "%") || (previous == UInt8(ascii: "/") && (c == UInt8(ascii: "/") || c == UInt8(ascii: "."))) {
+                    clean = false
+                    break
+                }
+                previous = c
+            }
+            if clean { return path }
+        }
         let hex = Array("0123456789ABCDEF".utf8)
         // 1. Percent-decoding of unreserved escapes.
         var decoded: [UInt8] = []

@@ -16,9 +16,7 @@ final class Exchange: UpstreamDelegate {
     let clientHead: HTTPRequestHead
     private var upstreamHead: HTTPRequestHead
     private var key: UpstreamKey
-    private let balancer: RoundRobin?
-    private let balancerName: String?
-    private let service: Service
+    private let service: ServicePlan
     let requestID: String
     private let start: NIODeadline
     private let configuration: ProxyConfiguration
@@ -46,16 +44,14 @@ final class Exchange: UpstreamDelegate {
 
     init(
         handler: ProxyHandler, pool: UpstreamPool, clientHead: HTTPRequestHead, upstreamHead: HTTPRequestHead,
-        key: UpstreamKey, balancer: RoundRobin?, balancerName: String?, service: Service, requestID: String,
-        start: NIODeadline, configuration: ProxyConfiguration, logger: Logger
+        key: UpstreamKey, service: ServicePlan, requestID: String, start: NIODeadline,
+        configuration: ProxyConfiguration, logger: Logger
     ) {
         self.handler = handler
         self.pool = pool
         self.clientHead = clientHead
         self.upstreamHead = upstreamHead
         self.key = key
-        self.balancer = balancer
-        self.balancerName = balancerName
         self.service = service
         self.requestID = requestID
         self.start = start
@@ -332,7 +328,7 @@ final class Exchange: UpstreamDelegate {
     private func retry() {
         self.attempts += 1
         self.resetForNewAttempt()
-        if let balancer = self.balancer, !balancer.slots.isEmpty {
+        if let balancer = self.service.balancer, !balancer.slots.isEmpty {
             // Each retry asks the balancer for the next peer.
             if let i = balancer.slots.firstIndex(of: RoundRobin.Peer(host: self.key.host, port: self.key.port)) {
                 let peer = balancer.slots[(i + 1) % balancer.slots.count]

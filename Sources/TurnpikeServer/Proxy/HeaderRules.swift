@@ -93,7 +93,7 @@ enum HeaderRules {
         host: String,
         clientAddress: String,
         forwardedHost: String,
-        forwardedPort: Int,
+        forwardedPort: String,
         forwardedPath: String,
         forwardedPrefix: String?,
         requestID: String,
@@ -124,7 +124,7 @@ enum HeaderRules {
         out.add(name: "X-Forwarded-For", value: forwardedFor.map { $0 + ", " + clientAddress } ?? clientAddress)
         out.add(name: "X-Forwarded-Proto", value: "http")
         out.add(name: "X-Forwarded-Host", value: forwardedHost)
-        out.add(name: "X-Forwarded-Port", value: String(forwardedPort))
+        out.add(name: "X-Forwarded-Port", value: forwardedPort)
         out.add(name: "X-Forwarded-Path", value: forwardedPath)
         if let forwardedPrefix { out.add(name: "X-Forwarded-Prefix", value: forwardedPrefix) }
         out.add(name: "X-Real-IP", value: clientAddress)

@@ -65,10 +65,46 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = context
         if let remote = context.channel.remoteAddress { self.clientAddress = remote.ipAddress ?? "unknown" }
         self.localPort = context.channel.localAddress?.port ?? 0
+        self.localPortText = String(self.localPort)
+        self.armIdleTimer(in: self.configuration.keepAliveTimeout)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        self.idleTimer?.cancel()
+        self.idleTimer = nil
         self.context = nil
+    }
+
+    // MARK: - Idle connections
+
+    /// One timer per connection: reads only note their time; when the timer fires early it re-arms
+    /// for the rest (cheaper than a pipeline handler that every read passes through).
+    private var idleTimer: Scheduled<Void>?
+    private var lastClientRead = NIODeadline.now()
+    private(set) var localPortText = "0"
+
+    private func armIdleTimer(in delay: TimeAmount) {
+        guard let context = self.context else { return }
+        self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
+            self?.idleTimerFired()
+        }
+    }
+
+    private func idleTimerFired() {
+        self.idleTimer = nil
+        let timeout = self.configuration.keepAliveTimeout
+        let idle = NIODeadline.now() - self.lastClientRead
+        // Keep-alive or head timeout; a request in flight waits for its upstream instead.
+        if idle >= timeout, self.isIdle || self.isDiscarding {
+            self.closeClient()
+            return
+        }
+        self.armIdleTimer(in: idle >= timeout ? timeout : timeout - idle)
+    }
+
+    private var isDiscarding: Bool {
+        if case .discardingBody = self.state { return true }
+        return false
     }
 
     // MARK: - Client side
@@ -140,6 +176,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
+        self.lastClientRead = .now()
         if case .proxying(let exchange) = self.state { exchange.flushUpstream() }
         context.fireChannelReadComplete()
     }
@@ -182,11 +219,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if let idle = event as? IdleStateHandler.IdleStateEvent, idle == .read {
-            // Keep-alive or head timeout; a request in flight waits for its upstream instead.
-            if case .idle = self.state { self.closeClient() }
-            return
-        }
         if event is ChannelShouldQuiesceEvent {
             // Graceful shutdown: idle connections close now, busy ones after their response.
             self.closeWhenIdle = true
@@ -234,28 +266,46 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.respondLocally(status: .uriTooLong, message: "URI too long", head: head, requestID: requestID, forceClose: true)
             return
         }
+        // One pass over the headers: sizes, Host, framing.
         var headerBytes = 0
-        for (name, value) in head.headers { headerBytes += name.utf8.count + value.utf8.count }
+        var hostHeader: String?
+        var hostCount = 0
+        var hasContentLength = false
+        var hasTransferEncoding = false
+        for (name, value) in head.headers {
+            headerBytes += name.utf8.count + value.utf8.count
+            switch name.utf8.count {
+            case 4 where HeaderRules.equals(name, "host"):
+                hostCount += 1
+                hostHeader = value
+            case 14 where HeaderRules.equals(name, "content-length"):
+                hasContentLength = true
+            case 17 where HeaderRules.equals(name, "transfer-encoding"):
+                hasTransferEncoding = true
+            default:
+                break
+            }
+        }
         if head.headers.count > self.configuration.maxHeaderCount || headerBytes > self.configuration.maxHeaderBytes {
             self.respondLocally(
                 status: .requestHeaderFieldsTooLarge, message: "Request header or cookie too large", head: head,
                 requestID: requestID, forceClose: true)
             return
         }
-        let hosts = head.headers[canonicalForm: "host"]
-        if head.version.major == 1 && head.version.minor >= 1 && hosts.count != 1 || hosts.count > 1 {
+        if hostCount > 1 || (hostCount == 0 && head.version.major == 1 && head.version.minor >= 1) {
             self.respondLocally(status: .badRequest, message: "Bad request", head: head, requestID: requestID, forceClose: true)
             return
         }
-        let hostHeader = hosts.first.map(String.init)
 
         let snapshot = self.slot.value
-        let (rawPath, query) = Self.splitTarget(head.uri)
-        guard rawPath.first == UInt8(ascii: "/") else {
+        let uri = head.uri
+        let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let rawPath = queryStart.map { uri[..<$0] } ?? Substring(uri)
+        guard rawPath.utf8.first == UInt8(ascii: "/") else {
             self.respondLocally(status: .badRequest, message: "Bad request", head: head, requestID: requestID, forceClose: true)
             return
         }
-        let path = PathNormalizer.normalize(rawPath)
+        let path = PathNormalizer.normalize(Array(rawPath.utf8))
         var routeHeaders: [(name: String, value: String)] = []
         if snapshot.routes.needsHeaders {
             routeHeaders.reserveCapacity(head.headers.count)
@@ -267,22 +317,20 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.respondLocally(status: .notFound, message: "no Route matched with those values", head: head, requestID: requestID)
             return
         }
-        let route = snapshot.model.routes[match.routeIndex]
-        if !route.protocols.contains(.http) {
-            self.redirectToHTTPS(route: route, head: head, host: hostHeader, requestID: requestID)
+        let plan = snapshot.routePlans[match.routeIndex]
+        if !plan.acceptsHTTP {
+            self.redirectToHTTPS(statusCode: plan.httpsRedirectStatusCode, head: head, host: hostHeader, requestID: requestID)
             return
         }
-        guard let serviceID = route.service, let serviceIndex = snapshot.servicesByID[serviceID] else {
+        guard let service = plan.service else {
             self.respondLocally(
                 status: .serviceUnavailable, message: "no Service found with those values", head: head, requestID: requestID)
             return
         }
-        let service = snapshot.model.services[serviceIndex]
 
         // Target: a named upstream is balanced; anything else is the service's own host and port.
         let key: UpstreamKey
-        var balancer: RoundRobin?
-        if let rr = snapshot.balancers[service.host] {
+        if let rr = service.balancer {
             guard let peer = self.balancerCursors.next(in: rr, upstream: service.host) else {
                 self.respondLocally(
                     status: .serviceUnavailable, message: "failure to get a peer from the ring-balancer", head: head,
@@ -290,50 +338,46 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 return
             }
             key = UpstreamKey(host: peer.host, port: peer.port)
-            balancer = rr
         } else {
             key = UpstreamKey(host: service.host, port: service.port)
         }
 
-        let servicePath = service.path.map { Array($0.utf8) }
         let upstreamPath = UpstreamPath.join(
-            servicePath: servicePath, requestPath: path, matchedLength: match.matchedPathLength, stripPath: route.stripPath)
-        var uri = HeaderRules.encodePath(upstreamPath)
-        if let query { uri += "?" + query }
+            servicePath: service.path, requestPath: path, matchedLength: match.matchedPathLength, stripPath: plan.stripPath)
+        var upstreamURI = HeaderRules.encodePath(upstreamPath)
+        if let queryStart { upstreamURI += uri[queryStart...] }
         let forwardedPrefix = UpstreamPath.forwardedPrefix(
-            requestPath: path, matchedLength: match.matchedPathLength, stripPath: route.stripPath
+            requestPath: path, matchedLength: match.matchedPathLength, stripPath: plan.stripPath
         ).map { String(decoding: $0, as: UTF8.self) }
 
         let upstreamHost: String
-        if route.preserveHost, let hostHeader {
+        if plan.preserveHost, let hostHeader {
             upstreamHost = hostHeader
-        } else if let upstreamIndex = snapshot.upstreamsByName[service.host],
-            let hostHeader = snapshot.model.upstreams[upstreamIndex].hostHeader
-        {
+        } else if let hostHeader = service.upstreamHostHeader {
             upstreamHost = hostHeader
+        } else if service.balancer != nil {
+            upstreamHost = key.port == 80 ? Self.bracketed(key.host) : "\(Self.bracketed(key.host)):\(key.port)"
         } else {
-            upstreamHost = key.port == 80 ? key.host : "\(Self.bracketed(key.host)):\(key.port)"
+            upstreamHost = service.hostHeader
         }
-        let forwardedHost = Self.hostWithoutPort(hostHeader ?? "").lowercased()
         let headers = HeaderRules.upstreamHeaders(
-            client: head.headers, host: upstreamHost, clientAddress: self.clientAddress, forwardedHost: forwardedHost,
-            forwardedPort: self.localPort, forwardedPath: String(decoding: rawPath, as: UTF8.self),
-            forwardedPrefix: forwardedPrefix, requestID: requestID, via: "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken)
-        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: uri, headers: headers)
-        if head.headers.contains(name: "content-length") == false, head.headers.contains(name: "transfer-encoding") {
+            client: head.headers, host: upstreamHost, clientAddress: self.clientAddress,
+            forwardedHost: Self.forwardedHost(hostHeader), forwardedPort: self.localPortText,
+            forwardedPath: String(rawPath), forwardedPrefix: forwardedPrefix, requestID: requestID,
+            via: head.version == .http1_1 ? self.via : "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken)
+        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: upstreamURI, headers: headers)
+        if !hasContentLength && hasTransferEncoding {
             upstreamHead.headers.add(name: "Transfer-Encoding", value: "chunked")
         }
 
         let exchange = Exchange(
-            handler: self, pool: self.pool, clientHead: head, upstreamHead: upstreamHead, key: key, balancer: balancer,
-            balancerName: balancer == nil ? nil : service.host, service: service, requestID: requestID, start: start,
-            configuration: self.configuration, logger: self.logger)
+            handler: self, pool: self.pool, clientHead: head, upstreamHead: upstreamHead, key: key, service: service,
+            requestID: requestID, start: start, configuration: self.configuration, logger: self.logger)
         self.state = .proxying(exchange)
         exchange.begin()
     }
 
-    private func redirectToHTTPS(route: Route, head: HTTPRequestHead, host: String?, requestID: String) {
-        let code = route.httpsRedirectStatusCode
+    private func redirectToHTTPS(statusCode code: Int, head: HTTPRequestHead, host: String?, requestID: String) {
         if code == 426 {
             var extra = HTTPHeaders()
             extra.add(name: "Connection", value: "Upgrade")
@@ -472,13 +516,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: - Helpers
 
-    /// Splits a request target into raw path bytes and the query (without `?`), byte for byte.
-    static func splitTarget(_ uri: String) -> ([UInt8], String?) {
-        let bytes = Array(uri.utf8)
-        guard let q = bytes.firstIndex(of: UInt8(ascii: "?")) else { return (bytes, nil) }
-        return (Array(bytes[..<q]), String(decoding: bytes[(q + 1)...], as: UTF8.self))
-    }
-
     static func hostWithoutPort(_ host: String) -> String {
         if host.hasPrefix("[") {
             if let close = host.firstIndex(of: "]") { return String(host[...close]) }
@@ -488,6 +525,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return String(host[..<colon])
         }
         return host
+    }
+
+    /// `X-Forwarded-Host`: the Host header without port, lower-cased (no copy when already so).
+    static func forwardedHost(_ host: String?) -> String {
+        guard let host else { return "" }
+        var needsWork = false
+        for c in host.utf8 where c == UInt8(ascii: ":") || (c >= 0x41 && c <= 0x5A) {
+            needsWork = true
+            break
+        }
+        return needsWork ? Self.hostWithoutPort(host).lowercased() : host
     }
 
     static func bracketed(_ host: String) -> String {

@@ -1,0 +1,57 @@
+public import TurnpikeModel
+
+/// What the proxy needs about a matched route, computed once per snapshot: one reference per
+/// request instead of copying the `Route` and `Service` entities (dozens of reference counts).
+public final class RoutePlan: Sendable {
+    public let routeIndex: Int
+    public let stripPath: Bool
+    public let preserveHost: Bool
+    /// False for routes whose protocols do not include `http` (they answer 426 or redirect).
+    public let acceptsHTTP: Bool
+    public let httpsRedirectStatusCode: Int
+    /// Nil when the route has no service (503).
+    public let service: ServicePlan?
+
+    init(routeIndex: Int, route: Route, service: ServicePlan?) {
+        self.routeIndex = routeIndex
+        self.stripPath = route.stripPath
+        self.preserveHost = route.preserveHost
+        self.acceptsHTTP = route.protocols.contains(.http)
+        self.httpsRedirectStatusCode = route.httpsRedirectStatusCode
+        self.service = service
+    }
+}
+
+/// A service as the proxy uses it.
+public final class ServicePlan: Sendable {
+    public let id: EntityID
+    public let host: String
+    public let port: Int
+    /// The service `path` as bytes (nil: none).
+    public let path: [UInt8]?
+    public let connectTimeout: Int
+    public let readTimeout: Int
+    public let writeTimeout: Int
+    public let retries: Int
+    /// Set when `host` names an upstream: requests are balanced over its targets.
+    public let balancer: RoundRobin?
+    /// The upstream's `host_header`, when set.
+    public let upstreamHostHeader: String?
+    /// `Host` sent upstream for a non-balanced service (`host`, or `host:port` unless port 80).
+    public let hostHeader: String
+
+    init(service: Service, balancer: RoundRobin?, upstreamHostHeader: String?) {
+        self.id = service.id
+        self.host = service.host
+        self.port = service.port
+        self.path = service.path.map { Array($0.utf8) }
+        self.connectTimeout = service.connectTimeout
+        self.readTimeout = service.readTimeout
+        self.writeTimeout = service.writeTimeout
+        self.retries = service.retries
+        self.balancer = balancer
+        self.upstreamHostHeader = upstreamHostHeader
+        let host = service.host.contains(":") ? "[\(service.host)]" : service.host
+        self.hostHeader = service.port == 80 ? host : "\(host):\(service.port)"
+    }
+}
