@@ -112,6 +112,7 @@ struct StartCommand: AsyncParsableCommand {
         proxyConfiguration.headReadTimeout = .seconds(Int64(self.keepaliveTimeout))
         proxyConfiguration.serverToken = TurnpikeVersion.token
 
+        Self.raiseOpenFileLimit(logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.workers ?? System.coreCount)
         let gateway = Gateway(
             options: Gateway.Options(
@@ -131,6 +132,20 @@ struct StartCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         try? await group.shutdownGracefully()
+    }
+}
+
+extension StartCommand {
+    /// Every client and upstream connection is a file descriptor: take the hard limit, as nginx's
+    /// `worker_rlimit_nofile` does, so 10,000+ concurrent connections fit.
+    static func raiseOpenFileLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            _ = setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        }
+        logger.info("open file limit", metadata: ["limit": "\(limit.rlim_cur)"])
     }
 }
 

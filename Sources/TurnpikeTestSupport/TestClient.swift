@@ -89,7 +89,7 @@ public final class TestClient {
             var response = Response(
                 status: status, reason: parts.count > 2 ? String(parts[2]) : "", version: String(parts[0]),
                 headers: headers, body: [])
-            if (100..<200).contains(status) { continue }
+            if (100..<200).contains(status) && status != 101 { continue }
             if head || status == 204 || status == 304 { return response }
             if let te = response.header("transfer-encoding"), te.lowercased().contains("chunked") {
                 while true {
@@ -111,6 +111,11 @@ public final class TestClient {
             }
             return response
         }
+    }
+
+    /// Exactly `count` raw bytes (after an upgrade).
+    public func readBytes(_ count: Int) throws -> [UInt8] {
+        try self.readExactly(count)
     }
 
     /// True when the server closed the connection (reads EOF within the timeout).

@@ -202,6 +202,23 @@ import TurnpikeTestSupport
         }
     }
 
+    @Test func webSocketUpgradeRelaysBytesBothWays() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            try client.send(
+                "GET /mock/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+            let handshake = try client.readResponse(head: true)
+            #expect(handshake.status == 101)
+            #expect(handshake.header("upgrade") == "websocket")
+            #expect(handshake.header("connection")?.lowercased() == "upgrade")
+            for message in ["\u{81}\u{05}hello", "binary \u{00}\u{01}\u{02}", String(repeating: "z", count: 100_000)] {
+                try client.send(message)
+                #expect(try client.readBytes(message.utf8.count) == Array(message.utf8))
+            }
+        }
+    }
+
     @Test func http10Client() async throws {
         try await withGateway { gw in
             let client = try TestClient(port: gw.proxyPort)

@@ -10,6 +10,7 @@ import TurnpikeModel
 /// - `ANY /status/<code>`: an empty response with that status.
 /// - `ANY /delay/<ms>`: the echo, after `ms` milliseconds.
 /// - `GET /bytes/<n>`: `n` bytes of `x`, streamed.
+/// - a WebSocket handshake (`Upgrade: websocket`): 101, then every byte is echoed back.
 /// - anything else: JSON of the request (method, url, path, query, headers, body).
 public final class MockServer: Sendable {
     public let channel: any Channel
@@ -29,7 +30,10 @@ public final class MockServer: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // No pipelining handler: a WebSocket handshake must be able to take the codec out.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
+                        withOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(MockHandler())
                 }
             }
@@ -44,7 +48,17 @@ public final class MockServer: Sendable {
     }
 }
 
-/// Answers one request at a time (the pipelining handler queues the rest).
+/// Echoes raw bytes (after a WebSocket handshake).
+final class EchoHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.writeAndFlush(data, promise: nil)
+    }
+}
+
+/// Answers each request as it ends (clients of the mock do not pipeline).
 final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -69,8 +83,36 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case .end:
             guard let head = self.head else { return }
-            self.respond(context: context, head: head)
             self.head = nil
+            if head.headers.first(name: "upgrade")?.lowercased() == "websocket" {
+                self.upgrade(context: context, head: head)
+                return
+            }
+            self.respond(context: context, head: head)
+        }
+    }
+
+    /// Answers the handshake and turns the connection into a byte echo.
+    private func upgrade(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Upgrade", value: "websocket")
+        headers.add(name: "Connection", value: "Upgrade")
+        headers.add(name: "Sec-WebSocket-Accept", value: "mock")
+        context.writeAndFlush(
+            self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .switchingProtocols, headers: headers))),
+            promise: nil)
+        // Rebuild the pipeline once the decoder's callback has returned.
+        let channel = context.channel
+        context.eventLoop.assumeIsolated().execute {
+            let pipeline = channel.pipeline.syncOperations
+            do {
+                try pipeline.addHandler(EchoHandler())
+                pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
+                pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+                pipeline.removeHandler(try pipeline.handler(type: MockHandler.self), promise: nil)
+            } catch {
+                channel.close(promise: nil)
+            }
         }
     }
 

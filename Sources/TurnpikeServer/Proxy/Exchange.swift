@@ -35,6 +35,8 @@ final class Exchange: UpstreamDelegate {
     private var bytesSentUpstream = false
     private var upstreamNeedsFlush = false
     private(set) var responseStarted = false
+    /// A 101 went to the client; the connections become a tunnel at the response's end.
+    private var upgrading = false
     private var closeClientAfter = false
     private var finished = false
     private var attempts = 0
@@ -159,7 +161,10 @@ final class Exchange: UpstreamDelegate {
             connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
             self.bytesSentUpstream = true
             self.upstreamNeedsFlush = true
-            if !connection.channel.isWritable { self.handler?.pauseClientReads() }
+            if !connection.channel.isWritable {
+                self.handler?.pauseClientReads()
+                self.startWriteTimer()
+            }
         } else {
             self.pendingBody.append(buffer)
             self.pendingBytes += buffer.readableBytes
@@ -234,6 +239,23 @@ final class Exchange: UpstreamDelegate {
         } else if self.clientHead.version == .http1_0 {
             headers.add(name: "Connection", value: "keep-alive")
         }
+        if head.status == .switchingProtocols && !HeaderRules.isWebSocketUpgrade(self.clientHead.headers) {
+            // A 101 nobody asked for: not a response we can relay.
+            self.upstreamFailed(.invalidResponse)
+            return
+        }
+        if head.status == .switchingProtocols {
+            // A WebSocket handshake the upstream accepted: the 101 keeps its Upgrade/Connection
+            // headers, and both connections become a byte relay (never returned to the pool).
+            // The splice waits for the 101's end: NIO's decoder still delivers it after the head.
+            headers.replaceOrAdd(name: "Connection", value: "Upgrade")
+            if let upgrade = head.headers.first(name: "upgrade") { headers.replaceOrAdd(name: "Upgrade", value: upgrade) }
+            self.upgrading = true
+            self.cancelReadTimer()
+            handler.writeToClient(.head(HTTPResponseHead(version: self.clientHead.version, status: head.status, headers: headers)))
+            handler.flushClient()
+            return
+        }
         handler.writeToClient(.head(HTTPResponseHead(version: self.clientHead.version, status: head.status, headers: headers)))
     }
 
@@ -249,13 +271,42 @@ final class Exchange: UpstreamDelegate {
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        if isWritable { self.handler?.resumeClientReads() }
+        if isWritable {
+            self.writeTimer?.cancel()
+            self.writeTimer = nil
+            self.handler?.resumeClientReads()
+        }
+    }
+
+    /// `write_timeout`: the longest time the upstream may refuse more of the request body.
+    private var writeTimer: Scheduled<Void>?
+
+    private func startWriteTimer() {
+        guard self.writeTimer == nil else { return }
+        let timeout = TimeAmount.milliseconds(Int64(self.service.writeTimeout))
+        self.writeTimer = self.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+            self.writeTimer = nil
+            guard !self.finished, let connection = self.connection, !connection.channel.isWritable else { return }
+            self.logger.debug(
+                "upstream write timeout", metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"])
+            self.upstreamFailed(.readTimeout)
+        }
     }
 
     func upstreamResponseEnd() {
         guard !self.finished, let handler = self.handler else { return }
         self.finished = true
         self.cancelReadTimer()
+        if self.upgrading, let connection = self.connection {
+            self.connection = nil
+            connection.handler.delegate = nil
+            // Leave the decoder's callback before touching the pipelines.
+            let loop = self.eventLoop
+            loop.assumeIsolated().execute {
+                handler.switchToTunnel(upstream: connection.channel)
+            }
+            return
+        }
         if let connection = self.connection {
             self.connection = nil
             // Reusable only after a complete request and a keep-alive response.
@@ -384,6 +435,8 @@ final class Exchange: UpstreamDelegate {
     private func cancelReadTimer() {
         self.readTimer?.cancel()
         self.readTimer = nil
+        self.writeTimer?.cancel()
+        self.writeTimer = nil
     }
 
     private func armReadTimer(in delay: TimeAmount) {

@@ -97,7 +97,8 @@ enum HeaderRules {
         forwardedPath: String,
         forwardedPrefix: String?,
         requestID: String,
-        via: String
+        via: String,
+        webSocketUpgrade: Bool = false
     ) -> HTTPHeaders {
         let listed = Self.connectionTokens(client)
         var out = HTTPHeaders()
@@ -131,8 +132,30 @@ enum HeaderRules {
         out.add(name: "Via", value: clientVia.map { $0 + ", " + via } ?? via)
         out.add(name: "X-Kong-Request-Id", value: requestID)
         if teTrailers { out.add(name: "TE", value: "trailers") }
-        out.add(name: "Connection", value: "keep-alive")
+        if webSocketUpgrade {
+            // Kong keeps `Upgrade` for WebSocket only.
+            out.add(name: "Connection", value: "keep-alive, Upgrade")
+            out.add(name: "Upgrade", value: "websocket")
+        } else {
+            out.add(name: "Connection", value: "keep-alive")
+        }
         return out
+    }
+
+    /// True for a WebSocket handshake request (`Connection: upgrade` and `Upgrade: websocket`).
+    static func isWebSocketUpgrade(_ headers: HTTPHeaders) -> Bool {
+        var connectionUpgrade = false
+        var upgradeWebSocket = false
+        for (name, value) in headers {
+            if equals(name, "connection") {
+                for token in value.split(separator: ",") where token.trimmingCharacters(in: " \t").lowercased() == "upgrade" {
+                    connectionUpgrade = true
+                }
+            } else if equals(name, "upgrade"), value.lowercased().contains("websocket") {
+                upgradeWebSocket = true
+            }
+        }
+        return connectionUpgrade && upgradeWebSocket
     }
 
     /// The response head sent to the client: hop-by-hop removed, Via and Kong's latency headers.

@@ -342,6 +342,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             key = UpstreamKey(host: service.host, port: service.port)
         }
 
+        let isUpgrade = HeaderRules.isWebSocketUpgrade(head.headers)
         let upstreamPath = UpstreamPath.join(
             servicePath: service.path, requestPath: path, matchedLength: match.matchedPathLength, stripPath: plan.stripPath)
         var upstreamURI = HeaderRules.encodePath(upstreamPath)
@@ -364,7 +365,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             client: head.headers, host: upstreamHost, clientAddress: self.clientAddress,
             forwardedHost: Self.forwardedHost(hostHeader), forwardedPort: self.localPortText,
             forwardedPath: String(rawPath), forwardedPrefix: forwardedPrefix, requestID: requestID,
-            via: head.version == .http1_1 ? self.via : "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken)
+            via: head.version == .http1_1 ? self.via : "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken,
+            webSocketUpgrade: isUpgrade)
         var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: upstreamURI, headers: headers)
         if !hasContentLength && hasTransferEncoding {
             upstreamHead.headers.add(name: "Transfer-Encoding", value: "chunked")
@@ -463,6 +465,19 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func flushClient() {
         self.context?.flush()
+    }
+
+    /// The upstream accepted a WebSocket upgrade: relay raw bytes from now on.
+    func switchToTunnel(upstream: any Channel) {
+        guard let context = self.context else { return }
+        self.state = .closing
+        do {
+            try Tunnel.splice(client: context.channel, upstream: upstream)
+        } catch {
+            self.logger.debug("could not splice the upgraded connections", metadata: ["error": "\(error)"])
+            context.close(promise: nil)
+            upstream.close(promise: nil)
+        }
     }
 
     var clientIsWritable: Bool { self.context?.channel.isWritable ?? false }

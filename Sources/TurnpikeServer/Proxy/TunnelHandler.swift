@@ -1,0 +1,116 @@
+import NIOCore
+import NIOHTTP1
+
+/// After a `101 Switching Protocols` (WebSocket), the two connections relay raw bytes both ways.
+/// One handler at the end of each pipeline; both run on the same event loop. Reads pause while the
+/// other side cannot take more; a close on either side closes the other.
+final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    /// The other side's handler, set once both exist.
+    weak var peer: TunnelHandler?
+    private var context: ChannelHandlerContext?
+    private var readsPaused = false
+    private var pendingRead = false
+    private var needsFlush = false
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let buffer = self.unwrapInboundIn(data)
+        guard let peer = self.peer else {
+            context.close(promise: nil)
+            return
+        }
+        peer.send(buffer)
+        if !peer.isWritable { self.readsPaused = true }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.peer?.flushIfNeeded()
+        context.fireChannelReadComplete()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { self.peer?.resumeReads() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.peer?.closePeer()
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if self.readsPaused {
+            self.pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    // MARK: - Called by the peer
+
+    var isWritable: Bool { self.context?.channel.isWritable ?? false }
+
+    func send(_ buffer: ByteBuffer) {
+        guard let context = self.context else { return }
+        context.write(self.wrapOutboundOut(buffer), promise: nil)
+        self.needsFlush = true
+    }
+
+    func flushIfNeeded() {
+        guard self.needsFlush, let context = self.context else { return }
+        self.needsFlush = false
+        context.flush()
+    }
+
+    func resumeReads() {
+        guard self.readsPaused else { return }
+        self.readsPaused = false
+        if self.pendingRead, let context = self.context {
+            self.pendingRead = false
+            context.read()
+        }
+    }
+
+    func closePeer() {
+        self.context?.close(promise: nil)
+    }
+}
+
+enum Tunnel {
+    /// Turns both connections into a byte relay. The client side's HTTP handlers go first (the
+    /// 101 head has been written and flushed by then); the upstream side's decoder goes last, so
+    /// bytes the upstream sent right after its 101 reach the client.
+    static func splice(client: any Channel, upstream: any Channel) throws {
+        let clientTunnel = TunnelHandler()
+        let upstreamTunnel = TunnelHandler()
+        clientTunnel.peer = upstreamTunnel
+        upstreamTunnel.peer = clientTunnel
+
+        let c = client.pipeline.syncOperations
+        try c.addHandler(clientTunnel)
+        c.removeHandler(try c.handler(type: ProxyHandler.self), promise: nil)
+        c.removeHandler(try c.handler(type: HTTPResponseEncoder.self), promise: nil)
+        c.removeHandler(try c.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+
+        let u = upstream.pipeline.syncOperations
+        try u.addHandler(upstreamTunnel)
+        u.removeHandler(try u.handler(type: UpstreamHandler.self), promise: nil)
+        u.removeHandler(try u.handler(type: HTTPRequestEncoder.self), promise: nil)
+        u.removeHandler(try u.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+    }
+}
