@@ -221,6 +221,11 @@ final class Exchange: UpstreamDelegate {
 
     func upstreamResponseHead(_ head: HTTPResponseHead) {
         guard !self.finished, let handler = self.handler else { return }
+        if head.status == .switchingProtocols && !HeaderRules.isWebSocketUpgrade(self.clientHead.headers) {
+            // A 101 nobody asked for: not a response we can relay.
+            self.upstreamFailed(.invalidResponse)
+            return
+        }
         self.restartReadTimer()
         self.responseStarted = true
         let upstreamLatency = self.sentAt.map { Self.milliseconds(since: $0) } ?? 0
@@ -238,11 +243,6 @@ final class Exchange: UpstreamDelegate {
             headers.replaceOrAdd(name: "Connection", value: "close")
         } else if self.clientHead.version == .http1_0 {
             headers.add(name: "Connection", value: "keep-alive")
-        }
-        if head.status == .switchingProtocols && !HeaderRules.isWebSocketUpgrade(self.clientHead.headers) {
-            // A 101 nobody asked for: not a response we can relay.
-            self.upstreamFailed(.invalidResponse)
-            return
         }
         if head.status == .switchingProtocols {
             // A WebSocket handshake the upstream accepted: the 101 keeps its Upgrade/Connection
