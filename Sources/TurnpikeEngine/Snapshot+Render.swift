@@ -26,7 +26,7 @@ extension Snapshot {
     /// What every secret is printed as.
     public static let redacted = "<redacted>"
 
-    static func render(_ s: Service) -> Rendered {
+    public static func render(_ s: Service) -> Rendered {
         .object([
             ("id", .id(s.id)),
             ("name", .optional(s.name)),
@@ -47,7 +47,7 @@ extension Snapshot {
         ])
     }
 
-    static func render(_ r: Route) -> Rendered {
+    public static func render(_ r: Route) -> Rendered {
         let headers: Rendered = r.headers.map { list in .object(list.map { ($0.name, .strings($0.values)) }) } ?? .null
         return .object([
             ("id", .id(r.id)),
@@ -70,7 +70,7 @@ extension Snapshot {
         ])
     }
 
-    static func render(_ c: Consumer) -> Rendered {
+    public static func render(_ c: Consumer) -> Rendered {
         .object([
             ("id", .id(c.id)),
             ("username", .optional(c.username)),
@@ -79,7 +79,7 @@ extension Snapshot {
         ])
     }
 
-    static func render(_ k: KeyAuthCredential) -> Rendered {
+    public static func render(_ k: KeyAuthCredential) -> Rendered {
         .object([
             ("id", .id(k.id)),
             ("consumer", .id(k.consumer)),
@@ -89,7 +89,7 @@ extension Snapshot {
         ])
     }
 
-    static func render(_ b: BasicAuthCredential) -> Rendered {
+    public static func render(_ b: BasicAuthCredential) -> Rendered {
         .object([
             ("id", .id(b.id)),
             ("consumer", .id(b.consumer)),
@@ -99,7 +99,7 @@ extension Snapshot {
         ])
     }
 
-    static func render(_ a: ACLGroup) -> Rendered {
+    public static func render(_ a: ACLGroup) -> Rendered {
         .object([
             ("id", .id(a.id)),
             ("consumer", .id(a.consumer)),
@@ -108,7 +108,7 @@ extension Snapshot {
         ])
     }
 
-    static func render(_ p: ConfiguredPlugin) -> Rendered {
+    public static func render(_ p: ConfiguredPlugin) -> Rendered {
         let i = p.instance
         return .object([
             ("id", .id(i.id)),
@@ -124,7 +124,7 @@ extension Snapshot {
         ])
     }
 
-    static func render(_ u: Upstream) -> Rendered {
+    public static func render(_ u: Upstream) -> Rendered {
         .object([
             ("id", .id(u.id)),
             ("name", .string(u.name)),
@@ -193,7 +193,7 @@ extension Snapshot {
         ])
     }
 
-    static func render(_ t: Target) -> Rendered {
+    public static func render(_ t: Target) -> Rendered {
         .object([
             ("id", .id(t.id)),
             ("upstream", .id(t.upstream)),

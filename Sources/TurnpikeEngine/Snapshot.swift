@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 public import TurnpikeModel
 public import TurnpikePlugins
 public import TurnpikeRouter
@@ -18,6 +21,8 @@ public final class Snapshot: Sendable {
     public let generation: Int
     /// md5 hex of the file bytes (Kong's `configuration_hash`); all zeros for a config with no entities.
     public let hash: String
+    /// When the snapshot was built (Unix seconds): DB-less entities' `created_at`/`updated_at`.
+    public let loadedAt: Int
     public let model: Declarative
 
     public let servicesByID: [EntityID: Int]
@@ -46,6 +51,9 @@ public final class Snapshot: Sendable {
 
     init(generation: Int, hash: String, model: Declarative, plugins: [ConfiguredPlugin], routes: RouteTable) {
         self.generation = generation
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        self.loadedAt = Int(now.tv_sec)
         self.hash = model.isEmpty ? String(repeating: "0", count: 32) : hash
         self.model = model
         func index<T, K: Hashable>(_ items: [T], _ key: (T) -> K?) -> [K: Int] {

@@ -139,3 +139,23 @@ public enum DeclarativeIDs {
     public static let basicauthCredentials = namespace("basicauth_credentials")
     public static let acls = namespace("acls")
 }
+
+/// How secrets appear where an operator needs to tell them apart without seeing them (admin API):
+/// `sha256:` and the first 12 hex digits of the digest.
+public enum SecretDigest {
+    public static func short(_ secret: String) -> String {
+        let digest = SHA256.hash(data: Array(secret.utf8))
+        var out = "sha256:"
+        for b in digest.prefix(6) {
+            out.append(EntityID.hexCharacter(b >> 4))
+            out.append(EntityID.hexCharacter(b & 0xf))
+        }
+        return out
+    }
+}
+
+extension EntityID {
+    static func hexCharacter(_ v: UInt8) -> Character {
+        Character(Unicode.Scalar(Self.hexDigit(v)))
+    }
+}

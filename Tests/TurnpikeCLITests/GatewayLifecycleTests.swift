@@ -94,6 +94,68 @@ import Glibc
         #expect((status.json?["configuration_hash"] as? String)?.count == 32)
     }
 
+    @Test func adminAPIListsEntitiesKongStyle() throws {
+        let (mock, mockPort) = try startMock()
+        defer { mock.signal(SIGTERM) }
+        let dir = try CommandRunner.temporaryDirectory()
+        let file = dir.appendingPathComponent("kong.yaml")
+        try """
+            _format_version: "3.0"
+            services:
+              - name: my-service
+                url: http://127.0.0.1:\(mockPort)
+                routes:
+                  - name: my-route
+                    paths: [/a]
+              - name: second
+                host: example.com
+            consumers:
+              - username: my-user
+                custom_id: c1
+                keyauth_credentials:
+                  - key: very-secret-key
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let (gw, _, admin) = try startGateway(configFile: file)
+        defer { gw.signal(SIGKILL) }
+
+        let services = try TestClient.get(port: admin, "/services")
+        #expect(services.status == 200)
+        #expect(services.header("content-type") == "application/json; charset=utf-8")
+        let data = try #require(services.json?["data"] as? [[String: Any]])
+        #expect(data.count == 2)
+        // Kong's deterministic id for service `my-service`.
+        #expect(try TestClient.get(port: admin, "/services/0855b320-0dd2-547d-891d-601e9b38647f").json?["name"] as? String == "my-service")
+        let route = try #require(try TestClient.get(port: admin, "/routes/my-route").json)
+        #expect((route["service"] as? [String: String])?["id"] == "0855b320-0dd2-547d-891d-601e9b38647f")
+        #expect(try TestClient.get(port: admin, "/routes/my-route/service").json?["name"] as? String == "my-service")
+
+        let page1 = try #require(try TestClient.get(port: admin, "/services?size=1").json)
+        #expect((page1["data"] as? [Any])?.count == 1)
+        let next = try #require(page1["next"] as? String)
+        let page2 = try #require(try TestClient.get(port: admin, next).json)
+        #expect((page2["data"] as? [Any])?.count == 1)
+        #expect(page2["next"] is NSNull)
+        #expect(try TestClient.get(port: admin, "/services?size=abc").json?["message"] as? String == "size must be a number")
+
+        let keys = try TestClient.get(port: admin, "/consumers/my-user/key-auth")
+        #expect(!keys.text.contains("very-secret-key"))
+        #expect(keys.text.contains("sha256:"))
+        #expect(try TestClient.get(port: admin, "/consumers?custom_id=c1").json?["data"] as? [Any] != nil)
+        #expect(try TestClient.get(port: admin, "/services/nope").status == 404)
+
+        let client = try TestClient(port: admin)
+        try client.send("PATCH /services/my-service HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        let refused = try client.readResponse()
+        #expect(refused.status == 405)
+        #expect(refused.json?["message"] as? String == "cannot update 'services' entities by 'name' when not using a database")
+        try client.send("POST /consumers HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        #expect(try client.readResponse().json?["message"] as? String == "cannot create 'consumers' entities when not using a database")
+        #expect(try TestClient.get(port: admin, "/status/ready").status == 200)
+        let config = try #require(try TestClient.get(port: admin, "/config").json?["config"] as? String)
+        #expect(config.contains("_format_version"))
+        #expect(!config.contains("very-secret-key"))
+    }
+
     @Test func sigtermLetsInFlightRequestsFinishAndExitsZero() async throws {
         let (mock, mockPort) = try startMock()
         defer { mock.signal(SIGTERM) }

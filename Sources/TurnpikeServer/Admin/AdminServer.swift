@@ -5,6 +5,7 @@ import NIOPosix
 import Synchronization
 import TurnpikeEngine
 import TurnpikeModel
+import TurnpikeYAML
 
 /// The admin listener (read-only apart from `POST /reload`), Kong-shaped JSON.
 public final class AdminServer: Sendable {
@@ -128,29 +129,70 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         case (.POST, ["reload"]), (.POST, ["config"]):
             self.reload(context: context, head: head)
+        case (.GET, ["config"]), (.HEAD, ["config"]):
+            // Kong's `GET /config`: the running config as flat declarative YAML (secrets redacted).
+            let yaml = YAMLEmitter.emit(self.store.current.rendered())
+            self.respond(context: context, head: head, status: .ok, body: .object([("config", .string(yaml))]))
+        case (.GET, _), (.HEAD, _):
+            var entitySegments = segments
+            if entitySegments.count == 4, entitySegments[2] == "targets", entitySegments[3] == "all" {
+                entitySegments = [entitySegments[0], entitySegments[1], "targets/all"]
+            }
+            if let reply = AdminEntities.get(
+                segments: entitySegments, query: Self.query(head.uri), path: path, snapshot: self.store.current)
+            {
+                self.respond(context: context, head: head, status: HTTPResponseStatus(statusCode: reply.status), body: reply.body)
+            } else {
+                self.respond(context: context, head: head, status: .notFound, body: .object([("message", .string("Not found"))]))
+            }
         case (_, ["reload"]):
             self.respond(context: context, head: head, status: .methodNotAllowed, body: .object([("message", .string("Method not allowed"))]))
         default:
-            if let first = segments.first, let collection = Self.entityCollections[first],
+            if let first = segments.first, Self.entityCollections[first] != nil,
                 method == .POST || method == .PUT || method == .PATCH || method == .DELETE
             {
-                let op: String
-                switch method {
-                case .POST: op = "create"
-                case .PUT: op = "create or update"
-                case .PATCH: op = "update"
-                default: op = "remove"
-                }
-                self.respond(
-                    context: context, head: head, status: .methodNotAllowed,
-                    body: .object([
-                        ("code", .integer(12)), ("name", .string("operation unsupported")),
-                        ("message", .string("cannot \(op) '\(collection)' entities when not using a database")),
-                    ]))
+                self.refuseWrite(context: context, head: head, method: method, segments: segments)
                 return
             }
             self.respond(context: context, head: head, status: .notFound, body: .object([("message", .string("Not found"))]))
         }
+    }
+
+    /// The endpoint key each collection can be addressed by, for Kong's "by 'name'" messages.
+    static let endpointKeys: [String: String] = [
+        "services": "name", "routes": "name", "upstreams": "name", "consumers": "username", "plugins": "instance_name",
+        "keyauth_credentials": "key", "basicauth_credentials": "username",
+    ]
+
+    /// Writes in DB-less mode (kong-format.md §4.4): Kong's 405 bodies, whatever the request body.
+    private func refuseWrite(context: ChannelHandlerContext, head: HTTPRequestHead, method: HTTPMethod, segments: [String]) {
+        // The collection written to is the last collection segment (`/consumers/x/key-auth` writes key-auths).
+        let nestedNames = ["key-auth": "keyauth_credentials", "basic-auth": "basicauth_credentials", "acls": "acls",
+                           "plugins": "plugins", "routes": "routes", "targets": "targets"]
+        let isCollection = segments.count % 2 == 1
+        let collectionSegment = isCollection ? segments[segments.count - 1] : segments[segments.count - 2]
+        let collection = segments.count <= 2
+            ? (Self.entityCollections[segments[0]] ?? segments[0])
+            : (nestedNames[collectionSegment] ?? Self.entityCollections[collectionSegment] ?? collectionSegment)
+        let allowed = isCollection ? (method == .POST) : (method != .POST)
+        guard allowed else {
+            self.respond(context: context, head: head, status: .methodNotAllowed, body: .object([("message", .string("Method not allowed"))]))
+            return
+        }
+        let op: String
+        switch method {
+        case .POST: op = "create"
+        case .PUT: op = "create or update"
+        case .PATCH: op = "update"
+        default: op = "remove"
+        }
+        var message = "cannot \(op) '\(collection)' entities when not using a database"
+        if !isCollection, let last = segments.last, EntityID(last) == nil, let key = Self.endpointKeys[collection] {
+            message = "cannot \(op) '\(collection)' entities by '\(key)' when not using a database"
+        }
+        self.respond(
+            context: context, head: head, status: .methodNotAllowed,
+            body: .object([("code", .integer(12)), ("name", .string("operation unsupported")), ("message", .string(message))]))
     }
 
     private func reload(context: ChannelHandlerContext, head: HTTPRequestHead) {
@@ -204,6 +246,17 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                 context: context, head: head, status: .badRequest,
                 body: .object([("message", .string(message)), ("errors", .array(list))]))
         }
+    }
+
+    static func query(_ uri: String) -> [String: String] {
+        guard let q = uri.firstIndex(of: "?") else { return [:] }
+        var out: [String: String] = [:]
+        for pair in uri[uri.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let key = AdminEntities.percentDecoded(String(kv[0]))
+            if out[key] == nil { out[key] = kv.count == 2 ? AdminEntities.percentDecoded(String(kv[1])) : "" }
+        }
+        return out
     }
 
     private func nodeInfo() -> Rendered {

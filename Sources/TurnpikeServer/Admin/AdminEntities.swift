@@ -1,0 +1,287 @@
+import TurnpikeEngine
+import TurnpikeModel
+import TurnpikePlugins
+
+/// Kong's read-only DB-less entity endpoints (kong-format.md §4.2–4.3), answered from a snapshot.
+/// Pure: a path and query in, a status and a JSON document out.
+enum AdminEntities {
+    struct Reply {
+        var status: Int
+        var body: Rendered
+    }
+
+    /// One listable entity: its id, its endpoint key (name, username, …) and its admin rendering.
+    struct Item {
+        var id: EntityID
+        var key: String?
+        var render: () -> Rendered
+    }
+
+    static func notFound() -> Reply { Reply(status: 404, body: .object([("message", .string("Not found"))])) }
+
+    /// Handles `GET` on an entity path; nil when the path is not an entity path.
+    static func get(segments: [String], query: [String: String], path: String, snapshot s: Snapshot) -> Reply? {
+        guard let first = segments.first else { return nil }
+        switch (first, segments.count) {
+        case ("plugins", 2) where segments[1] == "enabled":
+            // Kong: the plugins this node can run (its `plugins` property), not those configured.
+            let names = PluginRegistry.builtIn.entries.map(\.name).sorted()
+            return Reply(status: 200, body: .object([("enabled_plugins", .strings(names))]))
+        case ("targets", _):
+            // Kong disables the flat /targets endpoints.
+            return notFound()
+        default:
+            break
+        }
+        guard let collection = Self.collection(first, snapshot: s) else { return nil }
+        if segments.count == 1 {
+            if first == "consumers", let customID = query["custom_id"] {
+                guard !customID.isEmpty else {
+                    return Reply(status: 400, body: .object([("message", .string("custom_id must be an unempty string"))]))
+                }
+                let match = s.consumersByCustomID[customID].map { [Self.consumer(s.model.consumers[$0], s)] } ?? []
+                return Reply(status: 200, body: .object([("data", .array(match)), ("next", .null)]))
+            }
+            return Self.page(collection, query: query, path: path)
+        }
+        guard let entity = Self.find(segments[1], in: collection) else { return notFound() }
+        if segments.count == 2 { return Reply(status: 200, body: entity.render()) }
+        guard segments.count == 3 || segments.count == 4 else { return notFound() }
+        guard let children = Self.children(of: first, id: entity.id, relation: segments[2], snapshot: s) else {
+            return notFound()
+        }
+        switch children {
+        case .single(let item):
+            guard segments.count == 3 else { return notFound() }
+            return item.map { Reply(status: 200, body: $0.render()) } ?? notFound()
+        case .list(let items):
+            if segments.count == 4 {
+                return Self.find(segments[3], in: items).map { Reply(status: 200, body: $0.render()) } ?? notFound()
+            }
+            return Self.page(items, query: query, path: path)
+        }
+    }
+
+    enum Children {
+        case single(Item?)
+        case list([Item])
+    }
+
+    // MARK: - Collections
+
+    static func collection(_ name: String, snapshot s: Snapshot) -> [Item]? {
+        let m = s.model
+        switch name {
+        case "services": return m.services.map { e in Item(id: e.id, key: e.name) { Self.service(e, s) } }
+        case "routes": return m.routes.map { e in Item(id: e.id, key: e.name) { Self.route(e, s) } }
+        case "consumers": return m.consumers.map { e in Item(id: e.id, key: e.username) { Self.consumer(e, s) } }
+        case "plugins": return s.plugins.map { p in Item(id: p.instance.id, key: p.instance.instanceName) { Self.plugin(p, s) } }
+        case "upstreams": return m.upstreams.map { e in Item(id: e.id, key: e.name) { Self.upstream(e, s) } }
+        case "key-auths": return m.keyauthCredentials.map { e in Item(id: e.id, key: e.key) { Self.keyAuth(e, s) } }
+        case "basic-auths": return m.basicauthCredentials.map { e in Item(id: e.id, key: e.username) { Self.basicAuth(e, s) } }
+        case "acls": return m.acls.map { e in Item(id: e.id, key: nil) { Self.acl(e, s) } }
+        default: return nil
+        }
+    }
+
+    static func children(of parent: String, id: EntityID, relation: String, snapshot s: Snapshot) -> Children? {
+        let m = s.model
+        let plugins = { (keep: (PluginInstance) -> Bool) -> Children in
+            .list(s.plugins.filter { keep($0.instance) }.map { p in Item(id: p.instance.id, key: p.instance.instanceName) { Self.plugin(p, s) } })
+        }
+        switch (parent, relation) {
+        case ("services", "routes"):
+            return .list(m.routes.filter { $0.service == id }.map { e in Item(id: e.id, key: e.name) { Self.route(e, s) } })
+        case ("services", "plugins"): return plugins { $0.service == id }
+        case ("routes", "plugins"): return plugins { $0.route == id }
+        case ("consumers", "plugins"): return plugins { $0.consumer == id }
+        case ("routes", "service"):
+            let route = s.routesByID[id].map { m.routes[$0] }
+            let service = route?.service.flatMap { s.servicesByID[$0] }.map { m.services[$0] }
+            return .single(service.map { e in Item(id: e.id, key: e.name) { Self.service(e, s) } })
+        case ("plugins", "service"), ("plugins", "route"), ("plugins", "consumer"):
+            guard let p = s.plugins.first(where: { $0.instance.id == id })?.instance else { return .single(nil) }
+            switch relation {
+            case "service":
+                let e = p.service.flatMap { s.servicesByID[$0] }.map { m.services[$0] }
+                return .single(e.map { e in Item(id: e.id, key: e.name) { Self.service(e, s) } })
+            case "route":
+                let e = p.route.flatMap { s.routesByID[$0] }.map { m.routes[$0] }
+                return .single(e.map { e in Item(id: e.id, key: e.name) { Self.route(e, s) } })
+            default:
+                let e = p.consumer.flatMap { s.consumersByID[$0] }.map { m.consumers[$0] }
+                return .single(e.map { e in Item(id: e.id, key: e.username) { Self.consumer(e, s) } })
+            }
+        case ("consumers", "key-auth"):
+            return .list(m.keyauthCredentials.filter { $0.consumer == id }.map { e in Item(id: e.id, key: e.key) { Self.keyAuth(e, s) } })
+        case ("consumers", "basic-auth"):
+            return .list(
+                m.basicauthCredentials.filter { $0.consumer == id }.map { e in Item(id: e.id, key: e.username) { Self.basicAuth(e, s) } })
+        case ("consumers", "acls"):
+            return .list(m.acls.filter { $0.consumer == id }.map { e in Item(id: e.id, key: nil) { Self.acl(e, s) } })
+        case ("key-auths", "consumer"), ("basic-auths", "consumer"), ("acls", "consumer"):
+            let consumerID: EntityID?
+            switch parent {
+            case "key-auths": consumerID = m.keyauthCredentials.first { $0.id == id }?.consumer
+            case "basic-auths": consumerID = m.basicauthCredentials.first { $0.id == id }?.consumer
+            default: consumerID = m.acls.first { $0.id == id }?.consumer
+            }
+            let e = consumerID.flatMap { s.consumersByID[$0] }.map { m.consumers[$0] }
+            return .single(e.map { e in Item(id: e.id, key: e.username) { Self.consumer(e, s) } })
+        case ("upstreams", "targets"), ("upstreams", "targets/all"):
+            let targets = (s.targetsByUpstream[id] ?? []).map { m.targets[$0] }
+            return .list(targets.map { e in Item(id: e.id, key: e.target) { Self.target(e, s) } })
+        default:
+            return nil
+        }
+    }
+
+    /// By id (any UUID) or endpoint key; a key that looks like a UUID is only looked up as an id.
+    static func find(_ idOrKey: String, in items: [Item]) -> Item? {
+        let decoded = Self.percentDecoded(idOrKey)
+        if let id = EntityID(decoded) { return items.first { $0.id == id } }
+        return items.first { $0.key == decoded }
+    }
+
+    // MARK: - Pagination (Kong: size 1...1000, default 100; opaque offset; ascending ids)
+
+    static func page(_ items: [Item], query: [String: String], path: String) -> Reply {
+        var size = 100
+        if let text = query["size"] {
+            guard let n = Double(text) else {
+                return Reply(
+                    status: 400,
+                    body: .object([
+                        ("code", .integer(9)), ("name", .string("invalid size")), ("message", .string("size must be a number")),
+                    ]))
+            }
+            guard n.rounded() == n, n >= 1, n <= 1000 else {
+                return Reply(
+                    status: 400,
+                    body: .object([
+                        ("code", .integer(9)), ("name", .string("invalid size")),
+                        ("message", .string("size must be an integer between 1 and 1000")),
+                    ]))
+            }
+            size = Int(n)
+        }
+        let sorted = items.sorted { $0.id < $1.id }
+        var start = 0
+        if let token = query["offset"] {
+            guard let decoded = Base64URL.decode(token), let id = EntityID(decoded) else {
+                return Reply(
+                    status: 400,
+                    body: .object([
+                        ("code", .integer(7)), ("name", .string("invalid offset")),
+                        ("message", .string("'\(Record.printable(token))' is not a valid offset: bad base64 encoding")),
+                    ]))
+            }
+            start = sorted.firstIndex { !($0.id < id) } ?? sorted.count
+        }
+        let end = min(sorted.count, start + size)
+        let data = sorted[start..<end].map { $0.render() }
+        guard end < sorted.count else { return Reply(status: 200, body: .object([("data", .array(data)), ("next", .null)])) }
+        let token = Base64URL.encode(sorted[end].id.description)
+        var next = "\(path)?offset=\(token)"
+        if query["size"] != nil { next += "&size=\(size)" }
+        return Reply(status: 200, body: .object([("data", .array(data)), ("next", .string(next)), ("offset", .string(token))]))
+    }
+
+    // MARK: - Kong's entity shapes: every field, foreign keys as {"id": …}, timestamps
+
+    static func admin(_ flat: Rendered, foreignKeys: Set<String>, s: Snapshot, millis: Bool = false) -> Rendered {
+        guard case .object(let fields) = flat else { return flat }
+        var out: [(String, Rendered)] = []
+        out.reserveCapacity(fields.count + 2)
+        for (key, value) in fields {
+            if foreignKeys.contains(key), case .string(let id) = value {
+                out.append((key, .object([("id", .string(id))])))
+            } else {
+                out.append((key, value))
+            }
+        }
+        let stamp: Rendered = millis ? .number(Double(s.loadedAt)) : .integer(s.loadedAt)
+        out.append(("created_at", stamp))
+        out.append(("updated_at", stamp))
+        return .object(out)
+    }
+
+    static func service(_ e: Service, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
+    static func route(_ e: Route, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: ["service"], s: s) }
+    static func consumer(_ e: Consumer, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
+    static func upstream(_ e: Upstream, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
+    static func target(_ e: Target, _ s: Snapshot) -> Rendered {
+        admin(Snapshot.render(e), foreignKeys: ["upstream"], s: s, millis: true)
+    }
+    static func plugin(_ p: ConfiguredPlugin, _ s: Snapshot) -> Rendered {
+        admin(Snapshot.render(p), foreignKeys: ["service", "route", "consumer"], s: s)
+    }
+    static func acl(_ e: ACLGroup, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s) }
+    static func basicAuth(_ e: BasicAuthCredential, _ s: Snapshot) -> Rendered {
+        admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s)
+    }
+
+    /// Kong shows keys in clear; turnpike shows a short digest, enough to tell keys apart.
+    static func keyAuth(_ e: KeyAuthCredential, _ s: Snapshot) -> Rendered {
+        guard case .object(let fields) = admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s) else { return .null }
+        return .object(fields.map { key, value in
+            key == "key" ? (key, e.key.map { .string(SecretDigest.short($0)) } ?? .null) : (key, value)
+        })
+    }
+
+    static func percentDecoded(_ s: String) -> String {
+        guard s.contains("%") else { return s }
+        var bytes: [UInt8] = []
+        var it = Array(s.utf8)[...]
+        while let c = it.popFirst() {
+            if c == UInt8(ascii: "%"), it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+                bytes.append(v)
+                it = it.dropFirst(2)
+            } else {
+                bytes.append(c)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// base64url without padding, for pagination tokens.
+enum Base64URL {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    static func encode(_ text: String) -> String {
+        let bytes = Array(text.utf8)
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            let b0 = bytes[i]
+            let b1 = i + 1 < bytes.count ? bytes[i + 1] : 0
+            let b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
+            out.append(alphabet[Int(b0 >> 2)])
+            out.append(alphabet[Int((b0 & 0x3) << 4 | b1 >> 4)])
+            if i + 1 < bytes.count { out.append(alphabet[Int((b1 & 0xf) << 2 | b2 >> 6)]) }
+            if i + 2 < bytes.count { out.append(alphabet[Int(b2 & 0x3f)]) }
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> String? {
+        var values: [UInt8] = []
+        for c in text.utf8 {
+            guard let v = alphabet.firstIndex(of: c) else { return nil }
+            values.append(UInt8(v))
+        }
+        guard values.count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        var i = 0
+        while i < values.count {
+            let chunk = Array(values[i..<min(i + 4, values.count)])
+            out.append(chunk[0] << 2 | (chunk.count > 1 ? chunk[1] >> 4 : 0))
+            if chunk.count > 2 { out.append((chunk[1] & 0xf) << 4 | chunk[2] >> 2) }
+            if chunk.count > 3 { out.append((chunk[2] & 0x3) << 6 | chunk[3]) }
+            i += 4
+        }
+        return String(validating: out, as: UTF8.self)
+    }
+}
