@@ -156,6 +156,133 @@ import Glibc
         #expect(!config.contains("very-secret-key"))
     }
 
+    /// Background clients on keep-alive connections, counting anything but a 200 from config A or B.
+    final class Load: @unchecked Sendable {
+        // Safety: every field is read and written under `lock`.
+        private let lock = NSLock()
+        private var stopped = false
+        private var failures: [String] = []
+        private var served = 0
+        private var threads: [Thread] = []
+
+        init(port: Int, clients: Int) {
+            for _ in 0..<clients {
+                let thread = Thread { [self] in
+                    var client = try? TestClient(port: port)
+                    while !self.isStopped {
+                        do {
+                            if client == nil { client = try TestClient(port: port) }
+                            try client?.send("GET /x/r HTTP/1.1\r\nHost: x\r\n\r\n")
+                            guard let r = try client?.readResponse() else { continue }
+                            let path = r.json?["path"] as? String ?? ""
+                            if r.status != 200 || !(path == "/A/r" || path == "/B/r") {
+                                self.fail("status \(r.status) path \(path)")
+                            } else {
+                                self.count()
+                            }
+                        } catch {
+                            self.fail("\(error)")
+                            client = nil
+                        }
+                    }
+                }
+                self.threads.append(thread)
+                thread.start()
+            }
+        }
+
+        var isStopped: Bool { self.lock.withLock { self.stopped } }
+        func fail(_ s: String) { self.lock.withLock { self.failures.append(s) } }
+        func count() { self.lock.withLock { self.served += 1 } }
+        func stop() -> (served: Int, failures: [String]) {
+            self.lock.withLock { self.stopped = true }
+            Thread.sleep(forTimeInterval: 0.3)
+            return self.lock.withLock { (self.served, self.failures) }
+        }
+    }
+
+    func generation(admin: Int) throws -> Int {
+        try TestClient.get(port: admin, "/status").json?["configuration_generation"] as? Int ?? -1
+    }
+
+    @Test func reloadsUnderLoadLoseNoRequest() throws {
+        let (mock, mockPort) = try startMock()
+        defer { mock.signal(SIGTERM) }
+        let dir = try CommandRunner.temporaryDirectory()
+        let file = dir.appendingPathComponent("kong.yaml")
+        func config(_ base: String) -> String {
+            """
+            _format_version: "3.0"
+            services:
+              - name: s
+                url: http://127.0.0.1:\(mockPort)/\(base)
+                routes:
+                  - name: x
+                    paths: [/x]
+            """
+        }
+        try config("A").write(to: file, atomically: true, encoding: .utf8)
+        let (gw, proxy, admin) = try startGateway(configFile: file)
+        defer { gw.signal(SIGKILL) }
+        let load = Load(port: proxy, clients: 3)
+        var expectedGeneration = 1
+        for i in 1...100 {
+            let base = i % 2 == 1 ? "B" : "A"
+            try config(base).write(to: file, atomically: true, encoding: .utf8)
+            expectedGeneration += 1
+            if i % 2 == 0 {
+                gw.signal(SIGHUP)
+                let deadline = Date().addingTimeInterval(10)
+                while try generation(admin: admin) != expectedGeneration && Date() < deadline {
+                    Thread.sleep(forTimeInterval: 0.005)
+                }
+            } else {
+                let client = try TestClient(port: admin)
+                try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+                let r = try client.readResponse()
+                #expect(r.status == 200)
+                #expect(r.json?["generation"] as? Int == expectedGeneration)
+            }
+            #expect(try generation(admin: admin) == expectedGeneration)
+            // The new config is in force for the next request.
+            #expect(try TestClient.get(port: proxy, "/x/r").json?["path"] as? String == "/\(base)/r")
+            if i % 10 == 0 {
+                // A broken file: rejected with located errors, the running config keeps serving.
+                try "_format_version: \"3.0\"\nservices:\n  - name: s\n    port: nope\n".write(to: file, atomically: true, encoding: .utf8)
+                let client = try TestClient(port: admin)
+                try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+                let r = try client.readResponse()
+                #expect(r.status == 400)
+                let errors = (r.json?["errors"] as? [[String: Any]]) ?? []
+                #expect(errors.contains { $0["line"] as? Int == 4 && ($0["path"] as? String) == "services[0].port" })
+                #expect(try TestClient.get(port: proxy, "/x/r").json?["path"] as? String == "/\(base)/r")
+            }
+        }
+        let (served, failures) = load.stop()
+        #expect(failures.isEmpty, "\(failures.prefix(5))")
+        #expect(served > 100)
+    }
+
+    @Test func aSlowRequestFinishesOnTheSnapshotItStartedWith() async throws {
+        let (mock, mockPort) = try startMock()
+        defer { mock.signal(SIGTERM) }
+        let dir = try CommandRunner.temporaryDirectory()
+        let file = dir.appendingPathComponent("kong.yaml")
+        try config(mockPort: mockPort, path: "/a").write(to: file, atomically: true, encoding: .utf8)
+        let (gw, proxy, admin) = try startGateway(configFile: file)
+        defer { gw.signal(SIGKILL) }
+        let slow = Task.detached { try TestClient.get(port: proxy, "/a/delay/800") }
+        try await Task.sleep(for: .milliseconds(200))
+        try config(mockPort: mockPort, path: "/b").write(to: file, atomically: true, encoding: .utf8)
+        let client = try TestClient(port: admin)
+        try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        #expect(try client.readResponse().status == 200)
+        #expect(try TestClient.get(port: proxy, "/a/request").status == 404)
+        let r = try await slow.value
+        #expect(r.status == 200)
+        #expect(r.json?["path"] as? String == "/delay/800")
+    }
+
     @Test func sigtermLetsInFlightRequestsFinishAndExitsZero() async throws {
         let (mock, mockPort) = try startMock()
         defer { mock.signal(SIGTERM) }

@@ -117,7 +117,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         case (.GET, []), (.HEAD, []):
             self.respond(context: context, head: head, status: .ok, body: self.nodeInfo())
         case (.GET, ["status"]), (.HEAD, ["status"]):
-            self.respond(context: context, head: head, status: .ok, body: self.status())
+            self.respondWithStatus(context: context, head: head)
         case (.GET, ["status", "ready"]), (.HEAD, ["status", "ready"]):
             let snapshot = self.store.current
             if snapshot.model.isEmpty {
@@ -220,13 +220,14 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func respondToReload(context: ChannelHandlerContext, head: HTTPRequestHead, result: ConfigReloader.Result) {
         switch result {
-        case .reloaded(let generation, let hash, let duration):
+        case .reloaded(let generation, let hash, let duration, let changes):
             let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
             self.respond(
                 context: context, head: head, status: .ok,
                 body: .object([
                     ("message", .string("configuration reloaded")), ("configuration_hash", .string(hash)),
                     ("generation", .integer(generation)), ("load_time_ms", .number((ms * 10).rounded() / 10)),
+                    ("changes", changes.rendered),
                 ]))
         case .unchanged(let hash):
             self.respond(
@@ -275,11 +276,46 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         ])
     }
 
-    private func status() -> Rendered {
-        let snapshot = self.store.current
+    private func respondWithStatus(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        let reloader = self.reloader
+        let store = self.store
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        let loop = context.eventLoop
+        Task {
+            let body = await AdminHandler.currentStatus(reloader: reloader, store: store)
+            loop.execute {
+                let (handler, context) = bound.value
+                handler.respond(context: context, head: head, status: .ok, body: body)
+            }
+        }
+    }
+
+    static func currentStatus(reloader: ConfigReloader, store: SnapshotStore) async -> Rendered {
+        let last = await reloader.lastResult
+        let at = await reloader.lastReloadAt
+        return Self.status(store.current, last: last, at: at)
+    }
+
+    /// Kong's `/status` keys that mean something here, plus the last reload.
+    static func status(_ snapshot: Snapshot, last: ConfigReloader.Result?, at: Int?) -> Rendered {
+        var reload: Rendered = .null
+        if let last, let at {
+            switch last {
+            case .reloaded(let generation, _, _, _):
+                reload = .object([("at", .integer(at)), ("result", .string("reloaded")), ("generation", .integer(generation))])
+            case .unchanged:
+                reload = .object([("at", .integer(at)), ("result", .string("unchanged"))])
+            case .rejected(let message, let errors):
+                reload = .object([
+                    ("at", .integer(at)), ("result", .string("rejected")), ("message", .string(message)),
+                    ("errors", .array(errors.map { .string($0.description) })),
+                ])
+            }
+        }
         return .object([
             ("configuration_hash", .string(snapshot.hash)),
             ("configuration_generation", .integer(snapshot.generation)),
+            ("last_reload", reload),
         ])
     }
 

@@ -7,8 +7,8 @@ public import TurnpikeModel
 /// reading, parsing and building run on the cooperative pool, never on an event loop.
 public actor ConfigReloader {
     public enum Result: Sendable {
-        /// Published: the new generation and hash, and how long loading took.
-        case reloaded(generation: Int, hash: String, duration: Duration)
+        /// Published: the new generation and hash, how long loading took, what changed.
+        case reloaded(generation: Int, hash: String, duration: Duration, changes: ConfigChanges)
         /// The file has the same bytes as the running config: nothing to do.
         case unchanged(hash: String)
         /// The file is invalid or unreadable; the running config keeps serving.
@@ -20,8 +20,9 @@ public actor ConfigReloader {
     private let store: SnapshotStore
     private let logger: Logger
     private var generation: Int
-    /// The last attempt, for the admin API's `/status`.
+    /// The last attempt and when it ended (Unix seconds), for the admin API's `/status`.
     public private(set) var lastResult: Result?
+    public private(set) var lastReloadAt: Int?
 
     public init(path: String, loader: ConfigLoader, store: SnapshotStore, logger: Logger) {
         self.path = path
@@ -52,7 +53,10 @@ public actor ConfigReloader {
                         do {
                             try await self.store.publish(snapshot)
                             self.generation = snapshot.generation
-                            result = .reloaded(generation: snapshot.generation, hash: snapshot.hash, duration: clock.now - started)
+                            let duration = clock.now - started
+                            result = .reloaded(
+                                generation: snapshot.generation, hash: snapshot.hash, duration: duration,
+                                changes: ConfigChanges(from: current, to: snapshot))
                         } catch {
                             result = .rejected(message: "could not publish the new configuration: \(error)", errors: [])
                         }
@@ -65,11 +69,15 @@ public actor ConfigReloader {
             }
         }
         self.lastResult = result
+        self.lastReloadAt = UnixTime.now()
         switch result {
-        case .reloaded(let generation, let hash, let duration):
+        case .reloaded(let generation, let hash, let duration, let changes):
             self.logger.notice(
                 "configuration reloaded",
-                metadata: ["config.generation": "\(generation)", "config.hash": "\(hash)", "config.load_time": "\(duration)"])
+                metadata: [
+                    "config.generation": "\(generation)", "config.hash": "\(hash)", "config.load_time": "\(duration)",
+                    "config.changes": "\(changes.summary)",
+                ])
         case .unchanged(let hash):
             self.logger.notice("configuration unchanged", metadata: ["config.hash": "\(hash)"])
         case .rejected(let message, let errors):

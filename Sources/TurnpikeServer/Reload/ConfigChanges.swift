@@ -1,0 +1,79 @@
+import TurnpikeEngine
+public import TurnpikeModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a reload changed, per kind of entity: added, removed and changed (same id, different
+/// content), for the reload log line and the `POST /reload` answer.
+public struct ConfigChanges: Sendable {
+    public struct Counts: Sendable {
+        public var added = 0
+        public var removed = 0
+        public var changed = 0
+    }
+
+    /// In a fixed order: services, routes, consumers, plugins, upstreams, targets, credentials.
+    public private(set) var kinds: [(name: String, counts: Counts)] = []
+
+    init(from old: Snapshot, to new: Snapshot) {
+        func diff<T>(_ name: String, _ a: [T], _ b: [T], id: (T) -> EntityID, render: (T) -> Rendered) {
+            var before: [EntityID: Int] = [:]
+            before.reserveCapacity(a.count)
+            for i in a.indices { before[id(a[i])] = i }
+            var counts = Counts()
+            var seen = 0
+            for item in b {
+                if let i = before[id(item)] {
+                    seen += 1
+                    if render(a[i]) != render(item) { counts.changed += 1 }
+                } else {
+                    counts.added += 1
+                }
+            }
+            counts.removed = a.count - seen
+            self.kinds.append((name, counts))
+        }
+        let (o, n) = (old.model, new.model)
+        diff("services", o.services, n.services, id: { $0.id }, render: Snapshot.render)
+        diff("routes", o.routes, n.routes, id: { $0.id }, render: Snapshot.render)
+        diff("consumers", o.consumers, n.consumers, id: { $0.id }, render: Snapshot.render)
+        diff("plugins", old.plugins, new.plugins, id: { $0.instance.id }, render: Snapshot.render)
+        diff("upstreams", o.upstreams, n.upstreams, id: { $0.id }, render: Snapshot.render)
+        diff("targets", o.targets, n.targets, id: { $0.id }, render: Snapshot.render)
+        // Keys are compared through their digest so the comparison never needs them in clear.
+        diff("keyauth_credentials", o.keyauthCredentials, n.keyauthCredentials, id: { $0.id }) { k in
+            .array([Snapshot.render(k), .optional(k.key.map(SecretDigest.short))])
+        }
+        diff("basicauth_credentials", o.basicauthCredentials, n.basicauthCredentials, id: { $0.id }) { b in
+            .array([Snapshot.render(b), .string(b.passwordDigest)])
+        }
+        diff("acls", o.acls, n.acls, id: { $0.id }, render: Snapshot.render)
+    }
+
+    public var rendered: Rendered {
+        .object(self.kinds.map { kind in
+            (kind.name, .object([
+                ("added", .integer(kind.counts.added)), ("removed", .integer(kind.counts.removed)),
+                ("changed", .integer(kind.counts.changed)),
+            ]))
+        })
+    }
+
+    /// `services +1 -0 ~2, routes ...` for the log (kinds without changes left out).
+    public var summary: String {
+        let parts = self.kinds.filter { $0.counts.added + $0.counts.removed + $0.counts.changed > 0 }.map {
+            "\($0.name) +\($0.counts.added) -\($0.counts.removed) ~\($0.counts.changed)"
+        }
+        return parts.isEmpty ? "none" : parts.joined(separator: ", ")
+    }
+}
+
+enum UnixTime {
+    static func now() -> Int {
+        var t = timespec()
+        clock_gettime(CLOCK_REALTIME, &t)
+        return Int(t.tv_sec)
+    }
+}
