@@ -10,7 +10,7 @@ TEST_PKGS   := $(BUILD_PKGS) python3
 BENCH_PKGS  := $(BUILD_PKGS) python3
 
 .PHONY: all deps deps-test deps-bench build release run test test-unit test-e2e fmt lint check-config \
-        bench bench-config bench-proxy bench-router clean
+        bench bench-config bench-proxy bench-router bench-reload clean
 
 all: build
 
@@ -79,10 +79,14 @@ bench-router: deps
 	$(SWIFT) build -c release --product turnpike-bench
 	.build/release/turnpike-bench
 
+# Reload benchmark: SIGHUP-to-in-force time on the config-scale file, p99 under repeated reloads.
+bench-reload: release deps-bench
+	python3 bench/reload_bench.py --binary $(RELEASE_BIN)
+
 bench-proxy: release deps-bench
 	python3 bench/proxy_bench.py --binary $(RELEASE_BIN)
 
-bench: bench-config bench-router bench-proxy
+bench: bench-config bench-router bench-proxy bench-reload
 
 clean:
 	rm -rf .build bench-out

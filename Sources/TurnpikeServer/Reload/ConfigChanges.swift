@@ -19,37 +19,44 @@ public struct ConfigChanges: Sendable {
 
     init(from old: Snapshot, to new: Snapshot) {
         func diff<T>(_ name: String, _ a: [T], _ b: [T], id: (T) -> EntityID, render: (T) -> Rendered) {
-            var before: [EntityID: Int] = [:]
-            before.reserveCapacity(a.count)
-            for i in a.indices { before[id(a[i])] = i }
-            var counts = Counts()
-            var seen = 0
-            for item in b {
-                if let i = before[id(item)] {
-                    seen += 1
-                    if render(a[i]) != render(item) { counts.changed += 1 }
-                } else {
-                    counts.added += 1
-                }
-            }
-            counts.removed = a.count - seen
-            self.kinds.append((name, counts))
+            self.diff(name, a, b, id: id) { render($0) == render($1) }
         }
         let (o, n) = (old.model, new.model)
         diff("services", o.services, n.services, id: { $0.id }, render: Snapshot.render)
         diff("routes", o.routes, n.routes, id: { $0.id }, render: Snapshot.render)
-        diff("consumers", o.consumers, n.consumers, id: { $0.id }, render: Snapshot.render)
+        // The large collections compare fields directly (a config may hold 100k of each).
+        self.diff("consumers", o.consumers, n.consumers, id: { $0.id }) {
+            $0.username == $1.username && $0.customID == $1.customID && $0.tags == $1.tags
+        }
         diff("plugins", old.plugins, new.plugins, id: { $0.instance.id }, render: Snapshot.render)
         diff("upstreams", o.upstreams, n.upstreams, id: { $0.id }, render: Snapshot.render)
         diff("targets", o.targets, n.targets, id: { $0.id }, render: Snapshot.render)
-        // Keys are compared through their digest so the comparison never needs them in clear.
-        diff("keyauth_credentials", o.keyauthCredentials, n.keyauthCredentials, id: { $0.id }) { k in
-            .array([Snapshot.render(k), .optional(k.key.map(SecretDigest.short))])
+        self.diff("keyauth_credentials", o.keyauthCredentials, n.keyauthCredentials, id: { $0.id }) {
+            $0.consumer == $1.consumer && $0.key == $1.key && $0.ttl == $1.ttl && $0.tags == $1.tags
         }
-        diff("basicauth_credentials", o.basicauthCredentials, n.basicauthCredentials, id: { $0.id }) { b in
-            .array([Snapshot.render(b), .string(b.passwordDigest)])
+        self.diff("basicauth_credentials", o.basicauthCredentials, n.basicauthCredentials, id: { $0.id }) {
+            $0.consumer == $1.consumer && $0.username == $1.username && $0.passwordDigest == $1.passwordDigest
+                && $0.tags == $1.tags
         }
-        diff("acls", o.acls, n.acls, id: { $0.id }, render: Snapshot.render)
+        self.diff("acls", o.acls, n.acls, id: { $0.id }) { $0.consumer == $1.consumer && $0.group == $1.group && $0.tags == $1.tags }
+    }
+
+    private mutating func diff<T>(_ name: String, _ a: [T], _ b: [T], id: (T) -> EntityID, same: (T, T) -> Bool) {
+        var before: [EntityID: Int] = [:]
+        before.reserveCapacity(a.count)
+        for i in a.indices { before[id(a[i])] = i }
+        var counts = Counts()
+        var seen = 0
+        for j in b.indices {
+            if let i = before[id(b[j])] {
+                seen += 1
+                if !same(a[i], b[j]) { counts.changed += 1 }
+            } else {
+                counts.added += 1
+            }
+        }
+        counts.removed = a.count - seen
+        self.kinds.append((name, counts))
     }
 
     public var rendered: Rendered {

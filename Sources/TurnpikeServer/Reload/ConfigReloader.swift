@@ -36,16 +36,24 @@ public actor ConfigReloader {
         let clock = ContinuousClock()
         let started = clock.now
         let result: Result
+        var previous: Snapshot?
         switch ConfigLoader.readFile(self.path, maxBytes: self.loader.limits.maxBytes) {
         case .failure(let message):
             result = .rejected(message: message, errors: [])
         case .success(let bytes):
             let hash = ConfigLoader.md5Hex(bytes)
             let current = self.store.current
+            previous = current
             if hash == current.hash || (current.hash == String(repeating: "0", count: 32) && bytes.isEmpty) {
                 result = .unchanged(hash: current.hash)
             } else {
-                switch self.loader.compile(bytes, file: self.path, generation: self.generation + 1) {
+                let loader = self.loader
+                let path = self.path
+                let nextGeneration = self.generation + 1
+                // Parsing and building run on a background thread at a lower CPU priority, so that on
+                // a busy machine the event loops keep serving while a big config loads.
+                let outcome = await BackgroundWork.run { loader.compile(bytes, file: path, generation: nextGeneration) }
+                switch outcome {
                 case .valid(let snapshot):
                     if snapshot.hash == current.hash {
                         result = .unchanged(hash: current.hash)
@@ -70,6 +78,9 @@ public actor ConfigReloader {
         }
         self.lastResult = result
         self.lastReloadAt = UnixTime.now()
+        // The replaced snapshot is freed when its last request ends; the reloader's reference goes
+        // in the background, so freeing a large config never delays the reply or an event loop.
+        BackgroundWork.release(previous)
         switch result {
         case .reloaded(let generation, let hash, let duration, let changes):
             self.logger.notice(
