@@ -56,29 +56,23 @@ enum ExitWithoutTeardown {
 
 /// Plain writes to the standard streams, without Foundation.
 enum FileHandleStandardError {
-    static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { buf in
-                Glibc.write(2, buf.baseAddress! + offset, buf.count - offset)
-            }
-            if n <= 0 { return }
-            offset += n
-        }
-    }
+    static func write(_ text: String) { writeAll(text, to: 2) }
 }
 
 enum StandardOutput {
-    static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { buf in
-                Glibc.write(1, buf.baseAddress! + offset, buf.count - offset)
-            }
-            if n <= 0 { return }
-            offset += n
+    static func write(_ text: String) { writeAll(text, to: 1) }
+}
+
+/// Writes every byte of `text` to `fd`, retrying short writes; gives up on an error.
+func writeAll(_ text: String, to fd: Int32) {
+    let bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+        let n = bytes[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        if n <= 0 {
+            if n < 0 && errno == EINTR { continue }
+            return
         }
+        offset += n
     }
 }

@@ -201,6 +201,12 @@ import Glibc
         }
     }
 
+    func postReload(admin: Int) throws -> TestClient.Response {
+        let client = try TestClient(port: admin)
+        try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        return try client.readResponse()
+    }
+
     func generation(admin: Int) throws -> Int {
         try TestClient.get(port: admin, "/status").json?["configuration_generation"] as? Int ?? -1
     }
@@ -237,9 +243,7 @@ import Glibc
                     Thread.sleep(forTimeInterval: 0.005)
                 }
             } else {
-                let client = try TestClient(port: admin)
-                try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-                let r = try client.readResponse()
+                let r = try postReload(admin: admin)
                 #expect(r.status == 200)
                 #expect(r.json?["generation"] as? Int == expectedGeneration)
             }
@@ -249,9 +253,7 @@ import Glibc
             if i % 10 == 0 {
                 // A broken file: rejected with located errors, the running config keeps serving.
                 try "_format_version: \"3.0\"\nservices:\n  - name: s\n    port: nope\n".write(to: file, atomically: true, encoding: .utf8)
-                let client = try TestClient(port: admin)
-                try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-                let r = try client.readResponse()
+                let r = try postReload(admin: admin)
                 #expect(r.status == 400)
                 let errors = (r.json?["errors"] as? [[String: Any]]) ?? []
                 #expect(errors.contains { $0["line"] as? Int == 4 && ($0["path"] as? String) == "services[0].port" })

@@ -38,8 +38,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var random: RequestIDGenerator
     private var clientAddress = "unknown"
     private var localPort = 0
-    private var readsPaused = false
-    private var pendingRead = false
+    private var readGate = ReadGate()
     private let via: String
     /// When the current request's head arrived (for X-Kong-Response-Latency).
     private var requestStart = NIODeadline.now()
@@ -229,25 +228,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if self.readsPaused {
-            self.pendingRead = true
-        } else {
-            context.read()
-        }
+        self.readGate.read(context: context)
     }
 
     func pauseClientReads() {
-        self.readsPaused = true
+        self.readGate.pause()
     }
 
     func resumeClientReads() {
         // Queued pipelined requests keep reads paused until they have been answered.
-        guard self.readsPaused, self.queue.isEmpty else { return }
-        self.readsPaused = false
-        if self.pendingRead, let context = self.context {
-            self.pendingRead = false
-            context.read()
-        }
+        guard self.queue.isEmpty else { return }
+        self.readGate.resume(context: self.context)
     }
 
     // MARK: - A new request

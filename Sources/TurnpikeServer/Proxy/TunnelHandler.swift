@@ -12,8 +12,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The other side's handler, set once both exist.
     weak var peer: TunnelHandler?
     private var context: ChannelHandlerContext?
-    private var readsPaused = false
-    private var pendingRead = false
+    private var readGate = ReadGate()
     private var needsFlush = false
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -31,7 +30,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         peer.send(buffer)
-        if !peer.isWritable { self.readsPaused = true }
+        if !peer.isWritable { self.readGate.pause() }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -54,11 +53,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if self.readsPaused {
-            self.pendingRead = true
-        } else {
-            context.read()
-        }
+        self.readGate.read(context: context)
     }
 
     // MARK: - Called by the peer
@@ -78,12 +73,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func resumeReads() {
-        guard self.readsPaused else { return }
-        self.readsPaused = false
-        if self.pendingRead, let context = self.context {
-            self.pendingRead = false
-            context.read()
-        }
+        self.readGate.resume(context: self.context)
     }
 
     func closePeer() {

@@ -56,8 +56,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     weak var delegate: (any UpstreamDelegate)?
     /// Called when the connection closes, so the pool can forget it.
     var onClose: (() -> Void)?
-    private var readsPaused = false
-    private var pendingRead = false
+    private var readGate = ReadGate()
     private var context: ChannelHandlerContext?
     /// Whether the last response allows the connection to be reused.
     private(set) var lastResponseKeepAlive = true
@@ -135,23 +134,14 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if self.readsPaused {
-            self.pendingRead = true
-        } else {
-            context.read()
-        }
+        self.readGate.read(context: context)
     }
 
     func pauseReads() {
-        self.readsPaused = true
+        self.readGate.pause()
     }
 
     func resumeReads() {
-        guard self.readsPaused else { return }
-        self.readsPaused = false
-        if self.pendingRead, let context = self.context {
-            self.pendingRead = false
-            context.read()
-        }
+        self.readGate.resume(context: self.context)
     }
 }
