@@ -111,6 +111,11 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(
+            name: "TurnpikePluginsTests",
+            dependencies: ["TurnpikePlugins", "TurnpikeModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(
             name: "TurnpikeRouterTests",
             dependencies: ["TurnpikeRouter", "TurnpikeModel"],
             swiftSettings: strict

@@ -10,6 +10,8 @@ public struct ConfiguredPlugin: Sendable {
     public let instance: PluginInstance
     public let config: any PluginConfig
     public let priority: Int
+    /// The request-phase handler, for plugins that have one.
+    public let access: (any AccessHandler)?
 }
 
 /// One loaded config, immutable: every request is served from exactly one snapshot.
@@ -48,6 +50,10 @@ public final class Snapshot: Sendable {
     public let balancers: [String: RoundRobin]
     /// Per route (same index as `model.routes`): what the proxy needs once the route matched.
     public let routePlans: [RoutePlan]
+    /// Per route: the access handlers that apply, resolved by Kong's scope precedence and sorted
+    /// by priority once here; empty for most routes. `globalChain` runs when no route matched.
+    public let accessChains: [[any AccessHandler]]
+    public let globalChain: [any AccessHandler]
 
     init(generation: Int, hash: String, model: Declarative, plugins: [ConfiguredPlugin], routes: RouteTable) {
         self.generation = generation
@@ -99,8 +105,52 @@ public final class Snapshot: Sendable {
         self.routePlans = model.routes.indices.map { i in
             RoutePlan(routeIndex: i, route: model.routes[i], service: model.routes[i].service.flatMap { servicePlans[$0] })
         }
+        self.accessChains = model.routes.map { route in
+            Self.chain(plugins, route: route.id, service: route.service)
+        }
+        self.globalChain = Self.chain(plugins, route: nil, service: nil)
     }
 
+    /// Kong's precedence (plugins.md §2.2) for scopes known before authentication: per plugin name,
+    /// route+service, then route, then service, then global. Disabled instances do not count.
+    static func chain(_ plugins: [ConfiguredPlugin], route: EntityID?, service: EntityID?) -> [any AccessHandler] {
+        var best: [String: (rank: Int, plugin: ConfiguredPlugin)] = [:]
+        for p in plugins where p.instance.enabled && p.instance.consumer == nil && p.access != nil {
+            guard p.instance.protocols.contains(.http) || p.instance.protocols.contains(.https) else { continue }
+            let i = p.instance
+            let rank: Int
+            if let r = i.route, let s = i.service {
+                guard r == route, s == service else { continue }
+                rank = 4
+            } else if let r = i.route {
+                guard r == route else { continue }
+                rank = 3
+            } else if let s = i.service {
+                guard s == service else { continue }
+                rank = 2
+            } else {
+                rank = 1
+            }
+            if rank > (best[i.name]?.rank ?? 0) { best[i.name] = (rank, p) }
+        }
+        return best.values.map(\.plugin).sorted {
+            $0.priority != $1.priority ? $0.priority > $1.priority : $0.instance.name > $1.instance.name
+        }.compactMap(\.access)
+    }
+}
+
+extension Snapshot: CredentialDirectory {
+    public func keyAuthCredential(key: String) -> KeyAuthCredential? {
+        self.keyauthByKey[key].map { self.model.keyauthCredentials[$0] }
+    }
+
+    public func consumer(id: EntityID) -> Consumer? {
+        self.consumersByID[id].map { self.model.consumers[$0] }
+    }
+
+}
+
+extension Snapshot {
     /// Looks a consumer up by id (when `value` is a UUID) or username, as Kong resolves `anonymous`.
     public func consumer(idOrUsername value: String) -> Consumer? {
         if let id = EntityID(value), let i = self.consumersByID[id] { return self.model.consumers[i] }

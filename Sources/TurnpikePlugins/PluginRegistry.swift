@@ -8,14 +8,18 @@ public struct PluginRegistry: Sendable {
         public let priority: Int
         public let allowsConsumerScope: Bool
         public let decode: @Sendable (ConfigNode?, SourceLocation, FieldPath, PluginScope, Diagnostics) -> (any PluginConfig)?
+        /// Makes the request-phase handler for a decoded config; nil for plugins whose request
+        /// phases are not implemented yet (an enabled instance of those is refused at load).
+        public let makeAccess: @Sendable (any PluginConfig) -> (any AccessHandler)?
 
-        init<P: Plugin>(_ plugin: P.Type) {
+        init<P: Plugin>(_ plugin: P.Type, access: @escaping @Sendable (P.Config) -> (any AccessHandler)? = { _ in nil }) {
             self.name = P.name
             self.priority = P.priority
             self.allowsConsumerScope = P.allowsConsumerScope
             self.decode = { node, location, path, scope, diagnostics in
                 P.decode(node, at: location, path: path, scope: scope, diagnostics: diagnostics)
             }
+            self.makeAccess = { config in (config as? P.Config).flatMap(access) }
         }
     }
 
@@ -30,7 +34,7 @@ public struct PluginRegistry: Sendable {
     }
 
     public static let builtIn = PluginRegistry(entries: [
-        Entry(KeyAuthPlugin.self),
+        Entry(KeyAuthPlugin.self, access: { KeyAuthPlugin(config: $0) }),
         Entry(BasicAuthPlugin.self),
         Entry(ACLPlugin.self),
     ])

@@ -1,12 +1,14 @@
 public import TurnpikeModel
 
-/// Kong's key-auth: a consumer proves itself with an API key in a header, query or body.
-public struct KeyAuthPlugin: Plugin {
+/// Kong's key-auth: a consumer proves itself with an API key in a header or the query string
+/// (plugins.md §3).
+public struct KeyAuthPlugin: Plugin, AccessHandler {
     public static let name = "key-auth"
     public static let priority = 1250
     public static let allowsConsumerScope = false
 
     public let config: KeyAuthConfig
+    public var name: String { Self.name }
 
     public init(config: KeyAuthConfig) {
         self.config = config
@@ -16,5 +18,135 @@ public struct KeyAuthPlugin: Plugin {
         _ config: ConfigNode?, at location: SourceLocation, path: FieldPath, scope: PluginScope, diagnostics: Diagnostics
     ) -> KeyAuthConfig? {
         KeyAuthConfig.decode(config, path: path, diagnostics: diagnostics)
+    }
+
+    /// Where a key was found, for `hide_credentials`.
+    enum Found {
+        case none
+        case key(String, name: String)
+        case duplicate
+    }
+
+    public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
+        if !self.config.runOnPreflight && context.request.method == "OPTIONS" { return .proceed }
+        // "OR" mode: another auth plugin already identified a credential.
+        if self.config.anonymous != nil, context.authentication?.credentialID != nil { return .proceed }
+
+        let found = self.findKey(context.request)
+        let failure: String
+        switch found {
+        case .duplicate:
+            failure = "Duplicate API key found"
+        case .none:
+            failure = "No API key found in request"
+        case .key(let key, let name):
+            if key.isEmpty {
+                failure = "No API key found in request"
+            } else if let credential = directory.keyAuthCredential(key: key),
+                credential.ttl.map({ context.now < $0 }) ?? true,
+                let consumer = directory.consumer(id: credential.consumer)
+            {
+                if self.config.hideCredentials { self.hide(name, in: &context) }
+                context.setConsumerHeaders(consumer: consumer, credentialID: credential.id)
+                return .proceed
+            } else {
+                failure = "Unauthorized"
+            }
+        }
+        if let anonymous = self.config.anonymous {
+            guard let consumer = directory.consumer(idOrUsername: anonymous) else {
+                return .respond(
+                    LocalResponse(status: 500, message: "anonymous consumer \(anonymous) is configured but doesn't exist"))
+            }
+            if case .key(_, let name) = found, self.config.hideCredentials { self.hide(name, in: &context) }
+            context.setConsumerHeaders(consumer: consumer, credentialID: nil)
+            return .proceed
+        }
+        let challenge = self.config.realm.map { "Key realm=\"\($0)\"" } ?? "Key"
+        return .respond(LocalResponse(status: 401, message: failure, headers: ["WWW-Authenticate": challenge]))
+    }
+
+    /// Kong's search: for each key name, the header (case-insensitive, `_` also matching `-`), else
+    /// the query argument. The first location that has the name decides, even when empty.
+    func findKey(_ request: AccessRequest) -> Found {
+        for name in self.config.keyNames {
+            if self.config.keyInHeader {
+                var values: [String] = []
+                for (header, value) in request.headers where Self.headerMatches(header, keyName: name) {
+                    values.append(value)
+                }
+                if values.count > 1 { return .duplicate }
+                if let value = values.first { return .key(value, name: name) }
+            }
+            if self.config.keyInQuery, let query = request.query {
+                var values: [String?] = []
+                for (argName, value) in QueryString.arguments(query) where argName == name { values.append(value) }
+                if values.count > 1 { return .duplicate }
+                if let value = values.first {
+                    // `?apikey` with no `=` has no text: try the next key name.
+                    guard let value else { continue }
+                    return .key(value, name: name)
+                }
+            }
+        }
+        return .none
+    }
+
+    /// A configured `api_key` finds `api_key:` and `api-key:`; `api-key` does not find `api_key:`.
+    static func headerMatches(_ header: String, keyName: String) -> Bool {
+        guard header.utf8.count == keyName.utf8.count else { return false }
+        for (h, k) in zip(header.utf8, keyName.utf8) {
+            let hl = (h >= 0x41 && h <= 0x5A) ? h | 0x20 : h
+            let kl = (k >= 0x41 && k <= 0x5A) ? k | 0x20 : k
+            if hl == kl { continue }
+            if k == UInt8(ascii: "_") && h == UInt8(ascii: "-") { continue }
+            return false
+        }
+        return true
+    }
+
+    /// `hide_credentials`: the key name goes from the headers and the query, other arguments stay in order.
+    func hide(_ name: String, in context: inout AccessContext) {
+        for (header, _) in context.request.headers where Self.headerMatches(header, keyName: name) {
+            context.edits.remove.append(header)
+        }
+        if let query = context.request.query {
+            let kept = query.split(separator: "&", omittingEmptySubsequences: false).filter { part in
+                let rawName = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                return QueryString.decode(rawName) != name
+            }
+            context.edits.query = kept.joined(separator: "&")
+        }
+    }
+}
+
+/// Query-string arguments as Kong (ngx.req.get_uri_args) reads them.
+public enum QueryString {
+    /// Decoded `(name, value)` pairs in order; the value is nil for an argument without `=`.
+    public static func arguments(_ query: Substring) -> [(String, String?)] {
+        query.split(separator: "&").map { part in
+            let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            return (decode(kv[0]), kv.count == 2 ? decode(kv[1]) : nil)
+        }
+    }
+
+    /// Percent-decoding with `+` as space.
+    public static func decode(_ s: Substring) -> String {
+        guard s.utf8.contains(where: { $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") }) else { return String(s) }
+        var out: [UInt8] = []
+        var bytes = Array(s.utf8)[...]
+        while let c = bytes.popFirst() {
+            if c == UInt8(ascii: "+") {
+                out.append(UInt8(ascii: " "))
+            } else if c == UInt8(ascii: "%"), bytes.count >= 2,
+                let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16)
+            {
+                out.append(v)
+                bytes = bytes.dropFirst(2)
+            } else {
+                out.append(c)
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }

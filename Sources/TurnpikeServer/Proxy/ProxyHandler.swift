@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import TurnpikeEngine
 import TurnpikeModel
+import TurnpikePlugins
 import TurnpikeRouter
 
 /// One client connection of the proxy: routes each request with the snapshot of its loop, streams
@@ -304,7 +305,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let request = RouteRequest(
             method: head.method.rawValue, host: hostHeader, port: self.localPort, path: path, headers: routeHeaders)
+        let rawQuery = queryStart.map { uri[uri.utf8.index(after: $0)...] }
         guard let match = snapshot.routes.match(request) else {
+            // Without a route only global plugins run (Kong), then the 404.
+            if !snapshot.globalChain.isEmpty,
+                case .respond = self.runAccess(snapshot.globalChain, head: head, query: rawQuery, snapshot: snapshot, requestID: requestID)
+            {
+                return
+            }
             self.respondLocally(status: .notFound, message: "no Route matched with those values", head: head, requestID: requestID)
             return
         }
@@ -312,6 +320,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if !plan.acceptsHTTP {
             self.redirectToHTTPS(statusCode: plan.httpsRedirectStatusCode, head: head, host: hostHeader, requestID: requestID)
             return
+        }
+        var edits: UpstreamEdits?
+        let chain = snapshot.accessChains[match.routeIndex]
+        if !chain.isEmpty {
+            switch self.runAccess(chain, head: head, query: rawQuery, snapshot: snapshot, requestID: requestID) {
+            case .respond: return
+            case .proceed(let e): edits = e
+            }
         }
         guard let service = plan.service else {
             self.respondLocally(
@@ -337,7 +353,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let upstreamPath = UpstreamPath.join(
             servicePath: service.path, requestPath: path, matchedLength: match.matchedPathLength, stripPath: plan.stripPath)
         var upstreamURI = HeaderRules.encodePath(upstreamPath)
-        if let queryStart { upstreamURI += uri[queryStart...] }
+        if let replaced = edits?.query {
+            if !replaced.isEmpty { upstreamURI += "?" + replaced }
+        } else if let queryStart {
+            upstreamURI += uri[queryStart...]
+        }
         let forwardedPrefix = UpstreamPath.forwardedPrefix(
             requestPath: path, matchedLength: match.matchedPathLength, stripPath: plan.stripPath
         ).map { String(decoding: $0, as: UTF8.self) }
@@ -359,6 +379,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             via: head.version == .http1_1 ? self.via : "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken,
             webSocketUpgrade: isUpgrade)
         var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: upstreamURI, headers: headers)
+        if let edits {
+            for name in edits.remove { upstreamHead.headers.remove(name: name) }
+            for (name, value) in edits.set { upstreamHead.headers.add(name: name, value: value) }
+        }
         if !hasContentLength && hasTransferEncoding {
             upstreamHead.headers.add(name: "Transfer-Encoding", value: "chunked")
         }
@@ -368,6 +392,33 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             requestID: requestID, start: start, configuration: self.configuration, logger: self.logger)
         self.state = .proxying(exchange)
         exchange.begin()
+    }
+
+    enum AccessResult {
+        case proceed(UpstreamEdits)
+        case respond
+    }
+
+    /// Runs a chain's access phase; a plugin's answer is sent here (Kong's error body, its headers).
+    private func runAccess(
+        _ chain: [any AccessHandler], head: HTTPRequestHead, query: Substring?, snapshot: Snapshot, requestID: String
+    ) -> AccessResult {
+        var headers: [(name: String, value: String)] = []
+        headers.reserveCapacity(head.headers.count)
+        for (name, value) in head.headers { headers.append((name, value)) }
+        var context = AccessContext(
+            request: AccessRequest(method: head.method.rawValue, headers: headers, query: query), now: UnixTime.now())
+        for handler in chain {
+            if case .respond(let response) = handler.access(&context, directory: snapshot) {
+                var extra = HTTPHeaders()
+                for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) { extra.add(name: name, value: value) }
+                self.respondLocally(
+                    status: HTTPResponseStatus(statusCode: response.status), message: response.message, head: head,
+                    requestID: requestID, extraHeaders: extra)
+                return .respond
+            }
+        }
+        return .proceed(context.edits)
     }
 
     private func redirectToHTTPS(statusCode code: Int, head: HTTPRequestHead, host: String?, requestID: String) {

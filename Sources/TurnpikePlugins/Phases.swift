@@ -1,0 +1,96 @@
+public import TurnpikeModel
+
+/// What the access phase sees of a request. Built once per request, only for routes with plugins.
+public struct AccessRequest: Sendable {
+    public var method: String
+    /// Header names as received, in order.
+    public var headers: [(name: String, value: String)]
+    /// The raw query string (after `?`, not decoded); nil when the target has none.
+    public var query: Substring?
+
+    public init(method: String, headers: [(name: String, value: String)], query: Substring?) {
+        self.method = method
+        self.headers = headers
+        self.query = query
+    }
+}
+
+/// Changes the access phase makes to the request sent upstream.
+public struct UpstreamEdits: Sendable {
+    /// Headers removed (case-insensitive names), then `set` applied (replacing).
+    public var remove: [String] = []
+    public var set: [(name: String, value: String)] = []
+    /// A replacement for the raw query string (nil: unchanged; empty: drop the query).
+    public var query: String?
+
+    public init() {}
+
+    public mutating func setHeader(_ name: String, _ value: String?) {
+        self.remove.append(name)
+        if let value { self.set.append((name, value)) }
+    }
+}
+
+/// A response the gateway makes instead of proxying (401, 403, 429, …), in Kong's error format.
+public struct LocalResponse: Sendable, Equatable {
+    public var status: Int
+    public var message: String
+    public var headers: [String: String]
+
+    public init(status: Int, message: String, headers: [String: String] = [:]) {
+        self.status = status
+        self.message = message
+        self.headers = headers
+    }
+}
+
+public enum AccessOutcome: Sendable, Equatable {
+    case proceed
+    case respond(LocalResponse)
+}
+
+/// The identity an auth plugin established (Kong's `ngx.ctx.authenticated_*`).
+public struct Authentication: Sendable {
+    public var consumer: Consumer
+    /// Nil for the anonymous consumer.
+    public var credentialID: EntityID?
+}
+
+/// Per-request state the access phase threads through the plugins of a chain.
+public struct AccessContext: Sendable {
+    public var request: AccessRequest
+    public var edits = UpstreamEdits()
+    public var authentication: Authentication?
+    /// Wall-clock seconds, for credential `ttl`s (injected so tests control time).
+    public var now: Int
+
+    public init(request: AccessRequest, now: Int) {
+        self.request = request
+        self.now = now
+    }
+}
+
+/// Lookups the access phase needs from the running config (the snapshot implements it).
+public protocol CredentialDirectory: Sendable {
+    func keyAuthCredential(key: String) -> KeyAuthCredential?
+    func consumer(id: EntityID) -> Consumer?
+    func consumer(idOrUsername: String) -> Consumer?
+}
+
+/// A plugin instance ready to run its access phase.
+public protocol AccessHandler: Sendable {
+    var name: String { get }
+    func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome
+}
+
+extension AccessContext {
+    /// Kong's identity headers (plugins.md §1.3): each is set or removed, so clients cannot smuggle them.
+    public mutating func setConsumerHeaders(consumer: Consumer, credentialID: EntityID?) {
+        self.edits.setHeader("X-Consumer-ID", consumer.id.description)
+        self.edits.setHeader("X-Consumer-Custom-ID", consumer.customID)
+        self.edits.setHeader("X-Consumer-Username", consumer.username)
+        self.edits.setHeader("X-Credential-Identifier", credentialID?.description)
+        self.edits.setHeader("X-Anonymous-Consumer", credentialID == nil ? "true" : nil)
+        self.authentication = Authentication(consumer: consumer, credentialID: credentialID)
+    }
+}

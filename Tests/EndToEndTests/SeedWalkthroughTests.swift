@@ -1,0 +1,70 @@
+import Foundation
+import Testing
+import TurnpikeServer
+import TurnpikeTestSupport
+
+/// Kong's key-auth walkthrough (shared/reference/seed-000), in DB-less form, over real sockets.
+@Suite struct SeedWalkthroughTests {
+    static func config(enabled: Bool) -> String {
+        """
+        _format_version: "3.0"
+        services:
+          - name: example_service
+            url: http://{{MOCK}}
+            routes:
+              - name: mocking
+                paths:
+                  - /mock
+                plugins:
+                  - name: key-auth
+                    enabled: \(enabled)
+        consumers:
+          - username: consumer
+            custom_id: consumer
+            keyauth_credentials:
+              - key: apikey
+        """
+    }
+
+    @Test func walkthrough() async throws {
+        let gw = try await TestGateway.start(yaml: Self.config(enabled: true))
+        do {
+            try await self.steps(gw)
+        } catch {
+            await gw.stop()
+            throw error
+        }
+        await gw.stop()
+    }
+
+    func steps(_ gw: TestGateway) async throws {
+        let port = gw.proxyPort
+
+        let missing = try TestClient.get(port: port, "/mock")
+        #expect(missing.status == 401)
+        #expect(missing.header("www-authenticate") == "Key")
+        #expect(missing.json?["message"] as? String == "No API key found in request")
+        #expect(missing.json?["request_id"] as? String == missing.header("x-kong-request-id"))
+
+        let byHeader = try TestClient.get(port: port, "/mock/request", headers: ["apikey": "apikey"])
+        #expect(byHeader.status == 200)
+        let upstreamHeaders = byHeader.json?["headers"] as? [String: String] ?? [:]
+        #expect(upstreamHeaders["x-consumer-username"] == "consumer")
+        #expect(upstreamHeaders["x-consumer-custom-id"] == "consumer")
+        #expect(upstreamHeaders["x-credential-identifier"] != nil)
+
+        #expect(try TestClient.get(port: port, "/mock/?apikey=apikey").status == 200)
+        let wrong = try TestClient.get(port: port, "/mock/request", headers: ["apikey": "nope"])
+        #expect(wrong.status == 401)
+        #expect(wrong.json?["message"] as? String == "Unauthorized")
+
+        // "Disable the plugin": `enabled: false` in the file, then a reload.
+        let text = Self.config(enabled: false).replacingOccurrences(of: "{{MOCK}}", with: "127.0.0.1:\(gw.mockPort)")
+        guard case .valid(let next) = ConfigLoader().compile(Array(text.utf8), file: "kong.yaml", generation: 2) else {
+            Issue.record("the disabled config should load")
+            return
+        }
+        try await gw.store.publish(next)
+        #expect(try TestClient.get(port: port, "/mock/request").status == 200)
+    }
+}

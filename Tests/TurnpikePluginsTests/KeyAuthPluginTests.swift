@@ -1,0 +1,134 @@
+import Testing
+import TurnpikeModel
+import TurnpikePlugins
+
+/// key-auth's access phase on hand-built requests (plugins.md §3).
+@Suite struct KeyAuthPluginTests {
+    struct Directory: CredentialDirectory {
+        var credentials: [String: KeyAuthCredential] = [:]
+        var consumers: [EntityID: Consumer] = [:]
+
+        func keyAuthCredential(key: String) -> KeyAuthCredential? { self.credentials[key] }
+        func consumer(id: EntityID) -> Consumer? { self.consumers[id] }
+        func consumer(idOrUsername: String) -> Consumer? {
+            self.consumers.values.first { $0.username == idOrUsername || $0.id.description == idOrUsername }
+        }
+    }
+
+    static let here = SourceLocation(file: "t", line: 1, column: 1)
+    static let alice: Consumer = {
+        var c = Consumer(id: EntityID.v5(namespace: DeclarativeIDs.consumers, name: "alice"), location: here, path: FieldPath())
+        c.username = "alice"
+        return c
+    }()
+    static let anonymous: Consumer = {
+        var c = Consumer(id: EntityID.v5(namespace: DeclarativeIDs.consumers, name: "anon"), location: here, path: FieldPath())
+        c.username = "anon"
+        c.customID = "anon-cid"
+        return c
+    }()
+
+    static func directory(ttl: Int? = nil) -> Directory {
+        var credential = KeyAuthCredential(id: EntityID.zero, consumer: alice.id, location: here, path: FieldPath())
+        credential.key = "secret"
+        credential.ttl = ttl
+        return Directory(credentials: ["secret": credential], consumers: [alice.id: alice, anonymous.id: anonymous])
+    }
+
+    func run(
+        _ config: KeyAuthConfig = KeyAuthConfig(), headers: [(String, String)] = [], query: String? = nil,
+        method: String = "GET", directory: Directory = directory(), now: Int = 0
+    ) -> (AccessOutcome, AccessContext) {
+        var context = AccessContext(
+            request: AccessRequest(method: method, headers: headers.map { ($0.0, $0.1) }, query: query.map { Substring($0) }),
+            now: now)
+        let outcome = KeyAuthPlugin(config: config).access(&context, directory: directory)
+        return (outcome, context)
+    }
+
+    func message(_ outcome: AccessOutcome) -> String? {
+        if case .respond(let r) = outcome { return r.message }
+        return nil
+    }
+
+    @Test func missingWrongAndDuplicateKeys() {
+        #expect(message(run().0) == "No API key found in request")
+        #expect(message(run(headers: [("apikey", "nope")]).0) == "Unauthorized")
+        #expect(message(run(headers: [("apikey", "")]).0) == "No API key found in request")
+        #expect(message(run(headers: [("apikey", "a"), ("APIKEY", "b")]).0) == "Duplicate API key found")
+        #expect(message(run(query: "apikey=a&apikey=b").0) == "Duplicate API key found")
+        guard case .respond(let r) = run().0 else { Issue.record("expected a 401"); return }
+        #expect(r.status == 401)
+        #expect(r.headers["WWW-Authenticate"] == "Key")
+        var withRealm = KeyAuthConfig()
+        withRealm.realm = "kong"
+        guard case .respond(let r2) = run(withRealm, headers: [("apikey", "x")]).0 else { Issue.record("401"); return }
+        #expect(r2.headers["WWW-Authenticate"] == "Key realm=\"kong\"")
+    }
+
+    @Test func keyInHeaderOrQuery() {
+        #expect(run(headers: [("ApiKey", "secret")]).0 == .proceed)
+        #expect(run(query: "x=1&apikey=secret").0 == .proceed)
+        #expect(run(query: "apikey=s%65cret").0 == .proceed)
+        // A wrong header key is not rescued by a right query key: the first location decides.
+        #expect(message(run(headers: [("apikey", "bad")], query: "apikey=secret").0) == "Unauthorized")
+        // `?apikey` without `=` has no text: the search moves on.
+        #expect(message(run(query: "apikey").0) == "No API key found in request")
+        var headerOnly = KeyAuthConfig()
+        headerOnly.keyInQuery = false
+        #expect(message(run(headerOnly, query: "apikey=secret").0) == "No API key found in request")
+        var queryOnly = KeyAuthConfig()
+        queryOnly.keyInHeader = false
+        #expect(message(run(queryOnly, headers: [("apikey", "secret")]).0) == "No API key found in request")
+    }
+
+    @Test func underscoreRule() {
+        var config = KeyAuthConfig()
+        config.keyNames = ["api_key"]
+        #expect(run(config, headers: [("api-key", "secret")]).0 == .proceed)
+        #expect(run(config, headers: [("API_KEY", "secret")]).0 == .proceed)
+        config.keyNames = ["api-key"]
+        #expect(message(run(config, headers: [("api_key", "secret")]).0) == "No API key found in request")
+    }
+
+    @Test func identityHeadersAndHideCredentials() {
+        var config = KeyAuthConfig()
+        config.hideCredentials = true
+        let (outcome, context) = run(config, headers: [("apikey", "secret"), ("X-Consumer-ID", "forged")], query: "a=1&apikey=secret&b=2")
+        #expect(outcome == .proceed)
+        let set = Dictionary(context.edits.set.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        #expect(set["X-Consumer-ID"] == Self.alice.id.description)
+        #expect(set["X-Consumer-Username"] == "alice")
+        #expect(set["X-Consumer-Custom-ID"] == nil)
+        #expect(set["X-Credential-Identifier"] == EntityID.zero.description)
+        #expect(context.edits.remove.contains("X-Consumer-ID"))
+        #expect(context.edits.remove.contains("X-Anonymous-Consumer"))
+        #expect(context.edits.remove.contains("apikey"))
+        #expect(context.edits.query == "a=1&b=2")
+    }
+
+    @Test func anonymousFallbackAndExpiredKeys() {
+        var config = KeyAuthConfig()
+        config.anonymous = "anon"
+        let (outcome, context) = run(config, headers: [("apikey", "wrong")])
+        #expect(outcome == .proceed)
+        let set = Dictionary(context.edits.set.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
+        #expect(set["X-Anonymous-Consumer"] == "true")
+        #expect(set["X-Consumer-Custom-ID"] == "anon-cid")
+        #expect(set["X-Credential-Identifier"] == nil)
+        config.anonymous = "ghost"
+        guard case .respond(let r) = run(config).0 else { Issue.record("expected a 500"); return }
+        #expect(r.status == 500)
+        #expect(r.message == "anonymous consumer ghost is configured but doesn't exist")
+        // ttl is an absolute Unix time: at or after it the key is unknown.
+        #expect(run(headers: [("apikey", "secret")], directory: Self.directory(ttl: 100), now: 99).0 == .proceed)
+        #expect(message(run(headers: [("apikey", "secret")], directory: Self.directory(ttl: 100), now: 100).0) == "Unauthorized")
+    }
+
+    @Test func preflight() {
+        var config = KeyAuthConfig()
+        config.runOnPreflight = false
+        #expect(run(config, method: "OPTIONS").0 == .proceed)
+        #expect(message(run(method: "OPTIONS").0) == "No API key found in request")
+    }
+}
