@@ -67,6 +67,25 @@ public struct SnapshotBuilder: Sendable {
             }
         }
 
+        // Upstream features that are validated but not run yet: refused, so a config never means
+        // more than what turnpike does.
+        for upstream in model.upstreams {
+            if upstream.algorithm != "round-robin" {
+                diagnostics.add(
+                    "algorithm '\(upstream.algorithm)' is not supported by turnpike yet (supported: round-robin)",
+                    at: upstream.location, path: upstream.fieldPath.appending("algorithm").text)
+            }
+            let h = upstream.healthchecks
+            let active = (h.active.healthy.interval ?? 0) > 0 || (h.active.unhealthy.interval ?? 0) > 0
+            let passive = h.passive.healthy.successes > 0 || h.passive.unhealthy.tcpFailures > 0
+                || h.passive.unhealthy.timeouts > 0 || h.passive.unhealthy.httpFailures > 0
+            if active || passive {
+                diagnostics.add(
+                    "health checks are not supported by turnpike yet (leave intervals and counters at 0)",
+                    at: upstream.location, path: upstream.fieldPath.appending("healthchecks").text)
+            }
+        }
+
         var out: [ConfiguredPlugin] = []
         out.reserveCapacity(model.plugins.count)
         for plugin in model.plugins {
