@@ -27,6 +27,14 @@ import Glibc
         return (mock, port)
     }
 
+    /// A mock upstream and a config file routing `path` to it.
+    func startMockWithConfig(path: String) throws -> (GatewayProcess, Int, URL) {
+        let (mock, mockPort) = try startMock()
+        let file = try CommandRunner.temporaryDirectory().appendingPathComponent("kong.yaml")
+        try config(mockPort: mockPort, path: path).write(to: file, atomically: true, encoding: .utf8)
+        return (mock, mockPort, file)
+    }
+
     func startGateway(configFile: URL) throws -> (GatewayProcess, proxy: Int, admin: Int) {
         let gw = try GatewayProcess(arguments: [
             "start", "--config", configFile.path, "--proxy-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
@@ -49,11 +57,8 @@ import Glibc
     }
 
     @Test func sighupAndPostReloadSwapConfigsAndRejectBadOnes() throws {
-        let (mock, mockPort) = try startMock()
+        let (mock, mockPort, file) = try startMockWithConfig(path: "/a")
         defer { mock.signal(SIGTERM) }
-        let dir = try CommandRunner.temporaryDirectory()
-        let file = dir.appendingPathComponent("kong.yaml")
-        try config(mockPort: mockPort, path: "/a").write(to: file, atomically: true, encoding: .utf8)
         let (gw, proxy, admin) = try startGateway(configFile: file)
         defer { gw.signal(SIGKILL) }
         #expect(try TestClient.get(port: proxy, "/a/request").status == 200)
@@ -266,19 +271,14 @@ import Glibc
     }
 
     @Test func aSlowRequestFinishesOnTheSnapshotItStartedWith() async throws {
-        let (mock, mockPort) = try startMock()
+        let (mock, mockPort, file) = try startMockWithConfig(path: "/a")
         defer { mock.signal(SIGTERM) }
-        let dir = try CommandRunner.temporaryDirectory()
-        let file = dir.appendingPathComponent("kong.yaml")
-        try config(mockPort: mockPort, path: "/a").write(to: file, atomically: true, encoding: .utf8)
         let (gw, proxy, admin) = try startGateway(configFile: file)
         defer { gw.signal(SIGKILL) }
         let slow = Task.detached { try TestClient.get(port: proxy, "/a/delay/800") }
         try await Task.sleep(for: .milliseconds(200))
         try config(mockPort: mockPort, path: "/b").write(to: file, atomically: true, encoding: .utf8)
-        let client = try TestClient(port: admin)
-        try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-        #expect(try client.readResponse().status == 200)
+        #expect(try postReload(admin: admin).status == 200)
         #expect(try TestClient.get(port: proxy, "/a/request").status == 404)
         let r = try await slow.value
         #expect(r.status == 200)
@@ -286,11 +286,8 @@ import Glibc
     }
 
     @Test func sigtermLetsInFlightRequestsFinishAndExitsZero() async throws {
-        let (mock, mockPort) = try startMock()
+        let (mock, _, file) = try startMockWithConfig(path: "/a")
         defer { mock.signal(SIGTERM) }
-        let dir = try CommandRunner.temporaryDirectory()
-        let file = dir.appendingPathComponent("kong.yaml")
-        try config(mockPort: mockPort, path: "/a").write(to: file, atomically: true, encoding: .utf8)
         let (gw, proxy, _) = try startGateway(configFile: file)
         defer { gw.signal(SIGKILL) }
 
