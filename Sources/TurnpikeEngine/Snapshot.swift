@@ -144,6 +144,14 @@ extension Snapshot: CredentialDirectory {
         self.keyauthByKey[key].map { self.model.keyauthCredentials[$0] }
     }
 
+    public func basicAuthCredential(username: String) -> BasicAuthCredential? {
+        self.basicauthByUsername[username].map { self.model.basicauthCredentials[$0] }
+    }
+
+    public func groups(consumer: EntityID) -> [String] {
+        self.groupsByConsumer[consumer] ?? []
+    }
+
     public func consumer(id: EntityID) -> Consumer? {
         self.consumersByID[id].map { self.model.consumers[$0] }
     }

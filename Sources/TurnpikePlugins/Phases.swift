@@ -73,6 +73,9 @@ public struct AccessContext: Sendable {
 /// Lookups the access phase needs from the running config (the snapshot implements it).
 public protocol CredentialDirectory: Sendable {
     func keyAuthCredential(key: String) -> KeyAuthCredential?
+    func basicAuthCredential(username: String) -> BasicAuthCredential?
+    /// The consumer's ACL groups, in file order.
+    func groups(consumer: EntityID) -> [String]
     func consumer(id: EntityID) -> Consumer?
     func consumer(idOrUsername: String) -> Consumer?
 }

@@ -35,8 +35,8 @@ public struct PluginRegistry: Sendable {
 
     public static let builtIn = PluginRegistry(entries: [
         Entry(KeyAuthPlugin.self, access: { KeyAuthPlugin(config: $0) }),
-        Entry(BasicAuthPlugin.self),
-        Entry(ACLPlugin.self),
+        Entry(BasicAuthPlugin.self, access: { BasicAuthPlugin(config: $0) }),
+        Entry(ACLPlugin.self, access: { ACLPlugin(config: $0) }),
     ])
 
     public func entry(named name: String) -> Entry? {

@@ -4,17 +4,6 @@ import TurnpikePlugins
 
 /// key-auth's access phase on hand-built requests (plugins.md §3).
 @Suite struct KeyAuthPluginTests {
-    struct Directory: CredentialDirectory {
-        var credentials: [String: KeyAuthCredential] = [:]
-        var consumers: [EntityID: Consumer] = [:]
-
-        func keyAuthCredential(key: String) -> KeyAuthCredential? { self.credentials[key] }
-        func consumer(id: EntityID) -> Consumer? { self.consumers[id] }
-        func consumer(idOrUsername: String) -> Consumer? {
-            self.consumers.values.first { $0.username == idOrUsername || $0.id.description == idOrUsername }
-        }
-    }
-
     static let here = SourceLocation(file: "t", line: 1, column: 1)
     static let alice: Consumer = {
         var c = Consumer(id: EntityID.v5(namespace: DeclarativeIDs.consumers, name: "alice"), location: here, path: FieldPath())
@@ -46,10 +35,6 @@ import TurnpikePlugins
         return (outcome, context)
     }
 
-    func message(_ outcome: AccessOutcome) -> String? {
-        if case .respond(let r) = outcome { return r.message }
-        return nil
-    }
 
     @Test func missingWrongAndDuplicateKeys() {
         #expect(message(run().0) == "No API key found in request")

@@ -173,12 +173,6 @@ extension DeclarativeDecoder {
 
     /// Kong's basic-auth storage form: SHA-1 hex of `password .. consumer_id`.
     static func basicAuthDigest(password: String, consumer: EntityID) -> String {
-        var sha = Insecure.SHA1()
-        sha.update(data: Array(password.utf8))
-        sha.update(data: Array(consumer.description.utf8))
-        return sha.finalize().map { b in
-            let hex = Array("0123456789abcdef")
-            return String([hex[Int(b >> 4)], hex[Int(b & 0xf)]])
-        }.joined()
+        BasicAuthCredential.digest(password: password, consumer: consumer)
     }
 }

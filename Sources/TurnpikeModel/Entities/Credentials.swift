@@ -1,3 +1,5 @@
+import Crypto
+
 /// A key-auth credential (`keyauth_credentials`). The key is a secret: never print it.
 public struct KeyAuthCredential: Sendable {
     public var id: EntityID
@@ -36,6 +38,32 @@ public struct BasicAuthCredential: Sendable {
         self.passwordDigest = passwordDigest
         self.location = location
         self.fieldPath = path
+    }
+}
+
+extension BasicAuthCredential {
+    /// Kong's stored form of a password: lowercase hex SHA-1 of `password .. consumer_id`.
+    public static func digest(password: String, consumer: EntityID) -> String {
+        var sha = Insecure.SHA1()
+        sha.update(data: Array(password.utf8))
+        sha.update(data: Array(consumer.description.utf8))
+        var out = ""
+        out.reserveCapacity(40)
+        for b in sha.finalize() {
+            out.append(EntityID.hexCharacter(b >> 4))
+            out.append(EntityID.hexCharacter(b & 0xf))
+        }
+        return out
+    }
+
+    /// Whether `password` is this credential's, compared in constant time.
+    public func verify(password: String) -> Bool {
+        let candidate = Array(Self.digest(password: password, consumer: self.consumer).utf8)
+        let stored = Array(self.passwordDigest.utf8)
+        guard candidate.count == stored.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(candidate, stored) { difference |= a ^ b }
+        return difference == 0
     }
 }
 

@@ -1,12 +1,13 @@
 public import TurnpikeModel
 
-/// Kong's acl: allow or deny consumers by group, after authentication.
-public struct ACLPlugin: Plugin {
+/// Kong's acl: allow or deny consumers by group, after authentication (plugins.md §6.1).
+public struct ACLPlugin: Plugin, AccessHandler {
     public static let name = "acl"
     public static let priority = 950
     public static let allowsConsumerScope = false
 
     public let config: ACLConfig
+    public var name: String { Self.name }
 
     public init(config: ACLConfig) {
         self.config = config
@@ -16,5 +17,31 @@ public struct ACLPlugin: Plugin {
         _ config: ConfigNode?, at location: SourceLocation, path: FieldPath, scope: PluginScope, diagnostics: Diagnostics
     ) -> ACLConfig? {
         ACLConfig.decode(config, at: location, path: path, diagnostics: diagnostics)
+    }
+
+    static let forbidden = "You cannot consume this service"
+
+    public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
+        guard let authentication = context.authentication else {
+            return .respond(LocalResponse(status: 401, message: "Unauthorized"))
+        }
+        let groups = directory.groups(consumer: authentication.consumer.id)
+        let allowed: Bool
+        if let allow = self.config.allow, !allow.isEmpty {
+            if groups.isEmpty {
+                // The anonymous consumer (no credential) without groups is unauthenticated, not forbidden.
+                return .respond(
+                    authentication.credentialID == nil
+                        ? LocalResponse(status: 401, message: "Unauthorized") : LocalResponse(status: 403, message: Self.forbidden))
+            }
+            allowed = groups.contains { allow.contains($0) }
+        } else {
+            allowed = !groups.contains { self.config.deny?.contains($0) ?? false }
+        }
+        guard allowed else { return .respond(LocalResponse(status: 403, message: Self.forbidden)) }
+        if !self.config.hideGroupsHeader {
+            context.edits.setHeader("X-Consumer-Groups", groups.isEmpty ? nil : groups.joined(separator: ", "))
+        }
+        return .proceed
     }
 }
