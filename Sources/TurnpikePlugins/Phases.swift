@@ -25,7 +25,10 @@ public struct UpstreamEdits: Sendable {
 
     public init() {}
 
+    /// Replaces the header upstream (a later plugin's value wins); nil removes it.
     public mutating func setHeader(_ name: String, _ value: String?) {
+        let lower = name.lowercased()
+        self.set.removeAll { $0.name.lowercased() == lower }
         self.remove.append(name)
         if let value { self.set.append((name, value)) }
     }
