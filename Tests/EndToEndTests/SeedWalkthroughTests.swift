@@ -67,4 +67,56 @@ import TurnpikeTestSupport
         try await gw.store.publish(next)
         #expect(try TestClient.get(port: port, "/mock/request").status == 200)
     }
+
+    @Test func basicAuthWithACL() async throws {
+        let yaml = """
+            _format_version: "3.0"
+            services:
+              - name: s
+                url: http://{{MOCK}}
+                routes:
+                  - name: r
+                    paths: [/p]
+                    plugins:
+                      - name: basic-auth
+                        config:
+                          hide_credentials: true
+                      - name: acl
+                        config:
+                          allow: [admins]
+            consumers:
+              - username: bob
+                basicauth_credentials:
+                  - username: bob
+                    password: s3cret
+                acls:
+                  - group: admins
+              - username: eve
+                basicauth_credentials:
+                  - username: eve
+                    password: pw
+            """
+        let gw = try await TestGateway.start(yaml: yaml)
+        do {
+            let port = gw.proxyPort
+            let none = try TestClient.get(port: port, "/p/request")
+            #expect(none.status == 401)
+            #expect(none.header("www-authenticate") == "Basic realm=\"service\"")
+            // base64("bob:s3cret"), base64("eve:pw")
+            let bob = try TestClient.get(port: port, "/p/request", headers: ["Authorization": "Basic Ym9iOnMzY3JldA=="])
+            #expect(bob.status == 200)
+            let headers = bob.json?["headers"] as? [String: String] ?? [:]
+            #expect(headers["x-consumer-username"] == "bob")
+            #expect(headers["x-consumer-groups"] == "admins")
+            #expect(headers["x-credential-identifier"] == "bob")
+            #expect(headers["authorization"] == nil)
+            let eve = try TestClient.get(port: port, "/p/request", headers: ["Authorization": "Basic ZXZlOnB3"])
+            #expect(eve.status == 403)
+            #expect(eve.json?["message"] as? String == "You cannot consume this service")
+        } catch {
+            await gw.stop()
+            throw error
+        }
+        await gw.stop()
+    }
 }
