@@ -1,0 +1,22 @@
+import Testing
+import TurnpikePlugins
+
+/// The whole plugin order, pinned (Kong's priorities; higher runs first; ties by name descending).
+@Suite struct PluginRegistryTests {
+    @Test func priorityOrderIsPinned() {
+        let entries = PluginRegistry.builtIn.entries
+        let priorities = entries.map(\.priority)
+        #expect(Set(priorities).count == priorities.count, "priorities must be unique")
+        let order = entries.sorted { $0.priority != $1.priority ? $0.priority > $1.priority : $0.name > $1.name }
+        #expect(order.map(\.name) == ["key-auth", "basic-auth", "acl"])
+        #expect(order.map(\.priority) == [1250, 1100, 950])
+    }
+
+    @Test func unknownAndUnsupportedNames() {
+        let registry = PluginRegistry.builtIn
+        #expect(registry.entry(named: "key-auth") != nil)
+        #expect(registry.unknownNameMessage("nope") == "plugin 'nope' not enabled; add it to the 'plugins' configuration property")
+        #expect(registry.unknownNameMessage("cors").hasPrefix("plugin 'cors' is not supported by turnpike"))
+        #expect(registry.entries.allSatisfy { !$0.allowsConsumerScope })
+    }
+}
