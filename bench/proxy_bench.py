@@ -394,17 +394,42 @@ def start_turnpike(env):
     return start_turnpike_with(env, "turnpike")
 
 
-# ---- key-auth cases go here (not implemented yet) -------------------------------------------
-# Planned, each appended to CASES below, with Comparisons pairing each Turnpike case to its nginx
-# counterpart:
-#   turnpike-keyauth-1       Turnpike, key-auth plugin on the route, 1 consumer with a key;
-#                            start_turnpike_with(env, name, yaml_extra=<plugins + consumers>,
-#                            headers={"apikey": <key>}).
-#   turnpike-keyauth-100k    the same with 100,000 consumers (wrk sends one of the keys).
-#   nginx-map-1 / -100k      nginx-proxy plus `map $http_apikey $consumer { default ""; <key> <name>; ... }`
-#                            and `if ($consumer = "") { return 401; }` in the location, with the
-#                            same 1 / 100,000 keys (add `map_hash_bucket_size`/`map_hash_max_size`).
-# ----------------------------------------------------------------------------------------------
+# ---- key-auth: Turnpike's key-auth plugin against nginx with a `map` on the apikey header ----------
+
+def bench_key(consumers):
+    """The key wrk sends: the last one, so a map or hash table of all keys is really consulted."""
+    return f"key-{consumers - 1:08d}"
+
+
+def keyauth_yaml(consumers):
+    lines = ["        plugins:\n          - name: key-auth\n", "consumers:\n"]
+    for i in range(consumers):
+        lines.append(f"  - username: user-{i}\n    keyauth_credentials:\n      - key: key-{i:08d}\n")
+    return "".join(lines)
+
+
+def start_turnpike_keyauth(consumers):
+    def start(env):
+        return start_turnpike_with(env, f"turnpike-keyauth-{consumers}", keyauth_yaml(consumers),
+                                   headers={"apikey": bench_key(consumers)})
+    return start
+
+
+def start_nginx_map(consumers):
+    def start(env):
+        port = free_port()
+        entries = "".join(f"        key-{i:08d} user-{i};\n" for i in range(consumers))
+        http = ("    map_hash_max_size 262144;\n    map_hash_bucket_size 128;\n"
+                "    map $http_apikey $bench_consumer {\n        default \"\";\n" + entries + "    }\n"
+                + PROXY_HTTP.format(upstream_port=env.upstream_port, port=port,
+                                    extra='            if ($bench_consumer = "") { return 401; }\n'
+                                          '            proxy_set_header X-Consumer-Username $bench_consumer;\n'))
+        n = Nginx(f"nginx-map-{consumers}", http, env.args.proxy_cpu)
+        headers = {"apikey": bench_key(consumers)}
+        wait_ready(n.proc, port, "/bench/hello", headers)
+        return Target(port=port, path="/bench/hello", cpu_pids=n.cpu_pids, stop=n.stop, headers=headers)
+    return start
+
 
 CASES: List[Case] = [
     Case("direct", "wrk -> upstream nginx (no proxy)", start_direct),
@@ -412,7 +437,10 @@ CASES: List[Case] = [
     Case("nginx-proxy-headers", "nginx-proxy + Kong's forwarding headers (as Turnpike sends)",
          start_nginx_proxy_headers, default=False),
     Case("turnpike", "turnpike start --workers 1, one service + route /bench", start_turnpike),
-    # <- key-auth cases (see above)
+    Case("nginx-map-1", "nginx-proxy + map on the apikey header, 1 key", start_nginx_map(1)),
+    Case("turnpike-keyauth-1", "turnpike + key-auth on the route, 1 consumer", start_turnpike_keyauth(1)),
+    Case("nginx-map-100k", "nginx-proxy + map on the apikey header, 100,000 keys", start_nginx_map(100_000)),
+    Case("turnpike-keyauth-100k", "turnpike + key-auth, 100,000 consumers", start_turnpike_keyauth(100_000)),
 ]
 
 
@@ -424,8 +452,8 @@ class Comparison:
 
 COMPARISONS: List[Comparison] = [
     Comparison("turnpike", "nginx-proxy"),
-    # Comparison("turnpike-keyauth-1", "nginx-map-1"),
-    # Comparison("turnpike-keyauth-100k", "nginx-map-100k"),
+    Comparison("turnpike-keyauth-1", "nginx-map-1"),
+    Comparison("turnpike-keyauth-100k", "nginx-map-100k"),
 ]
 
 
