@@ -105,10 +105,25 @@ public final class Snapshot: Sendable {
         self.routePlans = model.routes.indices.map { i in
             RoutePlan(routeIndex: i, route: model.routes[i], service: model.routes[i].service.flatMap { servicePlans[$0] })
         }
-        self.accessChains = model.routes.map { route in
-            Self.chain(plugins, route: route.id, service: route.service)
+        // Candidates indexed once by what they are attached to, so resolving 10k routes does not
+        // scan every plugin for every route.
+        var byRoute: [EntityID: [ConfiguredPlugin]] = [:]
+        var byService: [EntityID: [ConfiguredPlugin]] = [:]
+        var global: [ConfiguredPlugin] = []
+        for p in plugins where p.instance.enabled && p.instance.consumer == nil && p.access != nil {
+            if let r = p.instance.route {
+                byRoute[r, default: []].append(p)
+            } else if let s = p.instance.service {
+                byService[s, default: []].append(p)
+            } else {
+                global.append(p)
+            }
         }
-        self.globalChain = Self.chain(plugins, route: nil, service: nil)
+        self.accessChains = model.routes.map { route in
+            let candidates = (byRoute[route.id] ?? []) + (route.service.flatMap { byService[$0] } ?? []) + global
+            return candidates.isEmpty ? [] : Self.chain(candidates, route: route.id, service: route.service)
+        }
+        self.globalChain = Self.chain(global, route: nil, service: nil)
     }
 
     /// Kong's precedence (plugins.md §2.2) for scopes known before authentication: per plugin name,
