@@ -39,8 +39,10 @@ final class RegexMatchLimits: @unchecked Sendable {
 /// Options: `UTF` (Kong's regexes follow Rust `regex`, which works on Unicode scalars) with
 /// `MATCH_INVALID_UTF` (normalised paths may hold any byte; invalid sequences simply never match a
 /// character), `UCP` (`\w`, `\d`, `\b` are Unicode-aware as in Rust), `DOLLAR_ENDONLY` (Rust's `$`
-/// does not match before a final newline), `NEVER_BACKSLASH_C`; path regexes add `ANCHORED`
-/// (Kong anchors path regexes at the start only), header regexes search anywhere.
+/// does not match before a final newline), `NEVER_BACKSLASH_C`. Path regexes are compiled as
+/// `^` + the pattern, exactly as Kong's compat router builds them (so only the first top-level
+/// alternative is anchored); header regexes search anywhere. `anchored` (PCRE2_ANCHORED) is kept
+/// for callers that want the whole pattern anchored.
 final class CompiledRegex: @unchecked Sendable {
     let source: String
     let code: OpaquePointer

@@ -156,7 +156,9 @@ public final class RouteTable: Sendable {
                 routeIndex: entry.routeIndex,
                 routeID: entry.routeID,
                 priority: entry.priority,
-                matchedPathLength: whole.upperBound,
+                // Kong strips `#matched_path` bytes: the match's length (its start is 0 unless an
+                // unanchored alternative matched).
+                matchedPathLength: whole.count,
                 captures: captures
             )
         }

@@ -123,7 +123,9 @@ public struct RouteTableBuilder: Sendable {
                 for (path, pathIndex) in zip(group.paths ?? [], group.pathIndices) {
                     if path.utf8.first == UInt8(ascii: "~") {
                         let pattern = String(path.dropFirst())
-                        switch compile(pattern, anchored: true) {
+                        // As Kong's compat router: `"^" .. regex`, not a group, so in `/a|/b` only
+                        // the first alternative is anchored.
+                        switch compile("^" + pattern, anchored: false) {
                         case .success(let regex): regexes.append(regex)
                         case .failure(let error):
                             routeOK = false

@@ -105,9 +105,11 @@ struct ReferenceMatcher {
             }
             for p in entry.paths {
                 if p.hasPrefix("~") {
-                    let regex = try! Regex(String(p.dropFirst()))
-                    guard let m = path.prefixMatch(of: regex) else { continue }
-                    let length = path.utf8.distance(from: path.startIndex, to: m.range.upperBound)
+                    // Kong's compat router prefixes `^` (no group): `~/a|/b` leaves `/b` unanchored.
+                    let regex = try! Regex("^" + String(p.dropFirst()))
+                    guard let m = path.firstMatch(of: regex) else { continue }
+                    // strip_path removes as many bytes as the match is long (Kong: `#matched_path`).
+                    let length = path.utf8.distance(from: m.range.lowerBound, to: m.range.upperBound)
                     let output = m.output
                     var captures: [String?]?
                     var named: [String: String] = [:]
