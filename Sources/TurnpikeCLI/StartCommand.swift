@@ -109,7 +109,6 @@ struct StartCommand: AsyncParsableCommand {
         proxyConfiguration.maxHeaderBytes = self.maxHeaderSize
         proxyConfiguration.maxHeaderCount = self.maxHeaders
         proxyConfiguration.keepAliveTimeout = .seconds(Int64(self.keepaliveTimeout))
-        proxyConfiguration.headReadTimeout = .seconds(Int64(self.keepaliveTimeout))
         proxyConfiguration.serverToken = TurnpikeVersion.token
 
         Self.raiseOpenFileLimit(logger: logger)

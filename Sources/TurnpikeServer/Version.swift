@@ -4,10 +4,9 @@ import TurnpikePlugins
 public enum TurnpikeVersion {
     public static let string = "0.1.0"
     public static let token = "turnpike/\(string)"
-}
 
-enum TurnpikePluginsList {
-    static var entries: [(String, Int)] {
+    /// The plugins this build runs, by name, with their priorities (`GET /`).
+    static var plugins: [(String, Int)] {
         PluginRegistry.builtIn.entries.map { ($0.name, $0.priority) }.sorted { $0.0 < $1.0 }
     }
 }

@@ -264,7 +264,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         let snapshot = self.store.current
         var enabled: [String] = []
         for p in snapshot.plugins where p.instance.enabled && !enabled.contains(p.instance.name) { enabled.append(p.instance.name) }
-        let available: [(String, Rendered)] = PluginRegistryInfo.available.map { name, priority in
+        let available: [(String, Rendered)] = TurnpikeVersion.plugins.map { name, priority in
             (name, .object([("priority", .integer(priority)), ("version", .string(TurnpikeVersion.string))]))
         }
         return .object([
@@ -342,12 +342,5 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
             if !keepAlive { channel.close(promise: nil) }
         }
-    }
-}
-
-/// What `GET /` lists as available plugins.
-enum PluginRegistryInfo {
-    static var available: [(String, Int)] {
-        TurnpikePluginsList.entries
     }
 }

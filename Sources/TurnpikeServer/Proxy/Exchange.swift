@@ -103,7 +103,6 @@ final class Exchange: UpstreamDelegate {
             metadata: ["request.id": "\(self.requestID)", "reused": "\(reused)", "pending": "\(self.pendingBytes)", "ended": "\(self.clientEnded)"])
         connection.handler.delegate = self
         connection.handler.prepareForRequest()
-        connection.handler.onClose = nil
         self.headSent = true
         self.sentAt = .now()
         self.proxyLatency = Self.milliseconds(since: self.start)

@@ -9,7 +9,6 @@ public struct ProxyConfiguration: Sendable {
     /// Most header fields; more gets 431.
     public var maxHeaderCount = 100
     /// Time allowed to read a request head, and to keep an idle keep-alive connection.
-    public var headReadTimeout: TimeAmount = .seconds(60)
     public var keepAliveTimeout: TimeAmount = .seconds(60)
     /// Request bodies up to this size are kept so a failed attempt can be sent again.
     public var replayBufferBytes = 64 * 1024

@@ -50,7 +50,13 @@ final class UpstreamPool {
                     // The connection was made on this loop, so its pipeline is ours to touch.
                     do {
                         let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
-                        completion(.success(UpstreamConnection(channel: channel, key: key, handler: handler)))
+                        let connection = UpstreamConnection(channel: channel, key: key, handler: handler)
+                        // Set once: a close forgets the connection if it idles here (a no-op otherwise).
+                        handler.onClose = { [weak self, weak connection] in
+                            guard let self, let connection else { return }
+                            self.remove(connection)
+                        }
+                        completion(.success(connection))
                     } catch {
                         channel.close(promise: nil)
                         completion(.failure(error))
@@ -76,10 +82,6 @@ final class UpstreamPool {
             return
         }
         self.idle[connection.key, default: []].append(connection)
-        connection.handler.onClose = { [weak self, weak connection] in
-            guard let self, let connection else { return }
-            self.remove(connection)
-        }
         let loopBound = NIOLoopBound(connection, eventLoop: self.eventLoop)
         connection.idleTimer = self.eventLoop.scheduleTask(in: self.idleTimeout) {
             loopBound.value.channel.close(promise: nil)
