@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The built `turnpike` binary running as a child process, for tests of signals and exit codes.
 /// Its stderr is collected so tests can wait for a log line (such as the bound port).

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-public import Foundation
+import Foundation
 
 /// A deliberately plain HTTP/1.1 client over a blocking socket: tests need to send exactly the
 /// bytes they mean (malformed requests, pipelining, HTTP/1.0) and read exactly what came back.
