@@ -41,8 +41,7 @@ final class RegexMatchLimits: @unchecked Sendable {
 /// character), `UCP` (`\w`, `\d`, `\b` are Unicode-aware as in Rust), `DOLLAR_ENDONLY` (Rust's `$`
 /// does not match before a final newline), `NEVER_BACKSLASH_C`. Path regexes are compiled as
 /// `^` + the pattern, exactly as Kong's compat router builds them (so only the first top-level
-/// alternative is anchored); header regexes search anywhere. `anchored` (PCRE2_ANCHORED) is kept
-/// for callers that want the whole pattern anchored.
+/// alternative is anchored); header regexes search anywhere.
 final class CompiledRegex: @unchecked Sendable {
     let source: String
     let code: OpaquePointer
@@ -55,13 +54,11 @@ final class CompiledRegex: @unchecked Sendable {
     /// Compiles `pattern`; returns PCRE2's error text (with the offset) when it is rejected.
     static func compile(
         _ pattern: String,
-        anchored: Bool,
         limits: RegexMatchLimits
     ) -> Result<CompiledRegex, RegexCompileError> {
-        var options: UInt32 =
+        let options: UInt32 =
             UInt32(PCRE2_UTF) | UInt32(PCRE2_MATCH_INVALID_UTF) | UInt32(PCRE2_UCP) | UInt32(PCRE2_DOLLAR_ENDONLY)
             | UInt32(PCRE2_NEVER_BACKSLASH_C)
-        if anchored { options |= UInt32(PCRE2_ANCHORED) }
         var errorCode: Int32 = 0
         var errorOffset: Int = 0
         let bytes = Array(pattern.utf8)

@@ -62,10 +62,10 @@ public struct RouteTableBuilder: Sendable {
         var headerNames: [String: Int] = [:]
         var cache: [String: CompiledRegex] = [:]
 
-        func compile(_ pattern: String, anchored: Bool) -> Result<CompiledRegex, RegexCompileError> {
-            let key = (anchored ? "a" : "u") + pattern
+        func compile(_ pattern: String) -> Result<CompiledRegex, RegexCompileError> {
+            let key = pattern
             if let hit = cache[key] { return .success(hit) }
-            let result = CompiledRegex.compile(pattern, anchored: anchored, limits: limits)
+            let result = CompiledRegex.compile(pattern, limits: limits)
             if case .success(let regex) = result { cache[key] = regex }
             return result
         }
@@ -95,7 +95,7 @@ public struct RouteTableBuilder: Sendable {
                     let lowered = ASCII.lowercased(value.utf8)
                     if lowered.starts(with: [UInt8(ascii: "~"), UInt8(ascii: "*")]) {
                         let pattern = String(decoding: lowered.dropFirst(2), as: UTF8.self)
-                        switch compile(pattern, anchored: false) {
+                        switch compile(pattern) {
                         case .success(let regex): regexes.append(regex)
                         case .failure(let error):
                             routeOK = false
@@ -125,7 +125,7 @@ public struct RouteTableBuilder: Sendable {
                         let pattern = String(path.dropFirst())
                         // As Kong's compat router: `"^" .. regex`, not a group, so in `/a|/b` only
                         // the first alternative is anchored.
-                        switch compile("^" + pattern, anchored: false) {
+                        switch compile("^" + pattern) {
                         case .success(let regex): regexes.append(regex)
                         case .failure(let error):
                             routeOK = false
