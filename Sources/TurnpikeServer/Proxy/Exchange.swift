@@ -14,7 +14,14 @@ final class Exchange: UpstreamDelegate {
     private weak var handler: ProxyHandler?
     private let pool: UpstreamPool
     let clientHead: HTTPRequestHead
-    private var upstreamHead: HTTPRequestHead
+    /// The request head as sent upstream (kept for retries).
+    private let upstreamHead: ByteBuffer
+    /// The request body goes up chunked (the client sent it chunked).
+    private let chunkedBody: Bool
+    private let expectContinue: Bool
+    private let webSocketUpgrade: Bool
+    /// The response goes to the client chunked (its length is not known up front).
+    private var chunkedResponse = false
     private var key: UpstreamKey
     private let service: ServicePlan
     let requestID: String
@@ -40,19 +47,21 @@ final class Exchange: UpstreamDelegate {
     private var closeClientAfter = false
     private var finished = false
     private var attempts = 0
-    private var readTimer: Scheduled<Void>?
     private var sentAt: NIODeadline?
     private var proxyLatency: Int64 = 0
 
     init(
-        handler: ProxyHandler, pool: UpstreamPool, clientHead: HTTPRequestHead, upstreamHead: HTTPRequestHead,
-        key: UpstreamKey, service: ServicePlan, requestID: String, start: NIODeadline,
+        handler: ProxyHandler, pool: UpstreamPool, clientHead: HTTPRequestHead, upstreamHead: ByteBuffer,
+        chunkedBody: Bool, expectContinue: Bool, webSocketUpgrade: Bool, key: UpstreamKey, service: ServicePlan, requestID: String, start: NIODeadline,
         configuration: ProxyConfiguration, logger: Logger
     ) {
         self.handler = handler
         self.pool = pool
         self.clientHead = clientHead
         self.upstreamHead = upstreamHead
+        self.chunkedBody = chunkedBody
+        self.expectContinue = expectContinue
+        self.webSocketUpgrade = webSocketUpgrade
         self.key = key
         self.service = service
         self.requestID = requestID
@@ -60,16 +69,17 @@ final class Exchange: UpstreamDelegate {
         self.configuration = configuration
         self.logger = logger
         self.closeClientAfter = !clientHead.isKeepAlive
-        // Expect: 100-continue is answered here (as nginx does); the upstream never sees it.
-        if self.upstreamHead.headers.contains(name: "expect") { self.upstreamHead.headers.remove(name: "expect") }
     }
 
     private var eventLoop: any EventLoop { self.pool.eventLoop }
 
     func begin() {
-        if self.clientHead.headers.first(name: "expect")?.lowercased() == "100-continue" {
-            self.handler?.writeToClient(.head(HTTPResponseHead(version: self.clientHead.version, status: .continue)))
-            self.handler?.flushClient()
+        // Expect: 100-continue is answered here (as nginx does); the upstream never sees it.
+        if self.expectContinue, let handler = self.handler {
+            var writer = HeadWriter(allocator: handler.allocator, capacity: 32)
+            writer.statusLine(version: self.clientHead.version, status: .continue)
+            handler.writeToClient(writer.finish())
+            handler.flushClient()
         }
         self.attempts = 1
         self.acquire()
@@ -106,18 +116,19 @@ final class Exchange: UpstreamDelegate {
         self.headSent = true
         self.sentAt = .now()
         self.proxyLatency = Self.milliseconds(since: self.start)
-        connection.channel.write(HTTPClientRequestPart.head(self.upstreamHead), promise: nil)
+        let upstream = connection.handler
+        upstream.expectResponse(to: self.clientHead.method)
+        upstream.send(self.upstreamHead)
         for part in self.pendingBody {
-            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(part)), promise: nil)
-            self.bytesSentUpstream = true
+            self.sendBody(part, to: upstream)
         }
         self.pendingBody = []
         self.pendingBytes = 0
         if self.clientEnded {
-            connection.channel.write(HTTPClientRequestPart.end(nil), promise: nil)
+            if self.chunkedBody { upstream.send(ChunkedFraming.terminator(allocator: connection.channel.allocator)) }
             self.startReadTimer()
         }
-        connection.channel.flush()
+        upstream.flush()
         self.handler?.resumeClientReads()
     }
 
@@ -157,8 +168,7 @@ final class Exchange: UpstreamDelegate {
             }
         }
         if let connection = self.connection, self.headSent {
-            connection.channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-            self.bytesSentUpstream = true
+            self.sendBody(buffer, to: connection.handler)
             self.upstreamNeedsFlush = true
             if !connection.channel.isWritable {
                 self.handler?.pauseClientReads()
@@ -177,16 +187,27 @@ final class Exchange: UpstreamDelegate {
         guard !self.finished else { return }
         self.clientEnded = true
         if let connection = self.connection, self.headSent {
-            connection.channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+            if self.chunkedBody { connection.handler.send(ChunkedFraming.terminator(allocator: connection.channel.allocator)) }
+            connection.handler.flush()
             self.upstreamNeedsFlush = false
             self.startReadTimer()
         }
     }
 
+    private func sendBody(_ buffer: ByteBuffer, to upstream: UpstreamHandler) {
+        guard buffer.readableBytes > 0 else { return }
+        if self.chunkedBody {
+            upstream.sendChunk(buffer)
+        } else {
+            upstream.send(buffer)
+        }
+        self.bytesSentUpstream = true
+    }
+
     func flushUpstream() {
         if self.upstreamNeedsFlush, let connection = self.connection {
             self.upstreamNeedsFlush = false
-            connection.channel.flush()
+            connection.handler.flush()
         }
     }
 
@@ -220,7 +241,8 @@ final class Exchange: UpstreamDelegate {
 
     func upstreamResponseHead(_ head: HTTPResponseHead) {
         guard !self.finished, let handler = self.handler else { return }
-        if head.status == .switchingProtocols && !HeaderRules.isWebSocketUpgrade(self.clientHead.headers) {
+        let code = head.status.code
+        if code == 101 && !self.webSocketUpgrade {
             // A 101 nobody asked for: not a response we can relay.
             self.upstreamFailed(.invalidResponse)
             return
@@ -228,40 +250,58 @@ final class Exchange: UpstreamDelegate {
         self.restartReadTimer()
         self.responseStarted = true
         let upstreamLatency = self.sentAt.map { Self.milliseconds(since: $0) } ?? 0
-        var headers = HeaderRules.clientResponseHeaders(
-            upstream: head.headers, via: "1.1 " + self.configuration.serverToken,
+        let scan = HeaderRules.ResponseScan(head.headers)
+        var writer = HeadWriter(allocator: handler.allocator, capacity: 256 + head.headers.count * 48)
+        writer.statusLine(version: self.clientHead.version, status: head.status)
+        HeaderRules.writeClientResponseHeaders(
+            into: &writer, upstream: head.headers, scan: scan, via: handler.via,
             serverToken: self.configuration.serverToken, upstreamLatencyMs: upstreamLatency,
             proxyLatencyMs: self.proxyLatency, requestID: self.requestID)
-        let framed = head.headers.contains(name: "content-length") || head.status.code == 204 || head.status.code == 304
-            || (100..<200).contains(head.status.code)
-        if self.clientHead.version == .http1_0 && !framed && self.clientHead.method != .HEAD {
-            // An HTTP/1.0 client cannot read chunked encoding: the end of the body is the close.
-            self.closeClientAfter = true
-        }
-        if self.closeClientAfter {
-            headers.replaceOrAdd(name: "Connection", value: "close")
-        } else if self.clientHead.version == .http1_0 {
-            headers.add(name: "Connection", value: "keep-alive")
-        }
-        if head.status == .switchingProtocols {
+
+        if code == 101 {
             // A WebSocket handshake the upstream accepted: the 101 keeps its Upgrade/Connection
             // headers, and both connections become a byte relay (never returned to the pool).
             // The splice waits for the 101's end: NIO's decoder still delivers it after the head.
-            headers.replaceOrAdd(name: "Connection", value: "Upgrade")
-            if let upgrade = head.headers.first(name: "upgrade") { headers.replaceOrAdd(name: "Upgrade", value: upgrade) }
+            writer.header("Connection", "Upgrade")
+            if let upgrade = head.headers.first(name: "upgrade") { writer.header("Upgrade", upgrade) }
             self.upgrading = true
             self.cancelReadTimer()
-            handler.writeToClient(.head(HTTPResponseHead(version: self.clientHead.version, status: head.status, headers: headers)))
+            handler.writeToClient(writer.finish())
             handler.flushClient()
             return
         }
-        handler.writeToClient(.head(HTTPResponseHead(version: self.clientHead.version, status: head.status, headers: headers)))
+        // Framing (RFC 9112 §6.3): a length passes through; an unknown length is chunked for an
+        // HTTP/1.1 client and delimited by the close for an HTTP/1.0 one.
+        let bodyless = self.clientHead.method == .HEAD || code == 204 || code == 304 || (100..<200).contains(code)
+        if !bodyless && !scan.hasContentLength {
+            if self.clientHead.version == .http1_0 {
+                self.closeClientAfter = true
+            } else {
+                self.chunkedResponse = true
+                writer.header("Transfer-Encoding", "chunked")
+            }
+        } else if self.clientHead.method == .HEAD && scan.hasTransferEncoding && !scan.hasContentLength
+            && self.clientHead.version != .http1_0
+        {
+            writer.header("Transfer-Encoding", "chunked")
+        }
+        if self.closeClientAfter {
+            writer.header("Connection", "close")
+        } else if self.clientHead.version == .http1_0 {
+            writer.header("Connection", "keep-alive")
+        }
+        handler.writeToClient(writer.finish())
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
         guard !self.finished, let handler = self.handler else { return }
         self.restartReadTimer()
-        handler.writeToClient(.body(.byteBuffer(buffer)))
+        guard buffer.readableBytes > 0 else { return }
+        if self.chunkedResponse {
+            handler.writeChunkToClient(buffer)
+        } else {
+            handler.writeToClient(buffer)
+        }
         if !handler.clientIsWritable { self.connection?.handler.pauseReads() }
     }
 
@@ -316,7 +356,9 @@ final class Exchange: UpstreamDelegate {
                 connection.channel.close(promise: nil)
             }
         }
-        handler.exchangeFinished(self, closeClient: self.closeClientAfter, requestComplete: self.clientEnded, writeEnd: true)
+        handler.exchangeFinished(
+            self, closeClient: self.closeClientAfter, requestComplete: self.clientEnded, writeEnd: true,
+            chunked: self.chunkedResponse)
     }
 
     func upstreamFailed(_ error: UpstreamError) {
@@ -417,14 +459,15 @@ final class Exchange: UpstreamDelegate {
     // MARK: - Timers
 
     /// `read_timeout` is the longest gap between two reads from the upstream, counted once the
-    /// request has been sent. One timer per exchange: reads only note their time, and the timer,
-    /// when it fires early, re-arms itself for the rest of the gap (as NIO's IdleStateHandler).
+    /// request has been sent. No timer per request: reads only note their time, and the upstream
+    /// connection's one timer (`UpstreamConnection.watch`) asks `upstreamTimerFired` when it fires.
     private var lastUpstreamRead = NIODeadline.now()
+    private var readTimerActive = false
 
     private func startReadTimer() {
         self.lastUpstreamRead = .now()
-        guard self.readTimer == nil else { return }
-        self.armReadTimer(in: .milliseconds(Int64(self.service.readTimeout)))
+        self.readTimerActive = true
+        self.connection?.watch(until: self.lastUpstreamRead + .milliseconds(Int64(self.service.readTimeout)))
     }
 
     private func restartReadTimer() {
@@ -432,30 +475,22 @@ final class Exchange: UpstreamDelegate {
     }
 
     private func cancelReadTimer() {
-        self.readTimer?.cancel()
-        self.readTimer = nil
+        self.readTimerActive = false
         self.writeTimer?.cancel()
         self.writeTimer = nil
     }
 
-    private func armReadTimer(in delay: TimeAmount) {
-        self.readTimer = self.eventLoop.assumeIsolated().scheduleTask(in: delay) {
-            self.readTimerFired()
-        }
-    }
-
-    private func readTimerFired() {
-        self.readTimer = nil
-        guard !self.finished else { return }
+    /// The connection's timer fired while this exchange uses it: fails the exchange when the
+    /// upstream has been silent for `read_timeout`; otherwise returns when to look again.
+    func upstreamTimerFired() -> NIODeadline? {
+        guard !self.finished, self.readTimerActive else { return nil }
         let timeout = TimeAmount.milliseconds(Int64(self.service.readTimeout))
-        let idle = NIODeadline.now() - self.lastUpstreamRead
-        if idle < timeout {
-            self.armReadTimer(in: timeout - idle)
-            return
-        }
+        let deadline = self.lastUpstreamRead + timeout
+        if NIODeadline.now() < deadline { return deadline }
         self.logger.debug(
             "upstream read timeout", metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"])
         self.upstreamFailed(.readTimeout)
+        return nil
     }
 
     static func milliseconds(since start: NIODeadline) -> Int64 {

@@ -1,4 +1,6 @@
+import NIOCore
 import NIOHTTP1
+import TurnpikePlugins
 
 /// Header rewriting between client and upstream (kong-format.md §5.7–5.9). Pure functions, on
 /// the hot path: names are compared case-insensitively in place, without lower-cased copies.
@@ -69,6 +71,17 @@ enum HeaderRules {
         return .other
     }
 
+    /// ASCII case-insensitive equality of two names.
+    static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
+        guard a.utf8.count == b.utf8.count else { return false }
+        for (x, y) in zip(a.utf8, b.utf8) {
+            let fx = (x >= 0x41 && x <= 0x5A) ? x | 0x20 : x
+            let fy = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
+            if fx != fy { return false }
+        }
+        return true
+    }
+
     /// Names listed in `Connection` headers, lower-cased (`close`, `keep-alive`, `upgrade`
     /// excluded); empty (no allocation) in the common case.
     static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
@@ -84,25 +97,69 @@ enum HeaderRules {
     }
 
     static func isListed(_ name: String, in tokens: [String]) -> Bool {
-        tokens.contains { $0.utf8.count == name.utf8.count && $0 == name.lowercased() }
+        tokens.contains { Self.equalsIgnoringCase($0, name) }
     }
 
-    /// The headers sent upstream: hop-by-hop removed, Kong's forwarding headers added.
-    static func upstreamHeaders(
-        client: HTTPHeaders,
-        host: String,
-        clientAddress: String,
-        forwardedHost: String,
-        forwardedPort: String,
-        forwardedPath: String,
-        forwardedPrefix: String?,
-        requestID: String,
-        via: String,
-        webSocketUpgrade: Bool = false
-    ) -> HTTPHeaders {
-        let listed = Self.connectionTokens(client)
-        var out = HTTPHeaders()
-        out.reserveCapacity(client.count + 10)
+    /// What the proxy needs to know of a request's headers, gathered in one pass.
+    struct RequestScan {
+        /// Names and values, for the header-section limit.
+        var bytes = 0
+        var host: String?
+        var hostCount = 0
+        var hasContentLength = false
+        var hasTransferEncoding = false
+        var hasConnection = false
+        var hasUpgrade = false
+        var hasExpect = false
+
+        init(_ headers: HTTPHeaders) {
+            for (name, value) in headers {
+                let length = name.utf8.count
+                self.bytes += length + value.utf8.count
+                switch length {
+                case 4 where HeaderRules.equals(name, "host"):
+                    self.hostCount += 1
+                    self.host = value
+                case 6 where HeaderRules.equals(name, "expect"):
+                    self.hasExpect = true
+                case 7 where HeaderRules.equals(name, "upgrade"):
+                    self.hasUpgrade = true
+                case 10 where HeaderRules.equals(name, "connection"):
+                    self.hasConnection = true
+                case 14 where HeaderRules.equals(name, "content-length"):
+                    self.hasContentLength = true
+                case 17 where HeaderRules.equals(name, "transfer-encoding"):
+                    self.hasTransferEncoding = true
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    /// What the gateway adds to a request it sends upstream (kong-format.md §5.7).
+    struct Forwarding {
+        var host: String
+        var clientAddress: String
+        var forwardedHost: String
+        var forwardedPort: String
+        var forwardedPath: String
+        var forwardedPrefix: String?
+        var requestID: String
+        var via: String
+        var webSocketUpgrade = false
+        /// The body goes up chunked (the client sent it chunked).
+        var chunkedBody = false
+    }
+
+    /// Writes the header lines sent upstream: hop-by-hop and `Expect` removed, the plugins'
+    /// edits applied, Kong's forwarding headers added. The caller writes the request line first.
+    static func writeUpstreamHeaders(
+        into writer: inout HeadWriter, client: HTTPHeaders, scan: RequestScan, forwarding f: Forwarding,
+        edits: UpstreamEdits?
+    ) {
+        let listed = scan.hasConnection ? Self.connectionTokens(client) : []
+        let removed = edits?.remove ?? []
         var forwardedFor: String?
         var clientVia: String?
         var teTrailers = false
@@ -117,29 +174,34 @@ enum HeaderRules {
             case .via:
                 clientVia = clientVia.map { $0 + ", " + value } ?? value
             case .server, .other:
+                if scan.hasExpect && Self.equals(name, "expect") { continue }
                 if !listed.isEmpty && Self.isListed(name, in: listed) { continue }
-                out.add(name: name, value: value)
+                if !removed.isEmpty && removed.contains(where: { Self.equalsIgnoringCase($0, name) }) { continue }
+                writer.header(name, value)
             }
         }
-        out.add(name: "Host", value: host)
-        out.add(name: "X-Forwarded-For", value: forwardedFor.map { $0 + ", " + clientAddress } ?? clientAddress)
-        out.add(name: "X-Forwarded-Proto", value: "http")
-        out.add(name: "X-Forwarded-Host", value: forwardedHost)
-        out.add(name: "X-Forwarded-Port", value: forwardedPort)
-        out.add(name: "X-Forwarded-Path", value: forwardedPath)
-        if let forwardedPrefix { out.add(name: "X-Forwarded-Prefix", value: forwardedPrefix) }
-        out.add(name: "X-Real-IP", value: clientAddress)
-        out.add(name: "Via", value: clientVia.map { $0 + ", " + via } ?? via)
-        out.add(name: "X-Kong-Request-Id", value: requestID)
-        if teTrailers { out.add(name: "TE", value: "trailers") }
-        if webSocketUpgrade {
-            // Kong keeps `Upgrade` for WebSocket only.
-            out.add(name: "Connection", value: "keep-alive, Upgrade")
-            out.add(name: "Upgrade", value: "websocket")
-        } else {
-            out.add(name: "Connection", value: "keep-alive")
+        writer.header("Host", f.host)
+        writer.header("X-Forwarded-For", forwardedFor.map { $0 + ", " + f.clientAddress } ?? f.clientAddress)
+        writer.header("X-Forwarded-Proto", "http")
+        writer.header("X-Forwarded-Host", f.forwardedHost)
+        writer.header("X-Forwarded-Port", f.forwardedPort)
+        writer.header("X-Forwarded-Path", f.forwardedPath)
+        if let prefix = f.forwardedPrefix { writer.header("X-Forwarded-Prefix", prefix) }
+        writer.header("X-Real-IP", f.clientAddress)
+        writer.header("Via", clientVia.map { $0 + ", " + f.via } ?? f.via)
+        writer.header("X-Kong-Request-Id", f.requestID)
+        if let edits {
+            for (name, value) in edits.set { writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value)) }
         }
-        return out
+        if teTrailers { writer.header("TE", "trailers") }
+        if f.chunkedBody { writer.header("Transfer-Encoding", "chunked") }
+        if f.webSocketUpgrade {
+            // Kong keeps `Upgrade` for WebSocket only.
+            writer.header("Connection", "keep-alive, Upgrade")
+            writer.header("Upgrade", "websocket")
+        } else {
+            writer.header("Connection", "keep-alive")
+        }
     }
 
     /// True for a WebSocket handshake request (`Connection: upgrade` and `Upgrade: websocket`).
@@ -158,18 +220,36 @@ enum HeaderRules {
         return connectionUpgrade && upgradeWebSocket
     }
 
-    /// The response head sent to the client: hop-by-hop removed, Via and Kong's latency headers.
-    static func clientResponseHeaders(
-        upstream: HTTPHeaders,
-        via: String,
-        serverToken: String,
-        upstreamLatencyMs: Int64,
-        proxyLatencyMs: Int64,
-        requestID: String
-    ) -> HTTPHeaders {
-        let listed = Self.connectionTokens(upstream)
-        var out = HTTPHeaders()
-        out.reserveCapacity(upstream.count + 5)
+    /// What the proxy needs to know of a response's headers to frame it for the client.
+    struct ResponseScan {
+        var hasContentLength = false
+        var hasTransferEncoding = false
+        var hasConnection = false
+
+        init(_ headers: HTTPHeaders) {
+            for (name, _) in headers {
+                switch name.utf8.count {
+                case 10 where HeaderRules.equals(name, "connection"):
+                    self.hasConnection = true
+                case 14 where HeaderRules.equals(name, "content-length"):
+                    self.hasContentLength = true
+                case 17 where HeaderRules.equals(name, "transfer-encoding"):
+                    self.hasTransferEncoding = true
+                default:
+                    break
+                }
+            }
+        }
+    }
+
+    /// Writes the response header lines sent to the client: hop-by-hop removed, Via and Kong's
+    /// latency headers added. The caller writes the status line first and the framing and
+    /// `Connection` headers after.
+    static func writeClientResponseHeaders(
+        into writer: inout HeadWriter, upstream: HTTPHeaders, scan: ResponseScan, via: String, serverToken: String,
+        upstreamLatencyMs: Int64, proxyLatencyMs: Int64, requestID: String
+    ) {
+        let listed = scan.hasConnection ? Self.connectionTokens(upstream) : []
         var upstreamVia: String?
         var hasServer = false
         for (name, value) in upstream {
@@ -185,14 +265,13 @@ enum HeaderRules {
                 break
             }
             if !listed.isEmpty && Self.isListed(name, in: listed) { continue }
-            out.add(name: name, value: value)
+            writer.header(name, value)
         }
-        if !hasServer { out.add(name: "Server", value: serverToken) }
-        out.add(name: "Via", value: upstreamVia.map { $0 + ", " + via } ?? via)
-        out.add(name: "X-Kong-Upstream-Latency", value: String(upstreamLatencyMs))
-        out.add(name: "X-Kong-Proxy-Latency", value: String(proxyLatencyMs))
-        out.add(name: "X-Kong-Request-Id", value: requestID)
-        return out
+        if !hasServer { writer.header("Server", serverToken) }
+        writer.header("Via", upstreamVia.map { $0 + ", " + via } ?? via)
+        writer.header("X-Kong-Upstream-Latency", upstreamLatencyMs)
+        writer.header("X-Kong-Proxy-Latency", proxyLatencyMs)
+        writer.header("X-Kong-Request-Id", requestID)
     }
 
     /// Bytes allowed as they are in an upstream path; everything else is percent-encoded.

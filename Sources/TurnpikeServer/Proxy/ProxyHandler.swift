@@ -15,8 +15,8 @@ import TurnpikeRouter
 /// two `epoll_ctl` calls per request. State lives in `state`; transitions check the prior state.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     enum State {
         /// Between requests.
@@ -40,7 +40,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var clientAddress = "unknown"
     private var localPort = 0
     private var readGate = ReadGate()
-    private let via: String
+    let via: String
     /// When the current request's head arrived (for X-Kong-Response-Latency).
     private var requestStart = NIODeadline.now()
     /// Parts of pipelined requests received while another request is being answered.
@@ -259,32 +259,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         // One pass over the headers: sizes, Host, framing.
-        var headerBytes = 0
-        var hostHeader: String?
-        var hostCount = 0
-        var hasContentLength = false
-        var hasTransferEncoding = false
-        for (name, value) in head.headers {
-            headerBytes += name.utf8.count + value.utf8.count
-            switch name.utf8.count {
-            case 4 where HeaderRules.equals(name, "host"):
-                hostCount += 1
-                hostHeader = value
-            case 14 where HeaderRules.equals(name, "content-length"):
-                hasContentLength = true
-            case 17 where HeaderRules.equals(name, "transfer-encoding"):
-                hasTransferEncoding = true
-            default:
-                break
-            }
-        }
-        if head.headers.count > self.configuration.maxHeaderCount || headerBytes > self.configuration.maxHeaderBytes {
+        let scan = HeaderRules.RequestScan(head.headers)
+        let hostHeader = scan.host
+        if head.headers.count > self.configuration.maxHeaderCount || scan.bytes > self.configuration.maxHeaderBytes {
             self.respondLocally(
                 status: .requestHeaderFieldsTooLarge, message: "Request header or cookie too large", head: head,
                 requestID: requestID, forceClose: true)
             return
         }
-        if hostCount > 1 || (hostCount == 0 && head.version.major == 1 && head.version.minor >= 1) {
+        if scan.hostCount > 1 || (scan.hostCount == 0 && head.version.major == 1 && head.version.minor >= 1) {
             self.respondLocally(status: .badRequest, message: "Bad request", head: head, requestID: requestID, forceClose: true)
             return
         }
@@ -349,7 +332,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             key = UpstreamKey(host: service.host, port: service.port)
         }
 
-        let isUpgrade = HeaderRules.isWebSocketUpgrade(head.headers)
+        let isUpgrade = scan.hasUpgrade && scan.hasConnection && HeaderRules.isWebSocketUpgrade(head.headers)
         let upstreamPath = UpstreamPath.join(
             servicePath: service.path, requestPath: path, matchedLength: match.matchedPathLength, stripPath: plan.stripPath)
         var upstreamURI = HeaderRules.encodePath(upstreamPath)
@@ -372,23 +355,21 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             upstreamHost = service.hostHeader
         }
-        let headers = HeaderRules.upstreamHeaders(
-            client: head.headers, host: upstreamHost, clientAddress: self.clientAddress,
-            forwardedHost: Self.forwardedHost(hostHeader), forwardedPort: self.localPortText,
-            forwardedPath: String(rawPath), forwardedPrefix: forwardedPrefix, requestID: requestID,
+        let chunkedBody = !scan.hasContentLength && scan.hasTransferEncoding
+        let forwarding = HeaderRules.Forwarding(
+            host: upstreamHost, clientAddress: self.clientAddress, forwardedHost: Self.forwardedHost(hostHeader),
+            forwardedPort: self.localPortText, forwardedPath: String(rawPath), forwardedPrefix: forwardedPrefix,
+            requestID: requestID,
             via: head.version == .http1_1 ? self.via : "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken,
-            webSocketUpgrade: isUpgrade)
-        var upstreamHead = HTTPRequestHead(version: .http1_1, method: head.method, uri: upstreamURI, headers: headers)
-        if let edits {
-            for name in edits.remove { upstreamHead.headers.remove(name: name) }
-            for (name, value) in edits.set { upstreamHead.headers.add(name: name, value: value) }
-        }
-        if !hasContentLength && hasTransferEncoding {
-            upstreamHead.headers.add(name: "Transfer-Encoding", value: "chunked")
-        }
+            webSocketUpgrade: isUpgrade, chunkedBody: chunkedBody)
+        var writer = HeadWriter(allocator: context.channel.allocator, capacity: 384 + upstreamURI.utf8.count + scan.bytes + 4 * head.headers.count)
+        writer.requestLine(method: head.method, uri: upstreamURI)
+        HeaderRules.writeUpstreamHeaders(into: &writer, client: head.headers, scan: scan, forwarding: forwarding, edits: edits)
+        let expectContinue = scan.hasExpect && head.headers.first(name: "expect")?.lowercased() == "100-continue"
 
         let exchange = Exchange(
-            handler: self, pool: self.pool, clientHead: head, upstreamHead: upstreamHead, key: key, service: service,
+            handler: self, pool: self.pool, clientHead: head, upstreamHead: writer.finish(), chunkedBody: chunkedBody,
+            expectContinue: expectContinue, webSocketUpgrade: isUpgrade, key: key, service: service,
             requestID: requestID, start: start, configuration: self.configuration, logger: self.logger)
         self.state = .proxying(exchange)
         exchange.begin()
@@ -472,37 +453,48 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let context = self.context else { return }
         let close = closeAfter ?? !(head?.isKeepAlive ?? false)
         if case .idle = self.state { self.state = .discardingBody(closeAfter: close) }
-        var headers = extra
         let bodyBytes = body?.utf8.count ?? 0
-        headers.add(name: "Content-Length", value: String(bodyBytes))
-        headers.add(name: "Server", value: self.configuration.serverToken)
-        headers.add(name: "X-Kong-Response-Latency", value: String((NIODeadline.now() - self.requestStart).nanoseconds / 1_000_000))
-        headers.add(name: "X-Kong-Request-Id", value: requestID)
+        var writer = HeadWriter(allocator: context.channel.allocator, capacity: 256 + bodyBytes)
+        writer.statusLine(version: head?.version ?? .http1_1, status: status)
+        for (name, value) in extra { writer.header(name, HeadWriter.sanitized(value)) }
+        writer.header("Content-Length", Int64(bodyBytes))
+        writer.header("Server", self.configuration.serverToken)
+        writer.header("X-Kong-Response-Latency", (NIODeadline.now() - self.requestStart).nanoseconds / 1_000_000)
+        writer.header("X-Kong-Request-Id", requestID)
         if close {
-            headers.replaceOrAdd(name: "Connection", value: "close")
+            writer.header("Connection", "close")
         } else if let head, head.version == .http1_0 {
-            headers.add(name: "Connection", value: "keep-alive")
+            writer.header("Connection", "keep-alive")
         }
-        let version = head?.version ?? .http1_1
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: version, status: status, headers: headers))), promise: nil)
-        if let body, head?.method != .HEAD {
-            var buffer = context.channel.allocator.buffer(capacity: bodyBytes)
-            buffer.writeString(body)
-            context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        var buffer = writer.finish()
+        if let body, head?.method != .HEAD { buffer.writeString(body) }
+        if close {
+            context.writeAndFlush(self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [weak self] _ in
+                self?.closeClient()
+            }
+        } else {
+            context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
         }
-        let promise: EventLoopPromise<Void>? = close ? context.eventLoop.makePromise() : nil
-        context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: promise)
-        promise?.futureResult.assumeIsolated().whenComplete { [weak self] _ in self?.closeClient() }
     }
 
     // MARK: - Called by the exchange
 
-    func writeToClient(_ part: HTTPServerResponsePart, promise: EventLoopPromise<Void>? = nil) {
-        guard let context = self.context else {
-            promise?.fail(ChannelError.ioOnClosedChannel)
-            return
+    var allocator: ByteBufferAllocator { self.context?.channel.allocator ?? ByteBufferAllocator() }
+
+    func writeToClient(_ buffer: ByteBuffer) {
+        self.context?.write(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Writes one chunk of a chunked response body.
+    func writeChunkToClient(_ buffer: ByteBuffer) {
+        guard let context = self.context else { return }
+        if buffer.readableBytes > 4096 {
+            context.write(self.wrapOutboundOut(ChunkedFraming.prefix(buffer.readableBytes, allocator: context.channel.allocator)), promise: nil)
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
+            context.write(self.wrapOutboundOut(ChunkedFraming.crlf(allocator: context.channel.allocator)), promise: nil)
+        } else {
+            context.write(self.wrapOutboundOut(ChunkedFraming.chunk(buffer, allocator: context.channel.allocator)), promise: nil)
         }
-        context.write(self.wrapOutboundOut(part), promise: promise)
     }
 
     func flushClient() {
@@ -527,7 +519,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The exchange ended; the connection takes the next request or closes. With `writeEnd`, the
     /// response's end is written here, after the state change: writing it lets NIO's pipelining
     /// handler deliver the next request at once, re-entrantly.
-    func exchangeFinished(_ exchange: Exchange, closeClient: Bool, requestComplete: Bool, writeEnd: Bool = false) {
+    func exchangeFinished(
+        _ exchange: Exchange, closeClient: Bool, requestComplete: Bool, writeEnd: Bool = false, chunked: Bool = false
+    ) {
         guard case .proxying(let current) = self.state, current === exchange else { return }
         self.resumeClientReads()
         if closeClient {
@@ -539,12 +533,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard let context = self.context else { return }
         if writeEnd {
+            // The last chunk for a chunked body; otherwise an empty write that tells when all went out.
+            let end = chunked ? ChunkedFraming.terminator(allocator: context.channel.allocator) : ByteBuffer()
             if closeClient {
-                context.writeAndFlush(self.wrapOutboundOut(.end(nil))).assumeIsolated().whenComplete { [weak self] _ in
+                context.writeAndFlush(self.wrapOutboundOut(end)).assumeIsolated().whenComplete { [weak self] _ in
                     self?.closeClient()
                 }
+            } else if chunked {
+                context.writeAndFlush(self.wrapOutboundOut(end), promise: nil)
             } else {
-                context.writeAndFlush(self.wrapOutboundOut(.end(nil)), promise: nil)
+                context.flush()
             }
         } else if closeClient {
             self.closeClient()

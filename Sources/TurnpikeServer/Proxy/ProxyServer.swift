@@ -66,9 +66,12 @@ public final class ProxyServer: Sendable {
                     }
                     connections.add(channel)
                     let sync = channel.pipeline.syncOperations
-                    try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withErrorHandling: false, withOutboundHeaderValidation: false,
-                        withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
+                    // Requests are parsed by NIO; responses go out as bytes the proxy writes itself.
+                    try sync.addHandler(
+                        ByteToMessageHandler(
+                            HTTPRequestDecoder(
+                                leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop,
+                                limitConfiguration: limits)))
                     try sync.addHandler(
                         ProxyHandler(
                             slot: slot, pool: state.pool, balancerCursors: state.cursors, configuration: configuration,

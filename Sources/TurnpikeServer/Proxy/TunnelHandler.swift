@@ -94,13 +94,11 @@ enum Tunnel {
         let c = client.pipeline.syncOperations
         try c.addHandler(clientTunnel)
         c.removeHandler(try c.handler(type: ProxyHandler.self), promise: nil)
-        c.removeHandler(try c.handler(type: HTTPResponseEncoder.self), promise: nil)
         c.removeHandler(try c.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
 
         let u = upstream.pipeline.syncOperations
         try u.addHandler(upstreamTunnel)
         u.removeHandler(try u.handler(type: UpstreamHandler.self), promise: nil)
-        u.removeHandler(try u.handler(type: HTTPRequestEncoder.self), promise: nil)
-        u.removeHandler(try u.handler(type: ByteToMessageHandler<HTTPResponseDecoder>.self), promise: nil)
+        u.removeHandler(try u.handler(type: ByteToMessageHandler<UpstreamResponseDecoder>.self), promise: nil)
     }
 }

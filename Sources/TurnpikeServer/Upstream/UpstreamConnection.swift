@@ -19,6 +19,8 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamWritabilityChanged(isWritable: Bool)
     /// The connection failed or closed before the response ended.
     func upstreamFailed(_ error: UpstreamError)
+    /// The connection's timer fired; returns when it must fire next (nil: not needed).
+    func upstreamTimerFired() -> NIODeadline?
 }
 
 enum UpstreamError: Error, Equatable {
@@ -31,17 +33,53 @@ enum UpstreamError: Error, Equatable {
 }
 
 /// One keep-alive connection to an upstream, used by one exchange at a time, on one loop.
+///
+/// It has one timer for its whole life, for the exchange's `read_timeout` and for the pool's idle
+/// timeout: arming it is a no-op while it is already due no later than asked, so a request that
+/// reuses the connection schedules nothing (a timer per request cost more than its request).
 final class UpstreamConnection {
     let channel: any Channel
     let key: UpstreamKey
     let handler: UpstreamHandler
     var requestsServed = 0
-    var idleTimer: Scheduled<Void>?
+    /// Since when the connection idles in the pool (nil while in use).
+    var idleSince: NIODeadline?
+    /// Checks an idle connection when its timer fires; set by the pool.
+    var onIdleCheck: ((UpstreamConnection) -> NIODeadline?)?
+    private var timer: Scheduled<Void>?
+    private var timerDeadline = NIODeadline.distantFuture
 
     init(channel: any Channel, key: UpstreamKey, handler: UpstreamHandler) {
         self.channel = channel
         self.key = key
         self.handler = handler
+    }
+
+    /// Makes the timer fire no later than `deadline`.
+    func watch(until deadline: NIODeadline) {
+        if self.timer != nil && self.timerDeadline <= deadline { return }
+        self.timer?.cancel()
+        self.timerDeadline = deadline
+        self.timer = self.channel.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
+            self?.timerFired()
+        }
+    }
+
+    func stopTimer() {
+        self.timer?.cancel()
+        self.timer = nil
+    }
+
+    private func timerFired() {
+        self.timer = nil
+        guard self.channel.isActive else { return }
+        let next: NIODeadline?
+        if let delegate = self.handler.delegate {
+            next = delegate.upstreamTimerFired()
+        } else {
+            next = self.onIdleCheck?(self)
+        }
+        if let next { self.watch(until: next) }
     }
 }
 
@@ -49,8 +87,8 @@ final class UpstreamConnection {
 /// and holds reads back while the client cannot take more (backpressure).
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     /// The exchange using the connection; nil while it idles in the pool.
     weak var delegate: (any UpstreamDelegate)?
@@ -63,6 +101,37 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// True once any byte of the current response arrived (a stale pooled connection fails before).
     private(set) var receivedResponseBytes = false
     private var finished = false
+    private let decoder: UpstreamResponseDecoder
+
+    init(decoder: UpstreamResponseDecoder) {
+        self.decoder = decoder
+    }
+
+    /// Tells the response parser which request the next response answers (HEAD has no body).
+    func expectResponse(to method: HTTPMethod) {
+        self.decoder.expectResponse(to: method)
+    }
+
+    /// Writes request bytes (unflushed), straight to the socket side of the pipeline.
+    func send(_ buffer: ByteBuffer) {
+        self.context?.write(self.wrapOutboundOut(buffer), promise: nil)
+    }
+
+    /// Writes one chunk of a chunked request body.
+    func sendChunk(_ buffer: ByteBuffer) {
+        guard let context = self.context else { return }
+        if buffer.readableBytes > 4096 {
+            context.write(self.wrapOutboundOut(ChunkedFraming.prefix(buffer.readableBytes, allocator: context.channel.allocator)), promise: nil)
+            context.write(self.wrapOutboundOut(buffer), promise: nil)
+            context.write(self.wrapOutboundOut(ChunkedFraming.crlf(allocator: context.channel.allocator)), promise: nil)
+        } else {
+            context.write(self.wrapOutboundOut(ChunkedFraming.chunk(buffer, allocator: context.channel.allocator)), promise: nil)
+        }
+    }
+
+    func flush() {
+        self.context?.flush()
+    }
 
     func prepareForRequest() {
         self.receivedResponseBytes = false
@@ -143,5 +212,36 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func resumeReads() {
         self.readGate.resume(context: self.context)
+    }
+}
+
+/// NIO's response parser without its request encoder: requests go up as bytes the proxy wrote, so
+/// the parser is told of each request's method here (it needs it for HEAD) instead of watching
+/// the encoder's writes.
+final class UpstreamResponseDecoder: ByteToMessageDecoder {
+    typealias InboundOut = HTTPClientResponsePart
+
+    private let inner = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)
+    private static let plainRequest = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
+    private static let headRequest = HTTPRequestHead(version: .http1_1, method: .HEAD, uri: "/")
+
+    func expectResponse(to method: HTTPMethod) {
+        self.inner.write(data: .head(method == .HEAD ? Self.headRequest : Self.plainRequest))
+    }
+
+    func decoderAdded(context: ChannelHandlerContext) {
+        self.inner.decoderAdded(context: context)
+    }
+
+    func decoderRemoved(context: ChannelHandlerContext) {
+        self.inner.decoderRemoved(context: context)
+    }
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        try self.inner.decode(context: context, buffer: &buffer)
+    }
+
+    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        try self.inner.decodeLast(context: context, buffer: &buffer, seenEOF: seenEOF)
     }
 }

@@ -21,8 +21,7 @@ final class UpstreamPool {
         self.eventLoop.preconditionInEventLoop()
         // Pop in place: copying the list out of the dictionary would copy it on every request.
         while let connection = self.idle[key]?.popLast() {
-            connection.idleTimer?.cancel()
-            connection.idleTimer = nil
+            connection.idleSince = nil
             if connection.channel.isActive { return connection }
         }
         return nil
@@ -37,9 +36,10 @@ final class UpstreamPool {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Header names and values come from NIO's request parser or from us: already valid.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
+                    // Requests go up as bytes the proxy writes itself; responses are parsed by NIO.
+                    let decoder = UpstreamResponseDecoder()
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(decoder: decoder))
                 }
             }
             .connect(host: key.host, port: key.port)
@@ -54,7 +54,11 @@ final class UpstreamPool {
                         // Set once: a close forgets the connection if it idles here (a no-op otherwise).
                         handler.onClose = { [weak self, weak connection] in
                             guard let self, let connection else { return }
+                            connection.stopTimer()
                             self.remove(connection)
+                        }
+                        connection.onIdleCheck = { [weak self] connection in
+                            self?.checkIdle(connection)
                         }
                         completion(.success(connection))
                     } catch {
@@ -82,17 +86,25 @@ final class UpstreamPool {
             return
         }
         self.idle[connection.key, default: []].append(connection)
-        let loopBound = NIOLoopBound(connection, eventLoop: self.eventLoop)
-        connection.idleTimer = self.eventLoop.scheduleTask(in: self.idleTimeout) {
-            loopBound.value.channel.close(promise: nil)
-        }
+        let now = NIODeadline.now()
+        connection.idleSince = now
+        connection.watch(until: now + self.idleTimeout)
+    }
+
+    /// The connection's timer fired while no exchange uses it: closes it once it idled for
+    /// `idleTimeout`, otherwise returns when to look again.
+    private func checkIdle(_ connection: UpstreamConnection) -> NIODeadline? {
+        guard let since = connection.idleSince else { return nil }
+        let deadline = since + self.idleTimeout
+        if NIODeadline.now() < deadline { return deadline }
+        connection.channel.close(promise: nil)
+        return nil
     }
 
     private func remove(_ connection: UpstreamConnection) {
         guard var list = self.idle[connection.key] else { return }
         list.removeAll { $0 === connection }
         self.idle[connection.key] = list.isEmpty ? nil : list
-        connection.idleTimer?.cancel()
     }
 
     /// Closes every idle connection (shutdown).
