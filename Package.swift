@@ -127,7 +127,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TurnpikeServerTests",
-            dependencies: ["TurnpikeServer", "TurnpikeModel", "TurnpikeEngine", "TurnpikeYAML", "TurnpikeTestSupport"],
+            dependencies: [
+                "TurnpikeServer", "TurnpikeModel", "TurnpikeEngine", "TurnpikeYAML", "TurnpikePlugins",
+                "TurnpikeTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             exclude: ["Fixtures"],
             swiftSettings: strict
         ),

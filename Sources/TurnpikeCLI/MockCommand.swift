@@ -9,7 +9,7 @@ struct MockCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mock",
         abstract: "Run a request-echo upstream (JSON of method, url, path, query, headers, body).",
-        discussion: "Also: /status/<code>, /delay/<ms>, /bytes/<n>."
+        discussion: "Also: /status/<code>, /delay/<ms>, /bytes/<n>, /stream/<n> (no Content-Length)."
     )
 
     @Option(help: "Listen address HOST:PORT.")

@@ -219,6 +219,34 @@ import TurnpikeTestSupport
         }
     }
 
+    @Test func responsesWithoutLengthAreChunkedOrCloseDelimited() async throws {
+        try await withGateway { gw in
+            // HTTP/1.1: chunked, twice on one connection (the terminator ends each response).
+            let client = try TestClient(port: gw.proxyPort)
+            for n in [300_000, 10] {
+                try client.send("GET /mock/stream/\(n) HTTP/1.1\r\nHost: x\r\n\r\n")
+                let r = try client.readResponse()
+                #expect(r.status == 200)
+                #expect(r.header("transfer-encoding") == "chunked")
+                #expect(r.header("content-length") == nil)
+                #expect(r.body.count == n)
+            }
+            // A length passes through unchanged.
+            try client.send("GET /mock/bytes/1000 HTTP/1.1\r\nHost: x\r\n\r\n")
+            let sized = try client.readResponse()
+            #expect(sized.header("content-length") == "1000")
+            #expect(sized.header("transfer-encoding") == nil)
+            // HTTP/1.0 (keep-alive asked): no chunking, the close ends the body.
+            let old = try TestClient(port: gw.proxyPort)
+            try old.send("GET /mock/stream/70000 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+            let r = try old.readResponse()
+            #expect(r.status == 200)
+            #expect(r.header("transfer-encoding") == nil)
+            #expect(r.header("connection") == "close")
+            #expect(r.body.count == 70000)
+        }
+    }
+
     @Test func http10Client() async throws {
         try await withGateway { gw in
             let client = try TestClient(port: gw.proxyPort)

@@ -126,8 +126,9 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.send(context: context, head: head, status: HTTPResponseStatus(statusCode: code), headers: headers, body: nil)
             return
         }
-        if segments.count == 2, segments[0] == "bytes", let n = Int(segments[1]), n >= 0 {
-            self.streamBytes(context: context, head: head, count: n)
+        if segments.count == 2, segments[0] == "bytes" || segments[0] == "stream", let n = Int(segments[1]), n >= 0 {
+            // /stream/<n> sends no length: chunked for HTTP/1.1, ended by the close for HTTP/1.0.
+            self.streamBytes(context: context, head: head, count: n, withLength: segments[0] == "bytes")
             return
         }
         let json = self.echo(head: head).json + "\n"
@@ -161,13 +162,15 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    private func streamBytes(context: ChannelHandlerContext, head: HTTPRequestHead, count: Int) {
+    private func streamBytes(context: ChannelHandlerContext, head: HTTPRequestHead, count: Int, withLength: Bool) {
         var headers = HTTPHeaders()
         headers.add(name: "content-type", value: "application/octet-stream")
-        headers.add(name: "content-length", value: "\(count)")
+        if withLength { headers.add(name: "content-length", value: "\(count)") }
+        let keepAlive = head.isKeepAlive && (withLength || head.version != .http1_0)
+        if !keepAlive { headers.add(name: "connection", value: "close") }
         context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
         let chunk = context.channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: min(count, 64 * 1024))
-        self.writeChunks(context: context, remaining: count, chunk: chunk, keepAlive: head.isKeepAlive)
+        self.writeChunks(context: context, remaining: count, chunk: chunk, keepAlive: keepAlive)
     }
 
     /// Writes `remaining` bytes chunk by chunk, waiting for each write so memory stays flat.

@@ -76,16 +76,17 @@ struct HeadWriter {
             buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + value))
             return
         }
-        var digits: (UInt64, UInt64) = (0, 0)
+        // Int64.max has 19 digits.
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         var count = 0
         var rest = UInt64(value)
         withUnsafeMutableBytes(of: &digits) { raw in
             while rest > 0 {
-                raw[15 - count] = UInt8(truncatingIfNeeded: 0x30 + rest % 10)
+                raw[raw.count - 1 - count] = UInt8(truncatingIfNeeded: 0x30 + rest % 10)
                 rest /= 10
                 count += 1
             }
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(16 - count)...]))
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(raw.count - count)...]))
         }
     }
 

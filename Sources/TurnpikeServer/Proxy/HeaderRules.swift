@@ -74,7 +74,9 @@ enum HeaderRules {
     /// ASCII case-insensitive equality of two names.
     static func equalsIgnoringCase(_ a: String, _ b: String) -> Bool {
         guard a.utf8.count == b.utf8.count else { return false }
-        for (x, y) in zip(a.utf8, b.utf8) {
+        var i = a.utf8.makeIterator()
+        var j = b.utf8.makeIterator()
+        while let x = i.next(), let y = j.next() {
             let fx = (x >= 0x41 && x <= 0x5A) ? x | 0x20 : x
             let fy = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
             if fx != fy { return false }

@@ -1,0 +1,143 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+import TurnpikePlugins
+
+@testable import TurnpikeServer
+
+/// The heads the proxy writes itself (kong-format.md §5.7–5.9), checked byte for byte.
+@Suite struct HeaderRulesTests {
+    static func text(_ buffer: ByteBuffer) -> String { String(buffer: buffer) }
+
+    static func forwarding(chunked: Bool = false, webSocket: Bool = false) -> HeaderRules.Forwarding {
+        HeaderRules.Forwarding(
+            host: "up.local:8080", clientAddress: "10.0.0.9", forwardedHost: "example.com", forwardedPort: "8000",
+            forwardedPath: "/api/x", forwardedPrefix: "/api", requestID: "rid", via: "1.1 turnpike/0.1.0",
+            webSocketUpgrade: webSocket, chunkedBody: chunked)
+    }
+
+    static func upstreamHead(_ client: HTTPHeaders, edits: UpstreamEdits? = nil, chunked: Bool = false) -> String {
+        var writer = HeadWriter(allocator: ByteBufferAllocator(), capacity: 64)
+        writer.requestLine(method: .GET, uri: "/x?a=1")
+        HeaderRules.writeUpstreamHeaders(
+            into: &writer, client: client, scan: HeaderRules.RequestScan(client), forwarding: Self.forwarding(chunked: chunked),
+            edits: edits)
+        return Self.text(writer.finish())
+    }
+
+    @Test func upstreamRequestHeadIsKongs() {
+        let client: HTTPHeaders = [
+            "Host": "example.com:8000", "User-Agent": "curl/8", "X-Forwarded-For": "1.2.3.4", "Via": "1.0 edge",
+            "X-Real-IP": "6.6.6.6", "X-Forwarded-Proto": "https", "Accept": "*/*",
+        ]
+        #expect(
+            Self.upstreamHead(client) == """
+                GET /x?a=1 HTTP/1.1\r
+                User-Agent: curl/8\r
+                Accept: */*\r
+                Host: up.local:8080\r
+                X-Forwarded-For: 1.2.3.4, 10.0.0.9\r
+                X-Forwarded-Proto: http\r
+                X-Forwarded-Host: example.com\r
+                X-Forwarded-Port: 8000\r
+                X-Forwarded-Path: /api/x\r
+                X-Forwarded-Prefix: /api\r
+                X-Real-IP: 10.0.0.9\r
+                Via: 1.0 edge, 1.1 turnpike/0.1.0\r
+                X-Kong-Request-Id: rid\r
+                Connection: keep-alive\r
+                \r
+
+                """)
+    }
+
+    @Test func hopByHopAndConnectionListedHeadersAreDropped() {
+        let client: HTTPHeaders = [
+            "Host": "h", "Connection": "keep-alive, X-Secret", "X-Secret": "s", "Keep-Alive": "timeout=5",
+            "Proxy-Connection": "keep-alive", "Upgrade": "h2c", "Trailer": "X", "Transfer-Encoding": "chunked",
+            "TE": "trailers, deflate", "Expect": "100-continue", "Proxy-Authenticate": "x", "X-Kept": "yes",
+        ]
+        let head = Self.upstreamHead(client, chunked: true)
+        for gone in ["X-Secret", "Keep-Alive", "Proxy-Connection", "Upgrade", "Trailer", "Expect", "Proxy-Authenticate", "deflate"] {
+            #expect(!head.contains(gone), "\(gone) forwarded")
+        }
+        #expect(head.contains("X-Kept: yes\r\n"))
+        #expect(head.contains("TE: trailers\r\n"))
+        #expect(head.contains("Transfer-Encoding: chunked\r\n"))
+        #expect(head.hasSuffix("Connection: keep-alive\r\n\r\n"))
+    }
+
+    @Test func pluginEditsReplaceClientHeadersAndCannotInjectLines() {
+        var edits = UpstreamEdits()
+        edits.setHeader("X-Consumer-Username", "alice\r\nX-Evil: 1")
+        edits.setHeader("apikey", nil)
+        let client: HTTPHeaders = ["Host": "h", "x-consumer-username": "forged", "ApiKey": "secret"]
+        let head = Self.upstreamHead(client, edits: edits)
+        #expect(!head.contains("forged"))
+        #expect(!head.contains("secret"))
+        #expect(head.contains("X-Consumer-Username: alice  X-Evil: 1\r\n"))
+        #expect(!head.contains("\nX-Evil"))
+    }
+
+    @Test func clientResponseHeadIsKongs() {
+        let upstream: HTTPHeaders = [
+            "Content-Type": "text/plain", "Content-Length": "6", "Connection": "keep-alive, X-Hop", "X-Hop": "1",
+            "Keep-Alive": "timeout=5", "Via": "1.1 upstream", "Transfer-Encoding": "identity", "X-App": "a",
+        ]
+        let scan = HeaderRules.ResponseScan(upstream)
+        #expect(scan.hasContentLength && scan.hasConnection && scan.hasTransferEncoding)
+        var writer = HeadWriter(allocator: ByteBufferAllocator(), capacity: 16)
+        writer.statusLine(version: .http1_1, status: .ok)
+        HeaderRules.writeClientResponseHeaders(
+            into: &writer, upstream: upstream, scan: scan, via: "1.1 turnpike/0.1.0", serverToken: "turnpike/0.1.0",
+            upstreamLatencyMs: 12, proxyLatencyMs: 0, requestID: "rid")
+        #expect(
+            Self.text(writer.finish()) == """
+                HTTP/1.1 200 OK\r
+                Content-Type: text/plain\r
+                Content-Length: 6\r
+                X-App: a\r
+                Server: turnpike/0.1.0\r
+                Via: 1.1 upstream, 1.1 turnpike/0.1.0\r
+                X-Kong-Upstream-Latency: 12\r
+                X-Kong-Proxy-Latency: 0\r
+                X-Kong-Request-Id: rid\r
+                \r
+
+                """)
+    }
+
+    @Test func upstreamServerHeaderIsKept() {
+        let upstream: HTTPHeaders = ["Server": "nginx", "Content-Length": "0"]
+        var writer = HeadWriter(allocator: ByteBufferAllocator(), capacity: 16)
+        writer.statusLine(version: .http1_0, status: HTTPResponseStatus(statusCode: 599, reasonPhrase: "Odd"))
+        HeaderRules.writeClientResponseHeaders(
+            into: &writer, upstream: upstream, scan: HeaderRules.ResponseScan(upstream), via: "v", serverToken: "t",
+            upstreamLatencyMs: 0, proxyLatencyMs: 3, requestID: "r")
+        let text = Self.text(writer.finish())
+        #expect(text.hasPrefix("HTTP/1.0 599 Odd\r\nServer: nginx\r\n"))
+        #expect(!text.contains("Server: t"))
+    }
+
+    @Test func decimalsAndChunks() {
+        for n: Int64 in [0, 7, 10, 99, 1234567890, -42, .max] {
+            var b = ByteBuffer()
+            HeadWriter.writeDecimal(n, into: &b)
+            #expect(String(buffer: b) == String(n))
+        }
+        let chunk = ChunkedFraming.chunk(ByteBuffer(string: String(repeating: "a", count: 26)), allocator: ByteBufferAllocator())
+        #expect(String(buffer: chunk) == "1a\r\n" + String(repeating: "a", count: 26) + "\r\n")
+        #expect(String(buffer: ChunkedFraming.terminator(allocator: ByteBufferAllocator())) == "0\r\n\r\n")
+    }
+
+    @Test func requestScanFindsFramingAndHost() {
+        let scan = HeaderRules.RequestScan([
+            "HOST": "a", "Content-Length": "3", "transfer-encoding": "chunked", "Connection": "upgrade",
+            "upgrade": "websocket", "Expect": "100-continue",
+        ])
+        #expect(scan.host == "a" && scan.hostCount == 1)
+        #expect(scan.hasContentLength && scan.hasTransferEncoding && scan.hasConnection && scan.hasUpgrade && scan.hasExpect)
+        #expect(scan.bytes == "HOSTa".utf8.count + "Content-Length3".utf8.count + "transfer-encodingchunked".utf8.count
+            + "Connectionupgrade".utf8.count + "upgradewebsocket".utf8.count + "Expect100-continue".utf8.count)
+    }
+}
