@@ -76,9 +76,8 @@ final class Exchange: UpstreamDelegate {
     func begin() {
         // Expect: 100-continue is answered here (as nginx does); the upstream never sees it.
         if self.expectContinue, let handler = self.handler {
-            var writer = HeadWriter(allocator: handler.allocator, capacity: 32)
-            writer.statusLine(version: self.clientHead.version, status: .continue)
-            handler.writeToClient(writer.finish())
+            let version = self.clientHead.version
+            handler.writeToClient(HeadWriter.write(allocator: handler.allocator, capacity: 32) { $0.statusLine(version: version, status: .continue) })
             handler.flushClient()
         }
         self.attempts = 1
@@ -114,8 +113,9 @@ final class Exchange: UpstreamDelegate {
         connection.handler.delegate = self
         connection.handler.prepareForRequest()
         self.headSent = true
-        self.sentAt = .now()
-        self.proxyLatency = Self.milliseconds(since: self.start)
+        let now = NIODeadline.now()
+        self.sentAt = now
+        self.proxyLatency = (now - self.start).nanoseconds / 1_000_000
         let upstream = connection.handler
         upstream.expectResponse(to: self.clientHead.method)
         upstream.send(self.upstreamHead)
@@ -247,55 +247,56 @@ final class Exchange: UpstreamDelegate {
             self.upstreamFailed(.invalidResponse)
             return
         }
-        self.restartReadTimer()
+        let now = NIODeadline.now()
+        self.lastUpstreamRead = now
         self.responseStarted = true
-        let upstreamLatency = self.sentAt.map { Self.milliseconds(since: $0) } ?? 0
+        let upstreamLatency = self.sentAt.map { (now - $0).nanoseconds / 1_000_000 } ?? 0
         let scan = HeaderRules.ResponseScan(head.headers)
-        var writer = HeadWriter(allocator: handler.allocator, capacity: 256 + head.headers.count * 48)
-        writer.statusLine(version: self.clientHead.version, status: head.status)
-        HeaderRules.writeClientResponseHeaders(
-            into: &writer, upstream: head.headers, scan: scan, via: handler.via,
-            serverToken: self.configuration.serverToken, upstreamLatencyMs: upstreamLatency,
-            proxyLatencyMs: self.proxyLatency, requestID: self.requestID)
-
         if code == 101 {
             // A WebSocket handshake the upstream accepted: the 101 keeps its Upgrade/Connection
             // headers, and both connections become a byte relay (never returned to the pool).
             // The splice waits for the 101's end: NIO's decoder still delivers it after the head.
-            writer.header("Connection", "Upgrade")
-            if let upgrade = head.headers.first(name: "upgrade") { writer.header("Upgrade", upgrade) }
             self.upgrading = true
             self.cancelReadTimer()
-            handler.writeToClient(writer.finish())
-            handler.flushClient()
-            return
-        }
-        // Framing (RFC 9112 §6.3): a length passes through; an unknown length is chunked for an
-        // HTTP/1.1 client and delimited by the close for an HTTP/1.0 one.
-        let bodyless = self.clientHead.method == .HEAD || code == 204 || code == 304 || (100..<200).contains(code)
-        if !bodyless && !scan.hasContentLength {
-            if self.clientHead.version == .http1_0 {
-                self.closeClientAfter = true
-            } else {
-                self.chunkedResponse = true
-                writer.header("Transfer-Encoding", "chunked")
+        } else {
+            // Framing (RFC 9112 §6.3): a length passes through; an unknown length is chunked for an
+            // HTTP/1.1 client and delimited by the close for an HTTP/1.0 one.
+            let bodyless = self.clientHead.method == .HEAD || code == 204 || code == 304 || (100..<200).contains(code)
+            if !bodyless && !scan.hasContentLength {
+                if self.clientHead.version == .http1_0 {
+                    self.closeClientAfter = true
+                } else {
+                    self.chunkedResponse = true
+                }
             }
-        } else if self.clientHead.method == .HEAD && scan.hasTransferEncoding && !scan.hasContentLength
+        }
+        let headChunked = self.clientHead.method == .HEAD && scan.hasTransferEncoding && !scan.hasContentLength
             && self.clientHead.version != .http1_0
-        {
-            writer.header("Transfer-Encoding", "chunked")
+        let bytes = HeadWriter.write(allocator: handler.allocator, capacity: 320 + head.headers.count * 64) { writer in
+            writer.statusLine(version: self.clientHead.version, status: head.status)
+            HeaderRules.writeClientResponseHeaders(
+                into: &writer, upstream: head.headers, scan: scan, via: handler.via,
+                serverToken: self.configuration.serverToken, upstreamLatencyMs: upstreamLatency,
+                proxyLatencyMs: self.proxyLatency, requestID: self.requestID)
+            if self.upgrading {
+                writer.header("Connection", "Upgrade")
+                if let upgrade = head.headers.first(name: "upgrade") { writer.header("Upgrade", upgrade) }
+                return
+            }
+            if self.chunkedResponse || headChunked { writer.header("Transfer-Encoding", "chunked") }
+            if self.closeClientAfter {
+                writer.header("Connection", "close")
+            } else if self.clientHead.version == .http1_0 {
+                writer.header("Connection", "keep-alive")
+            }
         }
-        if self.closeClientAfter {
-            writer.header("Connection", "close")
-        } else if self.clientHead.version == .http1_0 {
-            writer.header("Connection", "keep-alive")
-        }
-        handler.writeToClient(writer.finish())
+        handler.writeToClient(bytes)
+        if self.upgrading { handler.flushClient() }
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
         guard !self.finished, let handler = self.handler else { return }
-        self.restartReadTimer()
+        self.bodyRead = true
         guard buffer.readableBytes > 0 else { return }
         if self.chunkedResponse {
             handler.writeChunkToClient(buffer)
@@ -306,6 +307,11 @@ final class Exchange: UpstreamDelegate {
     }
 
     func upstreamReadComplete() {
+        // Body parts only mark the read; the clock is read once per socket read.
+        if self.bodyRead {
+            self.bodyRead = false
+            self.restartReadTimer()
+        }
         self.handler?.flushClient()
     }
 
@@ -463,6 +469,7 @@ final class Exchange: UpstreamDelegate {
     /// connection's one timer (`UpstreamConnection.watch`) asks `upstreamTimerFired` when it fires.
     private var lastUpstreamRead = NIODeadline.now()
     private var readTimerActive = false
+    private var bodyRead = false
 
     private func startReadTimer() {
         self.lastUpstreamRead = .now()

@@ -5,89 +5,156 @@ import NIOHTTP1
 /// going through NIO's encoders (no `HTTPHeaders` built only to be serialized, no extra pipeline
 /// hop). Names and values come from NIO's parser (already valid) or from the gateway; values that
 /// come from configuration go through `sanitized` first.
+///
+/// The writer copies into the buffer's memory directly, within one `write` call: one bounds check
+/// per piece instead of the buffer's own checks (and exclusivity checks) for every small write.
 struct HeadWriter {
-    private(set) var buffer: ByteBuffer
+    private let base: UnsafeMutableRawPointer
+    private let capacity: Int
+    private(set) var count = 0
+    /// Set when a piece did not fit; `write` then starts again with a larger buffer.
+    private(set) var overflowed = false
 
-    init(allocator: ByteBufferAllocator, capacity: Int) {
-        self.buffer = allocator.buffer(capacity: capacity)
+    private init(_ raw: UnsafeMutableRawBufferPointer) {
+        self.base = raw.baseAddress!
+        self.capacity = raw.count
     }
 
-    /// `METHOD uri HTTP/1.1`
-    mutating func requestLine(method: HTTPMethod, uri: String) {
-        self.buffer.writeString(method.rawValue)
-        self.buffer.writeInteger(UInt8(ascii: " "))
-        self.buffer.writeString(uri)
-        self.buffer.writeStaticString(" HTTP/1.1\r\n")
+    /// Builds a head: `body` writes the start line and the header lines, the empty line that ends
+    /// the head is added here. `body` may run more than once (when `capacity` was too small), so
+    /// it must only write.
+    static func write(allocator: ByteBufferAllocator, capacity: Int, _ body: (inout HeadWriter) -> Void) -> ByteBuffer {
+        var capacity = max(capacity, 64)
+        while true {
+            var buffer = allocator.buffer(capacity: capacity)
+            var overflowed = false
+            buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { raw in
+                var writer = HeadWriter(raw)
+                body(&writer)
+                writer.raw("\r\n")
+                overflowed = writer.overflowed
+                return overflowed ? 0 : writer.count
+            }
+            if !overflowed { return buffer }
+            capacity *= 2
+        }
     }
 
-    /// `HTTP/1.x code reason`
-    mutating func statusLine(version: HTTPVersion, status: HTTPResponseStatus) {
-        self.buffer.writeStaticString(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        let code = status.code
-        self.buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + (code / 100) % 10))
-        self.buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + (code / 10) % 10))
-        self.buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + code % 10))
-        self.buffer.writeInteger(UInt8(ascii: " "))
-        self.buffer.writeString(status.reasonPhrase)
-        self.buffer.writeStaticString("\r\n")
+    // MARK: Pieces
+
+    @inline(__always)
+    mutating func raw(_ text: StaticString) {
+        let n = text.utf8CodeUnitCount
+        guard self.count + n <= self.capacity else {
+            self.overflowed = true
+            return
+        }
+        (self.base + self.count).copyMemory(from: text.utf8Start, byteCount: n)
+        self.count += n
     }
 
-    mutating func header(_ name: String, _ value: String) {
-        self.buffer.writeString(name)
-        self.buffer.writeStaticString(": ")
-        self.buffer.writeString(value)
-        self.buffer.writeStaticString("\r\n")
+    @inline(__always)
+    mutating func raw(_ text: String) {
+        let n = text.utf8.count
+        guard self.count + n <= self.capacity else {
+            self.overflowed = true
+            return
+        }
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            if let source = bytes.baseAddress { (self.base + self.count).copyMemory(from: source, byteCount: n) }
+        }
+        if copied == nil {
+            var at = self.count
+            for byte in text.utf8 {
+                self.base.storeBytes(of: byte, toByteOffset: at, as: UInt8.self)
+                at += 1
+            }
+        }
+        self.count += n
     }
 
-    mutating func header(_ name: StaticString, _ value: String) {
-        self.buffer.writeStaticString(name)
-        self.buffer.writeStaticString(": ")
-        self.buffer.writeString(value)
-        self.buffer.writeStaticString("\r\n")
+    @inline(__always)
+    mutating func byte(_ byte: UInt8) {
+        guard self.count < self.capacity else {
+            self.overflowed = true
+            return
+        }
+        self.base.storeBytes(of: byte, toByteOffset: self.count, as: UInt8.self)
+        self.count += 1
     }
 
-    mutating func header(_ name: StaticString, _ value: StaticString) {
-        self.buffer.writeStaticString(name)
-        self.buffer.writeStaticString(": ")
-        self.buffer.writeStaticString(value)
-        self.buffer.writeStaticString("\r\n")
-    }
-
-    mutating func header(_ name: StaticString, _ value: Int64) {
-        self.buffer.writeStaticString(name)
-        self.buffer.writeStaticString(": ")
-        Self.writeDecimal(value, into: &self.buffer)
-        self.buffer.writeStaticString("\r\n")
-    }
-
-    /// Ends the head (the empty line) and returns its bytes.
-    mutating func finish() -> ByteBuffer {
-        self.buffer.writeStaticString("\r\n")
-        return self.buffer
-    }
-
-    static func writeDecimal(_ value: Int64, into buffer: inout ByteBuffer) {
+    mutating func decimal(_ value: Int64) {
         if value < 0 {
-            buffer.writeInteger(UInt8(ascii: "-"))
-            Self.writeDecimal(value == .min ? .max : -value, into: &buffer)
+            self.byte(UInt8(ascii: "-"))
+            self.decimal(value == .min ? .max : -value)
             return
         }
         if value < 10 {
-            buffer.writeInteger(UInt8(truncatingIfNeeded: 0x30 + value))
+            self.byte(UInt8(truncatingIfNeeded: 0x30 + value))
             return
         }
         // Int64.max has 19 digits.
         var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
-        var count = 0
+        var n = 0
         var rest = UInt64(value)
         withUnsafeMutableBytes(of: &digits) { raw in
             while rest > 0 {
-                raw[raw.count - 1 - count] = UInt8(truncatingIfNeeded: 0x30 + rest % 10)
+                raw[raw.count - 1 - n] = UInt8(truncatingIfNeeded: 0x30 + rest % 10)
                 rest /= 10
-                count += 1
+                n += 1
             }
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: raw[(raw.count - count)...]))
+            for i in (raw.count - n)..<raw.count { self.byte(raw[i]) }
         }
+    }
+
+    // MARK: Lines
+
+    /// `METHOD uri HTTP/1.1`
+    mutating func requestLine(method: HTTPMethod, uri: String) {
+        self.raw(method.rawValue)
+        self.byte(UInt8(ascii: " "))
+        self.raw(uri)
+        self.raw(" HTTP/1.1\r\n")
+    }
+
+    /// `HTTP/1.x code reason`
+    mutating func statusLine(version: HTTPVersion, status: HTTPResponseStatus) {
+        self.raw(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        let code = status.code
+        self.byte(UInt8(truncatingIfNeeded: 0x30 + (code / 100) % 10))
+        self.byte(UInt8(truncatingIfNeeded: 0x30 + (code / 10) % 10))
+        self.byte(UInt8(truncatingIfNeeded: 0x30 + code % 10))
+        self.byte(UInt8(ascii: " "))
+        self.raw(status.reasonPhrase)
+        self.raw("\r\n")
+    }
+
+    mutating func header(_ name: String, _ value: String) {
+        self.raw(name)
+        self.raw(": ")
+        self.raw(value)
+        self.raw("\r\n")
+    }
+
+    mutating func header(_ name: StaticString, _ value: String) {
+        self.raw(name)
+        self.raw(": ")
+        self.raw(value)
+        self.raw("\r\n")
+    }
+
+    mutating func header(_ name: StaticString, _ value: StaticString) {
+        self.raw(name)
+        self.raw(": ")
+        self.raw(value)
+        self.raw("\r\n")
+    }
+
+    mutating func header(_ name: StaticString, _ value: Int64) {
+        self.raw(name)
+        self.raw(": ")
+        self.decimal(value)
+        self.raw("\r\n")
     }
 
     /// A header value from configuration or a plugin: control characters other than tab would let

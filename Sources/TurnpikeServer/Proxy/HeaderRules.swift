@@ -89,6 +89,8 @@ enum HeaderRules {
     static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
         var out: [String] = []
         for (name, value) in headers where equals(name, "connection") {
+            // The usual values name no header: no split, no allocation.
+            if equals(value, "keep-alive") || equals(value, "close") || equals(value, "upgrade") { continue }
             for token in value.split(separator: ",") {
                 let t = token.trimmingCharacters(in: " \t").lowercased()
                 if t.isEmpty || t == "close" || t == "keep-alive" || t == "upgrade" { continue }

@@ -362,13 +362,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             requestID: requestID,
             via: head.version == .http1_1 ? self.via : "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken,
             webSocketUpgrade: isUpgrade, chunkedBody: chunkedBody)
-        var writer = HeadWriter(allocator: context.channel.allocator, capacity: 384 + upstreamURI.utf8.count + scan.bytes + 4 * head.headers.count)
-        writer.requestLine(method: head.method, uri: upstreamURI)
-        HeaderRules.writeUpstreamHeaders(into: &writer, client: head.headers, scan: scan, forwarding: forwarding, edits: edits)
+        let upstreamHead = HeadWriter.write(
+            allocator: context.channel.allocator, capacity: 384 + upstreamURI.utf8.count + scan.bytes + 4 * head.headers.count
+        ) { writer in
+            writer.requestLine(method: head.method, uri: upstreamURI)
+            HeaderRules.writeUpstreamHeaders(into: &writer, client: head.headers, scan: scan, forwarding: forwarding, edits: edits)
+        }
         let expectContinue = scan.hasExpect && head.headers.first(name: "expect")?.lowercased() == "100-continue"
 
         let exchange = Exchange(
-            handler: self, pool: self.pool, clientHead: head, upstreamHead: writer.finish(), chunkedBody: chunkedBody,
+            handler: self, pool: self.pool, clientHead: head, upstreamHead: upstreamHead, chunkedBody: chunkedBody,
             expectContinue: expectContinue, webSocketUpgrade: isUpgrade, key: key, service: service,
             requestID: requestID, start: start, configuration: self.configuration, logger: self.logger)
         self.state = .proxying(exchange)
@@ -454,19 +457,20 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let close = closeAfter ?? !(head?.isKeepAlive ?? false)
         if case .idle = self.state { self.state = .discardingBody(closeAfter: close) }
         let bodyBytes = body?.utf8.count ?? 0
-        var writer = HeadWriter(allocator: context.channel.allocator, capacity: 256 + bodyBytes)
-        writer.statusLine(version: head?.version ?? .http1_1, status: status)
-        for (name, value) in extra { writer.header(name, HeadWriter.sanitized(value)) }
-        writer.header("Content-Length", Int64(bodyBytes))
-        writer.header("Server", self.configuration.serverToken)
-        writer.header("X-Kong-Response-Latency", (NIODeadline.now() - self.requestStart).nanoseconds / 1_000_000)
-        writer.header("X-Kong-Request-Id", requestID)
-        if close {
-            writer.header("Connection", "close")
-        } else if let head, head.version == .http1_0 {
-            writer.header("Connection", "keep-alive")
+        let latency = (NIODeadline.now() - self.requestStart).nanoseconds / 1_000_000
+        var buffer = HeadWriter.write(allocator: context.channel.allocator, capacity: 256 + bodyBytes) { writer in
+            writer.statusLine(version: head?.version ?? .http1_1, status: status)
+            for (name, value) in extra { writer.header(name, HeadWriter.sanitized(value)) }
+            writer.header("Content-Length", Int64(bodyBytes))
+            writer.header("Server", self.configuration.serverToken)
+            writer.header("X-Kong-Response-Latency", latency)
+            writer.header("X-Kong-Request-Id", requestID)
+            if close {
+                writer.header("Connection", "close")
+            } else if let head, head.version == .http1_0 {
+                writer.header("Connection", "keep-alive")
+            }
         }
-        var buffer = writer.finish()
         if let body, head?.method != .HEAD { buffer.writeString(body) }
         if close {
             context.writeAndFlush(self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [weak self] _ in
@@ -572,11 +576,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Helpers
 
     static func hostWithoutPort(_ host: String) -> String {
-        if host.hasPrefix("[") {
-            if let close = host.firstIndex(of: "]") { return String(host[...close]) }
+        let bytes = host.utf8
+        if bytes.first == UInt8(ascii: "[") {
+            if let close = bytes.firstIndex(of: UInt8(ascii: "]")) { return String(host[...close]) }
             return host
         }
-        if let colon = host.lastIndex(of: ":"), host[host.index(after: colon)...].allSatisfy(\.isNumber) {
+        if let colon = bytes.lastIndex(of: UInt8(ascii: ":")),
+            bytes[bytes.index(after: colon)...].allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") })
+        {
             return String(host[..<colon])
         }
         return host
@@ -585,12 +592,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// `X-Forwarded-Host`: the Host header without port, lower-cased (no copy when already so).
     static func forwardedHost(_ host: String?) -> String {
         guard let host else { return "" }
-        var needsWork = false
-        for c in host.utf8 where c == UInt8(ascii: ":") || (c >= 0x41 && c <= 0x5A) {
-            needsWork = true
-            break
-        }
-        return needsWork ? Self.hostWithoutPort(host).lowercased() : host
+        let name = Self.hostWithoutPort(host)
+        return name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? name.lowercased() : name
     }
 
     static func bracketed(_ host: String) -> String {
