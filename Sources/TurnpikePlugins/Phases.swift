@@ -7,11 +7,20 @@ public struct AccessRequest: Sendable {
     public var headers: [(name: String, value: String)]
     /// The raw query string (after `?`, not decoded); nil when the target has none.
     public var query: Substring?
+    /// The whole request body, read only when a handler of the chain `needsBody`; nil when the
+    /// request has none or it was too large to hold (Kong's `client_body_buffer_size`).
+    public var body: [UInt8]?
 
-    public init(method: String, headers: [(name: String, value: String)], query: Substring?) {
+    public init(method: String, headers: [(name: String, value: String)], query: Substring?, body: [UInt8]? = nil) {
         self.method = method
         self.headers = headers
         self.query = query
+        self.body = body
+    }
+
+    /// The first `Content-Type` header.
+    public var contentType: String? {
+        self.headers.first { $0.name.utf8.count == 12 && $0.name.lowercased() == "content-type" }?.value
     }
 }
 
@@ -22,6 +31,8 @@ public struct UpstreamEdits: Sendable {
     public var set: [(name: String, value: String)] = []
     /// A replacement for the raw query string (nil: unchanged; empty: drop the query).
     public var query: String?
+    /// A replacement for the request body (nil: unchanged); sent with its own Content-Length.
+    public var body: [UInt8]?
 
     public init() {}
 
@@ -86,7 +97,20 @@ public protocol CredentialDirectory: Sendable {
 /// A plugin instance ready to run its access phase.
 public protocol AccessHandler: Sendable {
     var name: String { get }
+    /// Whether the handler reads the request body: the proxy then holds the body (up to
+    /// `AccessRequest.bodyBufferLimit`) and runs the chain once it is complete.
+    var needsBody: Bool { get }
     func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome
+}
+
+extension AccessHandler {
+    public var needsBody: Bool { false }
+}
+
+extension AccessRequest {
+    /// The largest body an access handler gets to read: nginx's `client_body_buffer_size` as
+    /// Kong sets it (8 KiB); a larger body reads as no body (plugins.md §3.3).
+    public static let bodyBufferLimit = 8 * 1024
 }
 
 extension AccessContext {

@@ -52,12 +52,7 @@ public struct KeyAuthConfig: PluginConfig, Equatable {
         config.anonymous = r.string("anonymous")
         if let v = r.bool("key_in_header") { config.keyInHeader = v }
         if let v = r.bool("key_in_query") { config.keyInQuery = v }
-        if let v = r.bool("key_in_body") {
-            if v {
-                r.error("key_in_body is not supported by turnpike yet (keys are read from headers and the query)", key: "key_in_body")
-            }
-            config.keyInBody = v
-        }
+        if let v = r.bool("key_in_body") { config.keyInBody = v }
         if let v = r.bool("run_on_preflight") { config.runOnPreflight = v }
         config.realm = r.string("realm")
         for required in ["hide_credentials", "key_in_header", "key_in_query", "key_in_body", "run_on_preflight"] where r.isNull(required) {

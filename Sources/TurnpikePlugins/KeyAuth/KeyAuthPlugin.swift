@@ -9,6 +9,7 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
 
     public let config: KeyAuthConfig
     public var name: String { Self.name }
+    public var needsBody: Bool { self.config.keyInBody }
 
     public init(config: KeyAuthConfig) {
         self.config = config
@@ -67,8 +68,11 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
     }
 
     /// Kong's search: for each key name, the header (case-insensitive, `_` also matching `-`), else
-    /// the query argument. The first location that has the name decides, even when empty.
+    /// the query argument, else the body field. The first location that has the name decides,
+    /// even when empty.
     func findKey(_ request: AccessRequest) -> Found {
+        var body: BodyFields?
+        var bodyParsed = false
         for name in self.config.keyNames {
             if self.config.keyInHeader {
                 var values: [String] = []
@@ -86,6 +90,17 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
                     // `?apikey` with no `=` has no text: try the next key name.
                     guard let value else { continue }
                     return .key(value, name: name)
+                }
+            }
+            if self.config.keyInBody {
+                if !bodyParsed {
+                    bodyParsed = true
+                    body = request.body.flatMap { BodyFields.parse($0, contentType: request.contentType) }
+                }
+                switch body?.value(named: name) {
+                case .text(let value): return .key(value, name: name)
+                case .several: return .duplicate
+                case .noText, nil: continue
                 }
             }
         }
@@ -116,6 +131,12 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
                 return QueryString.decode(rawName) != name
             }
             context.edits.query = kept.joined(separator: "&")
+        }
+        if self.config.keyInBody, let body = context.request.body,
+            let fields = BodyFields.parse(body, contentType: context.request.contentType),
+            fields.value(named: name) != nil
+        {
+            context.edits.body = fields.removing(name, from: body)
         }
     }
 }

@@ -154,6 +154,8 @@ enum HeaderRules {
         var webSocketUpgrade = false
         /// The body goes up chunked (the client sent it chunked).
         var chunkedBody = false
+        /// The body was replaced (a plugin rewrote it): its length replaces the client's framing.
+        var contentLength: Int?
     }
 
     /// Writes the header lines sent upstream: hop-by-hop and `Expect` removed, the plugins'
@@ -179,6 +181,7 @@ enum HeaderRules {
                 clientVia = clientVia.map { $0 + ", " + value } ?? value
             case .server, .other:
                 if scan.hasExpect && Self.equals(name, "expect") { continue }
+                if f.contentLength != nil && Self.equals(name, "content-length") { continue }
                 if !listed.isEmpty && Self.isListed(name, in: listed) { continue }
                 if !removed.isEmpty && removed.contains(where: { Self.equalsIgnoringCase($0, name) }) { continue }
                 writer.header(name, value)
@@ -199,6 +202,7 @@ enum HeaderRules {
         }
         if teTrailers { writer.header("TE", "trailers") }
         if f.chunkedBody { writer.header("Transfer-Encoding", "chunked") }
+        if let length = f.contentLength { writer.header("Content-Length", Int64(length)) }
         if f.webSocketUpgrade {
             // Kong keeps `Upgrade` for WebSocket only.
             writer.header("Connection", "keep-alive, Upgrade")
@@ -309,14 +313,5 @@ enum HeaderRules {
             }
         }
         return String(decoding: out, as: UTF8.self)
-    }
-}
-
-extension Substring {
-    func trimmingCharacters(in set: String) -> Substring {
-        var s = self
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return s
     }
 }

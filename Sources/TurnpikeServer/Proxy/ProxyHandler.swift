@@ -23,6 +23,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case idle
         /// A request is being proxied.
         case proxying(Exchange)
+        /// A plugin reads the body: it is held until complete (or too large), then the request
+        /// goes on.
+        case holdingBody(HeldBody)
         /// A local response was sent (or is being sent); the rest of the request body is dropped.
         case discardingBody(closeAfter: Bool)
         /// The connection is closing; everything is dropped.
@@ -95,11 +98,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let timeout = self.configuration.keepAliveTimeout
         let idle = NIODeadline.now() - self.lastClientRead
         // Keep-alive or head timeout; a request in flight waits for its upstream instead.
-        if idle >= timeout, self.isIdle || self.isDiscarding {
+        if idle >= timeout, self.isIdle || self.isDiscarding || self.isHoldingBody {
             self.closeClient()
             return
         }
         self.armIdleTimer(in: idle >= timeout ? timeout : timeout - idle)
+    }
+
+    private var isHoldingBody: Bool {
+        if case .holdingBody = self.state { return true }
+        return false
     }
 
     private var isDiscarding: Bool {
@@ -155,6 +163,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             switch self.state {
             case .proxying(let exchange):
                 exchange.clientBody(buffer)
+            case .holdingBody(let held):
+                self.heldBodyPart(held, buffer)
             case .discardingBody, .closing, .idle:
                 break
             }
@@ -162,6 +172,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             switch self.state {
             case .proxying(let exchange):
                 exchange.clientEnd()
+            case .holdingBody(let held):
+                self.heldBodyEnded(held)
             case .discardingBody(let closeAfter):
                 self.state = .idle
                 if closeAfter {
@@ -200,6 +212,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 let message = parserError == .headerOverflow ? "Request header or cookie too large" : "Bad request"
                 self.state = .closing
                 self.sendLocal(status: status, message: message, head: nil, requestID: self.random.next(), closeAfter: true)
+                return
+            }
+            if case .holdingBody(let held) = self.state {
+                self.state = .closing
+                self.sendLocal(
+                    status: .badRequest, message: "Bad request", head: held.routed.head, requestID: held.routed.requestID,
+                    closeAfter: true)
                 return
             }
             if case .proxying(let exchange) = self.state, !exchange.responseStarted {
@@ -304,17 +323,75 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.redirectToHTTPS(statusCode: plan.httpsRedirectStatusCode, head: head, host: hostHeader, requestID: requestID)
             return
         }
+        let routed = RoutedRequest(
+            head: head, requestID: requestID, start: start, snapshot: snapshot, match: match, plan: plan, scan: scan,
+            rawPath: rawPath, path: path, queryStart: queryStart, rawQuery: rawQuery)
+        let chain = snapshot.accessChains[match.routeIndex]
+        if !chain.isEmpty && chain.contains(where: { $0.needsBody }) && self.bodyFitsBuffer(head, scan: scan) {
+            // A plugin reads the body (key-auth's key_in_body): hold it, run the chain at its end.
+            self.state = .holdingBody(HeldBody(routed))
+            return
+        }
+        self.forward(routed, body: nil, held: [], ended: false)
+    }
+
+    /// Whether a request has a body that an access handler may read: a declared length up to the
+    /// buffer limit, or a chunked body (held until it ends or passes the limit).
+    private func bodyFitsBuffer(_ head: HTTPRequestHead, scan: HeaderRules.RequestScan) -> Bool {
+        if scan.hasTransferEncoding { return true }
+        guard scan.hasContentLength, let length = head.headers.first(name: "content-length").flatMap({ Int($0) }) else {
+            return false
+        }
+        return length > 0 && length <= AccessRequest.bodyBufferLimit
+    }
+
+    /// Part of a body held for the access phase.
+    private func heldBodyPart(_ held: HeldBody, _ buffer: ByteBuffer) {
+        held.parts.append(buffer)
+        held.bytes += buffer.readableBytes
+        if held.bytes > AccessRequest.bodyBufferLimit {
+            // Too large to read: the plugins see no body, and the request goes on streaming.
+            self.forward(held.routed, body: nil, held: held.parts, ended: false)
+        }
+    }
+
+    private func heldBodyEnded(_ held: HeldBody) {
+        var body: [UInt8] = []
+        body.reserveCapacity(held.bytes)
+        for part in held.parts { body += part.readableBytesView }
+        self.forward(held.routed, body: body, held: held.parts, ended: true)
+    }
+
+    /// Runs the access phase and hands the request to an exchange. `held` is body already read
+    /// (all of it when `ended`).
+    private func forward(_ routed: RoutedRequest, body: [UInt8]?, held: [ByteBuffer], ended: Bool) {
+        guard let context = self.context else { return }
+        self.state = .idle
+        let head = routed.head
+        let requestID = routed.requestID
+        let snapshot = routed.snapshot
+        let match = routed.match
+        let plan = routed.plan
+        let scan = routed.scan
+        let hostHeader = scan.host
+        let path = routed.path
+        let rawPath = routed.rawPath
+        let uri = head.uri
+        let queryStart = routed.queryStart
         var edits: UpstreamEdits?
         let chain = snapshot.accessChains[match.routeIndex]
         if !chain.isEmpty {
-            switch self.runAccess(chain, head: head, query: rawQuery, snapshot: snapshot, requestID: requestID) {
-            case .respond: return
+            switch self.runAccess(chain, head: head, query: routed.rawQuery, body: body, snapshot: snapshot, requestID: requestID) {
+            case .respond:
+                if ended { self.localResponseRequestEnded() }
+                return
             case .proceed(let e): edits = e
             }
         }
         guard let service = plan.service else {
             self.respondLocally(
                 status: .serviceUnavailable, message: "no Service found with those values", head: head, requestID: requestID)
+            if ended { self.localResponseRequestEnded() }
             return
         }
 
@@ -325,6 +402,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 self.respondLocally(
                     status: .serviceUnavailable, message: "failure to get a peer from the ring-balancer", head: head,
                     requestID: requestID)
+                if ended { self.localResponseRequestEnded() }
                 return
             }
             key = UpstreamKey(host: peer.host, port: peer.port)
@@ -355,13 +433,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             upstreamHost = service.hostHeader
         }
-        let chunkedBody = !scan.hasContentLength && scan.hasTransferEncoding
-        let forwarding = HeaderRules.Forwarding(
+        // A plugin that rewrote the body (hide_credentials with key_in_body) sends it with its length.
+        let replacedBody = edits?.body
+        let chunkedBody = replacedBody == nil && !scan.hasContentLength && scan.hasTransferEncoding
+        var forwarding = HeaderRules.Forwarding(
             host: upstreamHost, clientAddress: self.clientAddress, forwardedHost: Self.forwardedHost(hostHeader),
             forwardedPort: self.localPortText, forwardedPath: String(rawPath), forwardedPrefix: forwardedPrefix,
             requestID: requestID,
             via: head.version == .http1_1 ? self.via : "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken,
             webSocketUpgrade: isUpgrade, chunkedBody: chunkedBody)
+        forwarding.contentLength = replacedBody?.count
         let upstreamHead = HeadWriter.write(
             allocator: context.channel.allocator, capacity: 384 + upstreamURI.utf8.count + scan.bytes + 4 * head.headers.count
         ) { writer in
@@ -373,9 +454,26 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let exchange = Exchange(
             handler: self, pool: self.pool, clientHead: head, upstreamHead: upstreamHead, chunkedBody: chunkedBody,
             expectContinue: expectContinue, webSocketUpgrade: isUpgrade, key: key, service: service,
-            requestID: requestID, start: start, configuration: self.configuration, logger: self.logger)
+            requestID: requestID, start: routed.start, configuration: self.configuration, logger: self.logger)
         self.state = .proxying(exchange)
         exchange.begin()
+        if let replacedBody {
+            if !replacedBody.isEmpty { exchange.clientBody(context.channel.allocator.buffer(bytes: replacedBody)) }
+        } else {
+            for part in held { exchange.clientBody(part) }
+        }
+        if ended { exchange.clientEnd() }
+    }
+
+    /// A local answer went out for a request whose body had already been read in full.
+    private func localResponseRequestEnded() {
+        guard case .discardingBody(let closeAfter) = self.state else { return }
+        self.state = .idle
+        if closeAfter {
+            self.closeClient()
+        } else {
+            self.becameIdle()
+        }
     }
 
     enum AccessResult {
@@ -385,13 +483,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Runs a chain's access phase; a plugin's answer is sent here (Kong's error body, its headers).
     private func runAccess(
-        _ chain: [any AccessHandler], head: HTTPRequestHead, query: Substring?, snapshot: Snapshot, requestID: String
+        _ chain: [any AccessHandler], head: HTTPRequestHead, query: Substring?, body: [UInt8]? = nil, snapshot: Snapshot,
+        requestID: String
     ) -> AccessResult {
         var headers: [(name: String, value: String)] = []
         headers.reserveCapacity(head.headers.count)
         for (name, value) in head.headers { headers.append((name, value)) }
         var context = AccessContext(
-            request: AccessRequest(method: head.method.rawValue, headers: headers, query: query), now: UnixTime.now())
+            request: AccessRequest(method: head.method.rawValue, headers: headers, query: query, body: body), now: UnixTime.now())
         for handler in chain {
             if case .respond(let response) = handler.access(&context, directory: snapshot) {
                 var extra = HTTPHeaders()
@@ -598,6 +697,32 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     static func bracketed(_ host: String) -> String {
         host.contains(":") ? "[\(host)]" : host
+    }
+}
+
+/// A routed request waiting for its access phase (and the exchange) while its body is held.
+struct RoutedRequest {
+    let head: HTTPRequestHead
+    let requestID: String
+    let start: NIODeadline
+    let snapshot: Snapshot
+    let match: RouteMatch
+    let plan: RoutePlan
+    let scan: HeaderRules.RequestScan
+    let rawPath: Substring
+    let path: [UInt8]
+    let queryStart: String.UTF8View.Index?
+    let rawQuery: Substring?
+}
+
+/// A request body held for plugins that read it.
+final class HeldBody {
+    let routed: RoutedRequest
+    var parts: [ByteBuffer] = []
+    var bytes = 0
+
+    init(_ routed: RoutedRequest) {
+        self.routed = routed
     }
 }
 
