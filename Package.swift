@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "TurnpikeTestSupport",
             dependencies: [
-                "TurnpikeModel", "TurnpikeYAML", "TurnpikeServer", "TurnpikeEngine",
+                "TurnpikeModel", "TurnpikeYAML", "TurnpikeServer", "TurnpikeEngine", "TurnpikePlugins",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -137,7 +137,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TurnpikeServer", "TurnpikeTestSupport", "TurnpikeEngine"],
+            dependencies: ["TurnpikeServer", "TurnpikeTestSupport", "TurnpikeEngine", "TurnpikePlugins", "TurnpikeModel"],
             swiftSettings: strict
         ),
         .testTarget(

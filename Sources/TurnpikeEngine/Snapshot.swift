@@ -10,8 +10,24 @@ public struct ConfiguredPlugin: Sendable {
     public let instance: PluginInstance
     public let config: any PluginConfig
     public let priority: Int
-    /// The request-phase handler, for plugins that have one.
+    /// The phase handlers, for the phases the plugin has.
     public let access: (any AccessHandler)?
+    public let response: (any ResponseHandler)?
+    public let log: (any LogPhaseHandler)?
+
+    public init(
+        instance: PluginInstance, config: any PluginConfig, priority: Int, access: (any AccessHandler)?,
+        response: (any ResponseHandler)? = nil, log: (any LogPhaseHandler)? = nil
+    ) {
+        self.instance = instance
+        self.config = config
+        self.priority = priority
+        self.access = access
+        self.response = response
+        self.log = log
+    }
+
+    var hasHandlers: Bool { self.access != nil || self.response != nil || self.log != nil }
 }
 
 /// One loaded config, immutable: every request is served from exactly one snapshot.
@@ -50,10 +66,10 @@ public final class Snapshot: Sendable {
     public let balancers: [String: RoundRobin]
     /// Per route (same index as `model.routes`): what the proxy needs once the route matched.
     public let routePlans: [RoutePlan]
-    /// Per route: the access handlers that apply, resolved by Kong's scope precedence and sorted
-    /// by priority once here; empty for most routes. `globalChain` runs when no route matched.
-    public let accessChains: [[any AccessHandler]]
-    public let globalChain: [any AccessHandler]
+    /// Per route: the phase handlers that apply, resolved by Kong's scope precedence and sorted
+    /// by priority once here; empty for most routes. `globalChains` run when no route matched.
+    public let chains: [PhaseChains]
+    public let globalChains: PhaseChains
 
     init(generation: Int, hash: String, model: Declarative, plugins: [ConfiguredPlugin], routes: RouteTable) {
         self.generation = generation
@@ -80,17 +96,18 @@ public final class Snapshot: Sendable {
         self.targetsByUpstream = r.targetsByUpstream
         self.balancers = r.balancers
         self.routePlans = r.routePlans
-        self.accessChains = r.accessChains
-        self.globalChain = r.globalChain
+        self.chains = r.chains
+        self.globalChains = r.globalChains
         self.plugins = plugins
         self.routes = routes
     }
 
     /// Kong's precedence (plugins.md §2.2) for scopes known before authentication: per plugin name,
-    /// route+service, then route, then service, then global. Disabled instances do not count.
-    static func chain(_ plugins: [ConfiguredPlugin], route: EntityID?, service: EntityID?) -> [any AccessHandler] {
+    /// route+service, then route, then service, then global; disabled instances do not count.
+    /// The instances that apply are split per phase, each in priority order.
+    static func chains(_ plugins: [ConfiguredPlugin], route: EntityID?, service: EntityID?) -> PhaseChains {
         var best: [String: (rank: Int, plugin: ConfiguredPlugin)] = [:]
-        for p in plugins where p.instance.enabled && p.instance.consumer == nil && p.access != nil {
+        for p in plugins where p.instance.enabled && p.instance.consumer == nil && p.hasHandlers {
             guard p.instance.protocols.contains(.http) || p.instance.protocols.contains(.https) else { continue }
             let i = p.instance
             let rank: Int
@@ -108,9 +125,11 @@ public final class Snapshot: Sendable {
             }
             if rank > (best[i.name]?.rank ?? 0) { best[i.name] = (rank, p) }
         }
-        return best.values.map(\.plugin).sorted {
+        let ordered = best.values.map(\.plugin).sorted {
             $0.priority != $1.priority ? $0.priority > $1.priority : $0.instance.name > $1.instance.name
-        }.compactMap(\.access)
+        }
+        return PhaseChains(
+            access: ordered.compactMap(\.access), response: ordered.compactMap(\.response), log: ordered.compactMap(\.log))
     }
 }
 

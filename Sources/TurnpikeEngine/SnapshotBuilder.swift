@@ -104,14 +104,19 @@ public struct SnapshotBuilder: Sendable {
             let configPath = plugin.label.appending("config")
             if let config = entry.decode(plugin.config, plugin.location, configPath, scope, diagnostics) {
                 let access = entry.makeAccess(config)
-                if plugin.enabled && access == nil {
+                let response = entry.makeResponse(config)
+                let log = entry.makeLog(config)
+                if plugin.enabled && access == nil && response == nil && log == nil {
                     // Validated, but its request phases do not exist yet: refuse rather than let
                     // traffic through unchecked.
                     diagnostics.add(
                         "plugin '\(plugin.name)' is validated but not yet enforced by turnpike; set 'enabled: false'",
                         at: plugin.location, path: plugin.label.appending("enabled").text)
                 }
-                out.append(ConfiguredPlugin(instance: plugin, config: config, priority: entry.priority, access: access))
+                out.append(
+                    ConfiguredPlugin(
+                        instance: plugin, config: config, priority: entry.priority, access: access, response: response,
+                        log: log))
             }
         }
         // `anonymous` must name a consumer of this file (Kong answers 500 at request time; a

@@ -23,8 +23,8 @@ enum SnapshotIndexes {
         var targetsByUpstream: [EntityID: [Int]]
         var balancers: [String: RoundRobin]
         var routePlans: [RoutePlan]
-        var accessChains: [[any AccessHandler]]
-        var globalChain: [any AccessHandler]
+        var chains: [PhaseChains]
+        var globalChains: PhaseChains
     }
 
     static func build(model: Declarative, plugins: [ConfiguredPlugin]) -> (Consumers, Routing) {
@@ -85,7 +85,7 @@ enum SnapshotIndexes {
         var byRoute: [EntityID: [ConfiguredPlugin]] = [:]
         var byService: [EntityID: [ConfiguredPlugin]] = [:]
         var global: [ConfiguredPlugin] = []
-        for p in plugins where p.instance.enabled && p.instance.consumer == nil && p.access != nil {
+        for p in plugins where p.instance.enabled && p.instance.consumer == nil && p.hasHandlers {
             if let r = p.instance.route {
                 byRoute[r, default: []].append(p)
             } else if let s = p.instance.service {
@@ -94,9 +94,9 @@ enum SnapshotIndexes {
                 global.append(p)
             }
         }
-        let chains = model.routes.map { route -> [any AccessHandler] in
+        let chains = model.routes.map { route -> PhaseChains in
             let candidates = (byRoute[route.id] ?? []) + (route.service.flatMap { byService[$0] } ?? []) + global
-            return candidates.isEmpty ? [] : Snapshot.chain(candidates, route: route.id, service: route.service)
+            return candidates.isEmpty ? .empty : Snapshot.chains(candidates, route: route.id, service: route.service)
         }
         return Routing(
             servicesByID: index(model.services) { $0.id },
@@ -108,8 +108,8 @@ enum SnapshotIndexes {
             targetsByUpstream: targets,
             balancers: balancers,
             routePlans: routePlans,
-            accessChains: chains,
-            globalChain: Snapshot.chain(global, route: nil, service: nil))
+            chains: chains,
+            globalChains: Snapshot.chains(global, route: nil, service: nil))
     }
 }
 

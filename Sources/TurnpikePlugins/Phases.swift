@@ -124,3 +124,97 @@ extension AccessContext {
         self.authentication = Authentication(consumer: consumer, credentialID: credentialID)
     }
 }
+
+// MARK: - Response phase
+
+/// The response phase (Kong's `header_filter`): the status and headers about to go to the client,
+/// whether the upstream answered or the gateway did (an access-phase 401, a 502, …). Handlers
+/// change headers through `setHeader`; the body streams through untouched.
+public struct ResponseContext: Sendable {
+    public let status: Int
+    public let requestID: String
+    /// The consumer the access phase identified, if any.
+    public let consumer: Consumer?
+    /// Header names removed (case-insensitive), then `set` written (replacing).
+    public private(set) var remove: [String] = []
+    public private(set) var set: [(name: String, value: String)] = []
+
+    public init(status: Int, requestID: String, consumer: Consumer?) {
+        self.status = status
+        self.requestID = requestID
+        self.consumer = consumer
+    }
+
+    /// Replaces the header sent to the client (a later handler's value wins); nil removes it.
+    public mutating func setHeader(_ name: String, _ value: String?) {
+        let lower = name.lowercased()
+        self.set.removeAll { $0.name.lowercased() == lower }
+        if !self.remove.contains(where: { $0.lowercased() == lower }) { self.remove.append(name) }
+        if let value { self.set.append((name, value)) }
+    }
+
+    /// Whether a header from the upstream or the gateway is dropped or replaced.
+    public func removes(_ name: String) -> Bool {
+        self.remove.contains { $0.utf8.count == name.utf8.count && $0.lowercased() == name.lowercased() }
+    }
+}
+
+public protocol ResponseHandler: Sendable {
+    var name: String { get }
+    func response(_ context: inout ResponseContext)
+}
+
+// MARK: - Log phase
+
+/// What the log phase learns of a finished request (Kong's `log` phase, a small part of its
+/// serializer): called once per request, after the last byte went out or the exchange failed.
+/// Handlers run on the event loop: they must not block (hand work to a queue of their own).
+public struct LogEntry: Sendable {
+    public var requestID: String
+    public var method: String
+    public var path: String
+    /// The status the client got; 0 when the connection was cut before a response.
+    public var status: Int
+    public var routeID: EntityID?
+    public var serviceID: EntityID?
+    public var consumerID: EntityID?
+    /// Kong's latencies, in milliseconds (`request` = total, `kong` = the gateway's own share).
+    public var totalLatencyMs: Int64
+    public var upstreamLatencyMs: Int64?
+
+    public init(
+        requestID: String, method: String, path: String, status: Int, routeID: EntityID?, serviceID: EntityID?,
+        consumerID: EntityID?, totalLatencyMs: Int64, upstreamLatencyMs: Int64?
+    ) {
+        self.requestID = requestID
+        self.method = method
+        self.path = path
+        self.status = status
+        self.routeID = routeID
+        self.serviceID = serviceID
+        self.consumerID = consumerID
+        self.totalLatencyMs = totalLatencyMs
+        self.upstreamLatencyMs = upstreamLatencyMs
+    }
+}
+
+public protocol LogPhaseHandler: Sendable {
+    var name: String { get }
+    func log(_ entry: LogEntry)
+}
+
+/// The handlers of one route (or of the global scope), per phase, resolved by Kong's precedence
+/// and sorted by priority when the snapshot is built.
+public struct PhaseChains: Sendable {
+    public var access: [any AccessHandler]
+    public var response: [any ResponseHandler]
+    public var log: [any LogPhaseHandler]
+
+    public init(access: [any AccessHandler] = [], response: [any ResponseHandler] = [], log: [any LogPhaseHandler] = []) {
+        self.access = access
+        self.response = response
+        self.log = log
+    }
+
+    public static let empty = PhaseChains()
+}

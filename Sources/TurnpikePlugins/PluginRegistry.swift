@@ -11,8 +11,16 @@ public struct PluginRegistry: Sendable {
         /// Makes the request-phase handler for a decoded config; nil for plugins whose request
         /// phases are not implemented yet (an enabled instance of those is refused at load).
         public let makeAccess: @Sendable (any PluginConfig) -> (any AccessHandler)?
+        /// The same for the response phase (Kong's header_filter) and the log phase.
+        public let makeResponse: @Sendable (any PluginConfig) -> (any ResponseHandler)?
+        public let makeLog: @Sendable (any PluginConfig) -> (any LogPhaseHandler)?
 
-        init<P: Plugin>(_ plugin: P.Type, access: @escaping @Sendable (P.Config) -> (any AccessHandler)? = { _ in nil }) {
+        public init<P: Plugin>(
+            _ plugin: P.Type,
+            access: @escaping @Sendable (P.Config) -> (any AccessHandler)? = { _ in nil },
+            response: @escaping @Sendable (P.Config) -> (any ResponseHandler)? = { _ in nil },
+            log: @escaping @Sendable (P.Config) -> (any LogPhaseHandler)? = { _ in nil }
+        ) {
             self.name = P.name
             self.priority = P.priority
             self.allowsConsumerScope = P.allowsConsumerScope
@@ -20,6 +28,8 @@ public struct PluginRegistry: Sendable {
                 P.decode(node, at: location, path: path, scope: scope, diagnostics: diagnostics)
             }
             self.makeAccess = { config in (config as? P.Config).flatMap(access) }
+            self.makeResponse = { config in (config as? P.Config).flatMap(response) }
+            self.makeLog = { config in (config as? P.Config).flatMap(log) }
         }
     }
 

@@ -2,7 +2,8 @@ import Logging
 import NIOCore
 public import NIOPosix
 import Foundation
-import TurnpikeEngine
+public import TurnpikeEngine
+public import TurnpikePlugins
 public import TurnpikeServer
 
 /// A real gateway and a real upstream on 127.0.0.1, ports chosen by the kernel, in this process.
@@ -19,7 +20,9 @@ public final class TestGateway {
     }
 
     /// `yaml` may use `{{MOCK}}` for the mock upstream's `127.0.0.1:<port>`.
-    public static func start(yaml: String, configuration: ProxyConfiguration = ProxyConfiguration()) async throws -> TestGateway {
+    public static func start(
+        yaml: String, configuration: ProxyConfiguration = ProxyConfiguration(), registry: PluginRegistry = .builtIn
+    ) async throws -> TestGateway {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var logger = Logger(label: "turnpike.test")
         // TURNPIKE_TEST_LOG=debug shows the gateway's own logs while debugging a test.
@@ -27,8 +30,9 @@ public final class TestGateway {
         let mock = try await MockServer.start(host: "127.0.0.1", port: 0, group: group, logger: logger)
         let mockPort = mock.localAddress?.port ?? 0
         let text = yaml.replacingAll("{{MOCK}}", "127.0.0.1:\(mockPort)")
-        guard case .valid(let snapshot) = ConfigLoader().compile(Array(text.utf8), file: "test.yaml") else {
-            let outcome = ConfigLoader().compile(Array(text.utf8), file: "test.yaml")
+        let loader = ConfigLoader(builder: SnapshotBuilder(registry: registry))
+        guard case .valid(let snapshot) = loader.compile(Array(text.utf8), file: "test.yaml") else {
+            let outcome = loader.compile(Array(text.utf8), file: "test.yaml")
             throw Failure(description: "test config invalid: \(outcome)")
         }
         let store = SnapshotStore(initial: snapshot, group: group)

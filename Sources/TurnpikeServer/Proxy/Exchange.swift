@@ -42,6 +42,9 @@ final class Exchange: UpstreamDelegate {
     private var bytesSentUpstream = false
     private var upstreamNeedsFlush = false
     private(set) var responseStarted = false
+    /// The upstream's status and latency, for the log phase.
+    private(set) var responseStatus = 0
+    private(set) var upstreamLatencyMs: Int64?
     /// A 101 went to the client; the connections become a tunnel at the response's end.
     private var upgrading = false
     private var closeClientAfter = false
@@ -251,6 +254,9 @@ final class Exchange: UpstreamDelegate {
         self.lastUpstreamRead = now
         self.responseStarted = true
         let upstreamLatency = self.sentAt.map { (now - $0).nanoseconds / 1_000_000 } ?? 0
+        self.responseStatus = Int(code)
+        self.upstreamLatencyMs = upstreamLatency
+        let edits = handler.responseEdits(status: Int(code), requestID: self.requestID)
         let scan = HeaderRules.ResponseScan(head.headers)
         if code == 101 {
             // A WebSocket handshake the upstream accepted: the 101 keeps its Upgrade/Connection
@@ -277,7 +283,7 @@ final class Exchange: UpstreamDelegate {
             HeaderRules.writeClientResponseHeaders(
                 into: &writer, upstream: head.headers, scan: scan, via: handler.via,
                 serverToken: self.configuration.serverToken, upstreamLatencyMs: upstreamLatency,
-                proxyLatencyMs: self.proxyLatency, requestID: self.requestID)
+                proxyLatencyMs: self.proxyLatency, requestID: self.requestID, edits: edits)
             if self.upgrading {
                 writer.header("Connection", "Upgrade")
                 if let upgrade = head.headers.first(name: "upgrade") { writer.header("Upgrade", upgrade) }

@@ -251,11 +251,11 @@ enum HeaderRules {
     }
 
     /// Writes the response header lines sent to the client: hop-by-hop removed, Via and Kong's
-    /// latency headers added. The caller writes the status line first and the framing and
-    /// `Connection` headers after.
+    /// latency headers added, then the response handlers' edits. The caller writes the status line
+    /// first and the framing and `Connection` headers after.
     static func writeClientResponseHeaders(
         into writer: inout HeadWriter, upstream: HTTPHeaders, scan: ResponseScan, via: String, serverToken: String,
-        upstreamLatencyMs: Int64, proxyLatencyMs: Int64, requestID: String
+        upstreamLatencyMs: Int64, proxyLatencyMs: Int64, requestID: String, edits: ResponseContext? = nil
     ) {
         let listed = scan.hasConnection ? Self.connectionTokens(upstream) : []
         var upstreamVia: String?
@@ -273,13 +273,29 @@ enum HeaderRules {
                 break
             }
             if !listed.isEmpty && Self.isListed(name, in: listed) { continue }
+            if let edits, edits.removes(name) { continue }
             writer.header(name, value)
         }
-        if !hasServer { writer.header("Server", serverToken) }
-        writer.header("Via", upstreamVia.map { $0 + ", " + via } ?? via)
-        writer.header("X-Kong-Upstream-Latency", upstreamLatencyMs)
-        writer.header("X-Kong-Proxy-Latency", proxyLatencyMs)
-        writer.header("X-Kong-Request-Id", requestID)
+        guard let edits else {
+            if !hasServer { writer.header("Server", serverToken) }
+            writer.header("Via", upstreamVia.map { $0 + ", " + via } ?? via)
+            writer.header("X-Kong-Upstream-Latency", upstreamLatencyMs)
+            writer.header("X-Kong-Proxy-Latency", proxyLatencyMs)
+            writer.header("X-Kong-Request-Id", requestID)
+            return
+        }
+        // Plugins edit headers (rare): the gateway's own headers are checked against the edits too.
+        if !hasServer && !edits.removes("Server") { writer.header("Server", serverToken) }
+        if !edits.removes("Via") { writer.header("Via", upstreamVia.map { $0 + ", " + via } ?? via) }
+        if !edits.removes("X-Kong-Upstream-Latency") { writer.header("X-Kong-Upstream-Latency", upstreamLatencyMs) }
+        if !edits.removes("X-Kong-Proxy-Latency") { writer.header("X-Kong-Proxy-Latency", proxyLatencyMs) }
+        if !edits.removes("X-Kong-Request-Id") { writer.header("X-Kong-Request-Id", requestID) }
+        Self.writeEdits(edits, into: &writer)
+    }
+
+    /// The headers the response handlers set.
+    static func writeEdits(_ edits: ResponseContext, into writer: inout HeadWriter) {
+        for (name, value) in edits.set { writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value)) }
     }
 
     /// Bytes allowed as they are in an upstream path; everything else is percent-encoded.

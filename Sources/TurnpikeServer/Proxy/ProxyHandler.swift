@@ -50,6 +50,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var queue: [HTTPServerRequestPart] = []
     /// Set by graceful shutdown: close as soon as the connection is idle.
     private var closeWhenIdle = false
+    /// The response and log handlers of the request being answered; nil for routes without any
+    /// (the usual case, which then costs one check).
+    private var observers: RequestObservers?
 
     init(
         slot: NIOLoopBoundBox<Snapshot>, pool: UpstreamPool, balancerCursors: BalancerCursors,
@@ -271,6 +274,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let requestID = self.random.next()
         let start = NIODeadline.now()
         self.requestStart = start
+        self.observers = nil
 
         // Limits the HTTP parser does not know (kong-format.md §5.11; RFC 9112 §3.2 for Host).
         if head.uri.utf8.count > self.configuration.maxURIBytes {
@@ -310,8 +314,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let rawQuery = queryStart.map { uri[uri.utf8.index(after: $0)...] }
         guard let match = snapshot.routes.match(request) else {
             // Without a route only global plugins run (Kong), then the 404.
-            if !snapshot.globalChain.isEmpty,
-                case .respond = self.runAccess(snapshot.globalChain, head: head, query: rawQuery, snapshot: snapshot, requestID: requestID)
+            let global = snapshot.globalChains
+            self.observers = RequestObservers(
+                global, head: head, requestID: requestID, start: start, routeID: nil, serviceID: nil)
+            if !global.access.isEmpty,
+                case .respond = self.runAccess(global.access, head: head, query: rawQuery, snapshot: snapshot, requestID: requestID)
             {
                 return
             }
@@ -326,7 +333,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let routed = RoutedRequest(
             head: head, requestID: requestID, start: start, snapshot: snapshot, match: match, plan: plan, scan: scan,
             rawPath: rawPath, path: path, queryStart: queryStart, rawQuery: rawQuery)
-        let chain = snapshot.accessChains[match.routeIndex]
+        let chains = snapshot.chains[match.routeIndex]
+        self.observers = RequestObservers(
+            chains, head: head, requestID: requestID, start: start, routeID: snapshot.model.routes[match.routeIndex].id, serviceID: plan.service?.id)
+        let chain = chains.access
         if !chain.isEmpty && chain.contains(where: { $0.needsBody }) && self.bodyFitsBuffer(head, scan: scan) {
             // A plugin reads the body (key-auth's key_in_body): hold it, run the chain at its end.
             self.state = .holdingBody(HeldBody(routed))
@@ -379,7 +389,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let uri = head.uri
         let queryStart = routed.queryStart
         var edits: UpstreamEdits?
-        let chain = snapshot.accessChains[match.routeIndex]
+        let chain = snapshot.chains[match.routeIndex].access
         if !chain.isEmpty {
             switch self.runAccess(chain, head: head, query: routed.rawQuery, body: body, snapshot: snapshot, requestID: requestID) {
             case .respond:
@@ -491,8 +501,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         for (name, value) in head.headers { headers.append((name, value)) }
         var context = AccessContext(
             request: AccessRequest(method: head.method.rawValue, headers: headers, query: query, body: body), now: UnixTime.now())
+        defer { self.observers?.consumer = context.authentication?.consumer }
         for handler in chain {
             if case .respond(let response) = handler.access(&context, directory: snapshot) {
+                self.observers?.consumer = context.authentication?.consumer
                 var extra = HTTPHeaders()
                 for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) { extra.add(name: name, value: value) }
                 self.respondLocally(
@@ -557,13 +569,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if case .idle = self.state { self.state = .discardingBody(closeAfter: close) }
         let bodyBytes = body?.utf8.count ?? 0
         let latency = (NIODeadline.now() - self.requestStart).nanoseconds / 1_000_000
+        let edits = self.responseEdits(status: Int(status.code), requestID: requestID)
         var buffer = HeadWriter.write(allocator: context.channel.allocator, capacity: 256 + bodyBytes) { writer in
             writer.statusLine(version: head?.version ?? .http1_1, status: status)
-            for (name, value) in extra { writer.header(name, HeadWriter.sanitized(value)) }
+            for (name, value) in extra where !(edits?.removes(name) ?? false) { writer.header(name, HeadWriter.sanitized(value)) }
             writer.header("Content-Length", Int64(bodyBytes))
-            writer.header("Server", self.configuration.serverToken)
-            writer.header("X-Kong-Response-Latency", latency)
-            writer.header("X-Kong-Request-Id", requestID)
+            if !(edits?.removes("Server") ?? false) { writer.header("Server", self.configuration.serverToken) }
+            if !(edits?.removes("X-Kong-Response-Latency") ?? false) { writer.header("X-Kong-Response-Latency", latency) }
+            if !(edits?.removes("X-Kong-Request-Id") ?? false) { writer.header("X-Kong-Request-Id", requestID) }
+            if let edits { HeaderRules.writeEdits(edits, into: &writer) }
             if close {
                 writer.header("Connection", "close")
             } else if let head, head.version == .http1_0 {
@@ -571,6 +585,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
         }
         if let body, head?.method != .HEAD { buffer.writeString(body) }
+        self.logRequest(status: Int(status.code), upstreamLatencyMs: nil)
         if close {
             context.writeAndFlush(self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [weak self] _ in
                 self?.closeClient()
@@ -578,6 +593,28 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         } else {
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
         }
+    }
+
+    // MARK: - Response and log phases
+
+    /// Runs the request's response handlers for a response with `status`; nil when it has none.
+    func responseEdits(status: Int, requestID: String) -> ResponseContext? {
+        guard let observers = self.observers, !observers.response.isEmpty else { return nil }
+        var context = ResponseContext(status: status, requestID: requestID, consumer: observers.consumer)
+        for handler in observers.response { handler.response(&context) }
+        return context
+    }
+
+    /// Runs the request's log handlers, once.
+    private func logRequest(status: Int, upstreamLatencyMs: Int64?) {
+        guard let observers = self.observers else { return }
+        self.observers = nil
+        guard !observers.log.isEmpty else { return }
+        let entry = LogEntry(
+            requestID: observers.requestID, method: observers.method, path: observers.path, status: status,
+            routeID: observers.routeID, serviceID: observers.serviceID, consumerID: observers.consumer?.id,
+            totalLatencyMs: (NIODeadline.now() - observers.start).nanoseconds / 1_000_000, upstreamLatencyMs: upstreamLatencyMs)
+        for handler in observers.log { handler.log(entry) }
     }
 
     // MARK: - Called by the exchange
@@ -626,6 +663,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         _ exchange: Exchange, closeClient: Bool, requestComplete: Bool, writeEnd: Bool = false, chunked: Bool = false
     ) {
         guard case .proxying(let current) = self.state, current === exchange else { return }
+        if self.observers != nil {
+            self.logRequest(status: exchange.responseStatus, upstreamLatencyMs: exchange.upstreamLatencyMs)
+        }
         self.resumeClientReads()
         if closeClient {
             self.state = .closing
@@ -697,6 +737,34 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     static func bracketed(_ host: String) -> String {
         host.contains(":") ? "[\(host)]" : host
+    }
+}
+
+/// What the response and log phases of one request need; made only for routes with such handlers.
+struct RequestObservers {
+    let response: [any ResponseHandler]
+    let log: [any LogPhaseHandler]
+    let requestID: String
+    let method: String
+    let path: String
+    let start: NIODeadline
+    let routeID: EntityID?
+    let serviceID: EntityID?
+    var consumer: Consumer?
+
+    init?(
+        _ chains: PhaseChains, head: HTTPRequestHead, requestID: String, start: NIODeadline, routeID: EntityID?,
+        serviceID: EntityID?
+    ) {
+        guard !chains.response.isEmpty || !chains.log.isEmpty else { return nil }
+        self.response = chains.response
+        self.log = chains.log
+        self.requestID = requestID
+        self.method = head.method.rawValue
+        self.path = String(head.uri.prefix { $0 != "?" })
+        self.start = start
+        self.routeID = routeID
+        self.serviceID = serviceID
     }
 }
 
