@@ -242,9 +242,9 @@ final class Exchange: UpstreamDelegate {
 
     // MARK: - Response from the upstream
 
-    func upstreamResponseHead(_ head: HTTPResponseHead) {
+    func upstreamResponseHead(_ head: ResponseHead) {
         guard !self.finished, let handler = self.handler else { return }
-        let code = head.status.code
+        let code = head.status
         if code == 101 && !self.webSocketUpgrade {
             // A 101 nobody asked for: not a response we can relay.
             self.upstreamFailed(.invalidResponse)
@@ -254,21 +254,19 @@ final class Exchange: UpstreamDelegate {
         self.lastUpstreamRead = now
         self.responseStarted = true
         let upstreamLatency = self.sentAt.map { (now - $0).nanoseconds / 1_000_000 } ?? 0
-        self.responseStatus = Int(code)
+        self.responseStatus = code
         self.upstreamLatencyMs = upstreamLatency
-        let edits = handler.responseEdits(status: Int(code), requestID: self.requestID)
-        let scan = HeaderRules.ResponseScan(head.headers)
+        let edits = handler.responseEdits(status: code, requestID: self.requestID)
         if code == 101 {
             // A WebSocket handshake the upstream accepted: the 101 keeps its Upgrade/Connection
             // headers, and both connections become a byte relay (never returned to the pool).
-            // The splice waits for the 101's end: NIO's decoder still delivers it after the head.
             self.upgrading = true
             self.cancelReadTimer()
         } else {
             // Framing (RFC 9112 §6.3): a length passes through; an unknown length is chunked for an
             // HTTP/1.1 client and delimited by the close for an HTTP/1.0 one.
             let bodyless = self.clientHead.method == .HEAD || code == 204 || code == 304 || (100..<200).contains(code)
-            if !bodyless && !scan.hasContentLength {
+            if !bodyless && head.contentLength == nil {
                 if self.clientHead.version == .http1_0 {
                     self.closeClientAfter = true
                 } else {
@@ -276,24 +274,30 @@ final class Exchange: UpstreamDelegate {
                 }
             }
         }
-        let headChunked = self.clientHead.method == .HEAD && scan.hasTransferEncoding && !scan.hasContentLength
+        let headChunked = self.clientHead.method == .HEAD && head.hasTransferEncoding && head.contentLength == nil
             && self.clientHead.version != .http1_0
-        let bytes = HeadWriter.write(allocator: handler.allocator, capacity: 320 + head.headers.count * 64) { writer in
-            writer.statusLine(version: self.clientHead.version, status: head.status)
-            HeaderRules.writeClientResponseHeaders(
-                into: &writer, upstream: head.headers, scan: scan, via: handler.via,
-                serverToken: self.configuration.serverToken, upstreamLatencyMs: upstreamLatency,
-                proxyLatencyMs: self.proxyLatency, requestID: self.requestID, edits: edits)
-            if self.upgrading {
-                writer.header("Connection", "Upgrade")
-                if let upgrade = head.headers.first(name: "upgrade") { writer.header("Upgrade", upgrade) }
-                return
-            }
-            if self.chunkedResponse || headChunked { writer.header("Transfer-Encoding", "chunked") }
-            if self.closeClientAfter {
-                writer.header("Connection", "close")
-            } else if self.clientHead.version == .http1_0 {
-                writer.header("Connection", "keep-alive")
+        // nginx's status line: its own reason phrase for the codes it knows, the upstream's otherwise.
+        let known = HTTPResponseStatus(statusCode: code).reasonPhrase
+        let reason = known.isEmpty ? head.reasonPhrase : known
+        let upgrade = self.upgrading ? head.first("upgrade") : nil
+        let bytes = head.bytes.withUnsafeReadableBytes { raw in
+            HeadWriter.write(allocator: handler.allocator, capacity: 256 + raw.count) { writer in
+                writer.statusLine(version: self.clientHead.version, code: code, reason: reason)
+                HeaderRules.writeClientResponseHeaders(
+                    into: &writer, upstream: head, raw: raw, via: handler.via, serverToken: self.configuration.serverToken,
+                    upstreamLatencyMs: upstreamLatency, proxyLatencyMs: self.proxyLatency, requestID: self.requestID,
+                    edits: edits)
+                if self.upgrading {
+                    writer.header("Connection", "Upgrade")
+                    if let upgrade { writer.header("Upgrade", upgrade) }
+                    return
+                }
+                if self.chunkedResponse || headChunked { writer.header("Transfer-Encoding", "chunked") }
+                if self.closeClientAfter {
+                    writer.header("Connection", "close")
+                } else if self.clientHead.version == .http1_0 {
+                    writer.header("Connection", "keep-alive")
+                }
             }
         }
         handler.writeToClient(bytes)

@@ -74,6 +74,28 @@ struct HeadWriter {
     }
 
     @inline(__always)
+    mutating func raw(_ bytes: UnsafeRawBufferPointer) {
+        let n = bytes.count
+        guard self.count + n <= self.capacity else {
+            self.overflowed = true
+            return
+        }
+        if let source = bytes.baseAddress { (self.base + self.count).copyMemory(from: source, byteCount: n) }
+        self.count += n
+    }
+
+    /// `HTTP/1.x code reason` with the reason given as bytes.
+    mutating func statusLine(version: HTTPVersion, code: Int, reason: String) {
+        self.raw(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        self.byte(UInt8(truncatingIfNeeded: 0x30 + (code / 100) % 10))
+        self.byte(UInt8(truncatingIfNeeded: 0x30 + (code / 10) % 10))
+        self.byte(UInt8(truncatingIfNeeded: 0x30 + code % 10))
+        self.byte(UInt8(ascii: " "))
+        self.raw(reason)
+        self.raw("\r\n")
+    }
+
+    @inline(__always)
     mutating func byte(_ byte: UInt8) {
         guard self.count < self.capacity else {
             self.overflowed = true

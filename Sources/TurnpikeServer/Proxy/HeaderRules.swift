@@ -8,11 +8,17 @@ enum HeaderRules {
     /// ASCII case-insensitive equality with a lower-case literal.
     @inline(__always)
     static func equals(_ name: String, _ lower: StaticString) -> Bool {
+        Self.equals(name.utf8, lower)
+    }
+
+    /// The same for bytes (a name in a parsed head).
+    @inline(__always)
+    static func equals<Bytes: Collection<UInt8>>(_ name: Bytes, _ lower: StaticString) -> Bool {
         let count = lower.utf8CodeUnitCount
-        guard name.utf8.count == count else { return false }
+        guard name.count == count else { return false }
         return lower.withUTF8Buffer { literal in
             var i = 0
-            for c in name.utf8 {
+            for c in name {
                 let folded = (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
                 if folded != literal[i] { return false }
                 i += 1
@@ -34,7 +40,11 @@ enum HeaderRules {
     }
 
     static func classify(_ name: String) -> Kind {
-        switch name.utf8.count {
+        Self.classify(name.utf8)
+    }
+
+    static func classify<Bytes: Collection<UInt8>>(_ name: Bytes) -> Kind {
+        switch name.count {
         case 2:
             if equals(name, "te") { return .te }
         case 3:
@@ -57,7 +67,7 @@ enum HeaderRules {
             if equals(name, "proxy-connection") || equals(name, "x-forwarded-host") || equals(name, "x-forwarded-port")
                 || equals(name, "x-forwarded-path")
             {
-                return name.utf8.first == UInt8(ascii: "p") || name.utf8.first == UInt8(ascii: "P") ? .hopByHop : .replaced
+                return name.first == UInt8(ascii: "p") || name.first == UInt8(ascii: "P") ? .hopByHop : .replaced
             }
         case 17:
             if equals(name, "transfer-encoding") { return .hopByHop }
@@ -87,8 +97,12 @@ enum HeaderRules {
     /// Names listed in `Connection` headers, lower-cased (`close`, `keep-alive`, `upgrade`
     /// excluded); empty (no allocation) in the common case.
     static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
+        Self.connectionTokens(values: headers.lazy.filter { Self.equals($0.name, "connection") }.map(\.value))
+    }
+
+    static func connectionTokens<Values: Sequence<String>>(values: Values) -> [String] {
         var out: [String] = []
-        for (name, value) in headers where equals(name, "connection") {
+        for value in values {
             // The usual values name no header: no split, no allocation.
             if equals(value, "keep-alive") || equals(value, "close") || equals(value, "upgrade") { continue }
             for token in value.split(separator: ",") {
@@ -228,53 +242,44 @@ enum HeaderRules {
         return connectionUpgrade && upgradeWebSocket
     }
 
-    /// What the proxy needs to know of a response's headers to frame it for the client.
-    struct ResponseScan {
-        var hasContentLength = false
-        var hasTransferEncoding = false
-        var hasConnection = false
-
-        init(_ headers: HTTPHeaders) {
-            for (name, _) in headers {
-                switch name.utf8.count {
-                case 10 where HeaderRules.equals(name, "connection"):
-                    self.hasConnection = true
-                case 14 where HeaderRules.equals(name, "content-length"):
-                    self.hasContentLength = true
-                case 17 where HeaderRules.equals(name, "transfer-encoding"):
-                    self.hasTransferEncoding = true
-                default:
-                    break
-                }
-            }
-        }
-    }
-
-    /// Writes the response header lines sent to the client: hop-by-hop removed, Via and Kong's
+    /// Writes the response header lines sent to the client, from a head parsed in place
+    /// (`ResponseParser`): hop-by-hop removed (kept lines are copied as they came), Via and Kong's
     /// latency headers added, then the response handlers' edits. The caller writes the status line
     /// first and the framing and `Connection` headers after.
     static func writeClientResponseHeaders(
-        into writer: inout HeadWriter, upstream: HTTPHeaders, scan: ResponseScan, via: String, serverToken: String,
-        upstreamLatencyMs: Int64, proxyLatencyMs: Int64, requestID: String, edits: ResponseContext? = nil
+        into writer: inout HeadWriter, upstream head: ResponseHead, raw: UnsafeRawBufferPointer, via: String,
+        serverToken: String, upstreamLatencyMs: Int64, proxyLatencyMs: Int64, requestID: String,
+        edits: ResponseContext? = nil
     ) {
-        let listed = scan.hasConnection ? Self.connectionTokens(upstream) : []
+        var listed: [String] = []
+        if head.hasConnection {
+            listed = Self.connectionTokens(
+                values: head.fields.indices.lazy.filter { head.nameEquals(head.fields[$0].name, "connection") }.map { head.value($0) })
+        }
         var upstreamVia: String?
         var hasServer = false
-        for (name, value) in upstream {
+        for (i, field) in head.fields.enumerated() {
+            let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
             switch Self.classify(name) {
             case .hopByHop, .te:
                 continue
             case .via:
+                let value = head.value(i)
                 upstreamVia = upstreamVia.map { $0 + ", " + value } ?? value
                 continue
             case .server:
                 hasServer = true
             case .replaced, .forwardedFor, .other:
-                break
+                // A length beside Transfer-Encoding does not delimit the body: never relayed.
+                if head.hasTransferEncoding && field.name.count == 14 && Self.equals(name, "content-length") { continue }
             }
-            if !listed.isEmpty && Self.isListed(name, in: listed) { continue }
-            if let edits, edits.removes(name) { continue }
-            writer.header(name, value)
+            if !listed.isEmpty || edits != nil {
+                let nameText = head.name(i)
+                if !listed.isEmpty && Self.isListed(nameText, in: listed) { continue }
+                if let edits, edits.removes(nameText) { continue }
+            }
+            writer.raw(UnsafeRawBufferPointer(rebasing: raw[field.name.lowerBound..<max(field.value.upperBound, field.name.upperBound + 1)]))
+            writer.raw("\r\n")
         }
         guard let edits else {
             if !hasServer { writer.header("Server", serverToken) }
@@ -284,7 +289,6 @@ enum HeaderRules {
             writer.header("X-Kong-Request-Id", requestID)
             return
         }
-        // Plugins edit headers (rare): the gateway's own headers are checked against the edits too.
         if !hasServer && !edits.removes("Server") { writer.header("Server", serverToken) }
         if !edits.removes("Via") { writer.header("Via", upstreamVia.map { $0 + ", " + via } ?? via) }
         if !edits.removes("X-Kong-Upstream-Latency") { writer.header("X-Kong-Upstream-Latency", upstreamLatencyMs) }

@@ -83,7 +83,7 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
 enum Tunnel {
     /// Turns both connections into a byte relay. The client side's HTTP handlers go first (the
-    /// 101 head has been written and flushed by then); the upstream side's decoder goes last, so
+    /// 101 head has been written and flushed by then); the upstream side's handler goes last, so
     /// bytes the upstream sent right after its 101 reach the client.
     static func splice(client: any Channel, upstream: any Channel) throws {
         let clientTunnel = TunnelHandler()
@@ -98,7 +98,7 @@ enum Tunnel {
 
         let u = upstream.pipeline.syncOperations
         try u.addHandler(upstreamTunnel)
+        // The upstream handler hands on any bytes that came after the 101 as it leaves.
         u.removeHandler(try u.handler(type: UpstreamHandler.self), promise: nil)
-        u.removeHandler(try u.handler(type: ByteToMessageHandler<UpstreamResponseDecoder>.self), promise: nil)
     }
 }

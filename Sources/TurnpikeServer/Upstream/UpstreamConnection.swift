@@ -12,7 +12,7 @@ struct UpstreamKey: Hashable, Sendable, CustomStringConvertible {
 /// What an upstream connection reports to the exchange using it. All calls happen on the
 /// connection's event loop, which is also the client connection's loop.
 protocol UpstreamDelegate: AnyObject {
-    func upstreamResponseHead(_ head: HTTPResponseHead)
+    func upstreamResponseHead(_ head: ResponseHead)
     func upstreamResponseBody(_ buffer: ByteBuffer)
     func upstreamResponseEnd()
     func upstreamReadComplete()
@@ -83,10 +83,11 @@ final class UpstreamConnection {
     }
 }
 
-/// The last handler of an upstream connection: forwards response parts to the current exchange
-/// and holds reads back while the client cannot take more (backpressure).
+/// The one handler of an upstream connection: parses responses (`ResponseParser`), forwards them
+/// to the current exchange and holds reads back while the client cannot take more (backpressure).
+/// Requests go out as bytes the proxy wrote.
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -96,20 +97,18 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var onClose: (() -> Void)?
     private var readGate = ReadGate()
     private var context: ChannelHandlerContext?
+    private var parser = ResponseParser()
+    /// Bytes after a 101 head: the tunnel's, handed on when this handler leaves the pipeline.
+    private var leftover: ByteBuffer?
     /// Whether the last response allows the connection to be reused.
     private(set) var lastResponseKeepAlive = true
     /// True once any byte of the current response arrived (a stale pooled connection fails before).
     private(set) var receivedResponseBytes = false
     private var finished = false
-    private let decoder: UpstreamResponseDecoder
 
-    init(decoder: UpstreamResponseDecoder) {
-        self.decoder = decoder
-    }
-
-    /// Tells the response parser which request the next response answers (HEAD has no body).
+    /// Tells the parser which request the next response answers (HEAD has no body).
     func expectResponse(to method: HTTPMethod) {
-        self.decoder.expectResponse(to: method)
+        self.parser.expectResponse(toHEAD: method == .HEAD)
     }
 
     /// Writes request bytes (unflushed), straight to the socket side of the pipeline.
@@ -149,19 +148,52 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = nil
     }
 
+    func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        // After an upgrade: bytes the upstream sent right after its 101 go to the tunnel.
+        if let leftover = self.leftover, leftover.readableBytes > 0 {
+            self.leftover = nil
+            context.fireChannelRead(NIOAny(leftover))
+        }
+        context.leavePipeline(removalToken: removalToken)
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = self.unwrapInboundIn(data)
-        guard let delegate = self.delegate else {
+        var buffer = self.unwrapInboundIn(data)
+        if self.parser.isUpgraded {
+            if self.leftover == nil { self.leftover = buffer } else { self.leftover!.writeBuffer(&buffer) }
+            return
+        }
+        guard self.delegate != nil else {
             // Bytes on an idle pooled connection: the upstream is not speaking HTTP as we expect.
             context.close(promise: nil)
             return
         }
         self.receivedResponseBytes = true
-        switch part {
+        // Events are delivered after the parser returns: delivering one may end the exchange and
+        // start the next request on this connection, which must find the parser at rest.
+        var events = self.events
+        self.events = []
+        var failed = false
+        do {
+            try self.parser.feed(&buffer) { events.append($0) }
+        } catch {
+            failed = true
+        }
+        if self.parser.isUpgraded && buffer.readableBytes > 0 { self.leftover = buffer }
+        for event in events { self.deliver(event) }
+        events.removeAll(keepingCapacity: true)
+        self.events = events
+        if failed { self.fail(.invalidResponse, context: context) }
+    }
+
+    /// Reused between reads so collecting events allocates nothing.
+    private var events: [ResponseParser.Event] = []
+
+    private func deliver(_ event: ResponseParser.Event) {
+        guard let delegate = self.delegate else { return }
+        switch event {
         case .head(let head):
-            // 1xx interim responses (other than 101) are not forwarded; the final head follows.
-            if head.status.code >= 100 && head.status.code < 200 && head.status.code != 101 { return }
-            self.lastResponseKeepAlive = head.isKeepAlive
+            self.lastResponseKeepAlive = head.keepAlive
             delegate.upstreamResponseHead(head)
         case .body(let buffer):
             delegate.upstreamResponseBody(buffer)
@@ -169,6 +201,14 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.finished = true
             delegate.upstreamResponseEnd()
         }
+    }
+
+    private func fail(_ error: UpstreamError, context: ChannelHandlerContext) {
+        if let delegate = self.delegate, !self.finished {
+            self.delegate = nil
+            delegate.upstreamFailed(error)
+        }
+        context.close(promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -181,6 +221,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A body delimited by the close ends here.
+        if self.delegate != nil && !self.finished && self.receivedResponseBytes {
+            var events: [ResponseParser.Event] = []
+            try? self.parser.feedEOF { events.append($0) }
+            for event in events { self.deliver(event) }
+        }
         self.onClose?()
         self.onClose = nil
         if !self.finished, let delegate = self.delegate {
@@ -191,15 +237,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let delegate = self.delegate, !self.finished {
-            self.delegate = nil
-            if error is HTTPParserError {
-                delegate.upstreamFailed(.invalidResponse)
-            } else {
-                delegate.upstreamFailed(.io("\(error)"))
-            }
-        }
-        context.close(promise: nil)
+        self.fail(.io("\(error)"), context: context)
     }
 
     func read(context: ChannelHandlerContext) {
@@ -212,36 +250,5 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func resumeReads() {
         self.readGate.resume(context: self.context)
-    }
-}
-
-/// NIO's response parser without its request encoder: requests go up as bytes the proxy wrote, so
-/// the parser is told of each request's method here (it needs it for HEAD) instead of watching
-/// the encoder's writes.
-final class UpstreamResponseDecoder: ByteToMessageDecoder {
-    typealias InboundOut = HTTPClientResponsePart
-
-    private let inner = HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)
-    private static let plainRequest = HTTPRequestHead(version: .http1_1, method: .GET, uri: "/")
-    private static let headRequest = HTTPRequestHead(version: .http1_1, method: .HEAD, uri: "/")
-
-    func expectResponse(to method: HTTPMethod) {
-        self.inner.write(data: .head(method == .HEAD ? Self.headRequest : Self.plainRequest))
-    }
-
-    func decoderAdded(context: ChannelHandlerContext) {
-        self.inner.decoderAdded(context: context)
-    }
-
-    func decoderRemoved(context: ChannelHandlerContext) {
-        self.inner.decoderRemoved(context: context)
-    }
-
-    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        try self.inner.decode(context: context, buffer: &buffer)
-    }
-
-    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
-        try self.inner.decodeLast(context: context, buffer: &buffer, seenEOF: seenEOF)
     }
 }

@@ -36,10 +36,8 @@ final class UpstreamPool {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     // Header names and values come from NIO's request parser or from us: already valid.
-                    // Requests go up as bytes the proxy writes itself; responses are parsed by NIO.
-                    let decoder = UpstreamResponseDecoder()
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
-                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler(decoder: decoder))
+                    // Requests go up as bytes the proxy writes; responses are parsed by the handler.
+                    try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
             .connect(host: key.host, port: key.port)

@@ -1,0 +1,429 @@
+import NIOCore
+
+/// An upstream response head, parsed in place: the status line and header fields are ranges into
+/// `bytes`, so the proxy copies the lines it keeps straight into the client's head without making
+/// a `String` of every name and value.
+struct ResponseHead {
+    /// The head's bytes, from the status line to the empty line (reader index 0).
+    let bytes: ByteBuffer
+    let minorVersion: Int
+    let status: Int
+    let reason: Range<Int>
+    let fields: [(name: Range<Int>, value: Range<Int>)]
+    /// The declared length, when the body is delimited by it (not with Transfer-Encoding).
+    let contentLength: Int?
+    let chunked: Bool
+    let hasTransferEncoding: Bool
+    let hasConnection: Bool
+    /// The connection may carry another request after this response.
+    let keepAlive: Bool
+
+    func name(_ i: Int) -> String { self.string(self.fields[i].name) }
+    func value(_ i: Int) -> String { self.string(self.fields[i].value) }
+
+    func string(_ range: Range<Int>) -> String {
+        self.bytes.getString(at: range.lowerBound, length: range.count) ?? ""
+    }
+
+    /// The first value of header `lower` (a lower-case name), as a string.
+    func first(_ lower: StaticString) -> String? {
+        for (i, field) in self.fields.enumerated() where self.nameEquals(field.name, lower) { return self.value(i) }
+        return nil
+    }
+
+    func nameEquals(_ range: Range<Int>, _ lower: StaticString) -> Bool {
+        guard range.count == lower.utf8CodeUnitCount else { return false }
+        return self.bytes.withUnsafeReadableBytes { raw in
+            HeaderRules.equals(UnsafeRawBufferPointer(rebasing: raw[range]), lower)
+        }
+    }
+
+    var reasonPhrase: String { self.string(self.reason) }
+}
+
+/// The upstream side's HTTP/1.x response parser (RFC 9112), replacing NIO's decoder and its
+/// `HTTPHeaders` of strings. Strict where a mistake would confuse framing (Content-Length,
+/// Transfer-Encoding, chunk sizes, obs-fold, bare LF): such a response is invalid (502), never
+/// guessed at. One request is outstanding at a time, so the parser only needs to know whether it
+/// was a HEAD.
+struct ResponseParser {
+    enum Event {
+        case head(ResponseHead)
+        case body(ByteBuffer)
+        case end
+    }
+
+    enum Failure: Error, Equatable {
+        case invalid(String)
+        case tooLarge
+    }
+
+    /// The largest head accepted (nginx's proxy_buffer_size is 4–8 KiB; Kong's 128 KiB with its
+    /// large headers).
+    static let maxHeadBytes = 128 * 1024
+    static let maxFields = 500
+
+    private enum ChunkStep: Equatable {
+        /// Reading a size line: the value so far, digits seen, inside an extension.
+        case size(value: Int, digits: Int, inExtension: Bool)
+        case sizeLF
+        case data(remaining: Int)
+        case dataCR
+        case dataLF
+        /// Trailer section: whether the current line is empty so far.
+        case trailer(lineEmpty: Bool)
+        case trailerLF(lineEmpty: Bool)
+    }
+
+    private enum State {
+        case idle
+        case head
+        case fixed(remaining: Int)
+        case chunked(ChunkStep)
+        case untilClose
+        /// After a 101: everything else belongs to the new protocol.
+        case upgraded
+    }
+
+    private var state = State.idle
+    private var pending: ByteBuffer?
+    private var requestIsHEAD = false
+
+    /// A request went out; its response comes next.
+    mutating func expectResponse(toHEAD isHEAD: Bool) {
+        self.requestIsHEAD = isHEAD
+        self.state = .head
+        self.pending = nil
+    }
+
+    /// Bytes after a 101 head, for the tunnel.
+    var isUpgraded: Bool {
+        if case .upgraded = self.state { return true }
+        return false
+    }
+
+    /// True while a response is expected or being read.
+    var isActive: Bool {
+        switch self.state {
+        case .idle, .upgraded: return false
+        default: return true
+        }
+    }
+
+    /// Feeds bytes; emits events in order. Bytes after an upgrade stay in `buffer`.
+    mutating func feed(_ buffer: inout ByteBuffer, _ emit: (Event) -> Void) throws {
+        while buffer.readableBytes > 0 {
+            switch self.state {
+            case .idle:
+                throw Failure.invalid("bytes without a request")
+            case .upgraded:
+                return
+            case .head:
+                guard try self.readHead(&buffer, emit) else { return }
+            case .fixed(let remaining):
+                let n = min(remaining, buffer.readableBytes)
+                emit(.body(buffer.readSlice(length: n)!))
+                if n == remaining {
+                    self.state = .idle
+                    emit(.end)
+                } else {
+                    self.state = .fixed(remaining: remaining - n)
+                }
+            case .untilClose:
+                emit(.body(buffer.readSlice(length: buffer.readableBytes)!))
+            case .chunked(let step):
+                try self.readChunked(step, &buffer, emit)
+            }
+        }
+    }
+
+    /// The upstream closed: ends a body delimited by the close; anything else unfinished is an error.
+    mutating func feedEOF(_ emit: (Event) -> Void) throws {
+        switch self.state {
+        case .untilClose:
+            self.state = .idle
+            emit(.end)
+        case .idle, .upgraded:
+            return
+        default:
+            throw Failure.invalid("connection closed before the response ended")
+        }
+    }
+
+    // MARK: - Head
+
+    /// Reads a head if complete; false when more bytes are needed.
+    private mutating func readHead(_ buffer: inout ByteBuffer, _ emit: (Event) -> Void) throws -> Bool {
+        if var pending = self.pending {
+            pending.writeBuffer(&buffer)
+            self.pending = nil
+            buffer = pending
+        }
+        guard let end = Self.headEnd(buffer) else {
+            if buffer.readableBytes > Self.maxHeadBytes { throw Failure.tooLarge }
+            self.pending = buffer.readSlice(length: buffer.readableBytes)
+            return false
+        }
+        if end > Self.maxHeadBytes { throw Failure.tooLarge }
+        let bytes = buffer.readSlice(length: end)!
+        let head = try Self.parseHead(bytes)
+        if head.status >= 100 && head.status < 200 && head.status != 101 {
+            // Interim response (100, 102, 103): not relayed; the final head follows.
+            return true
+        }
+        let bodyless = self.requestIsHEAD || head.status == 204 || head.status == 304
+        if head.status == 101 {
+            self.state = .upgraded
+        } else if bodyless {
+            self.state = .idle
+        } else if head.chunked {
+            self.state = .chunked(.size(value: 0, digits: 0, inExtension: false))
+        } else if let length = head.contentLength {
+            self.state = length == 0 ? .idle : .fixed(remaining: length)
+        } else {
+            self.state = .untilClose
+        }
+        let delimitedByClose: Bool
+        if case .untilClose = self.state { delimitedByClose = true } else { delimitedByClose = false }
+        let final = delimitedByClose
+            ? ResponseHead(
+                bytes: head.bytes, minorVersion: head.minorVersion, status: head.status, reason: head.reason,
+                fields: head.fields, contentLength: head.contentLength, chunked: head.chunked,
+                hasTransferEncoding: head.hasTransferEncoding, hasConnection: head.hasConnection, keepAlive: false)
+            : head
+        emit(.head(final))
+        if case .idle = self.state { emit(.end) }
+        if case .upgraded = self.state { emit(.end) }
+        return true
+    }
+
+    /// The length of the head including its empty line, or nil when it is not complete yet.
+    static func headEnd(_ buffer: ByteBuffer) -> Int? {
+        buffer.withUnsafeReadableBytes { raw -> Int? in
+            guard raw.count >= 4 else { return nil }
+            var i = 3
+            while i < raw.count {
+                let c = raw[i]
+                if c == 0x0A {
+                    if raw[i - 1] == 0x0D && raw[i - 2] == 0x0A && raw[i - 3] == 0x0D { return i + 1 }
+                    i += 1
+                } else if c == 0x0D {
+                    i += 1
+                } else {
+                    // Neither CR nor LF: the end cannot close within the next three bytes.
+                    i += 4
+                }
+            }
+            return nil
+        }
+    }
+
+    static func parseHead(_ bytes: ByteBuffer) throws -> ResponseHead {
+        try bytes.withUnsafeReadableBytes { (raw: UnsafeRawBufferPointer) throws -> ResponseHead in
+            // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF
+            guard raw.count >= 14, raw[0] == 0x48, raw[1] == 0x54, raw[2] == 0x54, raw[3] == 0x50, raw[4] == 0x2F,
+                raw[5] == 0x31, raw[6] == 0x2E, raw[7] == 0x30 || raw[7] == 0x31, raw[8] == 0x20
+            else { throw Failure.invalid("bad status line") }
+            let minor = Int(raw[7] - 0x30)
+            var status = 0
+            for i in 9..<12 {
+                let d = raw[i]
+                guard d >= 0x30 && d <= 0x39 else { throw Failure.invalid("bad status code") }
+                status = status * 10 + Int(d - 0x30)
+            }
+            guard status >= 100 else { throw Failure.invalid("bad status code") }
+            var i = 12
+            var reason = 12..<12
+            if raw[i] == 0x20 {
+                i += 1
+                let start = i
+                while i < raw.count && raw[i] != 0x0D && raw[i] != 0x0A {
+                    let c = raw[i]
+                    guard c == 0x09 || c >= 0x20 && c != 0x7F else { throw Failure.invalid("bad reason phrase") }
+                    i += 1
+                }
+                reason = start..<i
+            }
+            guard i + 1 < raw.count, raw[i] == 0x0D, raw[i + 1] == 0x0A else { throw Failure.invalid("bad status line") }
+            i += 2
+
+            var fields: [(name: Range<Int>, value: Range<Int>)] = []
+            fields.reserveCapacity(12)
+            var contentLength: Int?
+            var transferEncoding: Range<Int>?
+            var teCount = 0
+            var connectionClose = false
+            var connectionKeepAlive = false
+            var hasConnection = false
+            while true {
+                guard i + 1 < raw.count else { throw Failure.invalid("truncated head") }
+                if raw[i] == 0x0D {
+                    guard raw[i + 1] == 0x0A else { throw Failure.invalid("bad line ending") }
+                    break
+                }
+                // field-name: a token, then ':' with no whitespace before it.
+                let nameStart = i
+                while i < raw.count && Self.isTokenByte(raw[i]) { i += 1 }
+                guard i > nameStart, i < raw.count, raw[i] == 0x3A else {
+                    throw Failure.invalid(i < raw.count && (raw[i] == 0x20 || raw[i] == 0x09) && i == nameStart
+                        ? "obsolete line folding" : "bad header field")
+                }
+                let name = nameStart..<i
+                i += 1
+                while i < raw.count && (raw[i] == 0x20 || raw[i] == 0x09) { i += 1 }
+                let valueStart = i
+                var valueEnd = i
+                while i < raw.count && raw[i] != 0x0D && raw[i] != 0x0A {
+                    let c = raw[i]
+                    guard c == 0x09 || c >= 0x20 && c != 0x7F else { throw Failure.invalid("bad header value") }
+                    i += 1
+                    if c != 0x20 && c != 0x09 { valueEnd = i }
+                }
+                guard i + 1 < raw.count, raw[i] == 0x0D, raw[i + 1] == 0x0A else { throw Failure.invalid("bad line ending") }
+                i += 2
+                let value = valueStart..<valueEnd
+                fields.append((name, value))
+                guard fields.count <= Self.maxFields else { throw Failure.tooLarge }
+
+                let nameBytes = UnsafeRawBufferPointer(rebasing: raw[name])
+                let valueBytes = UnsafeRawBufferPointer(rebasing: raw[value])
+                switch name.count {
+                case 10 where HeaderRules.equals(nameBytes, "connection"):
+                    hasConnection = true
+                    Self.connectionOptions(valueBytes, close: &connectionClose, keepAlive: &connectionKeepAlive)
+                case 14 where HeaderRules.equals(nameBytes, "content-length"):
+                    // Several values (or several headers) must agree (RFC 9110 §8.6).
+                    for part in valueBytes.split(separator: 0x2C) {
+                        let digits = Self.trimmed(part)
+                        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                            throw Failure.invalid("bad Content-Length")
+                        }
+                        let n = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                        if let known = contentLength, known != n { throw Failure.invalid("conflicting Content-Length") }
+                        contentLength = n
+                    }
+                case 17 where HeaderRules.equals(nameBytes, "transfer-encoding"):
+                    transferEncoding = value
+                    teCount += 1
+                default:
+                    break
+                }
+            }
+            var chunked = false
+            if let te = transferEncoding {
+                // Chunked when it is the final coding; several TE fields are joined.
+                guard teCount == 1 else { throw Failure.invalid("several Transfer-Encoding fields") }
+                let codings = UnsafeRawBufferPointer(rebasing: raw[te]).split(separator: 0x2C)
+                if let last = codings.last {
+                    chunked = HeaderRules.equals(Self.trimmed(last), "chunked")
+                }
+                // A length next to Transfer-Encoding is ignored (RFC 9112 §6.3); the client gets neither.
+                contentLength = nil
+            }
+            let keepAlive = minor == 1 ? !connectionClose : connectionKeepAlive && !connectionClose
+            return ResponseHead(
+                bytes: bytes, minorVersion: minor, status: status, reason: reason, fields: fields,
+                contentLength: contentLength, chunked: chunked, hasTransferEncoding: transferEncoding != nil,
+                hasConnection: hasConnection, keepAlive: keepAlive)
+        }
+    }
+
+    static func connectionOptions(_ value: UnsafeRawBufferPointer, close: inout Bool, keepAlive: inout Bool) {
+        for token in value.split(separator: 0x2C) {
+            let t = Self.trimmed(token)
+            if HeaderRules.equals(t, "close") { close = true }
+            if HeaderRules.equals(t, "keep-alive") { keepAlive = true }
+        }
+    }
+
+    /// Without leading and trailing spaces and tabs.
+    static func trimmed(_ part: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        var part = part
+        while let f = part.first, f == 0x20 || f == 0x09 { part = part.dropFirst() }
+        while let l = part.last, l == 0x20 || l == 0x09 { part = part.dropLast() }
+        return part
+    }
+
+    /// tchar (RFC 9110 §5.6.2).
+    static func isTokenByte(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
+        default: return false
+        }
+    }
+
+    // MARK: - Chunked bodies
+
+    private mutating func readChunked(_ step: ChunkStep, _ buffer: inout ByteBuffer, _ emit: (Event) -> Void) throws {
+        var step = step
+        defer { if case .chunked = self.state { self.state = .chunked(step) } }
+        while buffer.readableBytes > 0 {
+            switch step {
+            case .data(let remaining):
+                let n = min(remaining, buffer.readableBytes)
+                emit(.body(buffer.readSlice(length: n)!))
+                step = n == remaining ? .dataCR : .data(remaining: remaining - n)
+                continue
+            default:
+                break
+            }
+            let c = buffer.readInteger(as: UInt8.self)!
+            switch step {
+            case .size(let value, let digits, let inExtension):
+                if c == 0x0D {
+                    guard digits > 0 else { throw Failure.invalid("bad chunk size") }
+                    step = .sizeLF
+                    // Keep the size for the LF.
+                    self.chunkSize = value
+                } else if inExtension {
+                    guard c == 0x09 || c >= 0x20 && c != 0x7F else { throw Failure.invalid("bad chunk extension") }
+                } else if c == 0x3B || c == 0x20 || c == 0x09 {
+                    guard digits > 0 else { throw Failure.invalid("bad chunk size") }
+                    step = .size(value: value, digits: digits, inExtension: true)
+                } else if let d = Self.hexValue(c) {
+                    guard digits < 15 else { throw Failure.invalid("chunk size too large") }
+                    step = .size(value: value << 4 | d, digits: digits + 1, inExtension: false)
+                } else {
+                    throw Failure.invalid("bad chunk size")
+                }
+            case .sizeLF:
+                guard c == 0x0A else { throw Failure.invalid("bad chunk size line") }
+                step = self.chunkSize == 0 ? .trailer(lineEmpty: true) : .data(remaining: self.chunkSize)
+            case .dataCR:
+                guard c == 0x0D else { throw Failure.invalid("bad chunk end") }
+                step = .dataLF
+            case .dataLF:
+                guard c == 0x0A else { throw Failure.invalid("bad chunk end") }
+                step = .size(value: 0, digits: 0, inExtension: false)
+            case .trailer(let lineEmpty):
+                if c == 0x0D {
+                    step = .trailerLF(lineEmpty: lineEmpty)
+                } else {
+                    step = .trailer(lineEmpty: false)
+                }
+            case .trailerLF(let lineEmpty):
+                guard c == 0x0A else { throw Failure.invalid("bad trailer line") }
+                if lineEmpty {
+                    self.state = .idle
+                    emit(.end)
+                    return
+                }
+                step = .trailer(lineEmpty: true)
+            case .data:
+                break
+            }
+        }
+    }
+
+    private var chunkSize = 0
+
+    static func hexValue(_ c: UInt8) -> Int? {
+        switch c {
+        case 0x30...0x39: return Int(c - 0x30)
+        case 0x41...0x46: return Int(c - 0x41 + 10)
+        case 0x61...0x66: return Int(c - 0x61 + 10)
+        default: return nil
+        }
+    }
+}
