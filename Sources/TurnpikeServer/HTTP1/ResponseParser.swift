@@ -53,39 +53,25 @@ struct ResponseParser {
         case end
     }
 
-    enum Failure: Error, Equatable {
-        case invalid(String)
-        case tooLarge
-    }
+    typealias Failure = HTTPWireError
 
     /// The largest head accepted (nginx's proxy_buffer_size is 4–8 KiB; Kong's 128 KiB with its
     /// large headers).
     static let maxHeadBytes = 128 * 1024
     static let maxFields = 500
 
-    private enum ChunkStep: Equatable {
-        /// Reading a size line: the value so far, digits seen, inside an extension.
-        case size(value: Int, digits: Int, inExtension: Bool)
-        case sizeLF
-        case data(remaining: Int)
-        case dataCR
-        case dataLF
-        /// Trailer section: whether the current line is empty so far.
-        case trailer(lineEmpty: Bool)
-        case trailerLF(lineEmpty: Bool)
-    }
-
     private enum State {
         case idle
         case head
         case fixed(remaining: Int)
-        case chunked(ChunkStep)
+        case chunked
         case untilClose
         /// After a 101: everything else belongs to the new protocol.
         case upgraded
     }
 
     private var state = State.idle
+    private var chunks = ChunkedDecoder()
     private var pending: ByteBuffer?
     private var requestIsHEAD = false
 
@@ -131,8 +117,11 @@ struct ResponseParser {
                 }
             case .untilClose:
                 emit(.body(buffer.readSlice(length: buffer.readableBytes)!))
-            case .chunked(let step):
-                try self.readChunked(step, &buffer, emit)
+            case .chunked:
+                if try self.chunks.read(&buffer, { emit(.body($0)) }) {
+                    self.state = .idle
+                    emit(.end)
+                }
             }
         }
     }
@@ -159,12 +148,12 @@ struct ResponseParser {
             self.pending = nil
             buffer = pending
         }
-        guard let end = Self.headEnd(buffer) else {
-            if buffer.readableBytes > Self.maxHeadBytes { throw Failure.tooLarge }
+        guard let end = HeadSyntax.headEnd(buffer) else {
+            if buffer.readableBytes > Self.maxHeadBytes { throw Failure.headTooLarge }
             self.pending = buffer.readSlice(length: buffer.readableBytes)
             return false
         }
-        if end > Self.maxHeadBytes { throw Failure.tooLarge }
+        if end > Self.maxHeadBytes { throw Failure.headTooLarge }
         let bytes = buffer.readSlice(length: end)!
         let head = try Self.parseHead(bytes)
         if head.status >= 100 && head.status < 200 && head.status != 101 {
@@ -177,7 +166,8 @@ struct ResponseParser {
         } else if bodyless {
             self.state = .idle
         } else if head.chunked {
-            self.state = .chunked(.size(value: 0, digits: 0, inExtension: false))
+            self.state = .chunked
+            self.chunks = ChunkedDecoder()
         } else if let length = head.contentLength {
             self.state = length == 0 ? .idle : .fixed(remaining: length)
         } else {
@@ -195,27 +185,6 @@ struct ResponseParser {
         if case .idle = self.state { emit(.end) }
         if case .upgraded = self.state { emit(.end) }
         return true
-    }
-
-    /// The length of the head including its empty line, or nil when it is not complete yet.
-    static func headEnd(_ buffer: ByteBuffer) -> Int? {
-        buffer.withUnsafeReadableBytes { raw -> Int? in
-            guard raw.count >= 4 else { return nil }
-            var i = 3
-            while i < raw.count {
-                let c = raw[i]
-                if c == 0x0A {
-                    if raw[i - 1] == 0x0D && raw[i - 2] == 0x0A && raw[i - 3] == 0x0D { return i + 1 }
-                    i += 1
-                } else if c == 0x0D {
-                    i += 1
-                } else {
-                    // Neither CR nor LF: the end cannot close within the next three bytes.
-                    i += 4
-                }
-            }
-            return nil
-        }
     }
 
     static func parseHead(_ bytes: ByteBuffer) throws -> ResponseHead {
@@ -247,61 +216,24 @@ struct ResponseParser {
             guard i + 1 < raw.count, raw[i] == 0x0D, raw[i + 1] == 0x0A else { throw Failure.invalid("bad status line") }
             i += 2
 
-            var fields: [(name: Range<Int>, value: Range<Int>)] = []
-            fields.reserveCapacity(12)
+            let fields = try HeadSyntax.fields(raw, from: i, maxFields: Self.maxFields)
             var contentLength: Int?
             var transferEncoding: Range<Int>?
             var teCount = 0
             var connectionClose = false
             var connectionKeepAlive = false
+            var connectionUpgrade = false
             var hasConnection = false
-            while true {
-                guard i + 1 < raw.count else { throw Failure.invalid("truncated head") }
-                if raw[i] == 0x0D {
-                    guard raw[i + 1] == 0x0A else { throw Failure.invalid("bad line ending") }
-                    break
-                }
-                // field-name: a token, then ':' with no whitespace before it.
-                let nameStart = i
-                while i < raw.count && Self.isTokenByte(raw[i]) { i += 1 }
-                guard i > nameStart, i < raw.count, raw[i] == 0x3A else {
-                    throw Failure.invalid(i < raw.count && (raw[i] == 0x20 || raw[i] == 0x09) && i == nameStart
-                        ? "obsolete line folding" : "bad header field")
-                }
-                let name = nameStart..<i
-                i += 1
-                while i < raw.count && (raw[i] == 0x20 || raw[i] == 0x09) { i += 1 }
-                let valueStart = i
-                var valueEnd = i
-                while i < raw.count && raw[i] != 0x0D && raw[i] != 0x0A {
-                    let c = raw[i]
-                    guard c == 0x09 || c >= 0x20 && c != 0x7F else { throw Failure.invalid("bad header value") }
-                    i += 1
-                    if c != 0x20 && c != 0x09 { valueEnd = i }
-                }
-                guard i + 1 < raw.count, raw[i] == 0x0D, raw[i + 1] == 0x0A else { throw Failure.invalid("bad line ending") }
-                i += 2
-                let value = valueStart..<valueEnd
-                fields.append((name, value))
-                guard fields.count <= Self.maxFields else { throw Failure.tooLarge }
-
+            for (name, value) in fields {
                 let nameBytes = UnsafeRawBufferPointer(rebasing: raw[name])
                 let valueBytes = UnsafeRawBufferPointer(rebasing: raw[value])
                 switch name.count {
                 case 10 where HeaderRules.equals(nameBytes, "connection"):
                     hasConnection = true
-                    Self.connectionOptions(valueBytes, close: &connectionClose, keepAlive: &connectionKeepAlive)
+                    HeadSyntax.connectionOptions(
+                        valueBytes, close: &connectionClose, keepAlive: &connectionKeepAlive, upgrade: &connectionUpgrade)
                 case 14 where HeaderRules.equals(nameBytes, "content-length"):
-                    // Several values (or several headers) must agree (RFC 9110 §8.6).
-                    for part in valueBytes.split(separator: 0x2C) {
-                        let digits = Self.trimmed(part)
-                        guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
-                            throw Failure.invalid("bad Content-Length")
-                        }
-                        let n = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
-                        if let known = contentLength, known != n { throw Failure.invalid("conflicting Content-Length") }
-                        contentLength = n
-                    }
+                    contentLength = try HeadSyntax.contentLength(valueBytes, known: contentLength)
                 case 17 where HeaderRules.equals(nameBytes, "transfer-encoding"):
                     transferEncoding = value
                     teCount += 1
@@ -311,12 +243,8 @@ struct ResponseParser {
             }
             var chunked = false
             if let te = transferEncoding {
-                // Chunked when it is the final coding; several TE fields are joined.
                 guard teCount == 1 else { throw Failure.invalid("several Transfer-Encoding fields") }
-                let codings = UnsafeRawBufferPointer(rebasing: raw[te]).split(separator: 0x2C)
-                if let last = codings.last {
-                    chunked = HeaderRules.equals(Self.trimmed(last), "chunked")
-                }
+                chunked = HeadSyntax.endsWithChunked(UnsafeRawBufferPointer(rebasing: raw[te]))
                 // A length next to Transfer-Encoding is ignored (RFC 9112 §6.3); the client gets neither.
                 contentLength = nil
             }
@@ -325,105 +253,6 @@ struct ResponseParser {
                 bytes: bytes, minorVersion: minor, status: status, reason: reason, fields: fields,
                 contentLength: contentLength, chunked: chunked, hasTransferEncoding: transferEncoding != nil,
                 hasConnection: hasConnection, keepAlive: keepAlive)
-        }
-    }
-
-    static func connectionOptions(_ value: UnsafeRawBufferPointer, close: inout Bool, keepAlive: inout Bool) {
-        for token in value.split(separator: 0x2C) {
-            let t = Self.trimmed(token)
-            if HeaderRules.equals(t, "close") { close = true }
-            if HeaderRules.equals(t, "keep-alive") { keepAlive = true }
-        }
-    }
-
-    /// Without leading and trailing spaces and tabs.
-    static func trimmed(_ part: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
-        var part = part
-        while let f = part.first, f == 0x20 || f == 0x09 { part = part.dropFirst() }
-        while let l = part.last, l == 0x20 || l == 0x09 { part = part.dropLast() }
-        return part
-    }
-
-    /// tchar (RFC 9110 §5.6.2).
-    static func isTokenByte(_ c: UInt8) -> Bool {
-        switch c {
-        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
-        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
-        default: return false
-        }
-    }
-
-    // MARK: - Chunked bodies
-
-    private mutating func readChunked(_ step: ChunkStep, _ buffer: inout ByteBuffer, _ emit: (Event) -> Void) throws {
-        var step = step
-        defer { if case .chunked = self.state { self.state = .chunked(step) } }
-        while buffer.readableBytes > 0 {
-            switch step {
-            case .data(let remaining):
-                let n = min(remaining, buffer.readableBytes)
-                emit(.body(buffer.readSlice(length: n)!))
-                step = n == remaining ? .dataCR : .data(remaining: remaining - n)
-                continue
-            default:
-                break
-            }
-            let c = buffer.readInteger(as: UInt8.self)!
-            switch step {
-            case .size(let value, let digits, let inExtension):
-                if c == 0x0D {
-                    guard digits > 0 else { throw Failure.invalid("bad chunk size") }
-                    step = .sizeLF
-                    // Keep the size for the LF.
-                    self.chunkSize = value
-                } else if inExtension {
-                    guard c == 0x09 || c >= 0x20 && c != 0x7F else { throw Failure.invalid("bad chunk extension") }
-                } else if c == 0x3B || c == 0x20 || c == 0x09 {
-                    guard digits > 0 else { throw Failure.invalid("bad chunk size") }
-                    step = .size(value: value, digits: digits, inExtension: true)
-                } else if let d = Self.hexValue(c) {
-                    guard digits < 15 else { throw Failure.invalid("chunk size too large") }
-                    step = .size(value: value << 4 | d, digits: digits + 1, inExtension: false)
-                } else {
-                    throw Failure.invalid("bad chunk size")
-                }
-            case .sizeLF:
-                guard c == 0x0A else { throw Failure.invalid("bad chunk size line") }
-                step = self.chunkSize == 0 ? .trailer(lineEmpty: true) : .data(remaining: self.chunkSize)
-            case .dataCR:
-                guard c == 0x0D else { throw Failure.invalid("bad chunk end") }
-                step = .dataLF
-            case .dataLF:
-                guard c == 0x0A else { throw Failure.invalid("bad chunk end") }
-                step = .size(value: 0, digits: 0, inExtension: false)
-            case .trailer(let lineEmpty):
-                if c == 0x0D {
-                    step = .trailerLF(lineEmpty: lineEmpty)
-                } else {
-                    step = .trailer(lineEmpty: false)
-                }
-            case .trailerLF(let lineEmpty):
-                guard c == 0x0A else { throw Failure.invalid("bad trailer line") }
-                if lineEmpty {
-                    self.state = .idle
-                    emit(.end)
-                    return
-                }
-                step = .trailer(lineEmpty: true)
-            case .data:
-                break
-            }
-        }
-    }
-
-    private var chunkSize = 0
-
-    static func hexValue(_ c: UInt8) -> Int? {
-        switch c {
-        case 0x30...0x39: return Int(c - 0x30)
-        case 0x41...0x46: return Int(c - 0x41 + 10)
-        case 0x61...0x66: return Int(c - 0x61 + 10)
-        default: return nil
         }
     }
 }

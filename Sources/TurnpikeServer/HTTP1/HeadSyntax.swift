@@ -1,0 +1,209 @@
+import NIOCore
+
+/// Why a message cannot be read. The request side maps these to statuses (400, 414, 431, 501);
+/// the upstream side turns any of them into a 502.
+enum HTTPWireError: Error, Equatable {
+    case invalid(String)
+    /// The request target is longer than allowed (414).
+    case uriTooLong
+    /// The head (or one of its fields) is larger than allowed (431).
+    case headTooLarge
+    /// A Transfer-Encoding other than chunked (501).
+    case unsupportedTransferEncoding
+}
+
+/// The header section grammar shared by requests and responses (RFC 9112 §5): strict where a
+/// lenient reading would let two parsers disagree on where a message ends.
+enum HeadSyntax {
+    /// tchar (RFC 9110 §5.6.2).
+    @inline(__always)
+    static func isTokenByte(_ c: UInt8) -> Bool {
+        switch c {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: return true
+        case 0x21, 0x23, 0x24, 0x25, 0x26, 0x27, 0x2A, 0x2B, 0x2D, 0x2E, 0x5E, 0x5F, 0x60, 0x7C, 0x7E: return true
+        default: return false
+        }
+    }
+
+    /// The length of a head including its empty line, or nil when it is not complete yet.
+    static func headEnd(_ buffer: ByteBuffer) -> Int? {
+        buffer.withUnsafeReadableBytes { raw -> Int? in
+            guard raw.count >= 4 else { return nil }
+            var i = 3
+            while i < raw.count {
+                let c = raw[i]
+                if c == 0x0A {
+                    if raw[i - 1] == 0x0D && raw[i - 2] == 0x0A && raw[i - 3] == 0x0D { return i + 1 }
+                    i += 1
+                } else if c == 0x0D {
+                    i += 1
+                } else {
+                    // Neither CR nor LF: the end cannot close within the next three bytes.
+                    i += 4
+                }
+            }
+            return nil
+        }
+    }
+
+    /// Parses the field lines starting at `i` up to and including the empty line; returns the
+    /// fields (name and value ranges, the value without surrounding whitespace).
+    static func fields(
+        _ raw: UnsafeRawBufferPointer, from start: Int, maxFields: Int
+    ) throws -> [(name: Range<Int>, value: Range<Int>)] {
+        var fields: [(name: Range<Int>, value: Range<Int>)] = []
+        fields.reserveCapacity(12)
+        var i = start
+        while true {
+            guard i + 1 < raw.count else { throw HTTPWireError.invalid("truncated head") }
+            if raw[i] == 0x0D {
+                guard raw[i + 1] == 0x0A else { throw HTTPWireError.invalid("bad line ending") }
+                return fields
+            }
+            // field-name: a token, then ':' with no whitespace before it; a line starting with
+            // whitespace is obsolete line folding.
+            let nameStart = i
+            while i < raw.count && Self.isTokenByte(raw[i]) { i += 1 }
+            guard i > nameStart, i < raw.count, raw[i] == 0x3A else { throw HTTPWireError.invalid("bad header field") }
+            let name = nameStart..<i
+            i += 1
+            while i < raw.count && (raw[i] == 0x20 || raw[i] == 0x09) { i += 1 }
+            let valueStart = i
+            var valueEnd = i
+            while i < raw.count && raw[i] != 0x0D && raw[i] != 0x0A {
+                let c = raw[i]
+                guard c == 0x09 || c >= 0x20 && c != 0x7F else { throw HTTPWireError.invalid("bad header value") }
+                i += 1
+                if c != 0x20 && c != 0x09 { valueEnd = i }
+            }
+            guard i + 1 < raw.count, raw[i] == 0x0D, raw[i + 1] == 0x0A else {
+                throw HTTPWireError.invalid("bad line ending")
+            }
+            i += 2
+            fields.append((name, valueStart..<valueEnd))
+            guard fields.count <= maxFields else { throw HTTPWireError.headTooLarge }
+        }
+    }
+
+    /// A Content-Length value: digits, or a list of equal values (RFC 9110 §8.6); merged with
+    /// `known` from an earlier field, which must agree.
+    static func contentLength(_ value: UnsafeRawBufferPointer, known: Int?) throws -> Int {
+        var result = known
+        for part in value.split(separator: 0x2C, omittingEmptySubsequences: false) {
+            let digits = Self.trimmed(part)
+            guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
+                throw HTTPWireError.invalid("bad Content-Length")
+            }
+            let n = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            if let result, result != n { throw HTTPWireError.invalid("conflicting Content-Length") }
+            result = n
+        }
+        return result ?? 0
+    }
+
+    /// Whether `chunked` is the final transfer coding of a Transfer-Encoding value.
+    static func endsWithChunked(_ value: UnsafeRawBufferPointer) -> Bool {
+        guard let last = value.split(separator: 0x2C).last else { return false }
+        return HeaderRules.equals(Self.trimmed(last), "chunked")
+    }
+
+    /// Whether the value is exactly `chunked`.
+    static func isOnlyChunked(_ value: UnsafeRawBufferPointer) -> Bool {
+        HeaderRules.equals(Self.trimmed(value[...]), "chunked")
+    }
+
+    /// `close` / `keep-alive` options of a Connection value.
+    static func connectionOptions(_ value: UnsafeRawBufferPointer, close: inout Bool, keepAlive: inout Bool, upgrade: inout Bool) {
+        for token in value.split(separator: 0x2C) {
+            let t = Self.trimmed(token)
+            if HeaderRules.equals(t, "close") { close = true }
+            if HeaderRules.equals(t, "keep-alive") { keepAlive = true }
+            if HeaderRules.equals(t, "upgrade") { upgrade = true }
+        }
+    }
+
+    /// Without leading and trailing spaces and tabs.
+    static func trimmed(_ part: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        var part = part
+        while let f = part.first, f == 0x20 || f == 0x09 { part = part.dropFirst() }
+        while let l = part.last, l == 0x20 || l == 0x09 { part = part.dropLast() }
+        return part
+    }
+}
+
+/// Chunked transfer coding, decoding side (RFC 9112 §7.1): sizes, extensions (ignored), data,
+/// trailer fields (ignored). Sizes are bounded.
+struct ChunkedDecoder {
+    enum Step: Equatable {
+        case size(value: Int, digits: Int, inExtension: Bool)
+        case sizeLF(size: Int)
+        case data(remaining: Int)
+        case dataCR
+        case dataLF
+        case trailer(lineEmpty: Bool)
+        case trailerLF(lineEmpty: Bool)
+    }
+
+    private(set) var step = Step.size(value: 0, digits: 0, inExtension: false)
+
+    /// Reads from `buffer`; emits data slices; returns true when the body ended (the last chunk
+    /// and trailer section were read).
+    mutating func read(_ buffer: inout ByteBuffer, _ emit: (ByteBuffer) -> Void) throws -> Bool {
+        while buffer.readableBytes > 0 {
+            if case .data(let remaining) = self.step {
+                let n = min(remaining, buffer.readableBytes)
+                emit(buffer.readSlice(length: n)!)
+                self.step = n == remaining ? .dataCR : .data(remaining: remaining - n)
+                continue
+            }
+            let c = buffer.readInteger(as: UInt8.self)!
+            switch self.step {
+            case .size(let value, let digits, let inExtension):
+                if c == 0x0D {
+                    guard digits > 0 else { throw HTTPWireError.invalid("bad chunk size") }
+                    self.step = .sizeLF(size: value)
+                } else if inExtension {
+                    guard c == 0x09 || c >= 0x20 && c != 0x7F else { throw HTTPWireError.invalid("bad chunk extension") }
+                } else if c == 0x3B || c == 0x20 || c == 0x09 {
+                    guard digits > 0 else { throw HTTPWireError.invalid("bad chunk size") }
+                    self.step = .size(value: value, digits: digits, inExtension: true)
+                } else if let d = Self.hexValue(c) {
+                    guard digits < 15 else { throw HTTPWireError.invalid("chunk size too large") }
+                    self.step = .size(value: value << 4 | d, digits: digits + 1, inExtension: false)
+                } else {
+                    throw HTTPWireError.invalid("bad chunk size")
+                }
+            case .sizeLF(let size):
+                guard c == 0x0A else { throw HTTPWireError.invalid("bad chunk size line") }
+                self.step = size == 0 ? .trailer(lineEmpty: true) : .data(remaining: size)
+            case .dataCR:
+                guard c == 0x0D else { throw HTTPWireError.invalid("bad chunk end") }
+                self.step = .dataLF
+            case .dataLF:
+                guard c == 0x0A else { throw HTTPWireError.invalid("bad chunk end") }
+                self.step = .size(value: 0, digits: 0, inExtension: false)
+            case .trailer(let lineEmpty):
+                self.step = c == 0x0D ? .trailerLF(lineEmpty: lineEmpty) : .trailer(lineEmpty: false)
+            case .trailerLF(let lineEmpty):
+                guard c == 0x0A else { throw HTTPWireError.invalid("bad trailer line") }
+                if lineEmpty {
+                    self.step = .size(value: 0, digits: 0, inExtension: false)
+                    return true
+                }
+                self.step = .trailer(lineEmpty: true)
+            case .data:
+                break
+            }
+        }
+        return false
+    }
+
+    static func hexValue(_ c: UInt8) -> Int? {
+        switch c {
+        case 0x30...0x39: return Int(c - 0x30)
+        case 0x41...0x46: return Int(c - 0x41 + 10)
+        case 0x61...0x66: return Int(c - 0x61 + 10)
+        default: return nil
+        }
+    }
+}
