@@ -247,6 +247,39 @@ import TurnpikeTestSupport
         }
     }
 
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            // Three requests in one write, one with a body, one answered by the gateway itself.
+            try client.send(
+                "GET /mock/request?n=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "POST /mock/request?n=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"
+                    + "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
+                    + "GET /mock/request?n=4 HTTP/1.1\r\nHost: x\r\n\r\n")
+            let first = try client.readResponse()
+            #expect((first.json?["query"] as? [String: String])?["n"] == "1")
+            let second = try client.readResponse()
+            #expect((second.json?["query"] as? [String: String])?["n"] == "2")
+            #expect(second.json?["body"] as? String == "body")
+            #expect(try client.readResponse().status == 404)
+            let fourth = try client.readResponse()
+            #expect((fourth.json?["query"] as? [String: String])?["n"] == "4")
+        }
+    }
+
+    @Test func declinedUpgradeLeavesTheConnectionUsable() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            // The mock answers an upgrade to "h2c" with a plain 200: the connection stays HTTP.
+            try client.send(
+                "GET /mock/request HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
+                    + "GET /mock/request?after=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+            let after = try client.readResponse()
+            #expect((after.json?["query"] as? [String: String])?["after"] == "1")
+        }
+    }
+
     @Test func http10Client() async throws {
         try await withGateway { gw in
             let client = try TestClient(port: gw.proxyPort)

@@ -16,24 +16,31 @@ import TurnpikePlugins
             webSocketUpgrade: webSocket, chunkedBody: chunked)
     }
 
-    static func upstreamHead(_ client: HTTPHeaders, edits: UpstreamEdits? = nil, chunked: Bool = false) -> String {
+    /// The client's head as the request parser reads it.
+    static func request(_ headers: HTTPHeaders, line: String = "GET /x HTTP/1.1") throws -> RequestHead {
+        var text = line + "\r\n"
+        for (name, value) in headers { text += "\(name): \(value)\r\n" }
+        return try RequestParser.parseHead(ByteBuffer(string: text + "\r\n"), limits: RequestParser.Limits())
+    }
+
+    static func upstreamHead(_ client: HTTPHeaders, edits: UpstreamEdits? = nil, chunked: Bool = false) throws -> String {
+        let parsed = try Self.request(client)
         // A small first guess: the writer must grow and start again.
         let head = HeadWriter.write(allocator: ByteBufferAllocator(), capacity: 16) { writer in
             writer.requestLine(method: .GET, uri: "/x?a=1")
             HeaderRules.writeUpstreamHeaders(
-                into: &writer, client: client, scan: HeaderRules.RequestScan(client),
-                forwarding: Self.forwarding(chunked: chunked), edits: edits)
+                into: &writer, client: parsed, forwarding: Self.forwarding(chunked: chunked), edits: edits)
         }
         return Self.text(head)
     }
 
-    @Test func upstreamRequestHeadIsKongs() {
+    @Test func upstreamRequestHeadIsKongs() throws {
         let client: HTTPHeaders = [
             "Host": "example.com:8000", "User-Agent": "curl/8", "X-Forwarded-For": "1.2.3.4", "Via": "1.0 edge",
             "X-Real-IP": "6.6.6.6", "X-Forwarded-Proto": "https", "Accept": "*/*",
         ]
         #expect(
-            Self.upstreamHead(client) == """
+            try Self.upstreamHead(client) == """
                 GET /x?a=1 HTTP/1.1\r
                 User-Agent: curl/8\r
                 Accept: */*\r
@@ -53,13 +60,13 @@ import TurnpikePlugins
                 """)
     }
 
-    @Test func hopByHopAndConnectionListedHeadersAreDropped() {
+    @Test func hopByHopAndConnectionListedHeadersAreDropped() throws {
         let client: HTTPHeaders = [
             "Host": "h", "Connection": "keep-alive, X-Secret", "X-Secret": "s", "Keep-Alive": "timeout=5",
             "Proxy-Connection": "keep-alive", "Upgrade": "h2c", "Trailer": "X", "Transfer-Encoding": "chunked",
             "TE": "trailers, deflate", "Expect": "100-continue", "Proxy-Authenticate": "x", "X-Kept": "yes",
         ]
-        let head = Self.upstreamHead(client, chunked: true)
+        let head = try Self.upstreamHead(client, chunked: true)
         for gone in ["X-Secret", "Keep-Alive", "Proxy-Connection", "Upgrade", "Trailer", "Expect", "Proxy-Authenticate", "deflate"] {
             #expect(!head.contains(gone), "\(gone) forwarded")
         }
@@ -69,12 +76,12 @@ import TurnpikePlugins
         #expect(head.hasSuffix("Connection: keep-alive\r\n\r\n"))
     }
 
-    @Test func pluginEditsReplaceClientHeadersAndCannotInjectLines() {
+    @Test func pluginEditsReplaceClientHeadersAndCannotInjectLines() throws {
         var edits = UpstreamEdits()
         edits.setHeader("X-Consumer-Username", "alice\r\nX-Evil: 1")
         edits.setHeader("apikey", nil)
         let client: HTTPHeaders = ["Host": "h", "x-consumer-username": "forged", "ApiKey": "secret"]
-        let head = Self.upstreamHead(client, edits: edits)
+        let head = try Self.upstreamHead(client, edits: edits)
         #expect(!head.contains("forged"))
         #expect(!head.contains("secret"))
         #expect(head.contains("X-Consumer-Username: alice  X-Evil: 1\r\n"))
@@ -158,14 +165,20 @@ import TurnpikePlugins
         #expect(ProxyHandler.forwardedHost(nil) == "")
     }
 
-    @Test func requestScanFindsFramingAndHost() {
-        let scan = HeaderRules.RequestScan([
-            "HOST": "a", "Content-Length": "3", "transfer-encoding": "chunked", "Connection": "upgrade",
-            "upgrade": "websocket", "Expect": "100-continue",
-        ])
-        #expect(scan.host == "a" && scan.hostCount == 1)
-        #expect(scan.hasContentLength && scan.hasTransferEncoding && scan.hasConnection && scan.hasUpgrade && scan.hasExpect)
-        #expect(scan.bytes == "HOSTa".utf8.count + "Content-Length3".utf8.count + "transfer-encodingchunked".utf8.count
-            + "Connectionupgrade".utf8.count + "upgradewebsocket".utf8.count + "Expect100-continue".utf8.count)
+    @Test func requestParserFindsFramingAndHost() throws {
+        let head = try Self.request(
+            ["HOST": "a", "Content-Length": "3", "Connection": "upgrade", "upgrade": "websocket", "Expect": "100-continue"],
+            line: "POST /p?q HTTP/1.1")
+        #expect(head.host == "a" && head.hostCount == 1)
+        #expect(head.contentLength == 3 && !head.chunked && head.hasConnection && head.hasUpgrade && head.hasExpect)
+        #expect(head.asksUpgrade && head.isKeepAlive && head.method == .POST && head.uri == "/p?q")
+        #expect(head.headerBytes == "HOSTa".utf8.count + "Content-Length3".utf8.count + "Connectionupgrade".utf8.count
+            + "upgradewebsocket".utf8.count + "Expect100-continue".utf8.count)
+        #expect(HeaderRules.isWebSocketUpgrade(head))
+        let old = try Self.request(["Connection": "keep-alive"], line: "GET / HTTP/1.0")
+        #expect(old.isKeepAlive && old.version == .http1_0)
+        #expect(try !Self.request([:], line: "GET / HTTP/1.0").isKeepAlive)
+        #expect(try !Self.request(["Connection": "close"]).isKeepAlive)
+        #expect(try Self.request([:], line: "PURGE / HTTP/1.1").method == .RAW(value: "PURGE"))
     }
 }

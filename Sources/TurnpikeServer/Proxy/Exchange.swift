@@ -13,7 +13,7 @@ import TurnpikeModel
 final class Exchange: UpstreamDelegate {
     private weak var handler: ProxyHandler?
     private let pool: UpstreamPool
-    let clientHead: HTTPRequestHead
+    let clientHead: RequestHead
     /// The request head as sent upstream (kept for retries).
     private let upstreamHead: ByteBuffer
     /// The request body goes up chunked (the client sent it chunked).
@@ -54,7 +54,7 @@ final class Exchange: UpstreamDelegate {
     private var proxyLatency: Int64 = 0
 
     init(
-        handler: ProxyHandler, pool: UpstreamPool, clientHead: HTTPRequestHead, upstreamHead: ByteBuffer,
+        handler: ProxyHandler, pool: UpstreamPool, clientHead: RequestHead, upstreamHead: ByteBuffer,
         chunkedBody: Bool, expectContinue: Bool, webSocketUpgrade: Bool, key: UpstreamKey, service: ServicePlan, requestID: String, start: NIODeadline,
         configuration: ProxyConfiguration, logger: Logger
     ) {

@@ -96,10 +96,6 @@ enum HeaderRules {
 
     /// Names listed in `Connection` headers, lower-cased (`close`, `keep-alive`, `upgrade`
     /// excluded); empty (no allocation) in the common case.
-    static func connectionTokens(_ headers: HTTPHeaders) -> [String] {
-        Self.connectionTokens(values: headers.lazy.filter { Self.equals($0.name, "connection") }.map(\.value))
-    }
-
     static func connectionTokens<Values: Sequence<String>>(values: Values) -> [String] {
         var out: [String] = []
         for value in values {
@@ -116,43 +112,6 @@ enum HeaderRules {
 
     static func isListed(_ name: String, in tokens: [String]) -> Bool {
         tokens.contains { Self.equalsIgnoringCase($0, name) }
-    }
-
-    /// What the proxy needs to know of a request's headers, gathered in one pass.
-    struct RequestScan {
-        /// Names and values, for the header-section limit.
-        var bytes = 0
-        var host: String?
-        var hostCount = 0
-        var hasContentLength = false
-        var hasTransferEncoding = false
-        var hasConnection = false
-        var hasUpgrade = false
-        var hasExpect = false
-
-        init(_ headers: HTTPHeaders) {
-            for (name, value) in headers {
-                let length = name.utf8.count
-                self.bytes += length + value.utf8.count
-                switch length {
-                case 4 where HeaderRules.equals(name, "host"):
-                    self.hostCount += 1
-                    self.host = value
-                case 6 where HeaderRules.equals(name, "expect"):
-                    self.hasExpect = true
-                case 7 where HeaderRules.equals(name, "upgrade"):
-                    self.hasUpgrade = true
-                case 10 where HeaderRules.equals(name, "connection"):
-                    self.hasConnection = true
-                case 14 where HeaderRules.equals(name, "content-length"):
-                    self.hasContentLength = true
-                case 17 where HeaderRules.equals(name, "transfer-encoding"):
-                    self.hasTransferEncoding = true
-                default:
-                    break
-                }
-            }
-        }
     }
 
     /// What the gateway adds to a request it sends upstream (kong-format.md §5.7).
@@ -175,30 +134,39 @@ enum HeaderRules {
     /// Writes the header lines sent upstream: hop-by-hop and `Expect` removed, the plugins'
     /// edits applied, Kong's forwarding headers added. The caller writes the request line first.
     static func writeUpstreamHeaders(
-        into writer: inout HeadWriter, client: HTTPHeaders, scan: RequestScan, forwarding f: Forwarding,
-        edits: UpstreamEdits?
+        into writer: inout HeadWriter, client head: RequestHead, forwarding f: Forwarding, edits: UpstreamEdits?
     ) {
-        let listed = scan.hasConnection ? Self.connectionTokens(client) : []
+        let listed = head.hasConnection ? Self.connectionTokens(values: head.values("connection")) : []
         let removed = edits?.remove ?? []
         var forwardedFor: String?
         var clientVia: String?
         var teTrailers = false
-        for (name, value) in client {
-            switch Self.classify(name) {
-            case .te:
-                if value.lowercased().contains("trailers") { teTrailers = true }
-            case .hopByHop, .replaced:
-                continue
-            case .forwardedFor:
-                forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
-            case .via:
-                clientVia = clientVia.map { $0 + ", " + value } ?? value
-            case .server, .other:
-                if scan.hasExpect && Self.equals(name, "expect") { continue }
-                if f.contentLength != nil && Self.equals(name, "content-length") { continue }
-                if !listed.isEmpty && Self.isListed(name, in: listed) { continue }
-                if !removed.isEmpty && removed.contains(where: { Self.equalsIgnoringCase($0, name) }) { continue }
-                writer.header(name, value)
+        head.bytes.withUnsafeReadableBytes { raw in
+            for (i, field) in head.fields.enumerated() {
+                let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
+                switch Self.classify(name) {
+                case .te:
+                    if head.value(i).lowercased().contains("trailers") { teTrailers = true }
+                case .hopByHop, .replaced:
+                    continue
+                case .forwardedFor:
+                    let value = head.value(i)
+                    forwardedFor = forwardedFor.map { $0 + ", " + value } ?? value
+                case .via:
+                    let value = head.value(i)
+                    clientVia = clientVia.map { $0 + ", " + value } ?? value
+                case .server, .other:
+                    if head.hasExpect && Self.equals(name, "expect") { continue }
+                    if f.contentLength != nil && Self.equals(name, "content-length") { continue }
+                    if !listed.isEmpty || !removed.isEmpty {
+                        let nameText = head.name(i)
+                        if !listed.isEmpty && Self.isListed(nameText, in: listed) { continue }
+                        if removed.contains(where: { Self.equalsIgnoringCase($0, nameText) }) { continue }
+                    }
+                    // The line as the client sent it (validated by the parser).
+                    writer.raw(UnsafeRawBufferPointer(rebasing: raw[field.name.lowerBound..<max(field.value.upperBound, field.name.upperBound + 1)]))
+                    writer.raw("\r\n")
+                }
             }
         }
         writer.header("Host", f.host)
@@ -227,19 +195,8 @@ enum HeaderRules {
     }
 
     /// True for a WebSocket handshake request (`Connection: upgrade` and `Upgrade: websocket`).
-    static func isWebSocketUpgrade(_ headers: HTTPHeaders) -> Bool {
-        var connectionUpgrade = false
-        var upgradeWebSocket = false
-        for (name, value) in headers {
-            if equals(name, "connection") {
-                for token in value.split(separator: ",") where token.trimmingCharacters(in: " \t").lowercased() == "upgrade" {
-                    connectionUpgrade = true
-                }
-            } else if equals(name, "upgrade"), value.lowercased().contains("websocket") {
-                upgradeWebSocket = true
-            }
-        }
-        return connectionUpgrade && upgradeWebSocket
+    static func isWebSocketUpgrade(_ head: RequestHead) -> Bool {
+        head.asksUpgrade && head.values("upgrade").contains { $0.lowercased().contains("websocket") }
     }
 
     /// Writes the response header lines sent to the client, from a head parsed in place

@@ -9,12 +9,11 @@ import TurnpikeRouter
 /// One client connection of the proxy: routes each request with the snapshot of its loop, streams
 /// it to an upstream connection of the same loop and streams the answer back.
 ///
-/// Loop-confined. One request at a time: parts of a pipelined request that arrive while the
-/// current one is answered wait in `queue` (and reads pause) until the connection is idle again.
-/// This replaces NIO's pipelining handler, which stops reading after every request and so costs
-/// two `epoll_ctl` calls per request. State lives in `state`; transitions check the prior state.
+/// Loop-confined. One request at a time: a pipelined request that arrives while the current one
+/// is answered waits as bytes in `input` (and reads pause) until the connection is idle. Requests
+/// are parsed here (`RequestParser`), not by NIO's decoder. State lives in `state`; transitions check the prior state.
 final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -46,8 +45,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let via: String
     /// When the current request's head arrived (for X-Kong-Response-Latency).
     private var requestStart = NIODeadline.now()
-    /// Parts of pipelined requests received while another request is being answered.
-    private var queue: [HTTPServerRequestPart] = []
+    /// The request parser (NIO's decoder is not in the pipeline) and the bytes it has not read:
+    /// a pipelined request waits here, as bytes, while the one before it is answered.
+    private var parser: RequestParser
+    private var input: ByteBuffer?
+    /// Reused between reads so collecting parser events allocates nothing.
+    private var events: [RequestParser.Event] = []
     /// Set by graceful shutdown: close as soon as the connection is idle.
     private var closeWhenIdle = false
     /// The response and log handlers of the request being answered; nil for routes without any
@@ -65,6 +68,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.logger = logger
         self.random = RequestIDGenerator()
         self.via = "1.1 " + configuration.serverToken
+        self.parser = RequestParser(
+            limits: RequestParser.Limits(
+                maxURIBytes: configuration.maxURIBytes, maxHeadBytes: configuration.maxURIBytes + configuration.maxHeaderBytes * 2 + 4096,
+                maxFields: configuration.maxHeaderCount * 2))
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -73,6 +80,21 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.localPort = context.channel.localAddress?.port ?? 0
         self.localPortText = String(self.localPort)
         self.armIdleTimer(in: self.configuration.keepAliveTimeout)
+    }
+
+    func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        // Becoming a tunnel: bytes held after the upgrade request go on, and a read held back
+        // for them is issued.
+        if let input = self.input, input.readableBytes > 0 {
+            self.input = nil
+            context.fireChannelRead(NIOAny(input))
+        }
+        self.input = nil
+        if self.readGate.isPaused {
+            self.readGate.resume(context: nil)
+            context.read()
+        }
+        context.leavePipeline(removalToken: removalToken)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -121,19 +143,49 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: - Client side
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = self.unwrapInboundIn(data)
-        if !self.queue.isEmpty || (self.isRequestStart(part) && !self.isIdle) {
+        var buffer = self.unwrapInboundIn(data)
+        if case .closing = self.state { return }
+        if var input = self.input {
+            self.input = nil
+            input.writeBuffer(&buffer)
+            buffer = input
+        }
+        self.parse(buffer)
+    }
+
+    /// Parses and processes `buffer` up to where the connection must wait: the end of the bytes,
+    /// or a next request while this one is answered (the rest is kept in `input`, reads pause).
+    private func parse(_ buffer: ByteBuffer) {
+        var buffer = buffer
+        while true {
+            // Events are processed after the parser returns: processing one may answer the
+            // request and start the next, which must find the parser at rest.
+            var events = self.events
+            self.events = []
+            var failure: HTTPWireError?
+            do {
+                try self.parser.feed(&buffer) { events.append($0) }
+            } catch {
+                failure = error as? HTTPWireError ?? .invalid("\(error)")
+            }
+            for event in events { self.process(event) }
+            events.removeAll(keepingCapacity: true)
+            self.events = events
+            if let failure {
+                self.requestFailed(failure)
+                return
+            }
+            if buffer.readableBytes == 0 { return }
             if case .closing = self.state { return }
-            self.queue.append(part)
+            // Idle again (the request was answered while its bytes were parsed): go on.
+            if self.isIdle && self.parser.isAtMessageBoundary {
+                self.parser.next()
+                continue
+            }
+            self.input = buffer
             self.pauseClientReads()
             return
         }
-        self.process(part)
-    }
-
-    private func isRequestStart(_ part: HTTPServerRequestPart) -> Bool {
-        if case .head = part { return true }
-        return false
     }
 
     private var isIdle: Bool {
@@ -141,23 +193,58 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return false
     }
 
-    /// Runs queued parts now that the connection may be idle: a queued head starts the next
-    /// request, and the parts after it belong to that request.
+    /// The connection may take its next request: parse what waited.
     private func becameIdle() {
         guard self.isIdle else { return }
         if self.closeWhenIdle {
             self.closeClient()
             return
         }
-        while let next = self.queue.first {
-            if self.isRequestStart(next) && !self.isIdle { break }
-            self.queue.removeFirst()
-            self.process(next)
+        // A message ended (or an upgrade was declined): the parser may read the next one.
+        self.parser.next()
+        if let input = self.input {
+            self.input = nil
+            self.parse(input)
         }
-        if self.queue.isEmpty { self.resumeClientReads() }
+        if self.input == nil { self.resumeClientReads() }
     }
 
-    private func process(_ part: HTTPServerRequestPart) {
+    /// A request the parser refused: answered once, then the connection closes (RFC 9112 §2.2,
+    /// §11.2).
+    private func requestFailed(_ failure: HTTPWireError) {
+        let status: HTTPResponseStatus
+        let message: String
+        switch failure {
+        case .uriTooLong:
+            (status, message) = (.uriTooLong, "URI too long")
+        case .headTooLarge:
+            (status, message) = (.requestHeaderFieldsTooLarge, "Request header or cookie too large")
+        case .unsupportedTransferEncoding:
+            (status, message) = (.notImplemented, "Not implemented")
+        case .invalid:
+            (status, message) = (.badRequest, "Bad request")
+        }
+        self.input = nil
+        switch self.state {
+        case .idle, .discardingBody:
+            self.state = .closing
+            self.sendLocal(status: status, message: message, head: nil, requestID: self.random.next(), closeAfter: true)
+        case .holdingBody(let held):
+            self.state = .closing
+            self.sendLocal(
+                status: status, message: message, head: held.routed.head, requestID: held.routed.requestID, closeAfter: true)
+        case .proxying(let exchange) where !exchange.responseStarted:
+            // A framing error in the body (bad chunk size): the request is void, say so.
+            exchange.abort()
+            self.state = .closing
+            self.sendLocal(
+                status: status, message: message, head: exchange.clientHead, requestID: exchange.requestID, closeAfter: true)
+        case .proxying, .closing:
+            self.closeClient()
+        }
+    }
+
+    private func process(_ part: RequestParser.Event) {
         guard let context = self.context else { return }
         switch part {
         case .head(let head):
@@ -208,34 +295,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        if let parserError = error as? HTTPParserError {
-            // Malformed or oversized requests: answer once, then close (RFC 9112 §2.2 / §11.2).
-            if case .idle = self.state {
-                let status: HTTPResponseStatus = parserError == .headerOverflow ? .requestHeaderFieldsTooLarge : .badRequest
-                let message = parserError == .headerOverflow ? "Request header or cookie too large" : "Bad request"
-                self.state = .closing
-                self.sendLocal(status: status, message: message, head: nil, requestID: self.random.next(), closeAfter: true)
-                return
-            }
-            if case .holdingBody(let held) = self.state {
-                self.state = .closing
-                self.sendLocal(
-                    status: .badRequest, message: "Bad request", head: held.routed.head, requestID: held.routed.requestID,
-                    closeAfter: true)
-                return
-            }
-            if case .proxying(let exchange) = self.state, !exchange.responseStarted {
-                // A framing error in the body (bad chunk size): the request is void, say so.
-                exchange.abort()
-                self.state = .closing
-                self.sendLocal(
-                    status: .badRequest, message: "Bad request", head: exchange.clientHead, requestID: exchange.requestID,
-                    closeAfter: true)
-                return
-            }
-            self.closeClient()
-            return
-        }
         self.logger.debug("client connection error", metadata: ["error": "\(error)"])
         self.closeClient()
     }
@@ -244,7 +303,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if event is ChannelShouldQuiesceEvent {
             // Graceful shutdown: idle connections close now, busy ones after their response.
             self.closeWhenIdle = true
-            if self.isIdle && self.queue.isEmpty { self.closeClient() }
+            if self.isIdle && self.input == nil { self.closeClient() }
             return
         }
         context.fireUserInboundEventTriggered(event)
@@ -259,14 +318,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func resumeClientReads() {
-        // Queued pipelined requests keep reads paused until they have been answered.
-        guard self.queue.isEmpty else { return }
+        // A waiting pipelined request keeps reads paused until it has been answered.
+        guard self.input == nil else { return }
         self.readGate.resume(context: self.context)
     }
 
     // MARK: - A new request
 
-    private func receivedHead(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    private func receivedHead(_ head: RequestHead, context: ChannelHandlerContext) {
         guard case .idle = self.state else {
             self.closeClient()
             return
@@ -281,16 +340,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.respondLocally(status: .uriTooLong, message: "URI too long", head: head, requestID: requestID, forceClose: true)
             return
         }
-        // One pass over the headers: sizes, Host, framing.
-        let scan = HeaderRules.RequestScan(head.headers)
-        let hostHeader = scan.host
-        if head.headers.count > self.configuration.maxHeaderCount || scan.bytes > self.configuration.maxHeaderBytes {
+        // The parser's one pass over the headers found sizes, Host and framing.
+        let hostHeader = head.host
+        if head.headerCount > self.configuration.maxHeaderCount || head.headerBytes > self.configuration.maxHeaderBytes {
             self.respondLocally(
                 status: .requestHeaderFieldsTooLarge, message: "Request header or cookie too large", head: head,
                 requestID: requestID, forceClose: true)
             return
         }
-        if scan.hostCount > 1 || (scan.hostCount == 0 && head.version.major == 1 && head.version.minor >= 1) {
+        if head.hostCount > 1 || (head.hostCount == 0 && head.version.major == 1 && head.version.minor >= 1) {
             self.respondLocally(status: .badRequest, message: "Bad request", head: head, requestID: requestID, forceClose: true)
             return
         }
@@ -306,8 +364,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let path = PathNormalizer.normalize(Array(rawPath.utf8))
         var routeHeaders: [(name: String, value: String)] = []
         if snapshot.routes.needsHeaders {
-            routeHeaders.reserveCapacity(head.headers.count)
-            for (name, value) in head.headers { routeHeaders.append((name, value)) }
+            routeHeaders = head.stringPairs()
         }
         let request = RouteRequest(
             method: head.method.rawValue, host: hostHeader, port: self.localPort, path: path, headers: routeHeaders)
@@ -331,13 +388,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let routed = RoutedRequest(
-            head: head, requestID: requestID, start: start, snapshot: snapshot, match: match, plan: plan, scan: scan,
+            head: head, requestID: requestID, start: start, snapshot: snapshot, match: match, plan: plan,
             rawPath: rawPath, path: path, queryStart: queryStart, rawQuery: rawQuery)
         let chains = snapshot.chains[match.routeIndex]
         self.observers = RequestObservers(
             chains, head: head, requestID: requestID, start: start, routeID: snapshot.model.routes[match.routeIndex].id, serviceID: plan.service?.id)
         let chain = chains.access
-        if !chain.isEmpty && chain.contains(where: { $0.needsBody }) && self.bodyFitsBuffer(head, scan: scan) {
+        if !chain.isEmpty && chain.contains(where: { $0.needsBody }) && self.bodyFitsBuffer(head) {
             // A plugin reads the body (key-auth's key_in_body): hold it, run the chain at its end.
             self.state = .holdingBody(HeldBody(routed))
             return
@@ -347,11 +404,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Whether a request has a body that an access handler may read: a declared length up to the
     /// buffer limit, or a chunked body (held until it ends or passes the limit).
-    private func bodyFitsBuffer(_ head: HTTPRequestHead, scan: HeaderRules.RequestScan) -> Bool {
-        if scan.hasTransferEncoding { return true }
-        guard scan.hasContentLength, let length = head.headers.first(name: "content-length").flatMap({ Int($0) }) else {
-            return false
-        }
+    private func bodyFitsBuffer(_ head: RequestHead) -> Bool {
+        if head.chunked { return true }
+        guard let length = head.contentLength else { return false }
         return length > 0 && length <= AccessRequest.bodyBufferLimit
     }
 
@@ -382,8 +437,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let snapshot = routed.snapshot
         let match = routed.match
         let plan = routed.plan
-        let scan = routed.scan
-        let hostHeader = scan.host
+        let hostHeader = head.host
         let path = routed.path
         let rawPath = routed.rawPath
         let uri = head.uri
@@ -420,7 +474,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             key = UpstreamKey(host: service.host, port: service.port)
         }
 
-        let isUpgrade = scan.hasUpgrade && scan.hasConnection && HeaderRules.isWebSocketUpgrade(head.headers)
+        let isUpgrade = head.asksUpgrade && HeaderRules.isWebSocketUpgrade(head)
         let upstreamPath = UpstreamPath.join(
             servicePath: service.path, requestPath: path, matchedLength: match.matchedPathLength, stripPath: plan.stripPath)
         var upstreamURI = HeaderRules.encodePath(upstreamPath)
@@ -445,7 +499,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         // A plugin that rewrote the body (hide_credentials with key_in_body) sends it with its length.
         let replacedBody = edits?.body
-        let chunkedBody = replacedBody == nil && !scan.hasContentLength && scan.hasTransferEncoding
+        let chunkedBody = replacedBody == nil && head.chunked
         var forwarding = HeaderRules.Forwarding(
             host: upstreamHost, clientAddress: self.clientAddress, forwardedHost: Self.forwardedHost(hostHeader),
             forwardedPort: self.localPortText, forwardedPath: String(rawPath), forwardedPrefix: forwardedPrefix,
@@ -454,12 +508,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             webSocketUpgrade: isUpgrade, chunkedBody: chunkedBody)
         forwarding.contentLength = replacedBody?.count
         let upstreamHead = HeadWriter.write(
-            allocator: context.channel.allocator, capacity: 384 + upstreamURI.utf8.count + scan.bytes + 4 * head.headers.count
+            allocator: context.channel.allocator, capacity: 384 + upstreamURI.utf8.count + head.bytes.readableBytes
         ) { writer in
             writer.requestLine(method: head.method, uri: upstreamURI)
-            HeaderRules.writeUpstreamHeaders(into: &writer, client: head.headers, scan: scan, forwarding: forwarding, edits: edits)
+            HeaderRules.writeUpstreamHeaders(into: &writer, client: head, forwarding: forwarding, edits: edits)
         }
-        let expectContinue = scan.hasExpect && head.headers.first(name: "expect")?.lowercased() == "100-continue"
+        let expectContinue = head.hasExpect && head.first(name: "expect")?.lowercased() == "100-continue"
 
         let exchange = Exchange(
             handler: self, pool: self.pool, clientHead: head, upstreamHead: upstreamHead, chunkedBody: chunkedBody,
@@ -493,12 +547,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Runs a chain's access phase; a plugin's answer is sent here (Kong's error body, its headers).
     private func runAccess(
-        _ chain: [any AccessHandler], head: HTTPRequestHead, query: Substring?, body: [UInt8]? = nil, snapshot: Snapshot,
+        _ chain: [any AccessHandler], head: RequestHead, query: Substring?, body: [UInt8]? = nil, snapshot: Snapshot,
         requestID: String
     ) -> AccessResult {
-        var headers: [(name: String, value: String)] = []
-        headers.reserveCapacity(head.headers.count)
-        for (name, value) in head.headers { headers.append((name, value)) }
+        let headers = head.stringPairs()
         var context = AccessContext(
             request: AccessRequest(method: head.method.rawValue, headers: headers, query: query, body: body), now: UnixTime.now())
         defer { self.observers?.consumer = context.authentication?.consumer }
@@ -516,7 +568,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return .proceed(context.edits)
     }
 
-    private func redirectToHTTPS(statusCode code: Int, head: HTTPRequestHead, host: String?, requestID: String) {
+    private func redirectToHTTPS(statusCode code: Int, head: RequestHead, host: String?, requestID: String) {
         if code == 426 {
             var extra = HTTPHeaders()
             extra.add(name: "Connection", value: "Upgrade")
@@ -536,7 +588,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Answers the current request from the gateway with Kong's error body.
     func respondLocally(
-        status: HTTPResponseStatus, message: String, head: HTTPRequestHead, requestID: String,
+        status: HTTPResponseStatus, message: String, head: RequestHead, requestID: String,
         forceClose: Bool = false, extraHeaders: HTTPHeaders = HTTPHeaders(), proxyError: Bool = false
     ) {
         let closeAfter = forceClose || !head.isKeepAlive
@@ -548,11 +600,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Writes a gateway-made response (Kong's error templates, negotiated on Accept).
     func sendLocal(
-        status: HTTPResponseStatus, message: String, head: HTTPRequestHead?, requestID: String, closeAfter: Bool,
+        status: HTTPResponseStatus, message: String, head: RequestHead?, requestID: String, closeAfter: Bool,
         extraHeaders: HTTPHeaders = HTTPHeaders(), proxyError: Bool = false
     ) {
-        let accept = head?.headers.first(name: "accept")
-        let hasContentType = head?.headers.contains(name: "content-type") ?? false
+        let accept = head?.first(name: "accept")
+        let hasContentType = head?.contains(name: "content-type") ?? false
         let format = GatewayError.format(accept: accept, hasContentType: hasContentType, proxyError: proxyError)
         let text = GatewayError.body(message, requestID: requestID, format: format)
         var headers = extraHeaders
@@ -561,7 +613,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func sendRaw(
-        status: HTTPResponseStatus, headers extra: HTTPHeaders, body: String?, head: HTTPRequestHead?, requestID: String,
+        status: HTTPResponseStatus, headers extra: HTTPHeaders, body: String?, head: RequestHead?, requestID: String,
         closeAfter: Bool? = nil
     ) {
         guard let context = self.context else { return }
@@ -753,7 +805,7 @@ struct RequestObservers {
     var consumer: Consumer?
 
     init?(
-        _ chains: PhaseChains, head: HTTPRequestHead, requestID: String, start: NIODeadline, routeID: EntityID?,
+        _ chains: PhaseChains, head: RequestHead, requestID: String, start: NIODeadline, routeID: EntityID?,
         serviceID: EntityID?
     ) {
         guard !chains.response.isEmpty || !chains.log.isEmpty else { return nil }
@@ -770,13 +822,12 @@ struct RequestObservers {
 
 /// A routed request waiting for its access phase (and the exchange) while its body is held.
 struct RoutedRequest {
-    let head: HTTPRequestHead
+    let head: RequestHead
     let requestID: String
     let start: NIODeadline
     let snapshot: Snapshot
     let match: RouteMatch
     let plan: RoutePlan
-    let scan: HeaderRules.RequestScan
     let rawPath: Substring
     let path: [UInt8]
     let queryStart: String.UTF8View.Index?

@@ -43,14 +43,6 @@ public final class ProxyServer: Sendable {
         }
         let states = loopStates
         let connections = ConnectionRegistry()
-        var decoderLimits = NIOHTTPDecoderLimitConfiguration()
-        // Hard memory bounds for the parser; the precise limits (414/431 with Kong's messages) are
-        // checked on the decoded head, which these leave room for.
-        decoderLimits.maxHeaderFieldSize = max(64 * 1024, configuration.maxURIBytes * 2)
-        decoderLimits.maxHeaderListSize = 64 * 1024 + configuration.maxHeaderBytes
-        decoderLimits.maxHeaderFieldCount = configuration.maxHeaderCount * 2
-        let limits = decoderLimits
-
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -66,12 +58,7 @@ public final class ProxyServer: Sendable {
                     }
                     connections.add(channel)
                     let sync = channel.pipeline.syncOperations
-                    // Requests are parsed by NIO; responses go out as bytes the proxy writes itself.
-                    try sync.addHandler(
-                        ByteToMessageHandler(
-                            HTTPRequestDecoder(
-                                leftOverBytesStrategy: .forwardBytes, informationalResponseStrategy: .drop,
-                                limitConfiguration: limits)))
+                    // Requests are parsed and responses written by the handler itself.
                     try sync.addHandler(
                         ProxyHandler(
                             slot: slot, pool: state.pool, balancerCursors: state.cursors, configuration: configuration,

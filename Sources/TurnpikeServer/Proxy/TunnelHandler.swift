@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 
 /// After a `101 Switching Protocols` (WebSocket), the two connections relay raw bytes both ways.
 /// One handler at the end of each pipeline; both run on the same event loop. Reads pause while the
@@ -82,9 +81,9 @@ final class TunnelHandler: ChannelDuplexHandler, RemovableChannelHandler {
 }
 
 enum Tunnel {
-    /// Turns both connections into a byte relay. The client side's HTTP handlers go first (the
-    /// 101 head has been written and flushed by then); the upstream side's handler goes last, so
-    /// bytes the upstream sent right after its 101 reach the client.
+    /// Turns both connections into a byte relay (the 101 head has been written and flushed by
+    /// then). Each side's HTTP handler leaves the pipeline after the tunnel handler joined it, so
+    /// bytes that arrived early (after the request, after the 101) reach the other side.
     static func splice(client: any Channel, upstream: any Channel) throws {
         let clientTunnel = TunnelHandler()
         let upstreamTunnel = TunnelHandler()
@@ -93,8 +92,8 @@ enum Tunnel {
 
         let c = client.pipeline.syncOperations
         try c.addHandler(clientTunnel)
+        // The proxy handler hands on any bytes the client sent after its request as it leaves.
         c.removeHandler(try c.handler(type: ProxyHandler.self), promise: nil)
-        c.removeHandler(try c.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
 
         let u = upstream.pipeline.syncOperations
         try u.addHandler(upstreamTunnel)

@@ -1,0 +1,308 @@
+import NIOCore
+import NIOHTTP1
+
+/// A client request head, parsed in place: header fields are ranges into `bytes`, so the proxy
+/// copies the lines it forwards straight into the upstream head, and makes a `String` only of
+/// what it reads (Host, the target, a plugin's headers).
+struct RequestHead {
+    let bytes: ByteBuffer
+    let method: HTTPMethod
+    let uri: String
+    let version: HTTPVersion
+    let fields: [(name: Range<Int>, value: Range<Int>)]
+    /// Keep-alive by the version's default and the Connection options.
+    let isKeepAlive: Bool
+    /// Names and values, for the header-section limit.
+    let headerBytes: Int
+    let host: String?
+    let hostCount: Int
+    let contentLength: Int?
+    let chunked: Bool
+    let hasTransferEncoding: Bool
+    let hasConnection: Bool
+    let hasUpgrade: Bool
+    /// `Connection: upgrade` with an `Upgrade` field: the request may switch protocols.
+    let asksUpgrade: Bool
+    let hasExpect: Bool
+
+    var headerCount: Int { self.fields.count }
+
+    func name(_ i: Int) -> String { self.string(self.fields[i].name) }
+    func value(_ i: Int) -> String { self.string(self.fields[i].value) }
+
+    func string(_ range: Range<Int>) -> String {
+        self.bytes.getString(at: range.lowerBound, length: range.count) ?? ""
+    }
+
+    func nameEquals(_ i: Int, _ lower: StaticString) -> Bool {
+        let range = self.fields[i].name
+        guard range.count == lower.utf8CodeUnitCount else { return false }
+        return self.bytes.withUnsafeReadableBytes { raw in
+            HeaderRules.equals(UnsafeRawBufferPointer(rebasing: raw[range]), lower)
+        }
+    }
+
+    /// The first value of header `lower` (a lower-case name).
+    func first(name lower: StaticString) -> String? {
+        for i in self.fields.indices where self.nameEquals(i, lower) { return self.value(i) }
+        return nil
+    }
+
+    func contains(name lower: StaticString) -> Bool {
+        self.fields.indices.contains { self.nameEquals($0, lower) }
+    }
+
+    /// Every field as strings, in order (for plugins and header-matching routes).
+    func stringPairs() -> [(name: String, value: String)] {
+        var out: [(name: String, value: String)] = []
+        out.reserveCapacity(self.fields.count)
+        for i in self.fields.indices { out.append((self.name(i), self.value(i))) }
+        return out
+    }
+
+    /// Values of every field called `lower`.
+    func values(_ lower: StaticString) -> [String] {
+        self.fields.indices.filter { self.nameEquals($0, lower) }.map { self.value($0) }
+    }
+}
+
+/// The client side's HTTP/1.x request parser (RFC 9112), in place of NIO's decoder. Strict where
+/// a lenient reading lets two parsers disagree on where a message ends (request smuggling):
+/// Content-Length with Transfer-Encoding, differing lengths, bad chunk sizes, obs-fold, whitespace
+/// before a colon, bare LF. It stops after each message; `ProxyHandler` feeds it again when the
+/// connection may take the next request, so pipelined requests wait as bytes.
+struct RequestParser {
+    enum Event {
+        case head(RequestHead)
+        case body(ByteBuffer)
+        case end
+    }
+
+    struct Limits {
+        var maxURIBytes = 8 * 1024
+        /// A hard bound on the whole head; the precise 431 rules are checked on the parsed head.
+        var maxHeadBytes = 64 * 1024 + 8 * 1024
+        var maxFields = 200
+    }
+
+    private enum State {
+        case head
+        case fixed(remaining: Int)
+        case chunked
+        /// A message ended; the next head waits for `next()`.
+        case between
+        /// After an upgrade request: the rest of the bytes may be another protocol.
+        case upgradeHeld
+    }
+
+    let limits: Limits
+    private var state = State.head
+    private var chunks = ChunkedDecoder()
+    private var pending: ByteBuffer?
+
+    init(limits: Limits) {
+        self.limits = limits
+    }
+
+    /// True when a message ended and the next waits for `next()`.
+    var isBetweenMessages: Bool {
+        if case .between = self.state { return true }
+        return false
+    }
+
+    /// True when the next bytes would start a message (after `next()` if between messages).
+    var isAtMessageBoundary: Bool {
+        switch self.state {
+        case .between, .head: return true
+        default: return false
+        }
+    }
+
+    var isHoldingUpgrade: Bool {
+        if case .upgradeHeld = self.state { return true }
+        return false
+    }
+
+    /// Allows the next message (after `.end`, once the connection is ready for it).
+    mutating func next() {
+        switch self.state {
+        case .between, .upgradeHeld: self.state = .head
+        default: break
+        }
+    }
+
+    /// Parses what it can of `buffer`: at most up to the end of one message. Bytes of a next
+    /// message, or after an upgrade request, stay in `buffer`.
+    mutating func feed(_ buffer: inout ByteBuffer, _ emit: (Event) -> Void) throws {
+        while buffer.readableBytes > 0 {
+            switch self.state {
+            case .between, .upgradeHeld:
+                return
+            case .head:
+                guard let head = try self.readHead(&buffer) else { return }
+                emit(.head(head))
+                if head.chunked {
+                    self.state = .chunked
+                    self.chunks = ChunkedDecoder()
+                } else if let length = head.contentLength, length > 0 {
+                    self.state = .fixed(remaining: length)
+                } else {
+                    self.state = head.asksUpgrade ? .upgradeHeld : .between
+                    emit(.end)
+                }
+            case .fixed(let remaining):
+                let n = min(remaining, buffer.readableBytes)
+                emit(.body(buffer.readSlice(length: n)!))
+                if n == remaining {
+                    self.state = .between
+                    emit(.end)
+                } else {
+                    self.state = .fixed(remaining: remaining - n)
+                }
+            case .chunked:
+                if try self.chunks.read(&buffer, { emit(.body($0)) }) {
+                    self.state = .between
+                    emit(.end)
+                }
+            }
+        }
+    }
+
+    /// A head, when complete; nil when more bytes are needed.
+    private mutating func readHead(_ buffer: inout ByteBuffer) throws -> RequestHead? {
+        if var pending = self.pending {
+            pending.writeBuffer(&buffer)
+            self.pending = nil
+            buffer = pending
+        }
+        // Empty lines before a request line are ignored (RFC 9112 §2.2).
+        while buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 0x0D,
+            buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) == 0x0A
+        {
+            buffer.moveReaderIndex(forwardBy: 2)
+        }
+        guard let end = HeadSyntax.headEnd(buffer) else {
+            try self.checkPartialHead(buffer)
+            if buffer.readableBytes > 0 { self.pending = buffer.readSlice(length: buffer.readableBytes) }
+            return nil
+        }
+        if end > self.limits.maxHeadBytes { throw HTTPWireError.headTooLarge }
+        let bytes = buffer.readSlice(length: end)!
+        return try Self.parseHead(bytes, limits: self.limits)
+    }
+
+    /// An incomplete head that is already too long: 414 while still in the request line, else 431.
+    private func checkPartialHead(_ buffer: ByteBuffer) throws {
+        // A bare LF would never end the head: refuse it now rather than wait for a timeout.
+        let view = buffer.readableBytesView
+        var previous: UInt8 = 0
+        for c in view {
+            if c == 0x0A && previous != 0x0D { throw HTTPWireError.invalid("bare LF") }
+            previous = c
+        }
+        let lineEnd = view.firstIndex(of: 0x0A)
+        if lineEnd == nil && buffer.readableBytes > self.limits.maxURIBytes + 64 { throw HTTPWireError.uriTooLong }
+        if buffer.readableBytes > self.limits.maxHeadBytes { throw HTTPWireError.headTooLarge }
+    }
+
+    static func parseHead(_ bytes: ByteBuffer, limits: Limits) throws -> RequestHead {
+        try bytes.withUnsafeReadableBytes { (raw: UnsafeRawBufferPointer) throws -> RequestHead in
+            // request-line = method SP request-target SP HTTP-version CRLF
+            var i = 0
+            while i < raw.count && HeadSyntax.isTokenByte(raw[i]) { i += 1 }
+            guard i > 0, i <= 32, i < raw.count, raw[i] == 0x20 else { throw HTTPWireError.invalid("bad method") }
+            let method = Self.method(UnsafeRawBufferPointer(rebasing: raw[0..<i]))
+            i += 1
+            let targetStart = i
+            while i < raw.count && raw[i] > 0x20 && raw[i] != 0x7F { i += 1 }
+            let target = targetStart..<i
+            guard !target.isEmpty else { throw HTTPWireError.invalid("bad request target") }
+            if target.count > limits.maxURIBytes { throw HTTPWireError.uriTooLong }
+            guard i + 10 <= raw.count, raw[i] == 0x20, raw[i + 1] == 0x48, raw[i + 2] == 0x54, raw[i + 3] == 0x54,
+                raw[i + 4] == 0x50, raw[i + 5] == 0x2F, raw[i + 6] == 0x31, raw[i + 7] == 0x2E,
+                raw[i + 8] == 0x30 || raw[i + 8] == 0x31, raw[i + 9] == 0x0D, i + 10 < raw.count, raw[i + 10] == 0x0A
+            else { throw HTTPWireError.invalid("bad request line") }
+            let minor = Int(raw[i + 8] - 0x30)
+            i += 11
+
+            let fields = try HeadSyntax.fields(raw, from: i, maxFields: limits.maxFields)
+            var headerBytes = 0
+            var host: Range<Int>?
+            var hostCount = 0
+            var contentLength: Int?
+            var transferEncoding: Range<Int>?
+            var teCount = 0
+            var hasConnection = false
+            var hasUpgrade = false
+            var hasExpect = false
+            var close = false
+            var keepAlive = false
+            var connectionUpgrade = false
+            for (name, value) in fields {
+                headerBytes += name.count + value.count
+                let nameBytes = UnsafeRawBufferPointer(rebasing: raw[name])
+                let valueBytes = UnsafeRawBufferPointer(rebasing: raw[value])
+                switch name.count {
+                case 4 where HeaderRules.equals(nameBytes, "host"):
+                    hostCount += 1
+                    host = value
+                case 6 where HeaderRules.equals(nameBytes, "expect"):
+                    hasExpect = true
+                case 7 where HeaderRules.equals(nameBytes, "upgrade"):
+                    hasUpgrade = true
+                case 10 where HeaderRules.equals(nameBytes, "connection"):
+                    hasConnection = true
+                    HeadSyntax.connectionOptions(valueBytes, close: &close, keepAlive: &keepAlive, upgrade: &connectionUpgrade)
+                case 14 where HeaderRules.equals(nameBytes, "content-length"):
+                    contentLength = try HeadSyntax.contentLength(valueBytes, known: contentLength)
+                case 17 where HeaderRules.equals(nameBytes, "transfer-encoding"):
+                    transferEncoding = value
+                    teCount += 1
+                default:
+                    break
+                }
+            }
+            var chunked = false
+            if let te = transferEncoding {
+                // Both framings at once is how requests are smuggled: refused (RFC 9112 §6.1).
+                guard contentLength == nil else { throw HTTPWireError.invalid("Content-Length with Transfer-Encoding") }
+                guard teCount == 1, minor == 1 else { throw HTTPWireError.invalid("bad Transfer-Encoding") }
+                guard HeadSyntax.isOnlyChunked(UnsafeRawBufferPointer(rebasing: raw[te])) else {
+                    throw HTTPWireError.unsupportedTransferEncoding
+                }
+                chunked = true
+            }
+            let isKeepAlive = minor == 1 ? !close : keepAlive && !close
+            return RequestHead(
+                bytes: bytes, method: method,
+                uri: String(decoding: UnsafeRawBufferPointer(rebasing: raw[target]), as: UTF8.self),
+                version: minor == 1 ? .http1_1 : .http1_0, fields: fields, isKeepAlive: isKeepAlive,
+                headerBytes: headerBytes,
+                host: host.map { String(decoding: UnsafeRawBufferPointer(rebasing: raw[$0]), as: UTF8.self) },
+                hostCount: hostCount, contentLength: contentLength, chunked: chunked,
+                hasTransferEncoding: transferEncoding != nil, hasConnection: hasConnection, hasUpgrade: hasUpgrade,
+                asksUpgrade: connectionUpgrade && hasUpgrade, hasExpect: hasExpect)
+        }
+    }
+
+    /// The method, without a string for the common ones.
+    static func method(_ bytes: UnsafeRawBufferPointer) -> HTTPMethod {
+        switch bytes.count {
+        case 3:
+            if bytes.elementsEqual("GET".utf8) { return .GET }
+            if bytes.elementsEqual("PUT".utf8) { return .PUT }
+        case 4:
+            if bytes.elementsEqual("POST".utf8) { return .POST }
+            if bytes.elementsEqual("HEAD".utf8) { return .HEAD }
+        case 5:
+            if bytes.elementsEqual("PATCH".utf8) { return .PATCH }
+        case 6:
+            if bytes.elementsEqual("DELETE".utf8) { return .DELETE }
+        case 7:
+            if bytes.elementsEqual("OPTIONS".utf8) { return .OPTIONS }
+        default:
+            break
+        }
+        return HTTPMethod(rawValue: String(decoding: bytes, as: UTF8.self))
+    }
+}

@@ -1,0 +1,109 @@
+import NIOCore
+import NIOHTTP1
+import Testing
+
+@testable import TurnpikeServer
+
+/// The client request parser (RFC 9112): framing in every split, what it refuses and why.
+@Suite struct RequestParserTests {
+    enum Seen: Equatable {
+        case head(String)
+        case body(String)
+        case end
+    }
+
+    /// Feeds `text` in pieces of `step` bytes, taking one message after another as the proxy does.
+    static func run(_ text: String, step: Int = .max, limits: RequestParser.Limits = .init()) throws -> [Seen] {
+        var parser = RequestParser(limits: limits)
+        var seen: [Seen] = []
+        let emit: (RequestParser.Event) -> Void = { event in
+            switch event {
+            case .head(let h): seen.append(.head("\(h.method.rawValue) \(h.uri)"))
+            case .body(let b):
+                if case .body(let prior) = seen.last {
+                    seen[seen.count - 1] = .body(prior + String(buffer: b))
+                } else {
+                    seen.append(.body(String(buffer: b)))
+                }
+            case .end: seen.append(.end)
+            }
+        }
+        let bytes = Array(text.utf8)
+        var carry = ByteBuffer()
+        var i = 0
+        while i < bytes.count {
+            carry.writeBytes(bytes[i..<min(bytes.count, i + step)])
+            i += step == .max ? bytes.count : step
+            while true {
+                try parser.feed(&carry, emit)
+                guard carry.readableBytes > 0, parser.isBetweenMessages else { break }
+                parser.next()
+            }
+        }
+        return seen
+    }
+
+    @Test(arguments: [1, 2, 5, 13, Int.max])
+    func messagesInEverySplit(step: Int) throws {
+        let pipelined = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+            + "PUT /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n"
+        #expect(
+            try Self.run(pipelined, step: step) == [
+                .head("GET /a"), .end, .head("POST /b"), .body("hello"), .end, .head("PUT /c"), .body("abcde"), .end,
+            ])
+    }
+
+    @Test(arguments: [
+        ("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", HTTPWireError.invalid("")),
+        ("GET / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", .invalid("")),
+        ("GET / HTTP/1.1\r\nContent-Length: +3\r\n\r\n", .invalid("")),
+        ("GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", .unsupportedTransferEncoding),
+        ("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n", .invalid("")),
+        ("GET / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", .invalid("")),
+        ("GET / HTTP/1.1\r\nHost : a\r\n\r\n", .invalid("")),
+        ("GET / HTTP/1.1\r\nX: a\r\n b\r\n\r\n", .invalid("")),
+        ("GET / HTTP/1.1\nHost: a\n\n", .invalid("")),
+        ("GET / HTTP/1.1\r\nX: a\nY: b\r\n\r\n", .invalid("")),
+        ("GET /a b HTTP/1.1\r\n\r\n", .invalid("")),
+        ("GET / HTTP/2.0\r\n\r\n", .invalid("")),
+        ("G(T / HTTP/1.1\r\n\r\n", .invalid("")),
+        ("GET / HTTP/1.1\r\nX: \u{7f}\r\n\r\n", .invalid("")),
+        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", .invalid("")),
+        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX", .invalid("")),
+    ])
+    func refused(text: String, error: HTTPWireError) {
+        do {
+            _ = try Self.run(text)
+            Issue.record("accepted: \(text.debugDescription)")
+        } catch let failure as HTTPWireError {
+            switch (failure, error) {
+            case (.invalid, .invalid), (.unsupportedTransferEncoding, .unsupportedTransferEncoding): break
+            default: Issue.record("\(failure) for \(text.debugDescription)")
+            }
+        } catch {
+            Issue.record("\(error)")
+        }
+    }
+
+    @Test func limits() {
+        var limits = RequestParser.Limits()
+        limits.maxURIBytes = 100
+        limits.maxHeadBytes = 1000
+        #expect(throws: HTTPWireError.uriTooLong) { try Self.run("GET /" + String(repeating: "a", count: 200) + " HTTP/1.1\r\n\r\n", limits: limits) }
+        // Still in the request line and already too long: refused before the line ends.
+        #expect(throws: HTTPWireError.uriTooLong) { try Self.run("GET /" + String(repeating: "a", count: 200), limits: limits) }
+        #expect(throws: HTTPWireError.headTooLarge) {
+            try Self.run("GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 2000) + "\r\n\r\n", step: 100, limits: limits)
+        }
+    }
+
+    @Test func upgradeRequestHoldsWhatFollows() throws {
+        var parser = RequestParser(limits: .init())
+        var buffer = ByteBuffer(string: "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\u{1}\u{2}")
+        var events = 0
+        try parser.feed(&buffer) { _ in events += 1 }
+        #expect(events == 2)
+        #expect(parser.isHoldingUpgrade)
+        #expect(buffer.readableBytes == 2)
+    }
+}
