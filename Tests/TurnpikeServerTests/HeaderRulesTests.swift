@@ -108,7 +108,7 @@ import TurnpikePlugins
         let head = try Self.parsed(
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
                 + "Keep-Alive: timeout=5\r\nVia: 1.1 upstream\r\nX-App:a\r\nX-Empty:\r\n\r\n")
-        #expect(head.contentLength == 6 && head.hasConnection && !head.hasTransferEncoding && head.keepAlive)
+        #expect(head.contentLength == 6 && head.hasConnectionOptions && !head.hasTransferEncoding && head.keepAlive)
         #expect(
             Self.clientHead(head) == """
                 HTTP/1.1 200 OK\r
@@ -170,7 +170,7 @@ import TurnpikePlugins
             ["HOST": "a", "Content-Length": "3", "Connection": "upgrade", "upgrade": "websocket", "Expect": "100-continue"],
             line: "POST /p?q HTTP/1.1")
         #expect(head.host == "a" && head.hostCount == 1)
-        #expect(head.contentLength == 3 && !head.chunked && head.hasConnection && head.hasUpgrade && head.hasExpect)
+        #expect(head.contentLength == 3 && !head.chunked && !head.hasConnectionOptions && head.hasUpgrade && head.hasExpect)
         #expect(head.asksUpgrade && head.isKeepAlive && head.method == .POST && head.uri == "/p?q")
         #expect(head.headerBytes == "HOSTa".utf8.count + "Content-Length3".utf8.count + "Connectionupgrade".utf8.count
             + "upgradewebsocket".utf8.count + "Expect100-continue".utf8.count)

@@ -112,13 +112,22 @@ enum HeadSyntax {
         HeaderRules.equals(Self.trimmed(value[...]), "chunked")
     }
 
-    /// `close` / `keep-alive` options of a Connection value.
-    static func connectionOptions(_ value: UnsafeRawBufferPointer, close: inout Bool, keepAlive: inout Bool, upgrade: inout Bool) {
+    /// The options of a Connection value: `close`, `keep-alive`, `upgrade`, and whether it names
+    /// other fields (which are then connection-specific and not forwarded).
+    static func connectionOptions(
+        _ value: UnsafeRawBufferPointer, close: inout Bool, keepAlive: inout Bool, upgrade: inout Bool, names: inout Bool
+    ) {
         for token in value.split(separator: 0x2C) {
             let t = Self.trimmed(token)
-            if HeaderRules.equals(t, "close") { close = true }
-            if HeaderRules.equals(t, "keep-alive") { keepAlive = true }
-            if HeaderRules.equals(t, "upgrade") { upgrade = true }
+            if HeaderRules.equals(t, "close") {
+                close = true
+            } else if HeaderRules.equals(t, "keep-alive") {
+                keepAlive = true
+            } else if HeaderRules.equals(t, "upgrade") {
+                upgrade = true
+            } else if !t.isEmpty {
+                names = true
+            }
         }
     }
 

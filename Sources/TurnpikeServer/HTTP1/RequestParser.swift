@@ -19,7 +19,8 @@ struct RequestHead {
     let contentLength: Int?
     let chunked: Bool
     let hasTransferEncoding: Bool
-    let hasConnection: Bool
+    /// The Connection field names other fields, which must not be forwarded.
+    let hasConnectionOptions: Bool
     let hasUpgrade: Bool
     /// `Connection: upgrade` with an `Upgrade` field: the request may switch protocols.
     let asksUpgrade: Bool
@@ -232,7 +233,7 @@ struct RequestParser {
             var contentLength: Int?
             var transferEncoding: Range<Int>?
             var teCount = 0
-            var hasConnection = false
+            var hasConnectionOptions = false
             var hasUpgrade = false
             var hasExpect = false
             var close = false
@@ -251,8 +252,7 @@ struct RequestParser {
                 case 7 where HeaderRules.equals(nameBytes, "upgrade"):
                     hasUpgrade = true
                 case 10 where HeaderRules.equals(nameBytes, "connection"):
-                    hasConnection = true
-                    HeadSyntax.connectionOptions(valueBytes, close: &close, keepAlive: &keepAlive, upgrade: &connectionUpgrade)
+                    HeadSyntax.connectionOptions(valueBytes, close: &close, keepAlive: &keepAlive, upgrade: &connectionUpgrade, names: &hasConnectionOptions)
                 case 14 where HeaderRules.equals(nameBytes, "content-length"):
                     contentLength = try HeadSyntax.contentLength(valueBytes, known: contentLength)
                 case 17 where HeaderRules.equals(nameBytes, "transfer-encoding"):
@@ -280,7 +280,7 @@ struct RequestParser {
                 headerBytes: headerBytes,
                 host: host.map { String(decoding: UnsafeRawBufferPointer(rebasing: raw[$0]), as: UTF8.self) },
                 hostCount: hostCount, contentLength: contentLength, chunked: chunked,
-                hasTransferEncoding: transferEncoding != nil, hasConnection: hasConnection, hasUpgrade: hasUpgrade,
+                hasTransferEncoding: transferEncoding != nil, hasConnectionOptions: hasConnectionOptions, hasUpgrade: hasUpgrade,
                 asksUpgrade: connectionUpgrade && hasUpgrade, hasExpect: hasExpect)
         }
     }

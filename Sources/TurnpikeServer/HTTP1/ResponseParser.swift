@@ -14,7 +14,8 @@ struct ResponseHead {
     let contentLength: Int?
     let chunked: Bool
     let hasTransferEncoding: Bool
-    let hasConnection: Bool
+    /// The Connection field names other fields, which must not be forwarded.
+    let hasConnectionOptions: Bool
     /// The connection may carry another request after this response.
     let keepAlive: Bool
 
@@ -179,7 +180,7 @@ struct ResponseParser {
             ? ResponseHead(
                 bytes: head.bytes, minorVersion: head.minorVersion, status: head.status, reason: head.reason,
                 fields: head.fields, contentLength: head.contentLength, chunked: head.chunked,
-                hasTransferEncoding: head.hasTransferEncoding, hasConnection: head.hasConnection, keepAlive: false)
+                hasTransferEncoding: head.hasTransferEncoding, hasConnectionOptions: head.hasConnectionOptions, keepAlive: false)
             : head
         emit(.head(final))
         if case .idle = self.state { emit(.end) }
@@ -223,15 +224,14 @@ struct ResponseParser {
             var connectionClose = false
             var connectionKeepAlive = false
             var connectionUpgrade = false
-            var hasConnection = false
+            var hasConnectionOptions = false
             for (name, value) in fields {
                 let nameBytes = UnsafeRawBufferPointer(rebasing: raw[name])
                 let valueBytes = UnsafeRawBufferPointer(rebasing: raw[value])
                 switch name.count {
                 case 10 where HeaderRules.equals(nameBytes, "connection"):
-                    hasConnection = true
                     HeadSyntax.connectionOptions(
-                        valueBytes, close: &connectionClose, keepAlive: &connectionKeepAlive, upgrade: &connectionUpgrade)
+                        valueBytes, close: &connectionClose, keepAlive: &connectionKeepAlive, upgrade: &connectionUpgrade, names: &hasConnectionOptions)
                 case 14 where HeaderRules.equals(nameBytes, "content-length"):
                     contentLength = try HeadSyntax.contentLength(valueBytes, known: contentLength)
                 case 17 where HeaderRules.equals(nameBytes, "transfer-encoding"):
@@ -252,7 +252,7 @@ struct ResponseParser {
             return ResponseHead(
                 bytes: bytes, minorVersion: minor, status: status, reason: reason, fields: fields,
                 contentLength: contentLength, chunked: chunked, hasTransferEncoding: transferEncoding != nil,
-                hasConnection: hasConnection, keepAlive: keepAlive)
+                hasConnectionOptions: hasConnectionOptions, keepAlive: keepAlive)
         }
     }
 }

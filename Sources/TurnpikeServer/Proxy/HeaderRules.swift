@@ -136,7 +136,7 @@ enum HeaderRules {
     static func writeUpstreamHeaders(
         into writer: inout HeadWriter, client head: RequestHead, forwarding f: Forwarding, edits: UpstreamEdits?
     ) {
-        let listed = head.hasConnection ? Self.connectionTokens(values: head.values("connection")) : []
+        let listed = head.hasConnectionOptions ? Self.connectionTokens(values: head.values("connection")) : []
         let removed = edits?.remove ?? []
         var forwardedFor: String?
         var clientVia: String?
@@ -209,7 +209,7 @@ enum HeaderRules {
         edits: ResponseContext? = nil
     ) {
         var listed: [String] = []
-        if head.hasConnection {
+        if head.hasConnectionOptions {
             listed = Self.connectionTokens(
                 values: head.fields.indices.lazy.filter { head.nameEquals(head.fields[$0].name, "connection") }.map { head.value($0) })
         }
