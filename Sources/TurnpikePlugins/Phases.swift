@@ -20,7 +20,7 @@ public struct AccessRequest: Sendable {
 
     /// The first `Content-Type` header.
     public var contentType: String? {
-        self.headers.first { $0.name.utf8.count == 12 && $0.name.lowercased() == "content-type" }?.value
+        self.headers.first { HeaderName.equal($0.name, "content-type") }?.value
     }
 }
 
@@ -38,9 +38,8 @@ public struct UpstreamEdits: Sendable {
 
     /// Replaces the header upstream (a later plugin's value wins); nil removes it.
     public mutating func setHeader(_ name: String, _ value: String?) {
-        let lower = name.lowercased()
-        self.set.removeAll { $0.name.lowercased() == lower }
-        self.remove.append(name)
+        self.set.removeAll { HeaderName.equal($0.name, name) }
+        if !self.remove.contains(where: { HeaderName.equal($0, name) }) { self.remove.append(name) }
         if let value { self.set.append((name, value)) }
     }
 }
@@ -147,15 +146,14 @@ public struct ResponseContext: Sendable {
 
     /// Replaces the header sent to the client (a later handler's value wins); nil removes it.
     public mutating func setHeader(_ name: String, _ value: String?) {
-        let lower = name.lowercased()
-        self.set.removeAll { $0.name.lowercased() == lower }
-        if !self.remove.contains(where: { $0.lowercased() == lower }) { self.remove.append(name) }
+        self.set.removeAll { HeaderName.equal($0.name, name) }
+        if !self.remove.contains(where: { HeaderName.equal($0, name) }) { self.remove.append(name) }
         if let value { self.set.append((name, value)) }
     }
 
     /// Whether a header from the upstream or the gateway is dropped or replaced.
     public func removes(_ name: String) -> Bool {
-        self.remove.contains { $0.utf8.count == name.utf8.count && $0.lowercased() == name.lowercased() }
+        self.remove.contains { HeaderName.equal($0, name) }
     }
 }
 
@@ -217,4 +215,23 @@ public struct PhaseChains: Sendable {
     }
 
     public static let empty = PhaseChains()
+}
+
+/// Header names compare ASCII case-insensitively, without lower-cased copies.
+public enum HeaderName {
+    @inlinable
+    public static func equal(_ a: String, _ b: String) -> Bool {
+        a.utf8.count == b.utf8.count && Self.equal(a.utf8, b.utf8)
+    }
+
+    @inlinable
+    public static func equal<A: Collection<UInt8>, B: Collection<UInt8>>(_ a: A, _ b: B) -> Bool {
+        guard a.count == b.count else { return false }
+        for (x, y) in zip(a, b) where x != y {
+            let fx = (x >= 0x41 && x <= 0x5A) ? x | 0x20 : x
+            let fy = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
+            if fx != fy { return false }
+        }
+        return true
+    }
 }

@@ -11,7 +11,11 @@ import TurnpikeModel
 /// Loop-confined: the client connection, the upstream connection and every callback run on one
 /// event loop.
 final class Exchange: UpstreamDelegate {
-    private weak var handler: ProxyHandler?
+    /// Unowned, not weak: a weak reference gives the handler a side table, which makes every
+    /// retain of it slow. The handler outlives every call into it: a closed client marks the
+    /// exchange finished (`clientClosed`) before the handler goes, and every entry point checks
+    /// `finished` before touching it.
+    private unowned let handler: ProxyHandler
     private let pool: UpstreamPool
     let clientHead: RequestHead
     /// The request head as sent upstream (kept for retries).
@@ -78,7 +82,8 @@ final class Exchange: UpstreamDelegate {
 
     func begin() {
         // Expect: 100-continue is answered here (as nginx does); the upstream never sees it.
-        if self.expectContinue, let handler = self.handler {
+        if self.expectContinue {
+            let handler = self.handler
             let version = self.clientHead.version
             handler.writeToClient(HeadWriter.write(allocator: handler.allocator, capacity: 32) { $0.statusLine(version: version, status: .continue) })
             handler.flushClient()
@@ -132,7 +137,7 @@ final class Exchange: UpstreamDelegate {
             self.startReadTimer()
         }
         upstream.flush()
-        self.handler?.resumeClientReads()
+        self.handler.resumeClientReads()
     }
 
     private func connectFailed(_ error: any Error) {
@@ -174,14 +179,14 @@ final class Exchange: UpstreamDelegate {
             self.sendBody(buffer, to: connection.handler)
             self.upstreamNeedsFlush = true
             if !connection.channel.isWritable {
-                self.handler?.pauseClientReads()
+                self.handler.pauseClientReads()
                 self.startWriteTimer()
             }
         } else {
             self.pendingBody.append(buffer)
             self.pendingBytes += buffer.readableBytes
             // Connecting: hold the client back rather than buffer an unbounded body.
-            if self.pendingBytes > 256 * 1024 { self.handler?.pauseClientReads() }
+            if self.pendingBytes > 256 * 1024 { self.handler.pauseClientReads() }
         }
     }
 
@@ -243,7 +248,8 @@ final class Exchange: UpstreamDelegate {
     // MARK: - Response from the upstream
 
     func upstreamResponseHead(_ head: ResponseHead) {
-        guard !self.finished, let handler = self.handler else { return }
+        guard !self.finished else { return }
+        let handler = self.handler
         let code = head.status
         if code == 101 && !self.webSocketUpgrade {
             // A 101 nobody asked for: not a response we can relay.
@@ -305,7 +311,8 @@ final class Exchange: UpstreamDelegate {
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
-        guard !self.finished, let handler = self.handler else { return }
+        guard !self.finished else { return }
+        let handler = self.handler
         self.bodyRead = true
         guard buffer.readableBytes > 0 else { return }
         if self.chunkedResponse {
@@ -317,19 +324,20 @@ final class Exchange: UpstreamDelegate {
     }
 
     func upstreamReadComplete() {
+        guard !self.finished else { return }
         // Body parts only mark the read; the clock is read once per socket read.
         if self.bodyRead {
             self.bodyRead = false
             self.restartReadTimer()
         }
-        self.handler?.flushClient()
+        self.handler.flushClient()
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        if isWritable {
+        if isWritable && !self.finished {
             self.writeTimer?.cancel()
             self.writeTimer = nil
-            self.handler?.resumeClientReads()
+            self.handler.resumeClientReads()
         }
     }
 
@@ -349,7 +357,8 @@ final class Exchange: UpstreamDelegate {
     }
 
     func upstreamResponseEnd() {
-        guard !self.finished, let handler = self.handler else { return }
+        guard !self.finished else { return }
+        let handler = self.handler
         self.finished = true
         self.cancelReadTimer()
         if self.upgrading, let connection = self.connection {
@@ -390,7 +399,7 @@ final class Exchange: UpstreamDelegate {
             // Part of the response already went out: the client must see a cut connection, never a
             // response that looks complete.
             self.finished = true
-            self.handler?.exchangeFinished(self, closeClient: true, requestComplete: self.clientEnded)
+            self.handler.exchangeFinished(self, closeClient: true, requestComplete: self.clientEnded)
             return
         }
         // A pooled connection the upstream had closed: try a fresh one, invisibly, even with
@@ -469,7 +478,7 @@ final class Exchange: UpstreamDelegate {
         self.logger.debug(
             "upstream failed",
             metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "status": "\(status.code)"])
-        self.handler?.exchangeFailedBeforeResponse(self, status: status, message: message, requestComplete: self.clientEnded)
+        self.handler.exchangeFailedBeforeResponse(self, status: status, message: message, requestComplete: self.clientEnded)
     }
 
     // MARK: - Timers

@@ -113,8 +113,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func armIdleTimer(in delay: TimeAmount) {
         guard let context = self.context else { return }
-        self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
-            self?.idleTimerFired()
+        self.idleTimer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [unowned self] in
+            // Cancelled in handlerRemoved, so it never outlives the handler.
+            self.idleTimerFired()
         }
     }
 
@@ -639,8 +640,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let body, head?.method != .HEAD { buffer.writeString(body) }
         self.logRequest(status: Int(status.code), upstreamLatencyMs: nil)
         if close {
-            context.writeAndFlush(self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { [weak self] _ in
-                self?.closeClient()
+            context.writeAndFlush(self.wrapOutboundOut(buffer)).assumeIsolated().whenComplete { _ in
+                self.closeClient()
             }
         } else {
             context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
@@ -731,8 +732,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // The last chunk for a chunked body; otherwise an empty write that tells when all went out.
             let end = chunked ? ChunkedFraming.terminator(allocator: context.channel.allocator) : ByteBuffer()
             if closeClient {
-                context.writeAndFlush(self.wrapOutboundOut(end)).assumeIsolated().whenComplete { [weak self] _ in
-                    self?.closeClient()
+                context.writeAndFlush(self.wrapOutboundOut(end)).assumeIsolated().whenComplete { _ in
+                    self.closeClient()
                 }
             } else if chunked {
                 context.writeAndFlush(self.wrapOutboundOut(end), promise: nil)
