@@ -135,6 +135,11 @@ public final class TestClient {
         return true
     }
 
+    /// One line of the response (without its line ending), for interim responses.
+    public func readRawLine() throws -> String {
+        try self.readLine().0
+    }
+
     private func readLine() throws -> (String, Bool) {
         while true {
             if let i = self.buffer.firstIndex(of: UInt8(ascii: "\n")) {

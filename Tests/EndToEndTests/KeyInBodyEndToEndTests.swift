@@ -49,6 +49,14 @@ import TurnpikeTestSupport
             let r2 = try client.readResponse()
             #expect(r2.status == 200)
             #expect(r2.json?["body"] as? String == json)
+            // Expect: 100-continue while the body is held for the plugin: the 100 comes first.
+            try client.send(
+                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: 13\r\n\r\n")
+            let interim = try client.readRawLine()
+            #expect(interim == "HTTP/1.1 100 Continue")
+            _ = try client.readRawLine()
+            try client.send("apikey=secret")
+            #expect(try client.readResponse().status == 200)
             // A wrong key: 401, and the connection stays usable (the held body was consumed).
             let wrong = "apikey=nope"
             try client.send(

@@ -398,6 +398,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if !chain.isEmpty && chain.contains(where: { $0.needsBody }) && self.bodyFitsBuffer(head) {
             // A plugin reads the body (key-auth's key_in_body): hold it, run the chain at its end.
             self.state = .holdingBody(HeldBody(routed))
+            // A client waiting for 100 Continue gets it now: the body is needed before any upstream.
+            if head.hasExpect && head.first(name: "expect")?.lowercased() == "100-continue" {
+                let version = head.version
+                context.writeAndFlush(
+                    self.wrapOutboundOut(
+                        HeadWriter.write(allocator: context.channel.allocator, capacity: 32) {
+                            $0.statusLine(version: version, status: .continue)
+                        }),
+                    promise: nil)
+            }
             return
         }
         self.forward(routed, body: nil, held: [], ended: false)
@@ -514,7 +524,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             writer.requestLine(method: head.method, uri: upstreamURI)
             HeaderRules.writeUpstreamHeaders(into: &writer, client: head, forwarding: forwarding, edits: edits)
         }
-        let expectContinue = head.hasExpect && head.first(name: "expect")?.lowercased() == "100-continue"
+        // Answered already when the body was held for the access phase.
+        let expectContinue = body == nil && held.isEmpty && head.hasExpect && head.first(name: "expect")?.lowercased() == "100-continue"
 
         let exchange = Exchange(
             handler: self, pool: self.pool, clientHead: head, upstreamHead: upstreamHead, chunkedBody: chunkedBody,
