@@ -9,9 +9,10 @@ let strict: [SwiftSetting] = [
 
 /// The data plane in release builds: no dynamic exclusivity checks (a measurable share of the
 /// per-request cost; debug builds and tests keep them).
-let hotPath: [SwiftSetting] = strict + [
-    .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
-]
+let hotPath: [SwiftSetting] =
+    strict + [
+        .unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))
+    ]
 
 let package = Package(
     name: "turnpike",
@@ -137,7 +138,9 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["TurnpikeServer", "TurnpikeTestSupport", "TurnpikeEngine", "TurnpikePlugins", "TurnpikeModel"],
+            dependencies: [
+                "TurnpikeServer", "TurnpikeTestSupport", "TurnpikeEngine", "TurnpikePlugins", "TurnpikeModel",
+            ],
             swiftSettings: strict
         ),
         .testTarget(

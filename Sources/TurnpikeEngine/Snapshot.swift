@@ -1,9 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 public import TurnpikeModel
 public import TurnpikePlugins
 public import TurnpikeRouter
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A plugin instance with its config decoded by the plugin that owns it.
 public struct ConfiguredPlugin: Sendable {
@@ -16,8 +17,12 @@ public struct ConfiguredPlugin: Sendable {
     public let log: (any LogPhaseHandler)?
 
     public init(
-        instance: PluginInstance, config: any PluginConfig, priority: Int, access: (any AccessHandler)?,
-        response: (any ResponseHandler)? = nil, log: (any LogPhaseHandler)? = nil
+        instance: PluginInstance,
+        config: any PluginConfig,
+        priority: Int,
+        access: (any AccessHandler)?,
+        response: (any ResponseHandler)? = nil,
+        log: (any LogPhaseHandler)? = nil
     ) {
         self.instance = instance
         self.config = config
@@ -129,7 +134,10 @@ public final class Snapshot: Sendable {
             $0.priority != $1.priority ? $0.priority > $1.priority : $0.instance.name > $1.instance.name
         }
         return PhaseChains(
-            access: ordered.compactMap(\.access), response: ordered.compactMap(\.response), log: ordered.compactMap(\.log))
+            access: ordered.compactMap(\.access),
+            response: ordered.compactMap(\.response),
+            log: ordered.compactMap(\.log)
+        )
     }
 }
 

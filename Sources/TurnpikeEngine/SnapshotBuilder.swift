@@ -38,11 +38,17 @@ public struct SnapshotBuilder: Sendable {
                 switch problem.field {
                 case .path(let index):
                     let location = index < route.pathLocations.count ? route.pathLocations[index] : route.location
-                    diagnostics.add(problem.message, at: location, path: route.fieldPath.appending("paths").index(index).text)
+                    diagnostics.add(
+                        problem.message,
+                        at: location,
+                        path: route.fieldPath.appending("paths").index(index).text
+                    )
                 case .header(let name, let index):
                     diagnostics.add(
-                        problem.message, at: route.location,
-                        path: route.fieldPath.appending("headers").appending(name).index(index).text)
+                        problem.message,
+                        at: route.location,
+                        path: route.fieldPath.appending("headers").appending(name).index(index).text
+                    )
                 }
             }
             return nil
@@ -56,14 +62,18 @@ public struct SnapshotBuilder: Sendable {
         for service in model.services where service.protocol != .http {
             diagnostics.add(
                 "protocol '\(service.protocol.rawValue)' is not supported by turnpike yet (supported: http)",
-                at: service.location, path: service.fieldPath.appending("protocol").text)
+                at: service.location,
+                path: service.fieldPath.appending("protocol").text
+            )
         }
         for route in model.routes {
             let unsupported = route.protocols.filter { $0 != .http && $0 != .https }
             if !unsupported.isEmpty {
                 diagnostics.add(
                     "protocol '\(unsupported[0].rawValue)' is not supported by turnpike (supported: http, https)",
-                    at: route.location, path: route.fieldPath.appending("protocols").text)
+                    at: route.location,
+                    path: route.fieldPath.appending("protocols").text
+                )
             }
         }
 
@@ -73,16 +83,21 @@ public struct SnapshotBuilder: Sendable {
             if upstream.algorithm != "round-robin" {
                 diagnostics.add(
                     "algorithm '\(upstream.algorithm)' is not supported by turnpike yet (supported: round-robin)",
-                    at: upstream.location, path: upstream.fieldPath.appending("algorithm").text)
+                    at: upstream.location,
+                    path: upstream.fieldPath.appending("algorithm").text
+                )
             }
             let h = upstream.healthchecks
             let active = (h.active.healthy.interval ?? 0) > 0 || (h.active.unhealthy.interval ?? 0) > 0
-            let passive = h.passive.healthy.successes > 0 || h.passive.unhealthy.tcpFailures > 0
+            let passive =
+                h.passive.healthy.successes > 0 || h.passive.unhealthy.tcpFailures > 0
                 || h.passive.unhealthy.timeouts > 0 || h.passive.unhealthy.httpFailures > 0
             if active || passive {
                 diagnostics.add(
                     "health checks are not supported by turnpike yet (leave intervals and counters at 0)",
-                    at: upstream.location, path: upstream.fieldPath.appending("healthchecks").text)
+                    at: upstream.location,
+                    path: upstream.fieldPath.appending("healthchecks").text
+                )
             }
         }
 
@@ -92,13 +107,19 @@ public struct SnapshotBuilder: Sendable {
             guard let entry = self.registry.entry(named: plugin.name) else {
                 if !plugin.name.isEmpty {
                     diagnostics.add(
-                        self.registry.unknownNameMessage(plugin.name), at: plugin.nameLocation,
-                        path: plugin.fieldPath.appending("name").text)
+                        self.registry.unknownNameMessage(plugin.name),
+                        at: plugin.nameLocation,
+                        path: plugin.fieldPath.appending("name").text
+                    )
                 }
                 continue
             }
             if plugin.consumer != nil && !entry.allowsConsumerScope {
-                diagnostics.add("value must be null", at: plugin.location, path: plugin.label.appending("consumer").text)
+                diagnostics.add(
+                    "value must be null",
+                    at: plugin.location,
+                    path: plugin.label.appending("consumer").text
+                )
             }
             let scope = PluginScope(service: plugin.service, route: plugin.route, consumer: plugin.consumer)
             let configPath = plugin.label.appending("config")
@@ -111,12 +132,20 @@ public struct SnapshotBuilder: Sendable {
                     // traffic through unchecked.
                     diagnostics.add(
                         "plugin '\(plugin.name)' is validated but not yet enforced by turnpike; set 'enabled: false'",
-                        at: plugin.location, path: plugin.label.appending("enabled").text)
+                        at: plugin.location,
+                        path: plugin.label.appending("enabled").text
+                    )
                 }
                 out.append(
                     ConfiguredPlugin(
-                        instance: plugin, config: config, priority: entry.priority, access: access, response: response,
-                        log: log))
+                        instance: plugin,
+                        config: config,
+                        priority: entry.priority,
+                        access: access,
+                        response: response,
+                        log: log
+                    )
+                )
             }
         }
         // `anonymous` must name a consumer of this file (Kong answers 500 at request time; a
@@ -125,12 +154,15 @@ public struct SnapshotBuilder: Sendable {
             let anonymous: String? =
                 (p.config as? KeyAuthConfig)?.anonymous ?? (p.config as? BasicAuthConfig)?.anonymous
             guard let anonymous else { continue }
-            let exists = model.consumers.contains { $0.id.description == anonymous.lowercased() || $0.username == anonymous }
+            let exists = model.consumers.contains {
+                $0.id.description == anonymous.lowercased() || $0.username == anonymous
+            }
             if !exists {
                 diagnostics.add(
                     "anonymous consumer '\(Record.printable(anonymous))' is configured but doesn't exist",
                     at: p.instance.config?["anonymous"]?.location ?? p.instance.location,
-                    path: p.instance.label.appending("config.anonymous").text)
+                    path: p.instance.label.appending("config.anonymous").text
+                )
             }
         }
         return out

@@ -60,7 +60,8 @@ enum SnapshotIndexes {
             consumersByCustomID: index(model.consumers) { $0.customID },
             keyauthByKey: index(model.keyauthCredentials) { $0.key },
             basicauthByUsername: index(model.basicauthCredentials) { $0.username },
-            groupsByConsumer: groups)
+            groupsByConsumer: groups
+        )
     }
 
     static func routing(_ model: Declarative, _ plugins: [ConfiguredPlugin]) -> Routing {
@@ -75,10 +76,17 @@ enum SnapshotIndexes {
         for service in model.services {
             let upstreamHostHeader = upstreamsByName[service.host].flatMap { model.upstreams[$0].hostHeader }
             servicePlans[service.id] = ServicePlan(
-                service: service, balancer: balancers[service.host], upstreamHostHeader: upstreamHostHeader)
+                service: service,
+                balancer: balancers[service.host],
+                upstreamHostHeader: upstreamHostHeader
+            )
         }
         let routePlans = model.routes.indices.map { i in
-            RoutePlan(routeIndex: i, route: model.routes[i], service: model.routes[i].service.flatMap { servicePlans[$0] })
+            RoutePlan(
+                routeIndex: i,
+                route: model.routes[i],
+                service: model.routes[i].service.flatMap { servicePlans[$0] }
+            )
         }
         // Candidates indexed once by what they are attached to, so resolving 10k routes does not
         // scan every plugin for every route.
@@ -109,7 +117,8 @@ enum SnapshotIndexes {
             balancers: balancers,
             routePlans: routePlans,
             chains: chains,
-            globalChains: Snapshot.chains(global, route: nil, service: nil))
+            globalChains: Snapshot.chains(global, route: nil, service: nil)
+        )
     }
 }
 

@@ -181,8 +181,15 @@ public struct LogEntry: Sendable {
     public var upstreamLatencyMs: Int64?
 
     public init(
-        requestID: String, method: String, path: String, status: Int, routeID: EntityID?, serviceID: EntityID?,
-        consumerID: EntityID?, totalLatencyMs: Int64, upstreamLatencyMs: Int64?
+        requestID: String,
+        method: String,
+        path: String,
+        status: Int,
+        routeID: EntityID?,
+        serviceID: EntityID?,
+        consumerID: EntityID?,
+        totalLatencyMs: Int64,
+        upstreamLatencyMs: Int64?
     ) {
         self.requestID = requestID
         self.method = method
@@ -208,7 +215,8 @@ public struct PhaseChains: Sendable {
     public var response: [any ResponseHandler]
     public var log: [any LogPhaseHandler]
 
-    public init(access: [any AccessHandler] = [], response: [any ResponseHandler] = [], log: [any LogPhaseHandler] = []) {
+    public init(access: [any AccessHandler] = [], response: [any ResponseHandler] = [], log: [any LogPhaseHandler] = [])
+    {
         self.access = access
         self.response = response
         self.log = log

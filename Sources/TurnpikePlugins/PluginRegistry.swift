@@ -7,7 +7,8 @@ public struct PluginRegistry: Sendable {
         public let name: String
         public let priority: Int
         public let allowsConsumerScope: Bool
-        public let decode: @Sendable (ConfigNode?, SourceLocation, FieldPath, PluginScope, Diagnostics) -> (any PluginConfig)?
+        public let decode:
+            @Sendable (ConfigNode?, SourceLocation, FieldPath, PluginScope, Diagnostics) -> (any PluginConfig)?
         /// Makes the request-phase handler for a decoded config; nil for plugins whose request
         /// phases are not implemented yet (an enabled instance of those is refused at load).
         public let makeAccess: @Sendable (any PluginConfig) -> (any AccessHandler)?

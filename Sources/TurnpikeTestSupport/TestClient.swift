@@ -1,7 +1,8 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 
 /// A deliberately plain HTTP/1.1 client over a blocking socket: tests need to send exactly the
 /// bytes they mean (malformed requests, pipelining, HTTP/1.0) and read exactly what came back.
@@ -47,7 +48,9 @@ public final class TestClient {
         addr.sin_port = in_port_t(UInt16(port).bigEndian)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0 else {
             close(fd)
@@ -67,7 +70,9 @@ public final class TestClient {
     public func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.send(self.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            let n = bytes[offset...].withUnsafeBytes {
+                Glibc.send(self.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
+            }
             guard n > 0 else { throw Failure(description: "send failed") }
             offset += n
         }
@@ -78,17 +83,25 @@ public final class TestClient {
         while true {
             let (line, _) = try self.readLine()
             let parts = line.split(separator: " ", maxSplits: 2, omittingEmptySubsequences: false)
-            guard parts.count >= 2, let status = Int(parts[1]) else { throw Failure(description: "bad status line: \(line)") }
+            guard parts.count >= 2, let status = Int(parts[1]) else {
+                throw Failure(description: "bad status line: \(line)")
+            }
             var headers: [(name: String, value: String)] = []
             while true {
                 let (h, _) = try self.readLine()
                 if h.isEmpty { break }
                 guard let colon = h.firstIndex(of: ":") else { throw Failure(description: "bad header: \(h)") }
-                headers.append((h[..<colon].lowercased(), h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                headers.append(
+                    (h[..<colon].lowercased(), h[h.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+                )
             }
             var response = Response(
-                status: status, reason: parts.count > 2 ? String(parts[2]) : "", version: String(parts[0]),
-                headers: headers, body: [])
+                status: status,
+                reason: parts.count > 2 ? String(parts[2]) : "",
+                version: String(parts[0]),
+                headers: headers,
+                body: []
+            )
             if (100..<200).contains(status) && status != 101 { continue }
             if head || status == 204 || status == 304 { return response }
             if let te = response.header("transfer-encoding"), te.lowercased().contains("chunked") {
@@ -154,7 +167,9 @@ public final class TestClient {
 
     private func readExactly(_ n: Int) throws -> [UInt8] {
         while self.buffer.count < n {
-            guard try self.fill() else { throw Failure(description: "connection closed after \(self.buffer.count) of \(n) bytes") }
+            guard try self.fill() else {
+                throw Failure(description: "connection closed after \(self.buffer.count) of \(n) bytes")
+            }
         }
         let out = Array(self.buffer[..<n])
         self.buffer.removeFirst(n)

@@ -1,7 +1,7 @@
+import Foundation
 import Logging
 import NIOCore
 public import NIOPosix
-import Foundation
 public import TurnpikeEngine
 public import TurnpikePlugins
 public import TurnpikeServer
@@ -21,12 +21,15 @@ public final class TestGateway {
 
     /// `yaml` may use `{{MOCK}}` for the mock upstream's `127.0.0.1:<port>`.
     public static func start(
-        yaml: String, configuration: ProxyConfiguration = ProxyConfiguration(), registry: PluginRegistry = .builtIn
+        yaml: String,
+        configuration: ProxyConfiguration = ProxyConfiguration(),
+        registry: PluginRegistry = .builtIn
     ) async throws -> TestGateway {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var logger = Logger(label: "turnpike.test")
         // TURNPIKE_TEST_LOG=debug shows the gateway's own logs while debugging a test.
-        logger.logLevel = ProcessInfo.processInfo.environment["TURNPIKE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
+        logger.logLevel =
+            ProcessInfo.processInfo.environment["TURNPIKE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         let mock = try await MockServer.start(host: "127.0.0.1", port: 0, group: group, logger: logger)
         let mockPort = mock.localAddress?.port ?? 0
         let text = yaml.replacingAll("{{MOCK}}", "127.0.0.1:\(mockPort)")
@@ -37,11 +40,31 @@ public final class TestGateway {
         }
         let store = SnapshotStore(initial: snapshot, group: group)
         let proxy = try await ProxyServer.start(
-            host: "127.0.0.1", port: 0, group: group, store: store, configuration: configuration, logger: logger)
-        return TestGateway(group: group, mock: mock, proxy: proxy, store: store, mockPort: mockPort, proxyPort: proxy.localAddress?.port ?? 0)
+            host: "127.0.0.1",
+            port: 0,
+            group: group,
+            store: store,
+            configuration: configuration,
+            logger: logger
+        )
+        return TestGateway(
+            group: group,
+            mock: mock,
+            proxy: proxy,
+            store: store,
+            mockPort: mockPort,
+            proxyPort: proxy.localAddress?.port ?? 0
+        )
     }
 
-    private init(group: MultiThreadedEventLoopGroup, mock: MockServer, proxy: ProxyServer, store: SnapshotStore, mockPort: Int, proxyPort: Int) {
+    private init(
+        group: MultiThreadedEventLoopGroup,
+        mock: MockServer,
+        proxy: ProxyServer,
+        store: SnapshotStore,
+        mockPort: Int,
+        proxyPort: Int
+    ) {
         self.group = group
         self.mock = mock
         self.proxy = proxy

@@ -35,7 +35,8 @@ import TurnpikeTestSupport
             // Form body, key cut out upstream, Content-Length recomputed.
             let form = "a=1&apikey=secret&b=2"
             try client.send(
-                "POST /hidden/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)")
+                "POST /hidden/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(form.utf8.count)\r\n\r\n\(form)"
+            )
             let r1 = try client.readResponse()
             #expect(r1.status == 200)
             #expect(r1.json?["body"] as? String == "a=1&b=2")
@@ -45,13 +46,15 @@ import TurnpikeTestSupport
             let json = #"{"apikey":"secret","n":1}"#
             let hex = String(json.utf8.count, radix: 16)
             try client.send(
-                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\(hex)\r\n\(json)\r\n0\r\n\r\n")
+                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n\(hex)\r\n\(json)\r\n0\r\n\r\n"
+            )
             let r2 = try client.readResponse()
             #expect(r2.status == 200)
             #expect(r2.json?["body"] as? String == json)
             // Expect: 100-continue while the body is held for the plugin: the 100 comes first.
             try client.send(
-                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: 13\r\n\r\n")
+                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nExpect: 100-continue\r\nContent-Length: 13\r\n\r\n"
+            )
             let interim = try client.readRawLine()
             #expect(interim == "HTTP/1.1 100 Continue")
             _ = try client.readRawLine()
@@ -60,7 +63,8 @@ import TurnpikeTestSupport
             // A wrong key: 401, and the connection stays usable (the held body was consumed).
             let wrong = "apikey=nope"
             try client.send(
-                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(wrong.utf8.count)\r\n\r\n\(wrong)")
+                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(wrong.utf8.count)\r\n\r\n\(wrong)"
+            )
             let r3 = try client.readResponse()
             #expect(r3.status == 401)
             #expect(r3.json?["message"] as? String == "Unauthorized")
@@ -70,13 +74,16 @@ import TurnpikeTestSupport
             // chunked or not; it still streams upstream when another location has the key.
             let big = "apikey=secret&pad=" + String(repeating: "x", count: 9000)
             try client.send(
-                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(big.utf8.count)\r\n\r\n\(big)")
+                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: \(big.utf8.count)\r\n\r\n\(big)"
+            )
             #expect(try client.readResponse().status == 401)
             try client.send(
-                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n\(String(big.utf8.count, radix: 16))\r\n\(big)\r\n0\r\n\r\n")
+                "POST /kept/request HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n\(String(big.utf8.count, radix: 16))\r\n\(big)\r\n0\r\n\r\n"
+            )
             #expect(try client.readResponse().status == 401)
             try client.send(
-                "POST /kept/request?apikey=secret HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n\(String(big.utf8.count, radix: 16))\r\n\(big)\r\n0\r\n\r\n")
+                "POST /kept/request?apikey=secret HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n\(String(big.utf8.count, radix: 16))\r\n\(big)\r\n0\r\n\r\n"
+            )
             let r4 = try client.readResponse()
             #expect(r4.status == 200)
             #expect(r4.json?["bodySize"] as? Int == big.utf8.count)

@@ -16,7 +16,11 @@ struct StampPlugin: Plugin, ResponseHandler, LogPhaseHandler {
     }
 
     static func decode(
-        _ config: ConfigNode?, at location: TurnpikeModel.SourceLocation, path: FieldPath, scope: PluginScope, diagnostics: Diagnostics
+        _ config: ConfigNode?,
+        at location: TurnpikeModel.SourceLocation,
+        path: FieldPath,
+        scope: PluginScope,
+        diagnostics: Diagnostics
     ) -> Config? {
         Config()
     }
@@ -44,7 +48,8 @@ struct StampPlugin: Plugin, ResponseHandler, LogPhaseHandler {
     static let registry = PluginRegistry(
         entries: PluginRegistry.builtIn.entries + [
             PluginRegistry.Entry(StampPlugin.self, response: { _ in StampPlugin() }, log: { _ in StampPlugin() })
-        ])
+        ]
+    )
 
     static let config = """
         _format_version: "3.0"

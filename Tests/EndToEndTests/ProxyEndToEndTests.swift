@@ -74,7 +74,11 @@ import TurnpikeTestSupport
 
     @Test func proxiesWithKongHeaders() async throws {
         try await withGateway { gw in
-            let r = try TestClient.get(port: gw.proxyPort, "/mock/request?a=1&b=%20x", headers: ["X-Forwarded-For": "10.9.8.7"])
+            let r = try TestClient.get(
+                port: gw.proxyPort,
+                "/mock/request?a=1&b=%20x",
+                headers: ["X-Forwarded-For": "10.9.8.7"]
+            )
             #expect(r.status == 200)
             let echo = try #require(r.json)
             #expect(echo["path"] as? String == "/request")
@@ -107,7 +111,9 @@ import TurnpikeTestSupport
             #expect((preserved["headers"] as? [String: String])?["host"] == "localhost")
             let based = try #require(try TestClient.get(port: gw.proxyPort, "/based/request").json)
             #expect(based["path"] as? String == "/base/request")
-            let byHost = try #require(try TestClient.get(port: gw.proxyPort, "/anything", headers: ["Host": "api.example.com"]).json)
+            let byHost = try #require(
+                try TestClient.get(port: gw.proxyPort, "/anything", headers: ["Host": "api.example.com"]).json
+            )
             #expect(byHost["path"] as? String == "/anything")
         }
     }
@@ -121,7 +127,10 @@ import TurnpikeTestSupport
             #expect(r.text == "{\n  \"message\":\"no Route matched with those values\",\n  \"request_id\":\"\(id)\"\n}")
             #expect(r.header("server") == "turnpike/0.1.0")
             let plain = try TestClient.get(port: gw.proxyPort, "/nothing-here", headers: ["Accept": "text/plain"])
-            #expect(plain.text == "no Route matched with those values\nrequest_id: \(plain.header("x-kong-request-id") ?? "")\n")
+            #expect(
+                plain.text
+                    == "no Route matched with those values\nrequest_id: \(plain.header("x-kong-request-id") ?? "")\n"
+            )
             // A disabled service's routes do not route.
             #expect(try TestClient.get(port: gw.proxyPort, "/disabled/x").status == 404)
         }
@@ -158,7 +167,9 @@ import TurnpikeTestSupport
                 #expect((r.json?["query"] as? [String: String])?["i"] == "\(i)")
             }
             // Pipelined requests come back in order.
-            try client.send("GET /mock/request?p=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /mock/request?p=2 HTTP/1.1\r\nHost: x\r\n\r\n")
+            try client.send(
+                "GET /mock/request?p=1 HTTP/1.1\r\nHost: x\r\n\r\nGET /mock/request?p=2 HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
             #expect((try client.readResponse().json?["query"] as? [String: String])?["p"] == "1")
             #expect((try client.readResponse().json?["query"] as? [String: String])?["p"] == "2")
         }
@@ -173,7 +184,9 @@ import TurnpikeTestSupport
             let r = try client.readResponse()
             #expect(r.json?["bodySize"] as? Int == body.count)
             // Chunked request body.
-            try client.send("POST /mock/request HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n")
+            try client.send(
+                "POST /mock/request HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"
+            )
             let chunked = try client.readResponse()
             #expect(chunked.status == 200, "\(chunked.status) \(chunked.text.prefix(300))")
             #expect(chunked.json?["body"] as? String == "hello world")
@@ -193,7 +206,9 @@ import TurnpikeTestSupport
     @Test func expectContinueIsAnswered() async throws {
         try await withGateway { gw in
             let client = try TestClient(port: gw.proxyPort)
-            try client.send("POST /mock/request HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            try client.send(
+                "POST /mock/request HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n"
+            )
             // The interim 100 is skipped by the client; the body follows it.
             try client.send("hello")
             let r = try client.readResponse()
@@ -207,7 +222,8 @@ import TurnpikeTestSupport
             let client = try TestClient(port: gw.proxyPort)
             try client.send(
                 "GET /mock/ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
-                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n")
+                    + "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+            )
             let handshake = try client.readResponse(head: true)
             #expect(handshake.status == 101)
             #expect(handshake.header("upgrade") == "websocket")
@@ -255,7 +271,8 @@ import TurnpikeTestSupport
                 "GET /mock/request?n=1 HTTP/1.1\r\nHost: x\r\n\r\n"
                     + "POST /mock/request?n=2 HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nbody"
                     + "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n"
-                    + "GET /mock/request?n=4 HTTP/1.1\r\nHost: x\r\n\r\n")
+                    + "GET /mock/request?n=4 HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
             let first = try client.readResponse()
             #expect((first.json?["query"] as? [String: String])?["n"] == "1")
             let second = try client.readResponse()
@@ -273,7 +290,8 @@ import TurnpikeTestSupport
             // The mock answers an upgrade to "h2c" with a plain 200: the connection stays HTTP.
             try client.send(
                 "GET /mock/request HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n"
-                    + "GET /mock/request?after=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+                    + "GET /mock/request?after=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+            )
             #expect(try client.readResponse().status == 200)
             let after = try client.readResponse()
             #expect((after.json?["query"] as? [String: String])?["after"] == "1")
@@ -294,7 +312,10 @@ import TurnpikeTestSupport
     @Test(arguments: [
         ("GET /mock/request HTTP/1.1\r\n\r\n", 400),
         ("GET /mock/request HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400),
-        ("POST /mock/request HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400),
+        (
+            "POST /mock/request HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            400
+        ),
         ("POST /mock/request HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabc", 400),
         ("POST /mock/request HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n", 400),
         ("POST /mock/request HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", 400),

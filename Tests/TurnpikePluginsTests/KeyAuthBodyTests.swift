@@ -7,16 +7,23 @@ import TurnpikePlugins
     static let form = "application/x-www-form-urlencoded"
 
     func run(
-        _ config: KeyAuthConfig, headers: [(String, String)] = [], query: String? = nil, body: String? = nil,
+        _ config: KeyAuthConfig,
+        headers: [(String, String)] = [],
+        query: String? = nil,
+        body: String? = nil,
         contentType: String? = form
     ) -> (AccessOutcome, AccessContext) {
         var all = headers
         if let contentType, body != nil { all.append(("Content-Type", contentType)) }
         var context = AccessContext(
             request: AccessRequest(
-                method: "POST", headers: all.map { ($0.0, $0.1) }, query: query.map { Substring($0) },
-                body: body.map { Array($0.utf8) }),
-            now: 0)
+                method: "POST",
+                headers: all.map { ($0.0, $0.1) },
+                query: query.map { Substring($0) },
+                body: body.map { Array($0.utf8) }
+            ),
+            now: 0
+        )
         let outcome = KeyAuthPlugin(config: config).access(&context, directory: KeyAuthPluginTests.directory())
         return (outcome, context)
     }
@@ -50,7 +57,12 @@ import TurnpikePlugins
                 if let v = value(h) { headers.append(("apikey", v)) }
                 let query = value(q).map { "apikey=\($0)" }
                 let body = value(b).map { "apikey=\($0)" }
-                let (outcome, _) = self.run(Self.config(header: fh, query: fq, body: fb), headers: headers, query: query, body: body)
+                let (outcome, _) = self.run(
+                    Self.config(header: fh, query: fq, body: fb),
+                    headers: headers,
+                    query: query,
+                    body: body
+                )
                 // The oracle: the first enabled location that has the key decides.
                 var decided: Given = .absent
                 for (flag, given) in [(fh, h), (fq, q), (fb, b)] where flag && given != .absent {
@@ -66,26 +78,68 @@ import TurnpikePlugins
         #expect(cases == 189)
         // Rows of Kong's table that pin the rule: a right body key counts only where the body is
         // searched and nothing before it holds the name.
-        #expect(self.run(Self.config(header: false, query: false, body: true), headers: [("apikey", "wrong")], query: "apikey=wrong", body: "apikey=secret").0 == .proceed)
-        #expect(status(self.run(Self.config(header: true, query: false, body: true), headers: [("apikey", "wrong")], body: "apikey=secret").0) == 401)
-        #expect(self.run(Self.config(header: true, query: false, body: true), query: "apikey=wrong", body: "apikey=secret").0 == .proceed)
+        #expect(
+            self.run(
+                Self.config(header: false, query: false, body: true),
+                headers: [("apikey", "wrong")],
+                query: "apikey=wrong",
+                body: "apikey=secret"
+            ).0 == .proceed
+        )
+        #expect(
+            status(
+                self.run(
+                    Self.config(header: true, query: false, body: true),
+                    headers: [("apikey", "wrong")],
+                    body: "apikey=secret"
+                ).0
+            ) == 401
+        )
+        #expect(
+            self.run(Self.config(header: true, query: false, body: true), query: "apikey=wrong", body: "apikey=secret")
+                .0 == .proceed
+        )
     }
 
     @Test func jsonAndMultipartBodies() {
         let c = Self.config(header: true, query: true, body: true)
-        #expect(self.run(c, body: #"{"x": [1, {"a": null}], "apikey": "secret"}"#, contentType: "application/json; charset=utf-8").0 == .proceed)
-        #expect(message(self.run(c, body: #"{"apikey": ["secret"]}"#, contentType: "application/json").0) == "Duplicate API key found")
-        #expect(message(self.run(c, body: #"{"apikey": {"k": 1}}"#, contentType: "application/json").0) == "Duplicate API key found")
+        #expect(
+            self.run(
+                c,
+                body: #"{"x": [1, {"a": null}], "apikey": "secret"}"#,
+                contentType: "application/json; charset=utf-8"
+            ).0 == .proceed
+        )
+        #expect(
+            message(self.run(c, body: #"{"apikey": ["secret"]}"#, contentType: "application/json").0)
+                == "Duplicate API key found"
+        )
+        #expect(
+            message(self.run(c, body: #"{"apikey": {"k": 1}}"#, contentType: "application/json").0)
+                == "Duplicate API key found"
+        )
         // No text: the next key name is tried; none left, so no key.
-        #expect(message(self.run(c, body: #"{"apikey": 12}"#, contentType: "application/json").0) == "No API key found in request")
-        #expect(message(self.run(c, body: #"{"apikey": "secret""#, contentType: "application/json").0) == "No API key found in request")
-        #expect(message(self.run(c, body: #"["apikey"]"#, contentType: "application/json").0) == "No API key found in request")
+        #expect(
+            message(self.run(c, body: #"{"apikey": 12}"#, contentType: "application/json").0)
+                == "No API key found in request"
+        )
+        #expect(
+            message(self.run(c, body: #"{"apikey": "secret""#, contentType: "application/json").0)
+                == "No API key found in request"
+        )
+        #expect(
+            message(self.run(c, body: #"["apikey"]"#, contentType: "application/json").0)
+                == "No API key found in request"
+        )
         #expect(self.run(c, body: #"{"apikey": "s\u0065cret"}"#, contentType: "application/json").0 == .proceed)
-        let multipart = "--XyZ\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\n1\r\n--XyZ\r\nContent-Disposition: form-data; name=\"apikey\"\r\n\r\nsecret\r\n--XyZ--\r\n"
+        let multipart =
+            "--XyZ\r\nContent-Disposition: form-data; name=\"other\"\r\n\r\n1\r\n--XyZ\r\nContent-Disposition: form-data; name=\"apikey\"\r\n\r\nsecret\r\n--XyZ--\r\n"
         #expect(self.run(c, body: multipart, contentType: "multipart/form-data; boundary=XyZ").0 == .proceed)
         #expect(self.run(c, body: multipart, contentType: "Multipart/Form-Data; boundary=\"XyZ\"").0 == .proceed)
         // Other or missing content types have no fields.
-        #expect(message(self.run(c, body: "apikey=secret", contentType: "text/plain").0) == "No API key found in request")
+        #expect(
+            message(self.run(c, body: "apikey=secret", contentType: "text/plain").0) == "No API key found in request"
+        )
         #expect(message(self.run(c, body: "apikey=secret", contentType: nil).0) == "No API key found in request")
         #expect(message(self.run(c, body: "apikey=a&apikey=b").0) == "Duplicate API key found")
         #expect(message(self.run(c, body: "apikey").0) == "No API key found in request")
@@ -102,14 +156,23 @@ import TurnpikePlugins
         let (_, last) = self.run(c, body: "a=1&apikey=secret")
         #expect(last.edits.body.map { String(decoding: $0, as: UTF8.self) } == "a=1")
         // The key came from the header: the body is cleaned all the same.
-        let (o2, json) = self.run(c, headers: [("apikey", "secret")], body: #"{"a": 1, "apikey": "x", "b": [2]}"#, contentType: "application/json")
+        let (o2, json) = self.run(
+            c,
+            headers: [("apikey", "secret")],
+            body: #"{"a": 1, "apikey": "x", "b": [2]}"#,
+            contentType: "application/json"
+        )
         #expect(o2 == .proceed)
         #expect(json.edits.body.map { String(decoding: $0, as: UTF8.self) } == #"{"a": 1, "b": [2]}"#)
         let (_, first) = self.run(c, body: #"{"apikey": "secret", "b": 2}"#, contentType: "application/json")
         #expect(first.edits.body.map { String(decoding: $0, as: UTF8.self) } == #"{"b": 2}"#)
-        let multipart = "--B\r\nContent-Disposition: form-data; name=\"apikey\"\r\n\r\nsecret\r\n--B\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\nv\r\n--B--\r\n"
+        let multipart =
+            "--B\r\nContent-Disposition: form-data; name=\"apikey\"\r\n\r\nsecret\r\n--B\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\nv\r\n--B--\r\n"
         let (_, mp) = self.run(c, body: multipart, contentType: "multipart/form-data; boundary=B")
-        #expect(mp.edits.body.map { String(decoding: $0, as: UTF8.self) } == "--B\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\nv\r\n--B--\r\n")
+        #expect(
+            mp.edits.body.map { String(decoding: $0, as: UTF8.self) }
+                == "--B\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\nv\r\n--B--\r\n"
+        )
         // No field by that name: the body is left alone.
         let (_, none) = self.run(c, headers: [("apikey", "secret")], body: "a=1")
         #expect(none.edits.body == nil)
@@ -118,10 +181,15 @@ import TurnpikePlugins
     @Test func jsonReaderIsStrictAndBounded() {
         let deep = String(repeating: "[", count: 5000) + String(repeating: "]", count: 5000)
         #expect(BodyFields.parse(Array("{\"a\": \(deep)}".utf8), contentType: "application/json") == nil)
-        for bad in [#"{"a": 01}"#, #"{"a": 1,}"#, #"{"a" 1}"#, #"{"a": "\x"}"#, #"{"a": tru}"#, #"{"a": "\ud800"}"#, "{} x"] {
+        for bad in [
+            #"{"a": 01}"#, #"{"a": 1,}"#, #"{"a" 1}"#, #"{"a": "\x"}"#, #"{"a": tru}"#, #"{"a": "\ud800"}"#, "{} x",
+        ] {
             #expect(BodyFields.parse(Array(bad.utf8), contentType: "application/json") == nil, "\(bad)")
         }
-        let ok = BodyFields.parse(Array(#"{"a": -1.5e3, "b": "\ud83d\ude00", "c": true}"#.utf8), contentType: "application/json")
+        let ok = BodyFields.parse(
+            Array(#"{"a": -1.5e3, "b": "\ud83d\ude00", "c": true}"#.utf8),
+            contentType: "application/json"
+        )
         #expect(ok?.value(named: "b") == .text("😀"))
         #expect(ok?.value(named: "a") == .noText)
     }

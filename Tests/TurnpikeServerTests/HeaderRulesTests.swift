@@ -11,9 +11,17 @@ import TurnpikePlugins
 
     static func forwarding(chunked: Bool = false, webSocket: Bool = false) -> HeaderRules.Forwarding {
         HeaderRules.Forwarding(
-            host: "up.local:8080", clientAddress: "10.0.0.9", forwardedHost: "example.com", forwardedPort: "8000",
-            forwardedPath: "/api/x", forwardedPrefix: "/api", requestID: "rid", via: "1.1 turnpike/0.1.0",
-            webSocketUpgrade: webSocket, chunkedBody: chunked)
+            host: "up.local:8080",
+            clientAddress: "10.0.0.9",
+            forwardedHost: "example.com",
+            forwardedPort: "8000",
+            forwardedPath: "/api/x",
+            forwardedPrefix: "/api",
+            requestID: "rid",
+            via: "1.1 turnpike/0.1.0",
+            webSocketUpgrade: webSocket,
+            chunkedBody: chunked
+        )
     }
 
     /// The client's head as the request parser reads it.
@@ -23,13 +31,18 @@ import TurnpikePlugins
         return try RequestParser.parseHead(ByteBuffer(string: text + "\r\n"), limits: RequestParser.Limits())
     }
 
-    static func upstreamHead(_ client: HTTPHeaders, edits: UpstreamEdits? = nil, chunked: Bool = false) throws -> String {
+    static func upstreamHead(_ client: HTTPHeaders, edits: UpstreamEdits? = nil, chunked: Bool = false) throws -> String
+    {
         let parsed = try Self.request(client)
         // A small first guess: the writer must grow and start again.
         let head = HeadWriter.write(allocator: ByteBufferAllocator(), capacity: 16) { writer in
             writer.requestLine(method: .GET, uri: "/x?a=1")
             HeaderRules.writeUpstreamHeaders(
-                into: &writer, client: parsed, forwarding: Self.forwarding(chunked: chunked), edits: edits)
+                into: &writer,
+                client: parsed,
+                forwarding: Self.forwarding(chunked: chunked),
+                edits: edits
+            )
         }
         return Self.text(head)
     }
@@ -57,7 +70,8 @@ import TurnpikePlugins
                 Connection: keep-alive\r
                 \r
 
-                """)
+                """
+        )
     }
 
     @Test func hopByHopAndConnectionListedHeadersAreDropped() throws {
@@ -67,7 +81,10 @@ import TurnpikePlugins
             "TE": "trailers, deflate", "Expect": "100-continue", "Proxy-Authenticate": "x", "X-Kept": "yes",
         ]
         let head = try Self.upstreamHead(client, chunked: true)
-        for gone in ["X-Secret", "Keep-Alive", "Proxy-Connection", "Upgrade", "Trailer", "Expect", "Proxy-Authenticate", "deflate"] {
+        for gone in [
+            "X-Secret", "Keep-Alive", "Proxy-Connection", "Upgrade", "Trailer", "Expect", "Proxy-Authenticate",
+            "deflate",
+        ] {
             #expect(!head.contains(gone), "\(gone) forwarded")
         }
         #expect(head.contains("X-Kept: yes\r\n"))
@@ -92,22 +109,36 @@ import TurnpikePlugins
         try ResponseParser.parseHead(ByteBuffer(string: text))
     }
 
-    static func clientHead(_ head: ResponseHead, edits: ResponseContext? = nil, version: HTTPVersion = .http1_1) -> String {
+    static func clientHead(
+        _ head: ResponseHead,
+        edits: ResponseContext? = nil,
+        version: HTTPVersion = .http1_1
+    ) -> String {
         Self.text(
             head.bytes.withUnsafeReadableBytes { raw in
                 HeadWriter.write(allocator: ByteBufferAllocator(), capacity: 16) { writer in
                     writer.statusLine(version: version, code: head.status, reason: head.reasonPhrase)
                     HeaderRules.writeClientResponseHeaders(
-                        into: &writer, upstream: head, raw: raw, via: "1.1 turnpike/0.1.0", serverToken: "turnpike/0.1.0",
-                        upstreamLatencyMs: 12, proxyLatencyMs: 0, requestID: "rid", edits: edits)
+                        into: &writer,
+                        upstream: head,
+                        raw: raw,
+                        via: "1.1 turnpike/0.1.0",
+                        serverToken: "turnpike/0.1.0",
+                        upstreamLatencyMs: 12,
+                        proxyLatencyMs: 0,
+                        requestID: "rid",
+                        edits: edits
+                    )
                 }
-            })
+            }
+        )
     }
 
     @Test func clientResponseHeadIsKongs() throws {
         let head = try Self.parsed(
             "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 6\r\nConnection: keep-alive, X-Hop\r\nX-Hop: 1\r\n"
-                + "Keep-Alive: timeout=5\r\nVia: 1.1 upstream\r\nX-App:a\r\nX-Empty:\r\n\r\n")
+                + "Keep-Alive: timeout=5\r\nVia: 1.1 upstream\r\nX-App:a\r\nX-Empty:\r\n\r\n"
+        )
         #expect(head.contentLength == 6 && head.hasConnectionOptions && !head.hasTransferEncoding && head.keepAlive)
         #expect(
             Self.clientHead(head) == """
@@ -123,7 +154,8 @@ import TurnpikePlugins
                 X-Kong-Request-Id: rid\r
                 \r
 
-                """)
+                """
+        )
     }
 
     @Test func upstreamServerHeaderIsKeptAndEditsApply() throws {
@@ -152,7 +184,10 @@ import TurnpikePlugins
             let b = HeadWriter.write(allocator: ByteBufferAllocator(), capacity: 8) { $0.decimal(n) }
             #expect(String(buffer: b) == String(n) + "\r\n")
         }
-        let chunk = ChunkedFraming.chunk(ByteBuffer(string: String(repeating: "a", count: 26)), allocator: ByteBufferAllocator())
+        let chunk = ChunkedFraming.chunk(
+            ByteBuffer(string: String(repeating: "a", count: 26)),
+            allocator: ByteBufferAllocator()
+        )
         #expect(String(buffer: chunk) == "1a\r\n" + String(repeating: "a", count: 26) + "\r\n")
         #expect(String(buffer: ChunkedFraming.terminator(allocator: ByteBufferAllocator())) == "0\r\n\r\n")
     }
@@ -167,13 +202,21 @@ import TurnpikePlugins
 
     @Test func requestParserFindsFramingAndHost() throws {
         let head = try Self.request(
-            ["HOST": "a", "Content-Length": "3", "Connection": "upgrade", "upgrade": "websocket", "Expect": "100-continue"],
-            line: "POST /p?q HTTP/1.1")
+            [
+                "HOST": "a", "Content-Length": "3", "Connection": "upgrade", "upgrade": "websocket",
+                "Expect": "100-continue",
+            ],
+            line: "POST /p?q HTTP/1.1"
+        )
         #expect(head.host == "a" && head.hostCount == 1)
-        #expect(head.contentLength == 3 && !head.chunked && !head.hasConnectionOptions && head.hasUpgrade && head.hasExpect)
+        #expect(
+            head.contentLength == 3 && !head.chunked && !head.hasConnectionOptions && head.hasUpgrade && head.hasExpect
+        )
         #expect(head.asksUpgrade && head.isKeepAlive && head.method == .POST && head.uri == "/p?q")
-        #expect(head.headerBytes == "HOSTa".utf8.count + "Content-Length3".utf8.count + "Connectionupgrade".utf8.count
-            + "upgradewebsocket".utf8.count + "Expect100-continue".utf8.count)
+        #expect(
+            head.headerBytes == "HOSTa".utf8.count + "Content-Length3".utf8.count + "Connectionupgrade".utf8.count
+                + "upgradewebsocket".utf8.count + "Expect100-continue".utf8.count
+        )
         #expect(HeaderRules.isWebSocketUpgrade(head))
         let old = try Self.request(["Connection": "keep-alive"], line: "GET / HTTP/1.0")
         #expect(old.isKeepAlive && old.version == .http1_0)

@@ -36,7 +36,7 @@ import Testing
             i += step == .max ? bytes.count : step
             while true {
                 try parser.feed(&carry, emit)
-                guard carry.readableBytes > 0, parser.isBetweenMessages else { break }
+                guard carry.readableBytes > 0, parser.isAtMessageBoundary else { break }
                 parser.next()
             }
         }
@@ -45,16 +45,21 @@ import Testing
 
     @Test(arguments: [1, 2, 5, 13, Int.max])
     func messagesInEverySplit(step: Int) throws {
-        let pipelined = "GET /a HTTP/1.1\r\nHost: h\r\n\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
+        let pipelined =
+            "GET /a HTTP/1.1\r\nHost: h\r\n\r\n\r\nPOST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello"
             + "PUT /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n2\r\nde\r\n0\r\nT: 1\r\n\r\n"
         #expect(
             try Self.run(pipelined, step: step) == [
                 .head("GET /a"), .end, .head("POST /b"), .body("hello"), .end, .head("PUT /c"), .body("abcde"), .end,
-            ])
+            ]
+        )
     }
 
     @Test(arguments: [
-        ("GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n", HTTPWireError.invalid("")),
+        (
+            "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+            HTTPWireError.invalid("")
+        ),
         ("GET / HTTP/1.1\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n", .invalid("")),
         ("GET / HTTP/1.1\r\nContent-Length: +3\r\n\r\n", .invalid("")),
         ("GET / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", .unsupportedTransferEncoding),
@@ -89,17 +94,27 @@ import Testing
         var limits = RequestParser.Limits()
         limits.maxURIBytes = 100
         limits.maxHeadBytes = 1000
-        #expect(throws: HTTPWireError.uriTooLong) { try Self.run("GET /" + String(repeating: "a", count: 200) + " HTTP/1.1\r\n\r\n", limits: limits) }
+        #expect(throws: HTTPWireError.uriTooLong) {
+            try Self.run("GET /" + String(repeating: "a", count: 200) + " HTTP/1.1\r\n\r\n", limits: limits)
+        }
         // Still in the request line and already too long: refused before the line ends.
-        #expect(throws: HTTPWireError.uriTooLong) { try Self.run("GET /" + String(repeating: "a", count: 200), limits: limits) }
+        #expect(throws: HTTPWireError.uriTooLong) {
+            try Self.run("GET /" + String(repeating: "a", count: 200), limits: limits)
+        }
         #expect(throws: HTTPWireError.headTooLarge) {
-            try Self.run("GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 2000) + "\r\n\r\n", step: 100, limits: limits)
+            try Self.run(
+                "GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 2000) + "\r\n\r\n",
+                step: 100,
+                limits: limits
+            )
         }
     }
 
     @Test func upgradeRequestHoldsWhatFollows() throws {
         var parser = RequestParser(limits: .init())
-        var buffer = ByteBuffer(string: "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\u{1}\u{2}")
+        var buffer = ByteBuffer(
+            string: "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\u{1}\u{2}"
+        )
         var events = 0
         try parser.feed(&buffer) { _ in events += 1 }
         #expect(events == 2)

@@ -41,21 +41,52 @@ import Testing
 
     @Test(arguments: [1, 2, 3, 7, Int.max])
     func framings(step: Int) throws {
-        #expect(try Self.run("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", step: step) == [.head(200), .body("hello"), .end])
         #expect(
-            try Self.run("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n", step: step)
-                == [.head(200), .body("hello world"), .end])
+            try Self.run("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello", step: step) == [
+                .head(200), .body("hello"), .end,
+            ]
+        )
+        #expect(
+            try Self.run(
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n",
+                step: step
+            )
+                == [.head(200), .body("hello world"), .end]
+        )
         #expect(try Self.run("HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n", step: step) == [.head(204), .end])
-        #expect(try Self.run("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", head: true, step: step) == [.head(200), .end])
-        #expect(try Self.run("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", step: step) == [.head(200), .end])
-        #expect(try Self.run("HTTP/1.0 200 OK\r\n\r\nuntil close", step: step, eof: true) == [.head(200), .body("until close"), .end])
-        #expect(try Self.run("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", step: step) == [.head(101), .end])
+        #expect(
+            try Self.run("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", head: true, step: step) == [.head(200), .end]
+        )
+        #expect(
+            try Self.run("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", step: step) == [
+                .head(200), .end,
+            ]
+        )
+        #expect(
+            try Self.run("HTTP/1.0 200 OK\r\n\r\nuntil close", step: step, eof: true) == [
+                .head(200), .body("until close"), .end,
+            ]
+        )
+        #expect(
+            try Self.run("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n", step: step) == [
+                .head(101), .end,
+            ]
+        )
     }
 
     @Test func keepAliveRules() throws {
-        #expect(try ResponseParser.parseHead(ByteBuffer(string: "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")).keepAlive == false)
-        #expect(try ResponseParser.parseHead(ByteBuffer(string: "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n")).keepAlive)
-        #expect(try ResponseParser.parseHead(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\n")).contentLength == 1)
+        #expect(
+            try ResponseParser.parseHead(ByteBuffer(string: "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n")).keepAlive
+                == false
+        )
+        #expect(
+            try ResponseParser.parseHead(ByteBuffer(string: "HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\n\r\n"))
+                .keepAlive
+        )
+        #expect(
+            try ResponseParser.parseHead(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 1, 1\r\n\r\n"))
+                .contentLength == 1
+        )
     }
 
     @Test(arguments: [
@@ -79,7 +110,9 @@ import Testing
     }
 
     @Test func truncatedBodiesAreErrorsAtEOF() {
-        #expect(throws: ResponseParser.Failure.self) { try Self.run("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", eof: true) }
+        #expect(throws: ResponseParser.Failure.self) {
+            try Self.run("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhel", eof: true)
+        }
         #expect(throws: ResponseParser.Failure.self) {
             try Self.run("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel", eof: true)
         }

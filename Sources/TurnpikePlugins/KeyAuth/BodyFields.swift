@@ -112,7 +112,9 @@ public struct BodyFields: Sendable {
             let kv = parameter.split(separator: "=", maxSplits: 1)
             guard kv.count == 2, kv[0].trimmingCharacters(in: " \t").lowercased() == "boundary" else { continue }
             var value = kv[1].trimmingCharacters(in: " \t")
-            if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 { value = value.dropFirst().dropLast() }
+            if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 {
+                value = value.dropFirst().dropLast()
+            }
             return value.isEmpty || value.utf8.count > 200 ? nil : String(value)
         }
         return nil
@@ -138,7 +140,9 @@ public struct BodyFields: Sendable {
             var end = next
             if end > start && body[end - 1] == UInt8(ascii: "\n") { end -= 1 }
             if end > start && body[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-            guard let headersEnd = Self.find(Array("\r\n\r\n".utf8), in: body, from: start), headersEnd <= end else { continue }
+            guard let headersEnd = Self.find(Array("\r\n\r\n".utf8), in: body, from: start), headersEnd <= end else {
+                continue
+            }
             let headers = String(decoding: body[start..<headersEnd], as: UTF8.self)
             guard let name = Self.dispositionName(headers) else { continue }
             let value = String(decoding: body[(headersEnd + 4)..<end], as: UTF8.self)
@@ -152,12 +156,16 @@ public struct BodyFields: Sendable {
     static func dispositionName(_ headers: String) -> String? {
         for line in headers.split(separator: "\r\n") {
             let kv = line.split(separator: ":", maxSplits: 1)
-            guard kv.count == 2, kv[0].trimmingCharacters(in: " \t").lowercased() == "content-disposition" else { continue }
+            guard kv.count == 2, kv[0].trimmingCharacters(in: " \t").lowercased() == "content-disposition" else {
+                continue
+            }
             for parameter in kv[1].split(separator: ";").dropFirst() {
                 let pv = parameter.split(separator: "=", maxSplits: 1)
                 guard pv.count == 2, pv[0].trimmingCharacters(in: " \t").lowercased() == "name" else { continue }
                 var value = pv[1].trimmingCharacters(in: " \t")
-                if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 { value = value.dropFirst().dropLast() }
+                if value.hasPrefix("\"") && value.hasSuffix("\"") && value.count >= 2 {
+                    value = value.dropFirst().dropLast()
+                }
                 return String(value)
             }
         }

@@ -32,14 +32,18 @@ public struct KeyAuthConfig: PluginConfig, Equatable {
         guard let node else { return config }
         guard var r = Record(node, path: path, diagnostics: diagnostics) else { return nil }
         let before = diagnostics.errors.count
-        if let names = r.array("key_names", required: false, element: { n, p -> String? in
-            guard let s = Record.string(n, path: p, diagnostics: diagnostics) else { return nil }
-            if let message = Validators.headerName(s) {
-                diagnostics.add(message, node: n, path: p.text)
-                return nil
+        if let names = r.array(
+            "key_names",
+            required: false,
+            element: { n, p -> String? in
+                guard let s = Record.string(n, path: p, diagnostics: diagnostics) else { return nil }
+                if let message = Validators.headerName(s) {
+                    diagnostics.add(message, node: n, path: p.text)
+                    return nil
+                }
+                return s
             }
-            return s
-        }) {
+        ) {
             if names.isEmpty, node["key_names"]?.sequence?.isEmpty ?? true {
                 r.error("length must be at least 1", key: "key_names")
             } else {
@@ -55,7 +59,8 @@ public struct KeyAuthConfig: PluginConfig, Equatable {
         if let v = r.bool("key_in_body") { config.keyInBody = v }
         if let v = r.bool("run_on_preflight") { config.runOnPreflight = v }
         config.realm = r.string("realm")
-        for required in ["hide_credentials", "key_in_header", "key_in_query", "key_in_body", "run_on_preflight"] where r.isNull(required) {
+        for required in ["hide_credentials", "key_in_header", "key_in_query", "key_in_body", "run_on_preflight"]
+        where r.isNull(required) {
             r.error("required field missing", key: required)
         }
         r.finish()

@@ -16,7 +16,11 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
     }
 
     public static func decode(
-        _ config: ConfigNode?, at location: SourceLocation, path: FieldPath, scope: PluginScope, diagnostics: Diagnostics
+        _ config: ConfigNode?,
+        at location: SourceLocation,
+        path: FieldPath,
+        scope: PluginScope,
+        diagnostics: Diagnostics
     ) -> KeyAuthConfig? {
         KeyAuthConfig.decode(config, path: path, diagnostics: diagnostics)
     }
@@ -57,7 +61,11 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
         if let anonymous = self.config.anonymous {
             guard let consumer = directory.consumer(idOrUsername: anonymous) else {
                 return .respond(
-                    LocalResponse(status: 500, message: "anonymous consumer \(anonymous) is configured but doesn't exist"))
+                    LocalResponse(
+                        status: 500,
+                        message: "anonymous consumer \(anonymous) is configured but doesn't exist"
+                    )
+                )
             }
             if case .key(_, let name) = found, self.config.hideCredentials { self.hide(name, in: &context) }
             context.setConsumerHeaders(consumer: consumer, credentialID: nil)

@@ -49,7 +49,9 @@ enum HeadSyntax {
     /// Parses the field lines starting at `i` up to and including the empty line; returns the
     /// fields (name and value ranges, the value without surrounding whitespace).
     static func fields(
-        _ raw: UnsafeRawBufferPointer, from start: Int, maxFields: Int
+        _ raw: UnsafeRawBufferPointer,
+        from start: Int,
+        maxFields: Int
     ) throws -> [(name: Range<Int>, value: Range<Int>)] {
         var fields: [(name: Range<Int>, value: Range<Int>)] = []
         fields.reserveCapacity(12)
@@ -115,7 +117,11 @@ enum HeadSyntax {
     /// The options of a Connection value: `close`, `keep-alive`, `upgrade`, and whether it names
     /// other fields (which are then connection-specific and not forwarded).
     static func connectionOptions(
-        _ value: UnsafeRawBufferPointer, close: inout Bool, keepAlive: inout Bool, upgrade: inout Bool, names: inout Bool
+        _ value: UnsafeRawBufferPointer,
+        close: inout Bool,
+        keepAlive: inout Bool,
+        upgrade: inout Bool,
+        names: inout Bool
     ) {
         for token in value.split(separator: 0x2C) {
             let t = Self.trimmed(token)
@@ -172,7 +178,9 @@ struct ChunkedDecoder {
                     guard digits > 0 else { throw HTTPWireError.invalid("bad chunk size") }
                     self.step = .sizeLF(size: value)
                 } else if inExtension {
-                    guard c == 0x09 || c >= 0x20 && c != 0x7F else { throw HTTPWireError.invalid("bad chunk extension") }
+                    guard c == 0x09 || c >= 0x20 && c != 0x7F else {
+                        throw HTTPWireError.invalid("bad chunk extension")
+                    }
                 } else if c == 0x3B || c == 0x20 || c == 0x09 {
                     guard digits > 0 else { throw HTTPWireError.invalid("bad chunk size") }
                     self.step = .size(value: value, digits: digits, inExtension: true)

@@ -183,7 +183,10 @@ struct HeadWriter {
     /// a value forge more header lines, so they become spaces.
     static func sanitized(_ value: String) -> String {
         guard value.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }) else { return value }
-        return String(decoding: value.utf8.map { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F ? UInt8(ascii: " ") : $0 }, as: UTF8.self)
+        return String(
+            decoding: value.utf8.map { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F ? UInt8(ascii: " ") : $0 },
+            as: UTF8.self
+        )
     }
 }
 
@@ -213,6 +216,18 @@ enum ChunkedFraming {
         var out = allocator.buffer(capacity: 2)
         out.writeStaticString("\r\n")
         return out
+    }
+
+    /// Hands `data` to `write` as one chunk: copied into one buffer when small, framed by two
+    /// small buffers around it when large (a copy would cost more than the extra writes).
+    static func write(_ data: ByteBuffer, allocator: ByteBufferAllocator, to write: (ByteBuffer) -> Void) {
+        if data.readableBytes > 4096 {
+            write(Self.prefix(data.readableBytes, allocator: allocator))
+            write(data)
+            write(Self.crlf(allocator: allocator))
+        } else {
+            write(Self.chunk(data, allocator: allocator))
+        }
     }
 
     /// The last chunk and the end of the (empty) trailer section.

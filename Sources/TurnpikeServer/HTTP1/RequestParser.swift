@@ -105,12 +105,6 @@ struct RequestParser {
         self.limits = limits
     }
 
-    /// True when a message ended and the next waits for `next()`.
-    var isBetweenMessages: Bool {
-        if case .between = self.state { return true }
-        return false
-    }
-
     /// True when the next bytes would start a message (after `next()` if between messages).
     var isAtMessageBoundary: Bool {
         switch self.state {
@@ -252,7 +246,13 @@ struct RequestParser {
                 case 7 where HeaderRules.equals(nameBytes, "upgrade"):
                     hasUpgrade = true
                 case 10 where HeaderRules.equals(nameBytes, "connection"):
-                    HeadSyntax.connectionOptions(valueBytes, close: &close, keepAlive: &keepAlive, upgrade: &connectionUpgrade, names: &hasConnectionOptions)
+                    HeadSyntax.connectionOptions(
+                        valueBytes,
+                        close: &close,
+                        keepAlive: &keepAlive,
+                        upgrade: &connectionUpgrade,
+                        names: &hasConnectionOptions
+                    )
                 case 14 where HeaderRules.equals(nameBytes, "content-length"):
                     contentLength = try HeadSyntax.contentLength(valueBytes, known: contentLength)
                 case 17 where HeaderRules.equals(nameBytes, "transfer-encoding"):
@@ -274,14 +274,23 @@ struct RequestParser {
             }
             let isKeepAlive = minor == 1 ? !close : keepAlive && !close
             return RequestHead(
-                bytes: bytes, method: method,
+                bytes: bytes,
+                method: method,
                 uri: String(decoding: UnsafeRawBufferPointer(rebasing: raw[target]), as: UTF8.self),
-                version: minor == 1 ? .http1_1 : .http1_0, fields: fields, isKeepAlive: isKeepAlive,
+                version: minor == 1 ? .http1_1 : .http1_0,
+                fields: fields,
+                isKeepAlive: isKeepAlive,
                 headerBytes: headerBytes,
                 host: host.map { String(decoding: UnsafeRawBufferPointer(rebasing: raw[$0]), as: UTF8.self) },
-                hostCount: hostCount, contentLength: contentLength, chunked: chunked,
-                hasTransferEncoding: transferEncoding != nil, hasConnectionOptions: hasConnectionOptions, hasUpgrade: hasUpgrade,
-                asksUpgrade: connectionUpgrade && hasUpgrade, hasExpect: hasExpect)
+                hostCount: hostCount,
+                contentLength: contentLength,
+                chunked: chunked,
+                hasTransferEncoding: transferEncoding != nil,
+                hasConnectionOptions: hasConnectionOptions,
+                hasUpgrade: hasUpgrade,
+                asksUpgrade: connectionUpgrade && hasUpgrade,
+                hasExpect: hasExpect
+            )
         }
     }
 

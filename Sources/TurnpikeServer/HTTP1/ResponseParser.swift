@@ -89,14 +89,6 @@ struct ResponseParser {
         return false
     }
 
-    /// True while a response is expected or being read.
-    var isActive: Bool {
-        switch self.state {
-        case .idle, .upgraded: return false
-        default: return true
-        }
-    }
-
     /// Feeds bytes; emits events in order. Bytes after an upgrade stay in `buffer`.
     mutating func feed(_ buffer: inout ByteBuffer, _ emit: (Event) -> Void) throws {
         while buffer.readableBytes > 0 {
@@ -176,11 +168,20 @@ struct ResponseParser {
         }
         let delimitedByClose: Bool
         if case .untilClose = self.state { delimitedByClose = true } else { delimitedByClose = false }
-        let final = delimitedByClose
+        let final =
+            delimitedByClose
             ? ResponseHead(
-                bytes: head.bytes, minorVersion: head.minorVersion, status: head.status, reason: head.reason,
-                fields: head.fields, contentLength: head.contentLength, chunked: head.chunked,
-                hasTransferEncoding: head.hasTransferEncoding, hasConnectionOptions: head.hasConnectionOptions, keepAlive: false)
+                bytes: head.bytes,
+                minorVersion: head.minorVersion,
+                status: head.status,
+                reason: head.reason,
+                fields: head.fields,
+                contentLength: head.contentLength,
+                chunked: head.chunked,
+                hasTransferEncoding: head.hasTransferEncoding,
+                hasConnectionOptions: head.hasConnectionOptions,
+                keepAlive: false
+            )
             : head
         emit(.head(final))
         if case .idle = self.state { emit(.end) }
@@ -214,7 +215,9 @@ struct ResponseParser {
                 }
                 reason = start..<i
             }
-            guard i + 1 < raw.count, raw[i] == 0x0D, raw[i + 1] == 0x0A else { throw Failure.invalid("bad status line") }
+            guard i + 1 < raw.count, raw[i] == 0x0D, raw[i + 1] == 0x0A else {
+                throw Failure.invalid("bad status line")
+            }
             i += 2
 
             let fields = try HeadSyntax.fields(raw, from: i, maxFields: Self.maxFields)
@@ -231,7 +234,12 @@ struct ResponseParser {
                 switch name.count {
                 case 10 where HeaderRules.equals(nameBytes, "connection"):
                     HeadSyntax.connectionOptions(
-                        valueBytes, close: &connectionClose, keepAlive: &connectionKeepAlive, upgrade: &connectionUpgrade, names: &hasConnectionOptions)
+                        valueBytes,
+                        close: &connectionClose,
+                        keepAlive: &connectionKeepAlive,
+                        upgrade: &connectionUpgrade,
+                        names: &hasConnectionOptions
+                    )
                 case 14 where HeaderRules.equals(nameBytes, "content-length"):
                     contentLength = try HeadSyntax.contentLength(valueBytes, known: contentLength)
                 case 17 where HeaderRules.equals(nameBytes, "transfer-encoding"):
@@ -250,9 +258,17 @@ struct ResponseParser {
             }
             let keepAlive = minor == 1 ? !connectionClose : connectionKeepAlive && !connectionClose
             return ResponseHead(
-                bytes: bytes, minorVersion: minor, status: status, reason: reason, fields: fields,
-                contentLength: contentLength, chunked: chunked, hasTransferEncoding: transferEncoding != nil,
-                hasConnectionOptions: hasConnectionOptions, keepAlive: keepAlive)
+                bytes: bytes,
+                minorVersion: minor,
+                status: status,
+                reason: reason,
+                fields: fields,
+                contentLength: contentLength,
+                chunked: chunked,
+                hasTransferEncoding: transferEncoding != nil,
+                hasConnectionOptions: hasConnectionOptions,
+                keepAlive: keepAlive
+            )
         }
     }
 }

@@ -23,7 +23,12 @@ public final class MockServer: Sendable {
     public var localAddress: SocketAddress? { self.channel.localAddress }
 
     /// Binds and starts serving on `group`.
-    public static func start(host: String, port: Int, group: any EventLoopGroup, logger: Logger) async throws -> MockServer {
+    public static func start(
+        host: String,
+        port: Int,
+        group: any EventLoopGroup,
+        logger: Logger
+    ) async throws -> MockServer {
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -32,14 +37,20 @@ public final class MockServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     // No pipelining handler: a WebSocket handshake must be able to take the codec out.
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
-                        withOutboundHeaderValidation: false)
+                        withPipeliningAssistance: false,
+                        withServerUpgrade: nil,
+                        withErrorHandling: false,
+                        withOutboundHeaderValidation: false
+                    )
                     try channel.pipeline.syncOperations.addHandler(MockHandler())
                 }
             }
             .bind(host: host, port: port)
             .get()
-        logger.notice("mock upstream listening", metadata: ["listen.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        logger.notice(
+            "mock upstream listening",
+            metadata: ["listen.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"]
+        )
         return MockServer(channel: channel)
     }
 
@@ -99,8 +110,11 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "Connection", value: "Upgrade")
         headers.add(name: "Sec-WebSocket-Accept", value: "mock")
         context.writeAndFlush(
-            self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .switchingProtocols, headers: headers))),
-            promise: nil)
+            self.wrapOutboundOut(
+                .head(HTTPResponseHead(version: head.version, status: .switchingProtocols, headers: headers))
+            ),
+            promise: nil
+        )
         // Rebuild the pipeline once the decoder's callback has returned.
         let channel = context.channel
         context.eventLoop.assumeIsolated().execute {
@@ -108,7 +122,10 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
             do {
                 try pipeline.addHandler(EchoHandler())
                 pipeline.removeHandler(try pipeline.handler(type: HTTPResponseEncoder.self), promise: nil)
-                pipeline.removeHandler(try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self), promise: nil)
+                pipeline.removeHandler(
+                    try pipeline.handler(type: ByteToMessageHandler<HTTPRequestDecoder>.self),
+                    promise: nil
+                )
                 pipeline.removeHandler(try pipeline.handler(type: MockHandler.self), promise: nil)
             } catch {
                 channel.close(promise: nil)
@@ -118,12 +135,21 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let uri = head.uri
-        let pathPart = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
+        let pathPart =
+            uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? uri
         let segments = pathPart.split(separator: "/")
-        if segments.count == 2, segments[0] == "status", let code = Int(segments[1]), (100...999).contains(code), code >= 200 {
+        if segments.count == 2, segments[0] == "status", let code = Int(segments[1]), (100...999).contains(code),
+            code >= 200
+        {
             var headers = HTTPHeaders()
             headers.add(name: "content-length", value: "0")
-            self.send(context: context, head: head, status: HTTPResponseStatus(statusCode: code), headers: headers, body: nil)
+            self.send(
+                context: context,
+                head: head,
+                status: HTTPResponseStatus(statusCode: code),
+                headers: headers,
+                body: nil
+            )
             return
         }
         if segments.count == 2, segments[0] == "bytes" || segments[0] == "stream", let n = Int(segments[1]), n >= 0 {
@@ -151,10 +177,19 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.send(context: context, head: head, status: .ok, headers: headers, body: buffer)
     }
 
-    private func send(context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, headers: HTTPHeaders, body: ByteBuffer?) {
+    private func send(
+        context: ChannelHandlerContext,
+        head: HTTPRequestHead,
+        status: HTTPResponseStatus,
+        headers: HTTPHeaders,
+        body: ByteBuffer?
+    ) {
         var headers = headers
         if !head.isKeepAlive { headers.replaceOrAdd(name: "connection", value: "close") }
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(
+            self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil
+        )
         if let body { context.write(self.wrapOutboundOut(.body(.byteBuffer(body))), promise: nil) }
         let keepAlive = head.isKeepAlive
         context.writeAndFlush(self.wrapOutboundOut(.end(nil))).whenComplete { [channel = context.channel] _ in
@@ -168,7 +203,10 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
         if withLength { headers.add(name: "content-length", value: "\(count)") }
         let keepAlive = head.isKeepAlive && (withLength || head.version != .http1_0)
         if !keepAlive { headers.add(name: "connection", value: "close") }
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))), promise: nil)
+        context.write(
+            self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: .ok, headers: headers))),
+            promise: nil
+        )
         let chunk = context.channel.allocator.buffer(repeating: UInt8(ascii: "x"), count: min(count, 64 * 1024))
         self.writeChunks(context: context, remaining: count, chunk: chunk, keepAlive: keepAlive)
     }

@@ -58,9 +58,19 @@ final class Exchange: UpstreamDelegate {
     private var proxyLatency: Int64 = 0
 
     init(
-        handler: ProxyHandler, pool: UpstreamPool, clientHead: RequestHead, upstreamHead: ByteBuffer,
-        chunkedBody: Bool, expectContinue: Bool, webSocketUpgrade: Bool, key: UpstreamKey, service: ServicePlan, requestID: String, start: NIODeadline,
-        configuration: ProxyConfiguration, logger: Logger
+        handler: ProxyHandler,
+        pool: UpstreamPool,
+        clientHead: RequestHead,
+        upstreamHead: ByteBuffer,
+        chunkedBody: Bool,
+        expectContinue: Bool,
+        webSocketUpgrade: Bool,
+        key: UpstreamKey,
+        service: ServicePlan,
+        requestID: String,
+        start: NIODeadline,
+        configuration: ProxyConfiguration,
+        logger: Logger
     ) {
         self.handler = handler
         self.pool = pool
@@ -85,7 +95,11 @@ final class Exchange: UpstreamDelegate {
         if self.expectContinue {
             let handler = self.handler
             let version = self.clientHead.version
-            handler.writeToClient(HeadWriter.write(allocator: handler.allocator, capacity: 32) { $0.statusLine(version: version, status: .continue) })
+            handler.writeToClient(
+                HeadWriter.write(allocator: handler.allocator, capacity: 32) {
+                    $0.statusLine(version: version, status: .continue)
+                }
+            )
             handler.flushClient()
         }
         self.attempts = 1
@@ -117,7 +131,11 @@ final class Exchange: UpstreamDelegate {
         self.reusedConnection = reused
         self.logger.trace(
             "upstream attached",
-            metadata: ["request.id": "\(self.requestID)", "reused": "\(reused)", "pending": "\(self.pendingBytes)", "ended": "\(self.clientEnded)"])
+            metadata: [
+                "request.id": "\(self.requestID)", "reused": "\(reused)", "pending": "\(self.pendingBytes)",
+                "ended": "\(self.clientEnded)",
+            ]
+        )
         connection.handler.delegate = self
         connection.handler.prepareForRequest()
         self.headSent = true
@@ -155,7 +173,8 @@ final class Exchange: UpstreamDelegate {
         }
         self.logger.debug(
             "upstream connect failed",
-            metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "error": "\(error)"])
+            metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "error": "\(error)"]
+        )
         if self.canRetry(afterBytesSent: false) {
             self.retry()
         } else {
@@ -195,7 +214,9 @@ final class Exchange: UpstreamDelegate {
         guard !self.finished else { return }
         self.clientEnded = true
         if let connection = self.connection, self.headSent {
-            if self.chunkedBody { connection.handler.send(ChunkedFraming.terminator(allocator: connection.channel.allocator)) }
+            if self.chunkedBody {
+                connection.handler.send(ChunkedFraming.terminator(allocator: connection.channel.allocator))
+            }
             connection.handler.flush()
             self.upstreamNeedsFlush = false
             self.startReadTimer()
@@ -280,7 +301,8 @@ final class Exchange: UpstreamDelegate {
                 }
             }
         }
-        let headChunked = self.clientHead.method == .HEAD && head.hasTransferEncoding && head.contentLength == nil
+        let headChunked =
+            self.clientHead.method == .HEAD && head.hasTransferEncoding && head.contentLength == nil
             && self.clientHead.version != .http1_0
         // nginx's status line: its own reason phrase for the codes it knows, the upstream's otherwise.
         let known = HTTPResponseStatus(statusCode: code).reasonPhrase
@@ -290,9 +312,16 @@ final class Exchange: UpstreamDelegate {
             HeadWriter.write(allocator: handler.allocator, capacity: 256 + raw.count) { writer in
                 writer.statusLine(version: self.clientHead.version, code: code, reason: reason)
                 HeaderRules.writeClientResponseHeaders(
-                    into: &writer, upstream: head, raw: raw, via: handler.via, serverToken: self.configuration.serverToken,
-                    upstreamLatencyMs: upstreamLatency, proxyLatencyMs: self.proxyLatency, requestID: self.requestID,
-                    edits: edits)
+                    into: &writer,
+                    upstream: head,
+                    raw: raw,
+                    via: handler.via,
+                    serverToken: self.configuration.serverToken,
+                    upstreamLatencyMs: upstreamLatency,
+                    proxyLatencyMs: self.proxyLatency,
+                    requestID: self.requestID,
+                    edits: edits
+                )
                 if self.upgrading {
                     writer.header("Connection", "Upgrade")
                     if let upgrade { writer.header("Upgrade", upgrade) }
@@ -351,7 +380,9 @@ final class Exchange: UpstreamDelegate {
             self.writeTimer = nil
             guard !self.finished, let connection = self.connection, !connection.channel.isWritable else { return }
             self.logger.debug(
-                "upstream write timeout", metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"])
+                "upstream write timeout",
+                metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"]
+            )
             self.upstreamFailed(.readTimeout)
         }
     }
@@ -382,8 +413,12 @@ final class Exchange: UpstreamDelegate {
             }
         }
         handler.exchangeFinished(
-            self, closeClient: self.closeClientAfter, requestComplete: self.clientEnded, writeEnd: true,
-            chunked: self.chunkedResponse)
+            self,
+            closeClient: self.closeClientAfter,
+            requestComplete: self.clientEnded,
+            writeEnd: true,
+            chunked: self.chunkedResponse
+        )
     }
 
     func upstreamFailed(_ error: UpstreamError) {
@@ -407,7 +442,10 @@ final class Exchange: UpstreamDelegate {
         if self.reusedConnection, !(connection?.handler.receivedResponseBytes ?? true), self.replay != nil,
             error != .readTimeout
         {
-            self.logger.debug("stale pooled upstream connection, reconnecting", metadata: ["upstream.target": "\(self.key)"])
+            self.logger.debug(
+                "stale pooled upstream connection, reconnecting",
+                metadata: ["upstream.target": "\(self.key)"]
+            )
             self.resetForNewAttempt()
             self.reusedConnection = false
             let timeout = TimeAmount.milliseconds(Int64(self.service.connectTimeout))
@@ -477,8 +515,14 @@ final class Exchange: UpstreamDelegate {
         self.cancelReadTimer()
         self.logger.debug(
             "upstream failed",
-            metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "status": "\(status.code)"])
-        self.handler.exchangeFailedBeforeResponse(self, status: status, message: message, requestComplete: self.clientEnded)
+            metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "status": "\(status.code)"]
+        )
+        self.handler.exchangeFailedBeforeResponse(
+            self,
+            status: status,
+            message: message,
+            requestComplete: self.clientEnded
+        )
     }
 
     // MARK: - Timers
@@ -514,7 +558,9 @@ final class Exchange: UpstreamDelegate {
         let deadline = self.lastUpstreamRead + timeout
         if NIODeadline.now() < deadline { return deadline }
         self.logger.debug(
-            "upstream read timeout", metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"])
+            "upstream read timeout",
+            metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"]
+        )
         self.upstreamFailed(.readTimeout)
         return nil
     }

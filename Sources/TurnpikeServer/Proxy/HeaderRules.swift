@@ -121,7 +121,10 @@ enum HeaderRules {
     /// Writes the header lines sent upstream: hop-by-hop and `Expect` removed, the plugins'
     /// edits applied, Kong's forwarding headers added. The caller writes the request line first.
     static func writeUpstreamHeaders(
-        into writer: inout HeadWriter, client head: RequestHead, forwarding f: Forwarding, edits: UpstreamEdits?
+        into writer: inout HeadWriter,
+        client head: RequestHead,
+        forwarding f: Forwarding,
+        edits: UpstreamEdits?
     ) {
         let listed = head.hasConnectionOptions ? Self.connectionTokens(values: head.values("connection")) : []
         let removed = edits?.remove ?? []
@@ -148,7 +151,13 @@ enum HeaderRules {
                     if !removed.isEmpty && removed.contains(where: { HeaderName.equal($0.utf8, name) }) { continue }
                     if !listed.isEmpty && listed.contains(where: { HeaderName.equal($0.utf8, name) }) { continue }
                     // The line as the client sent it (validated by the parser).
-                    writer.raw(UnsafeRawBufferPointer(rebasing: raw[field.name.lowerBound..<max(field.value.upperBound, field.name.upperBound + 1)]))
+                    writer.raw(
+                        UnsafeRawBufferPointer(
+                            rebasing: raw[
+                                field.name.lowerBound..<max(field.value.upperBound, field.name.upperBound + 1)
+                            ]
+                        )
+                    )
                     writer.raw("\r\n")
                 }
             }
@@ -188,14 +197,23 @@ enum HeaderRules {
     /// latency headers added, then the response handlers' edits. The caller writes the status line
     /// first and the framing and `Connection` headers after.
     static func writeClientResponseHeaders(
-        into writer: inout HeadWriter, upstream head: ResponseHead, raw: UnsafeRawBufferPointer, via: String,
-        serverToken: String, upstreamLatencyMs: Int64, proxyLatencyMs: Int64, requestID: String,
+        into writer: inout HeadWriter,
+        upstream head: ResponseHead,
+        raw: UnsafeRawBufferPointer,
+        via: String,
+        serverToken: String,
+        upstreamLatencyMs: Int64,
+        proxyLatencyMs: Int64,
+        requestID: String,
         edits: ResponseContext? = nil
     ) {
         var listed: [String] = []
         if head.hasConnectionOptions {
             listed = Self.connectionTokens(
-                values: head.fields.indices.lazy.filter { head.nameEquals(head.fields[$0].name, "connection") }.map { head.value($0) })
+                values: head.fields.indices.lazy.filter { head.nameEquals(head.fields[$0].name, "connection") }.map {
+                    head.value($0)
+                }
+            )
         }
         var upstreamVia: String?
         var hasServer = false
@@ -212,14 +230,20 @@ enum HeaderRules {
                 hasServer = true
             case .replaced, .forwardedFor, .other:
                 // A length beside Transfer-Encoding does not delimit the body: never relayed.
-                if head.hasTransferEncoding && field.name.count == 14 && Self.equals(name, "content-length") { continue }
+                if head.hasTransferEncoding && field.name.count == 14 && Self.equals(name, "content-length") {
+                    continue
+                }
             }
             if !listed.isEmpty || edits != nil {
                 let nameText = head.name(i)
                 if !listed.isEmpty && Self.isListed(nameText, in: listed) { continue }
                 if let edits, edits.removes(nameText) { continue }
             }
-            writer.raw(UnsafeRawBufferPointer(rebasing: raw[field.name.lowerBound..<max(field.value.upperBound, field.name.upperBound + 1)]))
+            writer.raw(
+                UnsafeRawBufferPointer(
+                    rebasing: raw[field.name.lowerBound..<max(field.value.upperBound, field.name.upperBound + 1)]
+                )
+            )
             writer.raw("\r\n")
         }
         guard let edits else {
@@ -246,7 +270,8 @@ enum HeaderRules {
     /// Bytes allowed as they are in an upstream path; everything else is percent-encoded.
     static func isPathSafe(_ c: UInt8) -> Bool {
         switch c {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"):
             return true
         case UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"), UInt8(ascii: "!"),
             UInt8(ascii: "#"), UInt8(ascii: "$"), UInt8(ascii: "&"), UInt8(ascii: "'"), UInt8(ascii: "("),

@@ -58,8 +58,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var observers: RequestObservers?
 
     init(
-        slot: NIOLoopBoundBox<Snapshot>, pool: UpstreamPool, balancerCursors: BalancerCursors,
-        configuration: ProxyConfiguration, logger: Logger
+        slot: NIOLoopBoundBox<Snapshot>,
+        pool: UpstreamPool,
+        balancerCursors: BalancerCursors,
+        configuration: ProxyConfiguration,
+        logger: Logger
     ) {
         self.slot = slot
         self.pool = pool
@@ -70,8 +73,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.via = "1.1 " + configuration.serverToken
         self.parser = RequestParser(
             limits: RequestParser.Limits(
-                maxURIBytes: configuration.maxURIBytes, maxHeadBytes: configuration.maxURIBytes + configuration.maxHeaderBytes * 2 + 4096,
-                maxFields: configuration.maxHeaderCount * 2))
+                maxURIBytes: configuration.maxURIBytes,
+                maxHeadBytes: configuration.maxURIBytes + configuration.maxHeaderBytes * 2 + 4096,
+                maxFields: configuration.maxHeaderCount * 2
+            )
+        )
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -233,13 +239,23 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .holdingBody(let held):
             self.state = .closing
             self.sendLocal(
-                status: status, message: message, head: held.routed.head, requestID: held.routed.requestID, closeAfter: true)
+                status: status,
+                message: message,
+                head: held.routed.head,
+                requestID: held.routed.requestID,
+                closeAfter: true
+            )
         case .proxying(let exchange) where !exchange.responseStarted:
             // A framing error in the body (bad chunk size): the request is void, say so.
             exchange.abort()
             self.state = .closing
             self.sendLocal(
-                status: status, message: message, head: exchange.clientHead, requestID: exchange.requestID, closeAfter: true)
+                status: status,
+                message: message,
+                head: exchange.clientHead,
+                requestID: exchange.requestID,
+                closeAfter: true
+            )
         case .proxying, .closing:
             self.closeClient()
         }
@@ -285,7 +301,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
-        if case .proxying(let exchange) = self.state { exchange.clientWritabilityChanged(isWritable: context.channel.isWritable) }
+        if case .proxying(let exchange) = self.state {
+            exchange.clientWritabilityChanged(isWritable: context.channel.isWritable)
+        }
         context.fireChannelWritabilityChanged()
     }
 
@@ -338,19 +356,36 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
         // Limits the HTTP parser does not know (kong-format.md §5.11; RFC 9112 §3.2 for Host).
         if head.uri.utf8.count > self.configuration.maxURIBytes {
-            self.respondLocally(status: .uriTooLong, message: "URI too long", head: head, requestID: requestID, forceClose: true)
+            self.respondLocally(
+                status: .uriTooLong,
+                message: "URI too long",
+                head: head,
+                requestID: requestID,
+                forceClose: true
+            )
             return
         }
         // The parser's one pass over the headers found sizes, Host and framing.
         let hostHeader = head.host
-        if head.headerCount > self.configuration.maxHeaderCount || head.headerBytes > self.configuration.maxHeaderBytes {
+        if head.headerCount > self.configuration.maxHeaderCount || head.headerBytes > self.configuration.maxHeaderBytes
+        {
             self.respondLocally(
-                status: .requestHeaderFieldsTooLarge, message: "Request header or cookie too large", head: head,
-                requestID: requestID, forceClose: true)
+                status: .requestHeaderFieldsTooLarge,
+                message: "Request header or cookie too large",
+                head: head,
+                requestID: requestID,
+                forceClose: true
+            )
             return
         }
         if head.hostCount > 1 || (head.hostCount == 0 && head.version.major == 1 && head.version.minor >= 1) {
-            self.respondLocally(status: .badRequest, message: "Bad request", head: head, requestID: requestID, forceClose: true)
+            self.respondLocally(
+                status: .badRequest,
+                message: "Bad request",
+                head: head,
+                requestID: requestID,
+                forceClose: true
+            )
             return
         }
 
@@ -359,7 +394,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
         let rawPath = queryStart.map { uri[..<$0] } ?? Substring(uri)
         guard rawPath.utf8.first == UInt8(ascii: "/") else {
-            self.respondLocally(status: .badRequest, message: "Bad request", head: head, requestID: requestID, forceClose: true)
+            self.respondLocally(
+                status: .badRequest,
+                message: "Bad request",
+                head: head,
+                requestID: requestID,
+                forceClose: true
+            )
             return
         }
         let path = PathNormalizer.normalize(Array(rawPath.utf8))
@@ -368,32 +409,74 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             routeHeaders = head.stringPairs()
         }
         let request = RouteRequest(
-            method: head.method.rawValue, host: hostHeader, port: self.localPort, path: path, headers: routeHeaders)
+            method: head.method.rawValue,
+            host: hostHeader,
+            port: self.localPort,
+            path: path,
+            headers: routeHeaders
+        )
         let rawQuery = queryStart.map { uri[uri.utf8.index(after: $0)...] }
         guard let match = snapshot.routes.match(request) else {
             // Without a route only global plugins run (Kong), then the 404.
             let global = snapshot.globalChains
             self.observers = RequestObservers(
-                global, head: head, requestID: requestID, start: start, routeID: nil, serviceID: nil)
+                global,
+                head: head,
+                requestID: requestID,
+                start: start,
+                routeID: nil,
+                serviceID: nil
+            )
             if !global.access.isEmpty,
-                case .respond = self.runAccess(global.access, head: head, query: rawQuery, snapshot: snapshot, requestID: requestID)
+                case .respond = self.runAccess(
+                    global.access,
+                    head: head,
+                    query: rawQuery,
+                    snapshot: snapshot,
+                    requestID: requestID
+                )
             {
                 return
             }
-            self.respondLocally(status: .notFound, message: "no Route matched with those values", head: head, requestID: requestID)
+            self.respondLocally(
+                status: .notFound,
+                message: "no Route matched with those values",
+                head: head,
+                requestID: requestID
+            )
             return
         }
         let plan = snapshot.routePlans[match.routeIndex]
         if !plan.acceptsHTTP {
-            self.redirectToHTTPS(statusCode: plan.httpsRedirectStatusCode, head: head, host: hostHeader, requestID: requestID)
+            self.redirectToHTTPS(
+                statusCode: plan.httpsRedirectStatusCode,
+                head: head,
+                host: hostHeader,
+                requestID: requestID
+            )
             return
         }
         let routed = RoutedRequest(
-            head: head, requestID: requestID, start: start, snapshot: snapshot, match: match, plan: plan,
-            rawPath: rawPath, path: path, queryStart: queryStart, rawQuery: rawQuery)
+            head: head,
+            requestID: requestID,
+            start: start,
+            snapshot: snapshot,
+            match: match,
+            plan: plan,
+            rawPath: rawPath,
+            path: path,
+            queryStart: queryStart,
+            rawQuery: rawQuery
+        )
         let chains = snapshot.chains[match.routeIndex]
         self.observers = RequestObservers(
-            chains, head: head, requestID: requestID, start: start, routeID: snapshot.model.routes[match.routeIndex].id, serviceID: plan.service?.id)
+            chains,
+            head: head,
+            requestID: requestID,
+            start: start,
+            routeID: snapshot.model.routes[match.routeIndex].id,
+            serviceID: plan.service?.id
+        )
         let chain = chains.access
         if !chain.isEmpty && chain.contains(where: { $0.needsBody }) && self.bodyFitsBuffer(head) {
             // A plugin reads the body (key-auth's key_in_body): hold it, run the chain at its end.
@@ -405,8 +488,10 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                     self.wrapOutboundOut(
                         HeadWriter.write(allocator: context.channel.allocator, capacity: 32) {
                             $0.statusLine(version: version, status: .continue)
-                        }),
-                    promise: nil)
+                        }
+                    ),
+                    promise: nil
+                )
             }
             return
         }
@@ -456,7 +541,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var edits: UpstreamEdits?
         let chain = snapshot.chains[match.routeIndex].access
         if !chain.isEmpty {
-            switch self.runAccess(chain, head: head, query: routed.rawQuery, body: body, snapshot: snapshot, requestID: requestID) {
+            switch self.runAccess(
+                chain,
+                head: head,
+                query: routed.rawQuery,
+                body: body,
+                snapshot: snapshot,
+                requestID: requestID
+            ) {
             case .respond:
                 if ended { self.localResponseRequestEnded() }
                 return
@@ -465,7 +557,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         guard let service = plan.service else {
             self.respondLocally(
-                status: .serviceUnavailable, message: "no Service found with those values", head: head, requestID: requestID)
+                status: .serviceUnavailable,
+                message: "no Service found with those values",
+                head: head,
+                requestID: requestID
+            )
             if ended { self.localResponseRequestEnded() }
             return
         }
@@ -475,8 +571,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let rr = service.balancer {
             guard let peer = self.balancerCursors.next(in: rr, upstream: service.host) else {
                 self.respondLocally(
-                    status: .serviceUnavailable, message: "failure to get a peer from the ring-balancer", head: head,
-                    requestID: requestID)
+                    status: .serviceUnavailable,
+                    message: "failure to get a peer from the ring-balancer",
+                    head: head,
+                    requestID: requestID
+                )
                 if ended { self.localResponseRequestEnded() }
                 return
             }
@@ -487,7 +586,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
         let isUpgrade = head.asksUpgrade && HeaderRules.isWebSocketUpgrade(head)
         let upstreamPath = UpstreamPath.join(
-            servicePath: service.path, requestPath: path, matchedLength: match.matchedPathLength, stripPath: plan.stripPath)
+            servicePath: service.path,
+            requestPath: path,
+            matchedLength: match.matchedPathLength,
+            stripPath: plan.stripPath
+        )
         var upstreamURI = HeaderRules.encodePath(upstreamPath)
         if let replaced = edits?.query {
             if !replaced.isEmpty { upstreamURI += "?" + replaced }
@@ -495,7 +598,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             upstreamURI += uri[queryStart...]
         }
         let forwardedPrefix = UpstreamPath.forwardedPrefix(
-            requestPath: path, matchedLength: match.matchedPathLength, stripPath: plan.stripPath
+            requestPath: path,
+            matchedLength: match.matchedPathLength,
+            stripPath: plan.stripPath
         ).map { String(decoding: $0, as: UTF8.self) }
 
         let upstreamHost: String
@@ -512,25 +617,45 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let replacedBody = edits?.body
         let chunkedBody = replacedBody == nil && head.chunked
         var forwarding = HeaderRules.Forwarding(
-            host: upstreamHost, clientAddress: self.clientAddress, forwardedHost: Self.forwardedHost(hostHeader),
-            forwardedPort: self.localPortText, forwardedPath: String(rawPath), forwardedPrefix: forwardedPrefix,
+            host: upstreamHost,
+            clientAddress: self.clientAddress,
+            forwardedHost: Self.forwardedHost(hostHeader),
+            forwardedPort: self.localPortText,
+            forwardedPath: String(rawPath),
+            forwardedPrefix: forwardedPrefix,
             requestID: requestID,
-            via: head.version == .http1_1 ? self.via : "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken,
-            webSocketUpgrade: isUpgrade, chunkedBody: chunkedBody)
+            via: head.version == .http1_1
+                ? self.via : "\(head.version.major).\(head.version.minor) " + self.configuration.serverToken,
+            webSocketUpgrade: isUpgrade,
+            chunkedBody: chunkedBody
+        )
         forwarding.contentLength = replacedBody?.count
         let upstreamHead = HeadWriter.write(
-            allocator: context.channel.allocator, capacity: 384 + upstreamURI.utf8.count + head.bytes.readableBytes
+            allocator: context.channel.allocator,
+            capacity: 384 + upstreamURI.utf8.count + head.bytes.readableBytes
         ) { writer in
             writer.requestLine(method: head.method, uri: upstreamURI)
             HeaderRules.writeUpstreamHeaders(into: &writer, client: head, forwarding: forwarding, edits: edits)
         }
         // Answered already when the body was held for the access phase.
-        let expectContinue = body == nil && held.isEmpty && head.hasExpect && head.first(name: "expect")?.lowercased() == "100-continue"
+        let expectContinue =
+            body == nil && held.isEmpty && head.hasExpect && head.first(name: "expect")?.lowercased() == "100-continue"
 
         let exchange = Exchange(
-            handler: self, pool: self.pool, clientHead: head, upstreamHead: upstreamHead, chunkedBody: chunkedBody,
-            expectContinue: expectContinue, webSocketUpgrade: isUpgrade, key: key, service: service,
-            requestID: requestID, start: routed.start, configuration: self.configuration, logger: self.logger)
+            handler: self,
+            pool: self.pool,
+            clientHead: head,
+            upstreamHead: upstreamHead,
+            chunkedBody: chunkedBody,
+            expectContinue: expectContinue,
+            webSocketUpgrade: isUpgrade,
+            key: key,
+            service: service,
+            requestID: requestID,
+            start: routed.start,
+            configuration: self.configuration,
+            logger: self.logger
+        )
         self.state = .proxying(exchange)
         exchange.begin()
         if let replacedBody {
@@ -559,21 +684,33 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Runs a chain's access phase; a plugin's answer is sent here (Kong's error body, its headers).
     private func runAccess(
-        _ chain: [any AccessHandler], head: RequestHead, query: Substring?, body: [UInt8]? = nil, snapshot: Snapshot,
+        _ chain: [any AccessHandler],
+        head: RequestHead,
+        query: Substring?,
+        body: [UInt8]? = nil,
+        snapshot: Snapshot,
         requestID: String
     ) -> AccessResult {
         let headers = head.stringPairs()
         var context = AccessContext(
-            request: AccessRequest(method: head.method.rawValue, headers: headers, query: query, body: body), now: UnixTime.now())
+            request: AccessRequest(method: head.method.rawValue, headers: headers, query: query, body: body),
+            now: UnixTime.now()
+        )
         defer { self.observers?.consumer = context.authentication?.consumer }
         for handler in chain {
             if case .respond(let response) = handler.access(&context, directory: snapshot) {
                 self.observers?.consumer = context.authentication?.consumer
                 var extra = HTTPHeaders()
-                for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) { extra.add(name: name, value: value) }
+                for (name, value) in response.headers.sorted(by: { $0.key < $1.key }) {
+                    extra.add(name: name, value: value)
+                }
                 self.respondLocally(
-                    status: HTTPResponseStatus(statusCode: response.status), message: response.message, head: head,
-                    requestID: requestID, extraHeaders: extra)
+                    status: HTTPResponseStatus(statusCode: response.status),
+                    message: response.message,
+                    head: head,
+                    requestID: requestID,
+                    extraHeaders: extra
+                )
                 return .respond
             }
         }
@@ -586,34 +723,59 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             extra.add(name: "Connection", value: "Upgrade")
             extra.add(name: "Upgrade", value: "TLS/1.2, HTTP/1.1")
             self.respondLocally(
-                status: .upgradeRequired, message: "Please use HTTPS protocol", head: head, requestID: requestID,
-                extraHeaders: extra)
+                status: .upgradeRequired,
+                message: "Please use HTTPS protocol",
+                head: head,
+                requestID: requestID,
+                extraHeaders: extra
+            )
             return
         }
         var extra = HTTPHeaders()
         extra.add(name: "Location", value: "https://\(Self.hostWithoutPort(host ?? ""))\(head.uri)")
         self.sendRaw(
-            status: HTTPResponseStatus(statusCode: code), headers: extra, body: nil, head: head, requestID: requestID)
+            status: HTTPResponseStatus(statusCode: code),
+            headers: extra,
+            body: nil,
+            head: head,
+            requestID: requestID
+        )
     }
 
     // MARK: - Local responses
 
     /// Answers the current request from the gateway with Kong's error body.
     func respondLocally(
-        status: HTTPResponseStatus, message: String, head: RequestHead, requestID: String,
-        forceClose: Bool = false, extraHeaders: HTTPHeaders = HTTPHeaders(), proxyError: Bool = false
+        status: HTTPResponseStatus,
+        message: String,
+        head: RequestHead,
+        requestID: String,
+        forceClose: Bool = false,
+        extraHeaders: HTTPHeaders = HTTPHeaders(),
+        proxyError: Bool = false
     ) {
         let closeAfter = forceClose || !head.isKeepAlive
         self.state = .discardingBody(closeAfter: closeAfter)
         self.sendLocal(
-            status: status, message: message, head: head, requestID: requestID, closeAfter: closeAfter,
-            extraHeaders: extraHeaders, proxyError: proxyError)
+            status: status,
+            message: message,
+            head: head,
+            requestID: requestID,
+            closeAfter: closeAfter,
+            extraHeaders: extraHeaders,
+            proxyError: proxyError
+        )
     }
 
     /// Writes a gateway-made response (Kong's error templates, negotiated on Accept).
     func sendLocal(
-        status: HTTPResponseStatus, message: String, head: RequestHead?, requestID: String, closeAfter: Bool,
-        extraHeaders: HTTPHeaders = HTTPHeaders(), proxyError: Bool = false
+        status: HTTPResponseStatus,
+        message: String,
+        head: RequestHead?,
+        requestID: String,
+        closeAfter: Bool,
+        extraHeaders: HTTPHeaders = HTTPHeaders(),
+        proxyError: Bool = false
     ) {
         let accept = head?.first(name: "accept")
         let hasContentType = head?.contains(name: "content-type") ?? false
@@ -621,11 +783,22 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let text = GatewayError.body(message, requestID: requestID, format: format)
         var headers = extraHeaders
         headers.add(name: "Content-Type", value: format.contentType)
-        self.sendRaw(status: status, headers: headers, body: text, head: head, requestID: requestID, closeAfter: closeAfter)
+        self.sendRaw(
+            status: status,
+            headers: headers,
+            body: text,
+            head: head,
+            requestID: requestID,
+            closeAfter: closeAfter
+        )
     }
 
     private func sendRaw(
-        status: HTTPResponseStatus, headers extra: HTTPHeaders, body: String?, head: RequestHead?, requestID: String,
+        status: HTTPResponseStatus,
+        headers extra: HTTPHeaders,
+        body: String?,
+        head: RequestHead?,
+        requestID: String,
         closeAfter: Bool? = nil
     ) {
         guard let context = self.context else { return }
@@ -636,10 +809,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let edits = self.responseEdits(status: Int(status.code), requestID: requestID)
         var buffer = HeadWriter.write(allocator: context.channel.allocator, capacity: 256 + bodyBytes) { writer in
             writer.statusLine(version: head?.version ?? .http1_1, status: status)
-            for (name, value) in extra where !(edits?.removes(name) ?? false) { writer.header(name, HeadWriter.sanitized(value)) }
+            for (name, value) in extra where !(edits?.removes(name) ?? false) {
+                writer.header(name, HeadWriter.sanitized(value))
+            }
             writer.header("Content-Length", Int64(bodyBytes))
             if !(edits?.removes("Server") ?? false) { writer.header("Server", self.configuration.serverToken) }
-            if !(edits?.removes("X-Kong-Response-Latency") ?? false) { writer.header("X-Kong-Response-Latency", latency) }
+            if !(edits?.removes("X-Kong-Response-Latency") ?? false) {
+                writer.header("X-Kong-Response-Latency", latency)
+            }
             if !(edits?.removes("X-Kong-Request-Id") ?? false) { writer.header("X-Kong-Request-Id", requestID) }
             if let edits { HeaderRules.writeEdits(edits, into: &writer) }
             if close {
@@ -675,9 +852,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.observers = nil
         guard !observers.log.isEmpty else { return }
         let entry = LogEntry(
-            requestID: observers.requestID, method: observers.method, path: observers.path, status: status,
-            routeID: observers.routeID, serviceID: observers.serviceID, consumerID: observers.consumer?.id,
-            totalLatencyMs: (NIODeadline.now() - observers.start).nanoseconds / 1_000_000, upstreamLatencyMs: upstreamLatencyMs)
+            requestID: observers.requestID,
+            method: observers.method,
+            path: observers.path,
+            status: status,
+            routeID: observers.routeID,
+            serviceID: observers.serviceID,
+            consumerID: observers.consumer?.id,
+            totalLatencyMs: (NIODeadline.now() - observers.start).nanoseconds / 1_000_000,
+            upstreamLatencyMs: upstreamLatencyMs
+        )
         for handler in observers.log { handler.log(entry) }
     }
 
@@ -692,12 +876,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes one chunk of a chunked response body.
     func writeChunkToClient(_ buffer: ByteBuffer) {
         guard let context = self.context else { return }
-        if buffer.readableBytes > 4096 {
-            context.write(self.wrapOutboundOut(ChunkedFraming.prefix(buffer.readableBytes, allocator: context.channel.allocator)), promise: nil)
-            context.write(self.wrapOutboundOut(buffer), promise: nil)
-            context.write(self.wrapOutboundOut(ChunkedFraming.crlf(allocator: context.channel.allocator)), promise: nil)
-        } else {
-            context.write(self.wrapOutboundOut(ChunkedFraming.chunk(buffer, allocator: context.channel.allocator)), promise: nil)
+        ChunkedFraming.write(buffer, allocator: context.channel.allocator) {
+            context.write(self.wrapOutboundOut($0), promise: nil)
         }
     }
 
@@ -724,7 +904,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// response's end is written here, after the state change: writing it lets NIO's pipelining
     /// handler deliver the next request at once, re-entrantly.
     func exchangeFinished(
-        _ exchange: Exchange, closeClient: Bool, requestComplete: Bool, writeEnd: Bool = false, chunked: Bool = false
+        _ exchange: Exchange,
+        closeClient: Bool,
+        requestComplete: Bool,
+        writeEnd: Bool = false,
+        chunked: Bool = false
     ) {
         guard case .proxying(let current) = self.state, current === exchange else { return }
         if self.observers != nil {
@@ -758,7 +942,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// The exchange failed before any response byte reached the client: answer for it.
-    func exchangeFailedBeforeResponse(_ exchange: Exchange, status: HTTPResponseStatus, message: String, requestComplete: Bool) {
+    func exchangeFailedBeforeResponse(
+        _ exchange: Exchange,
+        status: HTTPResponseStatus,
+        message: String,
+        requestComplete: Bool
+    ) {
         guard case .proxying(let current) = self.state, current === exchange else { return }
         self.resumeClientReads()
         let head = exchange.clientHead
@@ -766,8 +955,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.state = requestComplete ? .idle : .discardingBody(closeAfter: closeAfter)
         if requestComplete && closeAfter { self.state = .closing }
         self.sendLocal(
-            status: status, message: message, head: head, requestID: exchange.requestID, closeAfter: closeAfter,
-            proxyError: true)
+            status: status,
+            message: message,
+            head: head,
+            requestID: exchange.requestID,
+            closeAfter: closeAfter,
+            proxyError: true
+        )
         self.becameIdle()
     }
 
@@ -817,7 +1011,11 @@ struct RequestObservers {
     var consumer: Consumer?
 
     init?(
-        _ chains: PhaseChains, head: RequestHead, requestID: String, start: NIODeadline, routeID: EntityID?,
+        _ chains: PhaseChains,
+        head: RequestHead,
+        requestID: String,
+        start: NIODeadline,
+        routeID: EntityID?,
         serviceID: EntityID?
     ) {
         guard !chains.response.isEmpty || !chains.log.isEmpty else { return nil }

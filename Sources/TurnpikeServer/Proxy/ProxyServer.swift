@@ -33,8 +33,12 @@ public final class ProxyServer: Sendable {
 
     /// Binds `host:port` and starts accepting.
     public static func start(
-        host: String, port: Int, group: any EventLoopGroup, store: SnapshotStore,
-        configuration: ProxyConfiguration = ProxyConfiguration(), logger: Logger
+        host: String,
+        port: Int,
+        group: any EventLoopGroup,
+        store: SnapshotStore,
+        configuration: ProxyConfiguration = ProxyConfiguration(),
+        logger: Logger
     ) async throws -> ProxyServer {
         var loopStates: [NIOLoopBound<LoopState>] = []
         for loop in group.makeIterator() {
@@ -61,8 +65,13 @@ public final class ProxyServer: Sendable {
                     // Requests are parsed and responses written by the handler itself.
                     try sync.addHandler(
                         ProxyHandler(
-                            slot: slot, pool: state.pool, balancerCursors: state.cursors, configuration: configuration,
-                            logger: logger))
+                            slot: slot,
+                            pool: state.pool,
+                            balancerCursors: state.cursors,
+                            configuration: configuration,
+                            logger: logger
+                        )
+                    )
                 }
             }
             .bind(host: host, port: port)

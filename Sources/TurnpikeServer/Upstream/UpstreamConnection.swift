@@ -119,12 +119,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes one chunk of a chunked request body.
     func sendChunk(_ buffer: ByteBuffer) {
         guard let context = self.context else { return }
-        if buffer.readableBytes > 4096 {
-            context.write(self.wrapOutboundOut(ChunkedFraming.prefix(buffer.readableBytes, allocator: context.channel.allocator)), promise: nil)
-            context.write(self.wrapOutboundOut(buffer), promise: nil)
-            context.write(self.wrapOutboundOut(ChunkedFraming.crlf(allocator: context.channel.allocator)), promise: nil)
-        } else {
-            context.write(self.wrapOutboundOut(ChunkedFraming.chunk(buffer, allocator: context.channel.allocator)), promise: nil)
+        ChunkedFraming.write(buffer, allocator: context.channel.allocator) {
+            context.write(self.wrapOutboundOut($0), promise: nil)
         }
     }
 

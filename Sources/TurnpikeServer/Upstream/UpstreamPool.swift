@@ -28,7 +28,11 @@ final class UpstreamPool {
     }
 
     /// Opens a new connection on this loop; `completion` runs on this loop.
-    func connect(_ key: UpstreamKey, timeout: TimeAmount, completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+    func connect(
+        _ key: UpstreamKey,
+        timeout: TimeAmount,
+        completion: @escaping (Result<UpstreamConnection, any Error>) -> Void
+    ) {
         ClientBootstrap(group: self.eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
