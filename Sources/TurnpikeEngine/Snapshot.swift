@@ -14,6 +14,7 @@ public struct ConfiguredPlugin: Sendable {
     /// The phase handlers, for the phases the plugin has.
     public let access: (any AccessHandler)?
     public let response: (any ResponseHandler)?
+    public let body: (any BodyHandler)?
     public let log: (any LogPhaseHandler)?
 
     public init(
@@ -22,6 +23,7 @@ public struct ConfiguredPlugin: Sendable {
         priority: Int,
         access: (any AccessHandler)?,
         response: (any ResponseHandler)? = nil,
+        body: (any BodyHandler)? = nil,
         log: (any LogPhaseHandler)? = nil
     ) {
         self.instance = instance
@@ -29,10 +31,11 @@ public struct ConfiguredPlugin: Sendable {
         self.priority = priority
         self.access = access
         self.response = response
+        self.body = body
         self.log = log
     }
 
-    var hasHandlers: Bool { self.access != nil || self.response != nil || self.log != nil }
+    var hasHandlers: Bool { self.access != nil || self.response != nil || self.body != nil || self.log != nil }
 }
 
 /// One loaded config, immutable: every request is served from exactly one snapshot.
@@ -136,6 +139,7 @@ public final class Snapshot: Sendable {
         return PhaseChains(
             access: ordered.compactMap(\.access),
             response: ordered.compactMap(\.response),
+            body: ordered.compactMap(\.body),
             log: ordered.compactMap(\.log)
         )
     }

@@ -126,8 +126,9 @@ public struct SnapshotBuilder: Sendable {
             if let config = entry.decode(plugin.config, plugin.location, configPath, scope, diagnostics) {
                 let access = entry.makeAccess(config)
                 let response = entry.makeResponse(config)
+                let body = entry.makeBody(config)
                 let log = entry.makeLog(config)
-                if plugin.enabled && access == nil && response == nil && log == nil {
+                if plugin.enabled && access == nil && response == nil && body == nil && log == nil {
                     // Validated, but its request phases do not exist yet: refuse rather than let
                     // traffic through unchecked.
                     diagnostics.add(
@@ -143,6 +144,7 @@ public struct SnapshotBuilder: Sendable {
                         priority: entry.priority,
                         access: access,
                         response: response,
+                        body: body,
                         log: log
                     )
                 )

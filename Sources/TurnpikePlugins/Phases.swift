@@ -162,6 +162,17 @@ public protocol ResponseHandler: Sendable {
     func response(_ context: inout ResponseContext)
 }
 
+// MARK: - Body phase
+
+/// The body phase (Kong's `body_filter`): each piece of a proxied response body on its way to
+/// the client, in order, then a last call with `last` set (and possibly no bytes). A handler may
+/// return other bytes (or none). A route with body handlers sends its responses without a length
+/// (chunked, or ended by the close for HTTP/1.0), since the handlers may change it.
+public protocol BodyHandler: Sendable {
+    var name: String { get }
+    func body(_ chunk: [UInt8], last: Bool) -> [UInt8]
+}
+
 // MARK: - Log phase
 
 /// What the log phase learns of a finished request (Kong's `log` phase, a small part of its
@@ -213,12 +224,18 @@ public protocol LogPhaseHandler: Sendable {
 public struct PhaseChains: Sendable {
     public var access: [any AccessHandler]
     public var response: [any ResponseHandler]
+    public var body: [any BodyHandler]
     public var log: [any LogPhaseHandler]
 
-    public init(access: [any AccessHandler] = [], response: [any ResponseHandler] = [], log: [any LogPhaseHandler] = [])
-    {
+    public init(
+        access: [any AccessHandler] = [],
+        response: [any ResponseHandler] = [],
+        body: [any BodyHandler] = [],
+        log: [any LogPhaseHandler] = []
+    ) {
         self.access = access
         self.response = response
+        self.body = body
         self.log = log
     }
 

@@ -14,12 +14,14 @@ public struct PluginRegistry: Sendable {
         public let makeAccess: @Sendable (any PluginConfig) -> (any AccessHandler)?
         /// The same for the response phase (Kong's header_filter) and the log phase.
         public let makeResponse: @Sendable (any PluginConfig) -> (any ResponseHandler)?
+        public let makeBody: @Sendable (any PluginConfig) -> (any BodyHandler)?
         public let makeLog: @Sendable (any PluginConfig) -> (any LogPhaseHandler)?
 
         public init<P: Plugin>(
             _ plugin: P.Type,
             access: @escaping @Sendable (P.Config) -> (any AccessHandler)? = { _ in nil },
             response: @escaping @Sendable (P.Config) -> (any ResponseHandler)? = { _ in nil },
+            body: @escaping @Sendable (P.Config) -> (any BodyHandler)? = { _ in nil },
             log: @escaping @Sendable (P.Config) -> (any LogPhaseHandler)? = { _ in nil }
         ) {
             self.name = P.name
@@ -30,6 +32,7 @@ public struct PluginRegistry: Sendable {
             }
             self.makeAccess = { config in (config as? P.Config).flatMap(access) }
             self.makeResponse = { config in (config as? P.Config).flatMap(response) }
+            self.makeBody = { config in (config as? P.Config).flatMap(body) }
             self.makeLog = { config in (config as? P.Config).flatMap(log) }
         }
     }

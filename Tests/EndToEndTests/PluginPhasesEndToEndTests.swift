@@ -5,8 +5,9 @@ import TurnpikePlugins
 import TurnpikeServer
 import TurnpikeTestSupport
 
-/// A test plugin with response and log phases: stamps every response and records every request.
-struct StampPlugin: Plugin, ResponseHandler, LogPhaseHandler {
+/// A test plugin with response, body and log phases: stamps every response, upper-cases proxied
+/// bodies (and adds a trailer line at their end), records every request.
+struct StampPlugin: Plugin, ResponseHandler, BodyHandler, LogPhaseHandler {
     static let name = "stamp"
     static let priority = 800
     static let entries = Mutex<[LogEntry]>([])
@@ -33,6 +34,11 @@ struct StampPlugin: Plugin, ResponseHandler, LogPhaseHandler {
         context.setHeader("X-Kong-Request-Id", nil)
     }
 
+    func body(_ chunk: [UInt8], last: Bool) -> [UInt8] {
+        let upper = chunk.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
+        return last ? upper + Array("[end]".utf8) : upper
+    }
+
     func log(_ entry: LogEntry) {
         Self.entries.withLock { $0.append(entry) }
     }
@@ -47,7 +53,12 @@ struct StampPlugin: Plugin, ResponseHandler, LogPhaseHandler {
 @Suite struct PluginPhasesEndToEndTests {
     static let registry = PluginRegistry(
         entries: PluginRegistry.builtIn.entries + [
-            PluginRegistry.Entry(StampPlugin.self, response: { _ in StampPlugin() }, log: { _ in StampPlugin() })
+            PluginRegistry.Entry(
+                StampPlugin.self,
+                response: { _ in StampPlugin() },
+                body: { _ in StampPlugin() },
+                log: { _ in StampPlugin() }
+            )
         ]
     )
 
@@ -82,6 +93,12 @@ struct StampPlugin: Plugin, ResponseHandler, LogPhaseHandler {
             #expect(ok.status == 200)
             #expect(ok.header("x-stamp") == "200 alice")
             #expect(ok.header("via") == nil)
+            // The body handler changed the body: no upstream length, chunked, transformed.
+            #expect(ok.header("content-length") == nil)
+            #expect(ok.header("transfer-encoding") == "chunked")
+            let text = String(decoding: ok.body, as: UTF8.self)
+            #expect(text.hasPrefix("{") && text.hasSuffix("[end]"))
+            #expect(text.contains("\"METHOD\":\"GET\"") || text.contains("\"METHOD\": \"GET\""), "\(text.prefix(200))")
             // No route: the global instance still runs.
             let none = try TestClient.get(port: gw.proxyPort, "/nowhere")
             #expect(none.status == 404)

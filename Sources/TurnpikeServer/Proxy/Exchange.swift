@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import TurnpikeEngine
 import TurnpikeModel
+import TurnpikePlugins
 
 /// One proxied request: connects (or reuses a pooled connection), streams the request body up and
 /// the response down, retries as Kong does, and reports back to its `ProxyHandler`.
@@ -26,6 +27,8 @@ final class Exchange: UpstreamDelegate {
     private let webSocketUpgrade: Bool
     /// The response goes to the client chunked (its length is not known up front).
     private var chunkedResponse = false
+    /// Body handlers of the route (Kong's body_filter); they may change the length.
+    private var bodyHandlers: [any BodyHandler] = []
     private var key: UpstreamKey
     private let service: ServicePlan
     let requestID: String
@@ -283,7 +286,15 @@ final class Exchange: UpstreamDelegate {
         let upstreamLatency = self.sentAt.map { (now - $0).nanoseconds / 1_000_000 } ?? 0
         self.responseStatus = code
         self.upstreamLatencyMs = upstreamLatency
-        let edits = handler.responseEdits(status: code, requestID: self.requestID)
+        var edits = handler.responseEdits(status: code, requestID: self.requestID)
+        self.bodyHandlers = handler.bodyHandlers
+        let filtersBody = !self.bodyHandlers.isEmpty
+        if filtersBody {
+            // Body handlers may change the length: the upstream's is not relayed.
+            if edits == nil { edits = ResponseContext(status: code, requestID: self.requestID, consumer: nil) }
+            edits?.setHeader("Content-Length", nil)
+        }
+        let contentLength = filtersBody ? nil : head.contentLength
         if code == 101 {
             // A WebSocket handshake the upstream accepted: the 101 keeps its Upgrade/Connection
             // headers, and both connections become a byte relay (never returned to the pool).
@@ -293,7 +304,7 @@ final class Exchange: UpstreamDelegate {
             // Framing (RFC 9112 §6.3): a length passes through; an unknown length is chunked for an
             // HTTP/1.1 client and delimited by the close for an HTTP/1.0 one.
             let bodyless = self.clientHead.method == .HEAD || code == 204 || code == 304 || (100..<200).contains(code)
-            if !bodyless && head.contentLength == nil {
+            if !bodyless && contentLength == nil {
                 if self.clientHead.version == .http1_0 {
                     self.closeClientAfter = true
                 } else {
@@ -302,7 +313,7 @@ final class Exchange: UpstreamDelegate {
             }
         }
         let headChunked =
-            self.clientHead.method == .HEAD && head.hasTransferEncoding && head.contentLength == nil
+            self.clientHead.method == .HEAD && head.hasTransferEncoding && contentLength == nil
             && self.clientHead.version != .http1_0
         // nginx's status line: its own reason phrase for the codes it knows, the upstream's otherwise.
         let known = HTTPResponseStatus(statusCode: code).reasonPhrase
@@ -344,6 +355,13 @@ final class Exchange: UpstreamDelegate {
         let handler = self.handler
         self.bodyRead = true
         guard buffer.readableBytes > 0 else { return }
+        var buffer = buffer
+        if !self.bodyHandlers.isEmpty {
+            var bytes = Array(buffer.readableBytesView)
+            for filter in self.bodyHandlers { bytes = filter.body(bytes, last: false) }
+            guard !bytes.isEmpty else { return }
+            buffer = handler.allocator.buffer(bytes: bytes)
+        }
         if self.chunkedResponse {
             handler.writeChunkToClient(buffer)
         } else {
@@ -390,6 +408,15 @@ final class Exchange: UpstreamDelegate {
     func upstreamResponseEnd() {
         guard !self.finished else { return }
         let handler = self.handler
+        if !self.bodyHandlers.isEmpty && self.responseStarted && !self.upgrading {
+            // The body handlers' last call: what they held back goes out before the end.
+            var bytes: [UInt8] = []
+            for filter in self.bodyHandlers { bytes = filter.body(bytes, last: true) }
+            if !bytes.isEmpty {
+                let buffer = handler.allocator.buffer(bytes: bytes)
+                if self.chunkedResponse { handler.writeChunkToClient(buffer) } else { handler.writeToClient(buffer) }
+            }
+        }
         self.finished = true
         self.cancelReadTimer()
         if self.upgrading, let connection = self.connection {

@@ -846,6 +846,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return context
     }
 
+    /// The request's body handlers (empty for most routes).
+    var bodyHandlers: [any BodyHandler] { self.observers?.body ?? [] }
+
     /// Runs the request's log handlers, once.
     private func logRequest(status: Int, upstreamLatencyMs: Int64?) {
         guard let observers = self.observers else { return }
@@ -1001,6 +1004,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 /// What the response and log phases of one request need; made only for routes with such handlers.
 struct RequestObservers {
     let response: [any ResponseHandler]
+    let body: [any BodyHandler]
     let log: [any LogPhaseHandler]
     let requestID: String
     let method: String
@@ -1018,8 +1022,9 @@ struct RequestObservers {
         routeID: EntityID?,
         serviceID: EntityID?
     ) {
-        guard !chains.response.isEmpty || !chains.log.isEmpty else { return nil }
+        guard !chains.response.isEmpty || !chains.body.isEmpty || !chains.log.isEmpty else { return nil }
         self.response = chains.response
+        self.body = chains.body
         self.log = chains.log
         self.requestID = requestID
         self.method = head.method.rawValue
