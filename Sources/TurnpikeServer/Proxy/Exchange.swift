@@ -219,8 +219,10 @@ final class Exchange: UpstreamDelegate {
         if let connection = self.connection, self.headSent {
             if self.chunkedBody {
                 connection.handler.send(ChunkedFraming.terminator(allocator: connection.channel.allocator))
+                self.upstreamNeedsFlush = true
             }
-            connection.handler.flush()
+            // A request without a body was flushed with its head already.
+            if self.upstreamNeedsFlush { connection.handler.flush() }
             self.upstreamNeedsFlush = false
             self.startReadTimer()
         }
