@@ -38,7 +38,7 @@ public struct UpstreamEdits: Sendable {
 
     /// Replaces the header upstream (a later plugin's value wins); nil removes it.
     public mutating func setHeader(_ name: String, _ value: String?) {
-        self.set.removeAll { HeaderName.equal($0.name, name) }
+        if let i = self.set.firstIndex(where: { HeaderName.equal($0.name, name) }) { self.set.remove(at: i) }
         if !self.remove.contains(where: { HeaderName.equal($0, name) }) { self.remove.append(name) }
         if let value { self.set.append((name, value)) }
     }
@@ -115,6 +115,8 @@ extension AccessRequest {
 extension AccessContext {
     /// Kong's identity headers (plugins.md §1.3): each is set or removed, so clients cannot smuggle them.
     public mutating func setConsumerHeaders(consumer: Consumer, credentialID: EntityID?) {
+        self.edits.set.reserveCapacity(self.edits.set.count + 5)
+        self.edits.remove.reserveCapacity(self.edits.remove.count + 5)
         self.edits.setHeader("X-Consumer-ID", consumer.id.description)
         self.edits.setHeader("X-Consumer-Custom-ID", consumer.customID)
         self.edits.setHeader("X-Consumer-Username", consumer.username)
@@ -146,7 +148,7 @@ public struct ResponseContext: Sendable {
 
     /// Replaces the header sent to the client (a later handler's value wins); nil removes it.
     public mutating func setHeader(_ name: String, _ value: String?) {
-        self.set.removeAll { HeaderName.equal($0.name, name) }
+        if let i = self.set.firstIndex(where: { HeaderName.equal($0.name, name) }) { self.set.remove(at: i) }
         if !self.remove.contains(where: { HeaderName.equal($0, name) }) { self.remove.append(name) }
         if let value { self.set.append((name, value)) }
     }

@@ -182,7 +182,12 @@ struct HeadWriter {
     /// A header value from configuration or a plugin: control characters other than tab would let
     /// a value forge more header lines, so they become spaces.
     static func sanitized(_ value: String) -> String {
-        guard value.utf8.contains(where: { $0 < 0x20 && $0 != 0x09 || $0 == 0x7F }) else { return value }
+        let clean =
+            value.utf8.withContiguousStorageIfAvailable { bytes in
+                for c in bytes where (c < 0x20 && c != 0x09) || c == 0x7F { return false }
+                return true
+            } ?? !value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F })
+        if clean { return value }
         return String(
             decoding: value.utf8.map { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F ? UInt8(ascii: " ") : $0 },
             as: UTF8.self
