@@ -348,8 +348,24 @@ final class Exchange: UpstreamDelegate {
                 }
             }
         }
-        handler.writeToClient(bytes)
-        if self.upgrading { handler.flushClient() }
+        if self.upgrading {
+            handler.writeToClient(bytes)
+            handler.flushClient()
+        } else {
+            // Held until the end of this read: a small body that came with it joins it in one
+            // buffer, one write.
+            self.heldHead = bytes
+        }
+    }
+
+    /// The response head, while the body that came in the same read may still join it.
+    private var heldHead: ByteBuffer?
+
+    private func releaseHead() {
+        if let head = self.heldHead {
+            self.heldHead = nil
+            self.handler.writeToClient(head)
+        }
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
@@ -364,6 +380,13 @@ final class Exchange: UpstreamDelegate {
             guard !bytes.isEmpty else { return }
             buffer = handler.allocator.buffer(bytes: bytes)
         }
+        if var head = self.heldHead, !self.chunkedResponse, buffer.readableBytes <= 4096 {
+            self.heldHead = nil
+            head.writeImmutableBuffer(buffer)
+            self.heldHead = head
+            return
+        }
+        self.releaseHead()
         if self.chunkedResponse {
             handler.writeChunkToClient(buffer)
         } else {
@@ -374,6 +397,7 @@ final class Exchange: UpstreamDelegate {
 
     func upstreamReadComplete() {
         guard !self.finished else { return }
+        self.releaseHead()
         // Body parts only mark the read; the clock is read once per socket read.
         if self.bodyRead {
             self.bodyRead = false
@@ -410,6 +434,7 @@ final class Exchange: UpstreamDelegate {
     func upstreamResponseEnd() {
         guard !self.finished else { return }
         let handler = self.handler
+        self.releaseHead()
         if !self.bodyHandlers.isEmpty && self.responseStarted && !self.upgrading {
             // The body handlers' last call: what they held back goes out before the end.
             var bytes: [UInt8] = []
@@ -462,6 +487,8 @@ final class Exchange: UpstreamDelegate {
         if self.responseStarted {
             // Part of the response already went out: the client must see a cut connection, never a
             // response that looks complete.
+            self.releaseHead()
+            self.handler.flushClient()
             self.finished = true
             self.handler.exchangeFinished(self, closeClient: true, requestComplete: self.clientEnded)
             return
