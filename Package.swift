@@ -140,6 +140,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "TurnpikeServer", "TurnpikeTestSupport", "TurnpikeEngine", "TurnpikePlugins", "TurnpikeModel",
+                .product(name: "NIOCore", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

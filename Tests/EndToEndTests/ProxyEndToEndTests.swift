@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Testing
 import TurnpikeServer
 import TurnpikeTestSupport
@@ -296,6 +297,29 @@ import TurnpikeTestSupport
             let after = try client.readResponse()
             #expect((after.json?["query"] as? [String: String])?["after"] == "1")
         }
+    }
+
+    @Test func slowHeadsAndIdleConnectionsAreClosed() async throws {
+        var configuration = ProxyConfiguration()
+        configuration.keepAliveTimeout = .milliseconds(500)
+        let gw = try await TestGateway.start(yaml: Self.config, configuration: configuration)
+        do {
+            // A head that never completes (slowloris) is cut off after the timeout.
+            let slow = try TestClient(port: gw.proxyPort)
+            try slow.send("GET /mock/request HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            let start = ContinuousClock.now
+            #expect(slow.isClosedByPeer())
+            #expect(ContinuousClock.now - start < .seconds(5))
+            // An idle keep-alive connection too, after serving a request.
+            let idle = try TestClient(port: gw.proxyPort)
+            try idle.send("GET /mock/request HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try idle.readResponse().status == 200)
+            #expect(idle.isClosedByPeer())
+        } catch {
+            await gw.stop()
+            throw error
+        }
+        await gw.stop()
     }
 
     @Test func http10Client() async throws {

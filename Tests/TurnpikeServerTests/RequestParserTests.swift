@@ -122,3 +122,65 @@ import Testing
         #expect(buffer.readableBytes == 2)
     }
 }
+
+/// Random and mutated input never crashes or hangs either parser: it parses or throws.
+@Suite struct HTTP1ParserRobustnessTests {
+    struct Rng: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            self.state = self.state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return self.state >> 11 ^ self.state
+        }
+    }
+
+    static let seeds: [String] = [
+        "GET /a?b=c HTTP/1.1\r\nHost: h\r\nX: y\r\n\r\n",
+        "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhello",
+        "PUT / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc",
+        "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x\r\nabc\r\n0\r\nT: v\r\n\r\n",
+    ]
+
+    @Test func mutatedMessagesParseOrFail() {
+        var rng = Rng(state: 42)
+        let alphabet = Array("\r\n :;0123456789abcdefABCDEF-HTTP/.\t\u{0}\u{7f}\u{ff}".utf8)
+        for round in 0..<3000 {
+            var bytes = Array(Self.seeds[round % Self.seeds.count].utf8)
+            for _ in 0..<(1 + Int(rng.next() % 4)) {
+                let at = Int(rng.next() % UInt64(bytes.count))
+                switch rng.next() % 3 {
+                case 0: bytes[at] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                case 1: bytes.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: at)
+                default: bytes.remove(at: at)
+                }
+            }
+            let step = 1 + Int(rng.next() % 16)
+            var request = RequestParser(limits: .init())
+            var response = ResponseParser()
+            response.expectResponse(toHEAD: false)
+            var requestFailed = false
+            var responseFailed = false
+            var i = 0
+            while i < bytes.count {
+                let piece = bytes[i..<min(bytes.count, i + step)]
+                i += step
+                if !requestFailed {
+                    var buffer = ByteBuffer(bytes: piece)
+                    do {
+                        // Take every message the bytes hold, as the proxy does.
+                        while true {
+                            try request.feed(&buffer) { _ in }
+                            guard buffer.readableBytes > 0, request.isAtMessageBoundary else { break }
+                            request.next()
+                        }
+                    } catch { requestFailed = true }
+                }
+                if !responseFailed {
+                    var buffer = ByteBuffer(bytes: piece)
+                    do { try response.feed(&buffer) { _ in } } catch { responseFailed = true }
+                }
+            }
+            try? response.feedEOF { _ in }
+        }
+    }
+}
