@@ -322,6 +322,20 @@ import TurnpikeTestSupport
         await gw.stop()
     }
 
+    @Test func responsesAreDated() async throws {
+        try await withGateway { gw in
+            // IMF-fixdate, as nginx writes it, on gateway answers and on undated upstream answers.
+            let pattern =
+                /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/
+            let local = try TestClient.get(port: gw.proxyPort, "/nowhere")
+            #expect(local.status == 404)
+            #expect(try local.header("date").flatMap { try pattern.wholeMatch(in: $0) } != nil)
+            let proxied = try TestClient.get(port: gw.proxyPort, "/mock/request")
+            #expect(proxied.headers("date").count == 1)
+            #expect(try proxied.header("date").flatMap { try pattern.wholeMatch(in: $0) } != nil)
+        }
+    }
+
     @Test func http10Client() async throws {
         try await withGateway { gw in
             let client = try TestClient(port: gw.proxyPort)

@@ -172,6 +172,37 @@ import TurnpikePlugins
         #expect(text.contains("X-Added: a  b\r\n"))
     }
 
+    @Test func datesAsNginxSendsThem() throws {
+        #expect(HTTPDateCache.format(0) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDateCache.format(1_795_936_694) == "Sun, 29 Nov 2026 07:18:14 GMT")
+        let dates = HTTPDateCache()
+        let write = { (head: ResponseHead) in
+            Self.text(
+                head.bytes.withUnsafeReadableBytes { raw in
+                    HeadWriter.write(allocator: ByteBufferAllocator(), capacity: 16) { writer in
+                        HeaderRules.writeClientResponseHeaders(
+                            into: &writer,
+                            upstream: head,
+                            raw: raw,
+                            via: "v",
+                            serverToken: "t",
+                            upstreamLatencyMs: 0,
+                            proxyLatencyMs: 0,
+                            requestID: "r",
+                            dates: dates
+                        )
+                    }
+                }
+            )
+        }
+        // The upstream's Date passes; a response without one gets the gateway's.
+        let dated = write(try Self.parsed("HTTP/1.1 200 OK\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\n\r\n"))
+        #expect(dated.split(separator: "\r\n").filter { $0.hasPrefix("Date:") }.count == 1)
+        #expect(dated.contains("Date: Mon, 01 Jan 2024 00:00:00 GMT\r\n"))
+        let undated = write(try Self.parsed("HTTP/1.1 200 OK\r\n\r\n"))
+        #expect(undated.split(separator: "\r\n").filter { $0.hasPrefix("Date: ") }.count == 1)
+    }
+
     @Test func lengthBesideTransferEncodingIsNotRelayed() throws {
         let head = try Self.parsed("HTTP/1.1 200 OK\r\nContent-Length: 10\r\nTransfer-Encoding: gzip, chunked\r\n\r\n")
         #expect(head.chunked && head.contentLength == nil)

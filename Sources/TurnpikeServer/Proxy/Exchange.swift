@@ -333,6 +333,7 @@ final class Exchange: UpstreamDelegate {
                     upstreamLatencyMs: upstreamLatency,
                     proxyLatencyMs: self.proxyLatency,
                     requestID: self.requestID,
+                    dates: handler.dates,
                     edits: edits
                 )
                 if self.upgrading {

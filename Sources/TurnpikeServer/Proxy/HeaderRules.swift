@@ -205,6 +205,7 @@ enum HeaderRules {
         upstreamLatencyMs: Int64,
         proxyLatencyMs: Int64,
         requestID: String,
+        dates: HTTPDateCache? = nil,
         edits: ResponseContext? = nil
     ) {
         var listed: [String] = []
@@ -217,6 +218,7 @@ enum HeaderRules {
         }
         var upstreamVia: String?
         var hasServer = false
+        var hasDate = false
         for (i, field) in head.fields.enumerated() {
             let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
             switch Self.classify(name) {
@@ -229,6 +231,7 @@ enum HeaderRules {
             case .server:
                 hasServer = true
             case .replaced, .forwardedFor, .other:
+                if field.name.count == 4 && Self.equals(name, "date") { hasDate = true }
                 // A length beside Transfer-Encoding does not delimit the body: never relayed.
                 if head.hasTransferEncoding && field.name.count == 14 && Self.equals(name, "content-length") {
                     continue
@@ -246,6 +249,8 @@ enum HeaderRules {
             )
             writer.raw("\r\n")
         }
+        // nginx dates a response that came without a Date.
+        if !hasDate, let dates, !(edits?.removes("Date") ?? false) { writer.header("Date", dates.now) }
         guard let edits else {
             if !hasServer { writer.header("Server", serverToken) }
             writer.header("Via", upstreamVia.map { $0 + ", " + via } ?? via)

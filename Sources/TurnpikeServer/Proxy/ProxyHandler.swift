@@ -53,6 +53,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var events: [RequestParser.Event] = []
     /// Set by graceful shutdown: close as soon as the connection is idle.
     private var closeWhenIdle = false
+    /// The `Date` header value of this loop.
+    let dates: HTTPDateCache
     /// The response and log handlers of the request being answered; nil for routes without any
     /// (the usual case, which then costs one check).
     private var observers: RequestObservers?
@@ -61,9 +63,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         slot: NIOLoopBoundBox<Snapshot>,
         pool: UpstreamPool,
         balancerCursors: BalancerCursors,
+        dates: HTTPDateCache,
         configuration: ProxyConfiguration,
         logger: Logger
     ) {
+        self.dates = dates
         self.slot = slot
         self.pool = pool
         self.balancerCursors = balancerCursors
@@ -809,6 +813,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let edits = self.responseEdits(status: Int(status.code), requestID: requestID)
         var buffer = HeadWriter.write(allocator: context.channel.allocator, capacity: 256 + bodyBytes) { writer in
             writer.statusLine(version: head?.version ?? .http1_1, status: status)
+            if !(edits?.removes("Date") ?? false) { writer.header("Date", self.dates.now) }
             for (name, value) in extra where !(edits?.removes(name) ?? false) {
                 writer.header(name, HeadWriter.sanitized(value))
             }

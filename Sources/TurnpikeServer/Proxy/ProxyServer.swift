@@ -16,6 +16,7 @@ public final class ProxyServer: Sendable {
     final class LoopState {
         let pool: UpstreamPool
         let cursors = BalancerCursors()
+        let dates = HTTPDateCache()
 
         init(eventLoop: any EventLoop) {
             self.pool = UpstreamPool(eventLoop: eventLoop)
@@ -68,6 +69,7 @@ public final class ProxyServer: Sendable {
                             slot: slot,
                             pool: state.pool,
                             balancerCursors: state.cursors,
+                            dates: state.dates,
                             configuration: configuration,
                             logger: logger
                         )
