@@ -44,6 +44,11 @@ import TurnpikeTestSupport
             routes:
               - name: disabled
                 paths: [/disabled]
+          - name: regex
+            url: http://{{MOCK}}
+            routes:
+              - name: users
+                paths: ["~/users/[^/]+"]
         routes:
           - name: no-service
             paths: [/orphan]
@@ -333,6 +338,42 @@ import TurnpikeTestSupport
             let proxied = try TestClient.get(port: gw.proxyPort, "/mock/request")
             #expect(proxied.headers("date").count == 1)
             #expect(try proxied.header("date").flatMap { try pattern.wholeMatch(in: $0) } != nil)
+        }
+    }
+
+    @Test func decodedPathBytesNeverReachAHeaderRaw() async throws {
+        try await withGateway { gw in
+            // A regex route strips what it matched, CR LF included once decoded: the prefix header
+            // goes up percent-encoded, and no header line can be forged through it.
+            let r = try TestClient.get(port: gw.proxyPort, "/users/x%0D%0AX-Injected:%201/request")
+            #expect(r.status == 200)
+            let headers = try #require(r.json?["headers"] as? [String: String])
+            #expect(headers["x-injected"] == nil)
+            #expect(headers["x-forwarded-prefix"] == "/users/x%0D%0AX-Injected:%201")
+        }
+    }
+
+    @Test func gatewayErrorsKeepTheConnectionUsable() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            for _ in 0..<2 {
+                try client.send("GET /refused HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try client.readResponse().status == 502)
+            }
+            try client.send("GET /mock/request HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try client.readResponse().status == 200)
+        }
+    }
+
+    @Test func aRequestIsNeverAnsweredTwice() async throws {
+        try await withGateway { gw in
+            // No route: the 404 goes out at the head; a framing error in the body that follows
+            // closes the connection instead of sending a second answer.
+            let client = try TestClient(port: gw.proxyPort)
+            try client.send("POST /nowhere HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+            #expect(try client.readResponse().status == 404)
+            try client.send("zz\r\n")
+            #expect(client.isClosedByPeer())
         }
     }
 

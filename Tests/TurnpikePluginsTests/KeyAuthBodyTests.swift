@@ -194,3 +194,12 @@ import TurnpikePlugins
         #expect(ok?.value(named: "a") == .noText)
     }
 }
+
+@Suite struct BodyFieldsEdgeTests {
+    @Test func truncatedMultipartPartsAreSkipped() {
+        // A blank line right before the next delimiter: no value, no crash.
+        let body = Array("--b\r\nContent-Disposition: form-data; name=\"k\"\r\n\r\n--b--".utf8)
+        let fields = BodyFields.parse(body, contentType: "multipart/form-data; boundary=b")
+        #expect(fields?.value(named: "k") == nil || fields?.value(named: "k") == .text(""))
+    }
+}

@@ -93,6 +93,12 @@ import TurnpikePlugins
         #expect(head.hasSuffix("Connection: keep-alive\r\n\r\n"))
     }
 
+    @Test func contentLengthGoesUpOnceAsParsed() throws {
+        let head = try Self.upstreamHead(["Host": "h", "Content-Length": "5, 5"])
+        #expect(head.contains("Content-Length: 5\r\n"))
+        #expect(!head.contains("5, 5"))
+    }
+
     @Test func pluginEditsReplaceClientHeadersAndCannotInjectLines() throws {
         var edits = UpstreamEdits()
         edits.setHeader("X-Consumer-Username", "alice\r\nX-Evil: 1")

@@ -74,6 +74,12 @@ import Testing
         ("G(T / HTTP/1.1\r\n\r\n", .invalid("")),
         ("GET / HTTP/1.1\r\nX: \u{7f}\r\n\r\n", .invalid("")),
         ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", .invalid("")),
+        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\nGET /x HTTP/1.1\r\n\r\n", .invalid("")),
+        ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX: \u{1}\r\n\r\n", .invalid("")),
+        (
+            "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1;" + String(repeating: "e", count: 20000) + "\r\n",
+            .invalid("")
+        ),
         ("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX", .invalid("")),
     ])
     func refused(text: String, error: HTTPWireError) {

@@ -140,7 +140,9 @@ public struct BodyFields: Sendable {
             var end = next
             if end > start && body[end - 1] == UInt8(ascii: "\n") { end -= 1 }
             if end > start && body[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-            guard let headersEnd = Self.find(Array("\r\n\r\n".utf8), in: body, from: start), headersEnd <= end else {
+            // The value starts after the blank line, which must end before the part does.
+            guard let headersEnd = Self.find(Array("\r\n\r\n".utf8), in: body, from: start), headersEnd + 4 <= end
+            else {
                 continue
             }
             let headers = String(decoding: body[start..<headersEnd], as: UTF8.self)

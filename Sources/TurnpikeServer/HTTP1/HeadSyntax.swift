@@ -26,10 +26,12 @@ enum HeadSyntax {
     }
 
     /// The length of a head including its empty line, or nil when it is not complete yet.
-    static func headEnd(_ buffer: ByteBuffer) -> Int? {
+    /// `from`: how many bytes were already searched without finding it, so a head that trickles in
+    /// is not searched from its start at every read.
+    static func headEnd(_ buffer: ByteBuffer, from: Int = 0) -> Int? {
         buffer.withUnsafeReadableBytes { raw -> Int? in
             guard raw.count >= 4 else { return nil }
-            var i = 3
+            var i = max(3, from)
             while i < raw.count {
                 let c = raw[i]
                 if c == 0x0A {
@@ -160,6 +162,9 @@ struct ChunkedDecoder {
     }
 
     private(set) var step = Step.size(value: 0, digits: 0, inExtension: false)
+    /// Bytes of size lines (extensions included) and of the trailer section, which are bounded.
+    private var metaBytes = 0
+    static let maxMetaBytes = 16 * 1024
 
     /// Reads from `buffer`; emits data slices; returns true when the body ended (the last chunk
     /// and trailer section were read).
@@ -172,6 +177,9 @@ struct ChunkedDecoder {
                 continue
             }
             let c = buffer.readInteger(as: UInt8.self)!
+            if case .size = self.step { self.metaBytes += 1 }
+            if case .trailer = self.step { self.metaBytes += 1 }
+            if self.metaBytes > Self.maxMetaBytes { throw HTTPWireError.invalid("chunk metadata too large") }
             switch self.step {
             case .size(let value, let digits, let inExtension):
                 if c == 0x0D {
@@ -199,12 +207,21 @@ struct ChunkedDecoder {
             case .dataLF:
                 guard c == 0x0A else { throw HTTPWireError.invalid("bad chunk end") }
                 self.step = .size(value: 0, digits: 0, inExtension: false)
+                self.metaBytes = 0
             case .trailer(let lineEmpty):
-                self.step = c == 0x0D ? .trailerLF(lineEmpty: lineEmpty) : .trailer(lineEmpty: false)
+                // Trailer lines end with CRLF and hold no control characters: a bare LF here is
+                // where a laxer hop would see the message end.
+                if c == 0x0D {
+                    self.step = .trailerLF(lineEmpty: lineEmpty)
+                } else {
+                    guard c == 0x09 || c >= 0x20 && c != 0x7F else { throw HTTPWireError.invalid("bad trailer line") }
+                    self.step = .trailer(lineEmpty: false)
+                }
             case .trailerLF(let lineEmpty):
                 guard c == 0x0A else { throw HTTPWireError.invalid("bad trailer line") }
                 if lineEmpty {
                     self.step = .size(value: 0, digits: 0, inExtension: false)
+                    self.metaBytes = 0
                     return true
                 }
                 self.step = .trailer(lineEmpty: true)

@@ -100,6 +100,8 @@ struct RequestParser {
     private var state = State.head
     private var chunks = ChunkedDecoder()
     private var pending: ByteBuffer?
+    /// Bytes of `pending` already searched for the end of the head.
+    private var searched = 0
 
     init(limits: Limits) {
         self.limits = limits
@@ -176,24 +178,31 @@ struct RequestParser {
         {
             buffer.moveReaderIndex(forwardBy: 2)
         }
-        guard let end = HeadSyntax.headEnd(buffer) else {
-            try self.checkPartialHead(buffer)
+        guard let end = HeadSyntax.headEnd(buffer, from: self.searched) else {
+            try self.checkPartialHead(buffer, from: self.searched)
+            self.searched = buffer.readableBytes
             if buffer.readableBytes > 0 { self.pending = buffer.readSlice(length: buffer.readableBytes) }
             return nil
         }
+        self.searched = 0
         if end > self.limits.maxHeadBytes { throw HTTPWireError.headTooLarge }
         let bytes = buffer.readSlice(length: end)!
         return try Self.parseHead(bytes, limits: self.limits)
     }
 
     /// An incomplete head that is already too long: 414 while still in the request line, else 431.
-    private func checkPartialHead(_ buffer: ByteBuffer) throws {
-        // A bare LF would never end the head: refuse it now rather than wait for a timeout.
+    private func checkPartialHead(_ buffer: ByteBuffer, from: Int) throws {
+        // A bare LF would never end the head: refuse it now rather than wait for a timeout. Only
+        // the bytes not checked at an earlier read are looked at.
         let view = buffer.readableBytesView
         var previous: UInt8 = 0
-        for c in view {
+        var i = view.startIndex + max(0, from - 1)
+        if i > view.startIndex { previous = view[i - 1] }
+        while i < view.endIndex {
+            let c = view[i]
             if c == 0x0A && previous != 0x0D { throw HTTPWireError.invalid("bare LF") }
             previous = c
+            i += 1
         }
         let lineEnd = view.firstIndex(of: 0x0A)
         if lineEnd == nil && buffer.readableBytes > self.limits.maxURIBytes + 64 { throw HTTPWireError.uriTooLong }

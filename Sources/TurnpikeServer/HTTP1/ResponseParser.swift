@@ -74,6 +74,8 @@ struct ResponseParser {
     private var state = State.idle
     private var chunks = ChunkedDecoder()
     private var pending: ByteBuffer?
+    /// Bytes of `pending` already searched for the end of the head.
+    private var searched = 0
     private var requestIsHEAD = false
 
     /// A request went out; its response comes next.
@@ -81,6 +83,7 @@ struct ResponseParser {
         self.requestIsHEAD = isHEAD
         self.state = .head
         self.pending = nil
+        self.searched = 0
     }
 
     /// Bytes after a 101 head, for the tunnel.
@@ -141,11 +144,13 @@ struct ResponseParser {
             self.pending = nil
             buffer = pending
         }
-        guard let end = HeadSyntax.headEnd(buffer) else {
+        guard let end = HeadSyntax.headEnd(buffer, from: self.searched) else {
             if buffer.readableBytes > Self.maxHeadBytes { throw Failure.headTooLarge }
+            self.searched = buffer.readableBytes
             self.pending = buffer.readSlice(length: buffer.readableBytes)
             return false
         }
+        self.searched = 0
         if end > Self.maxHeadBytes { throw Failure.headTooLarge }
         let bytes = buffer.readSlice(length: end)!
         let head = try Self.parseHead(bytes)

@@ -44,7 +44,7 @@ final class Exchange: UpstreamDelegate {
     /// The body so far, while it fits the replay buffer; nil once it does not (no more retries).
     private var replay: [ByteBuffer]? = []
     private var replayBytes = 0
-    private var clientEnded = false
+    private(set) var clientEnded = false
     private var headSent = false
     private var bytesSentUpstream = false
     private var upstreamNeedsFlush = false
@@ -372,7 +372,6 @@ final class Exchange: UpstreamDelegate {
     func upstreamResponseBody(_ buffer: ByteBuffer) {
         guard !self.finished else { return }
         let handler = self.handler
-        self.bodyRead = true
         guard buffer.readableBytes > 0 else { return }
         var buffer = buffer
         if !self.bodyHandlers.isEmpty {
@@ -399,11 +398,9 @@ final class Exchange: UpstreamDelegate {
     func upstreamReadComplete() {
         guard !self.finished else { return }
         self.releaseHead()
-        // Body parts only mark the read; the clock is read once per socket read.
-        if self.bodyRead {
-            self.bodyRead = false
-            self.restartReadTimer()
-        }
+        // Every socket read counts for read_timeout (a head or chunk framing arriving slowly too);
+        // the clock is read once per read, not per body part.
+        self.restartReadTimer()
         self.handler.flushClient()
     }
 
@@ -589,7 +586,6 @@ final class Exchange: UpstreamDelegate {
     /// connection's one timer (`UpstreamConnection.watch`) asks `upstreamTimerFired` when it fires.
     private var lastUpstreamRead = NIODeadline.now()
     private var readTimerActive = false
-    private var bodyRead = false
 
     private func startReadTimer() {
         self.lastUpstreamRead = .now()

@@ -147,7 +147,8 @@ enum HeaderRules {
                     clientVia = clientVia.map { $0 + ", " + value } ?? value
                 case .server, .other:
                     if head.hasExpect && Self.equals(name, "expect") { continue }
-                    if f.contentLength != nil && Self.equals(name, "content-length") { continue }
+                    // The length goes up once, as parsed ("5, 5" or a repeated field become one value).
+                    if field.name.count == 14 && Self.equals(name, "content-length") { continue }
                     if !removed.isEmpty && removed.contains(where: { HeaderName.equal($0.utf8, name) }) { continue }
                     if !listed.isEmpty && listed.contains(where: { HeaderName.equal($0.utf8, name) }) { continue }
                     // The line as the client sent it (validated by the parser).
@@ -177,7 +178,9 @@ enum HeaderRules {
         }
         if teTrailers { writer.header("TE", "trailers") }
         if f.chunkedBody { writer.header("Transfer-Encoding", "chunked") }
-        if let length = f.contentLength { writer.header("Content-Length", Int64(length)) }
+        if let length = f.contentLength ?? (f.chunkedBody ? nil : head.contentLength) {
+            writer.header("Content-Length", Int64(length))
+        }
         if f.webSocketUpgrade {
             // Kong keeps `Upgrade` for WebSocket only.
             writer.header("Connection", "keep-alive, Upgrade")

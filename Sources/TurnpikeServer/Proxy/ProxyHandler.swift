@@ -134,11 +134,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let timeout = self.configuration.keepAliveTimeout
         let idle = NIODeadline.now() - self.lastClientRead
         // Keep-alive or head timeout; a request in flight waits for its upstream instead.
-        if idle >= timeout, self.isIdle || self.isDiscarding || self.isHoldingBody {
+        if idle >= timeout, self.isIdle || self.isDiscarding || self.isHoldingBody || self.isSendingBody {
             self.closeClient()
             return
         }
         self.armIdleTimer(in: idle >= timeout ? timeout : timeout - idle)
+    }
+
+    /// A request body is still coming from the client (nginx's client_body_timeout applies).
+    private var isSendingBody: Bool {
+        if case .proxying(let exchange) = self.state { return !exchange.clientEnded }
+        return false
     }
 
     private var isHoldingBody: Bool {
@@ -237,9 +243,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         self.input = nil
         switch self.state {
-        case .idle, .discardingBody:
+        case .idle:
             self.state = .closing
             self.sendLocal(status: status, message: message, head: nil, requestID: self.random.next(), closeAfter: true)
+        case .discardingBody:
+            // This request was answered already: a second answer would be taken for the next one.
+            self.closeClient()
         case .holdingBody(let held):
             self.state = .closing
             self.sendLocal(
@@ -605,7 +614,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             requestPath: path,
             matchedLength: match.matchedPathLength,
             stripPath: plan.stripPath
-        ).map { String(decoding: $0, as: UTF8.self) }
+        ).map { HeaderRules.encodePath($0) }  // decoded bytes (a %0D%0A among them) never reach a header raw
 
         let upstreamHost: String
         if plan.preserveHost, let hostHeader {
@@ -970,10 +979,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             closeAfter: closeAfter,
             proxyError: true
         )
+        // The request had ended: the connection takes the next one (sendRaw marked it as
+        // discarding a body that will not come).
+        if requestComplete && !closeAfter { self.state = .idle }
         self.becameIdle()
     }
 
     func closeClient() {
+        // An exchange in flight ends with the client (and never calls back into this handler).
+        if case .proxying(let exchange) = self.state { exchange.clientClosed() }
         self.state = .closing
         self.context?.close(promise: nil)
     }

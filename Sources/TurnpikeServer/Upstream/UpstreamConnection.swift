@@ -100,8 +100,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var parser = ResponseParser()
     /// Bytes after a 101 head: the tunnel's, handed on when this handler leaves the pipeline.
     private var leftover: ByteBuffer?
-    /// Whether the last response allows the connection to be reused.
-    private(set) var lastResponseKeepAlive = true
+    /// Whether the last response allows the connection to be reused: never once the upstream
+    /// sent bytes it should not have (the connection is closed right after).
+    var lastResponseKeepAlive: Bool { self.headKeepAlive && !self.broken }
+    private var headKeepAlive = true
+    private var broken = false
     /// True once any byte of the current response arrived (a stale pooled connection fails before).
     private(set) var receivedResponseBytes = false
     private var finished = false
@@ -131,7 +134,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func prepareForRequest() {
         self.receivedResponseBytes = false
         self.finished = false
-        self.lastResponseKeepAlive = true
+        self.headKeepAlive = true
         // The previous exchange may have ended while the client was slow and reads were held.
         self.resumeReads()
     }
@@ -176,6 +179,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             failed = true
         }
         if self.parser.isUpgraded && buffer.readableBytes > 0 { self.leftover = buffer }
+        // A response followed by bytes nobody asked for: delivered, but the connection is not reused
+        // (a request taking it now would get the failure and, worse, be sent again).
+        if failed { self.broken = true }
         for event in events { self.deliver(event) }
         events.removeAll(keepingCapacity: true)
         self.events = events
@@ -189,7 +195,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
         guard let delegate = self.delegate else { return }
         switch event {
         case .head(let head):
-            self.lastResponseKeepAlive = head.keepAlive
+            self.headKeepAlive = head.keepAlive
             delegate.upstreamResponseHead(head)
         case .body(let buffer):
             delegate.upstreamResponseBody(buffer)
