@@ -141,9 +141,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.armIdleTimer(in: idle >= timeout ? timeout : timeout - idle)
     }
 
-    /// A request body is still coming from the client (nginx's client_body_timeout applies).
+    /// A request body is still coming from the client (nginx's client_body_timeout applies), and
+    /// the gateway is not the one holding it back (paused reads wait for the upstream, whose
+    /// write_timeout applies instead).
     private var isSendingBody: Bool {
-        if case .proxying(let exchange) = self.state { return !exchange.clientEnded }
+        if case .proxying(let exchange) = self.state { return !exchange.clientEnded && !self.readGate.isPaused }
         return false
     }
 
@@ -352,6 +354,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func resumeClientReads() {
         // A waiting pipelined request keeps reads paused until it has been answered.
         guard self.input == nil else { return }
+        // Time spent held back by the gateway does not count as the client being idle.
+        if self.readGate.isPaused { self.lastClientRead = .now() }
         self.readGate.resume(context: self.context)
     }
 
