@@ -13,7 +13,9 @@ func makeRoutes(count: Int, hosts: Bool) -> [Route] {
     (0..<count).map { i in
         var route = Route(
             id: EntityID.v5(namespace: DeclarativeIDs.routes, name: "r\(i)"),
-            location: SourceLocation(file: "bench", line: 1, column: 1), path: FieldPath("routes[\(i)]"))
+            location: SourceLocation(file: "bench", line: 1, column: 1),
+            path: FieldPath("routes[\(i)]")
+        )
         route.name = "r\(i)"
         route.paths = ["/svc/\(i)/api"]
         if hosts { route.hosts = ["h\(i % 100).example.com"] }
@@ -60,7 +62,8 @@ for hosts in [false, true] {
             samples.append(ns / Double(requests.count))
         }
         samples.sort()
-        let line = pad("\(count)", 9) + pad(hosts ? "yes" : "no", 8) + pad(String(Int(samples[3].rounded())), 11)
+        let line =
+            pad("\(count)", 9) + pad(hosts ? "yes" : "no", 8) + pad(String(Int(samples[3].rounded())), 11)
             + "\(matched)/\(requests.count)"
         print(line)
     }

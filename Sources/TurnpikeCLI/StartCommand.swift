@@ -63,7 +63,9 @@ struct StartCommand: AsyncParsableCommand {
             throw ValidationError("--workers must be between 1 and 256")
         }
         guard self.drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
-        guard Logger.Level(rawValue: self.logLevel) != nil else { throw ValidationError("unknown --log-level '\(self.logLevel)'") }
+        guard Logger.Level(rawValue: self.logLevel) != nil else {
+            throw ValidationError("unknown --log-level '\(self.logLevel)'")
+        }
     }
 
     func run() async throws {
@@ -75,14 +77,18 @@ struct StartCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "turnpike.proxy")
         guard let path = self.config ?? Environment.get("KONG_DECLARATIVE_CONFIG") else {
-            FileHandleStandardError.write("turnpike: no config file: pass --config FILE or set KONG_DECLARATIVE_CONFIG\n")
+            FileHandleStandardError.write(
+                "turnpike: no config file: pass --config FILE or set KONG_DECLARATIVE_CONFIG\n"
+            )
             throw ExitCode(2)
         }
         let proxy: ListenAddress
         let admin: ListenAddress
         do {
             proxy = try ListenAddress.parse(self.proxyListen ?? Environment.get("KONG_PROXY_LISTEN") ?? "0.0.0.0:8000")
-            admin = try ListenAddress.parse(self.adminListen ?? Environment.get("KONG_ADMIN_LISTEN") ?? "127.0.0.1:8001")
+            admin = try ListenAddress.parse(
+                self.adminListen ?? Environment.get("KONG_ADMIN_LISTEN") ?? "127.0.0.1:8001"
+            )
         } catch {
             FileHandleStandardError.write("turnpike: \(error)\n")
             throw ExitCode(2)
@@ -102,7 +108,8 @@ struct StartCommand: AsyncParsableCommand {
         }
         logger.notice(
             "configuration loaded",
-            metadata: ["config.file": "\(path)", "config.hash": "\(snapshot.hash)", "config.generation": "1"])
+            metadata: ["config.file": "\(path)", "config.hash": "\(snapshot.hash)", "config.generation": "1"]
+        )
 
         var proxyConfiguration = ProxyConfiguration()
         proxyConfiguration.maxURIBytes = self.maxUriSize
@@ -115,14 +122,26 @@ struct StartCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.workers ?? System.coreCount)
         let gateway = Gateway(
             options: Gateway.Options(
-                configPath: path, proxyHost: proxy.host, proxyPort: proxy.port, adminHost: admin.host,
-                adminPort: admin.port, drainTimeout: .seconds(self.drainTimeout), proxy: proxyConfiguration),
-            group: group, initial: snapshot, loader: loader, logger: logger)
+                configPath: path,
+                proxyHost: proxy.host,
+                proxyPort: proxy.port,
+                adminHost: admin.host,
+                adminPort: admin.port,
+                drainTimeout: .seconds(self.drainTimeout),
+                proxy: proxyConfiguration
+            ),
+            group: group,
+            initial: snapshot,
+            loader: loader,
+            logger: logger
+        )
         let services = ServiceGroup(
             configuration: ServiceGroupConfiguration(
                 services: [.init(service: gateway, successTerminationBehavior: .gracefullyShutdownGroup)],
                 gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: Logger(label: "turnpike.lifecycle")))
+                logger: Logger(label: "turnpike.lifecycle")
+            )
+        )
         do {
             try await services.run()
         } catch {
@@ -161,12 +180,15 @@ struct ListenAddress: Equatable {
 
     static func parse(_ text: String) throws(Invalid) -> ListenAddress {
         let entries = text.split(separator: ",").map { $0.split(separator: " ").map(String.init) }
-        guard let entry = entries.first(where: { !$0.isEmpty && !$0.dropFirst().contains("ssl") }), let address = entry.first
+        guard let entry = entries.first(where: { !$0.isEmpty && !$0.dropFirst().contains("ssl") }),
+            let address = entry.first
         else { throw Invalid(text: text) }
         if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
             let host = String(address[address.index(after: address.startIndex)..<close])
             let rest = address[address.index(after: close)...]
-            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (0...65535).contains(port) else { throw Invalid(text: text) }
+            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (0...65535).contains(port) else {
+                throw Invalid(text: text)
+            }
             return ListenAddress(host: host, port: port)
         }
         guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),

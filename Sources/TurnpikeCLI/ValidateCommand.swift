@@ -57,7 +57,8 @@ struct ValidateCommand: ParsableCommand {
                     let m = snapshot.model
                     StandardOutput.write(
                         "\(file): ok (\(m.services.count) services, \(m.routes.count) routes, "
-                            + "\(m.consumers.count) consumers, \(m.plugins.count) plugins, \(m.upstreams.count) upstreams)\n")
+                            + "\(m.consumers.count) consumers, \(m.plugins.count) plugins, \(m.upstreams.count) upstreams)\n"
+                    )
                 }
             case .unreadable(let message):
                 worst = 2
@@ -69,7 +70,9 @@ struct ValidateCommand: ParsableCommand {
                 case .text:
                     var text = ""
                     for e in shown { text += e.description + "\n" }
-                    if errors.count > shown.count { text += "\(file): … and \(errors.count - shown.count) more errors\n" }
+                    if errors.count > shown.count {
+                        text += "\(file): … and \(errors.count - shown.count) more errors\n"
+                    }
                     FileHandleStandardError.write(text)
                 case .json:
                     jsonItems.append(contentsOf: shown.map(Self.json))
@@ -77,7 +80,8 @@ struct ValidateCommand: ParsableCommand {
                     var text = ""
                     for e in shown { text += Self.github(e) + "\n" }
                     if errors.count > shown.count {
-                        text += "::error file=\(Self.property(file))::\(errors.count - shown.count) more errors not shown\n"
+                        text +=
+                            "::error file=\(Self.property(file))::\(errors.count - shown.count) more errors not shown\n"
                     }
                     StandardOutput.write(text)
                 }
@@ -100,7 +104,8 @@ struct ValidateCommand: ParsableCommand {
     /// A GitHub Actions workflow command (`::error file=…,line=…,col=…::message`).
     static func github(_ e: ConfigError) -> String {
         let message = e.path.isEmpty ? e.message : "\(e.path): \(e.message)"
-        return "::error file=\(property(e.location.file)),line=\(e.location.line),col=\(e.location.column)::\(data(message))"
+        return
+            "::error file=\(property(e.location.file)),line=\(e.location.line),col=\(e.location.column)::\(data(message))"
     }
 
     static func data(_ s: String) -> String {

@@ -129,4 +129,3 @@ extension Substring {
         return s
     }
 }
-

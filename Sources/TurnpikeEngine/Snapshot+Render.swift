@@ -153,42 +153,61 @@ extension Snapshot {
             guard let d else { return .null }
             return d.rounded() == d ? .integer(Int(d)) : .number(d)
         }
-        let headers: Rendered = h.active.headers.map { list in .object(list.map { ($0.name, .strings($0.values)) }) } ?? .null
+        let headers: Rendered =
+            h.active.headers.map { list in .object(list.map { ($0.name, .strings($0.values)) }) } ?? .null
         return .object([
-            ("active", .object([
-                ("type", .string(h.active.type)),
-                ("timeout", seconds(h.active.timeout)),
-                ("concurrency", .integer(h.active.concurrency)),
-                ("http_path", .string(h.active.httpPath)),
-                ("https_sni", .optional(h.active.httpsSNI)),
-                ("https_verify_certificate", .bool(h.active.httpsVerifyCertificate)),
-                ("headers", headers),
-                ("healthy", .object([
-                    ("interval", seconds(h.active.healthy.interval)),
-                    ("http_statuses", statuses(h.active.healthy.httpStatuses)),
-                    ("successes", .integer(h.active.healthy.successes)),
-                ])),
-                ("unhealthy", .object([
-                    ("interval", seconds(h.active.unhealthy.interval)),
-                    ("http_statuses", statuses(h.active.unhealthy.httpStatuses)),
-                    ("tcp_failures", .integer(h.active.unhealthy.tcpFailures)),
-                    ("timeouts", .integer(h.active.unhealthy.timeouts)),
-                    ("http_failures", .integer(h.active.unhealthy.httpFailures)),
-                ])),
-            ])),
-            ("passive", .object([
-                ("type", .string(h.passive.type)),
-                ("healthy", .object([
-                    ("http_statuses", statuses(h.passive.healthy.httpStatuses)),
-                    ("successes", .integer(h.passive.healthy.successes)),
-                ])),
-                ("unhealthy", .object([
-                    ("http_statuses", statuses(h.passive.unhealthy.httpStatuses)),
-                    ("tcp_failures", .integer(h.passive.unhealthy.tcpFailures)),
-                    ("timeouts", .integer(h.passive.unhealthy.timeouts)),
-                    ("http_failures", .integer(h.passive.unhealthy.httpFailures)),
-                ])),
-            ])),
+            (
+                "active",
+                .object([
+                    ("type", .string(h.active.type)),
+                    ("timeout", seconds(h.active.timeout)),
+                    ("concurrency", .integer(h.active.concurrency)),
+                    ("http_path", .string(h.active.httpPath)),
+                    ("https_sni", .optional(h.active.httpsSNI)),
+                    ("https_verify_certificate", .bool(h.active.httpsVerifyCertificate)),
+                    ("headers", headers),
+                    (
+                        "healthy",
+                        .object([
+                            ("interval", seconds(h.active.healthy.interval)),
+                            ("http_statuses", statuses(h.active.healthy.httpStatuses)),
+                            ("successes", .integer(h.active.healthy.successes)),
+                        ])
+                    ),
+                    (
+                        "unhealthy",
+                        .object([
+                            ("interval", seconds(h.active.unhealthy.interval)),
+                            ("http_statuses", statuses(h.active.unhealthy.httpStatuses)),
+                            ("tcp_failures", .integer(h.active.unhealthy.tcpFailures)),
+                            ("timeouts", .integer(h.active.unhealthy.timeouts)),
+                            ("http_failures", .integer(h.active.unhealthy.httpFailures)),
+                        ])
+                    ),
+                ])
+            ),
+            (
+                "passive",
+                .object([
+                    ("type", .string(h.passive.type)),
+                    (
+                        "healthy",
+                        .object([
+                            ("http_statuses", statuses(h.passive.healthy.httpStatuses)),
+                            ("successes", .integer(h.passive.healthy.successes)),
+                        ])
+                    ),
+                    (
+                        "unhealthy",
+                        .object([
+                            ("http_statuses", statuses(h.passive.unhealthy.httpStatuses)),
+                            ("tcp_failures", .integer(h.passive.unhealthy.tcpFailures)),
+                            ("timeouts", .integer(h.passive.unhealthy.timeouts)),
+                            ("http_failures", .integer(h.passive.unhealthy.httpFailures)),
+                        ])
+                    ),
+                ])
+            ),
             ("threshold", seconds(h.threshold)),
         ])
     }

@@ -33,7 +33,9 @@ public enum PathNormalizer {
             var clean = true
             var previous: UInt8 = 0
             for c in path {
-                if c == UInt8(ascii: "%") || (previous == UInt8(ascii: "/") && (c == UInt8(ascii: "/") || c == UInt8(ascii: "."))) {
+                if c == UInt8(ascii: "%")
+                    || (previous == UInt8(ascii: "/") && (c == UInt8(ascii: "/") || c == UInt8(ascii: ".")))
+                {
                     clean = false
                     break
                 }
@@ -48,7 +50,8 @@ public enum PathNormalizer {
         var i = 0
         while i < path.count {
             let c = path[i]
-            if c == UInt8(ascii: "%"), i + 2 < path.count, let h = hexValue(path[i + 1]), let l = hexValue(path[i + 2]) {
+            if c == UInt8(ascii: "%"), i + 2 < path.count, let h = hexValue(path[i + 1]), let l = hexValue(path[i + 2])
+            {
                 let v = h << 4 | l
                 if isReserved(v) {
                     decoded.append(UInt8(ascii: "%"))

@@ -14,7 +14,8 @@ public struct Record {
     private var usedOverflow: [Bool]
 
     /// Returns nil, after reporting `expected a record`, when `node` is not a mapping.
-    public init?(_ node: ConfigNode, path: FieldPath, diagnostics: Diagnostics, expected: String = "expected a record") {
+    public init?(_ node: ConfigNode, path: FieldPath, diagnostics: Diagnostics, expected: String = "expected a record")
+    {
         guard let entries = node.mapping else {
             diagnostics.add(expected, node: node, path: path.text)
             return nil
@@ -142,10 +143,20 @@ public struct Record {
         element: (ConfigNode, FieldPath) -> T?
     ) -> [T]? {
         guard let node = self.value(key, required: required) else { return nil }
-        return Self.array(node, path: self.fieldPath(key), diagnostics: self.diagnostics, expected: expected, element: element)
+        return Self.array(
+            node,
+            path: self.fieldPath(key),
+            diagnostics: self.diagnostics,
+            expected: expected,
+            element: element
+        )
     }
 
-    public mutating func stringArray(_ key: String, required: Bool = false, expected: String = "expected an array") -> [String]? {
+    public mutating func stringArray(
+        _ key: String,
+        required: Bool = false,
+        expected: String = "expected an array"
+    ) -> [String]? {
         let diagnostics = self.diagnostics
         return self.array(key, required: required, expected: expected) { node, path in
             Record.string(node, path: path, diagnostics: diagnostics)
@@ -181,7 +192,10 @@ public struct Record {
     /// `path` is only evaluated when there is an error to report (paths are strings; building
     /// one per field would dominate decoding large files).
     public static func string(
-        _ node: ConfigNode, path: @autoclosure () -> FieldPath, diagnostics: Diagnostics, allowEmpty: Bool = false
+        _ node: ConfigNode,
+        path: @autoclosure () -> FieldPath,
+        diagnostics: Diagnostics,
+        allowEmpty: Bool = false
     ) -> String? {
         guard let s = node.string else {
             diagnostics.add("expected a string", node: node, path: path().text)
@@ -195,14 +209,21 @@ public struct Record {
     }
 
     public static func integer(
-        _ node: ConfigNode, path: @autoclosure () -> FieldPath, diagnostics: Diagnostics, in range: ClosedRange<Int64>? = nil
+        _ node: ConfigNode,
+        path: @autoclosure () -> FieldPath,
+        diagnostics: Diagnostics,
+        in range: ClosedRange<Int64>? = nil
     ) -> Int? {
         guard let i = node.integer else {
             diagnostics.add("expected an integer", node: node, path: path().text)
             return nil
         }
         if let range, !range.contains(i) {
-            diagnostics.add("value should be between \(range.lowerBound) and \(range.upperBound)", node: node, path: path().text)
+            diagnostics.add(
+                "value should be between \(range.lowerBound) and \(range.upperBound)",
+                node: node,
+                path: path().text
+            )
             return nil
         }
         return Int(i)

@@ -29,7 +29,9 @@ public indirect enum Rendered: Sendable, Equatable {
     public static func strings(_ list: [String]?) -> Rendered { list.map { .array($0.map(Rendered.string)) } ?? .null }
     public static func id(_ id: EntityID?) -> Rendered { id.map { .string($0.description) } ?? .null }
     /// Kong's foreign-key shape: `{"id": "<uuid>"}` or null.
-    public static func reference(_ id: EntityID?) -> Rendered { id.map { .object([("id", .string($0.description))]) } ?? .null }
+    public static func reference(_ id: EntityID?) -> Rendered {
+        id.map { .object([("id", .string($0.description))]) } ?? .null
+    }
 
     /// Compact JSON, keys in the given order, strings escaped (RFC 8259).
     public var json: String {

@@ -33,7 +33,13 @@ public protocol Plugin: Sendable {
     static var allowsConsumerScope: Bool { get }
     /// Decodes `config` (nil when the file has none: all defaults). Reports every problem into
     /// `diagnostics` under `path` and returns nil when the config is unusable.
-    static func decode(_ config: ConfigNode?, at location: SourceLocation, path: FieldPath, scope: PluginScope, diagnostics: Diagnostics) -> Config?
+    static func decode(
+        _ config: ConfigNode?,
+        at location: SourceLocation,
+        path: FieldPath,
+        scope: PluginScope,
+        diagnostics: Diagnostics
+    ) -> Config?
 }
 
 extension Plugin {

@@ -119,7 +119,9 @@ public struct ConfigLoader: Sendable {
         guard fstat(fd, &st) == 0 else { return .failure("cannot read \(path): \(Self.errnoText())") }
         guard (st.st_mode & S_IFMT) == S_IFREG else { return .failure("cannot read \(path): not a regular file") }
         if Int(st.st_size) > maxBytes {
-            return .failure("cannot read \(path): file is larger than \(maxBytes) bytes (raise it with --max-config-size)")
+            return .failure(
+                "cannot read \(path): file is larger than \(maxBytes) bytes (raise it with --max-config-size)"
+            )
         }
         var out: [UInt8] = []
         out.reserveCapacity(Int(st.st_size) + 1)
@@ -133,7 +135,9 @@ public struct ConfigLoader: Sendable {
             if n == 0 { break }
             out.append(contentsOf: chunk[0..<n])
             if out.count > maxBytes {
-                return .failure("cannot read \(path): file is larger than \(maxBytes) bytes (raise it with --max-config-size)")
+                return .failure(
+                    "cannot read \(path): file is larger than \(maxBytes) bytes (raise it with --max-config-size)"
+                )
             }
         }
         return .success(out)

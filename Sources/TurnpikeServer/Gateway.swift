@@ -18,8 +18,13 @@ public final class Gateway: Service, Sendable {
         public var proxy: ProxyConfiguration
 
         public init(
-            configPath: String, proxyHost: String, proxyPort: Int, adminHost: String, adminPort: Int,
-            drainTimeout: Duration, proxy: ProxyConfiguration
+            configPath: String,
+            proxyHost: String,
+            proxyPort: Int,
+            adminHost: String,
+            adminPort: Int,
+            drainTimeout: Duration,
+            proxy: ProxyConfiguration
         ) {
             self.configPath = configPath
             self.proxyHost = proxyHost
@@ -47,13 +52,24 @@ public final class Gateway: Service, Sendable {
 
     public func run() async throws {
         let proxy = try await ProxyServer.start(
-            host: self.options.proxyHost, port: self.options.proxyPort, group: self.group, store: self.store,
-            configuration: self.options.proxy, logger: self.logger)
+            host: self.options.proxyHost,
+            port: self.options.proxyPort,
+            group: self.group,
+            store: self.store,
+            configuration: self.options.proxy,
+            logger: self.logger
+        )
         let admin: AdminServer
         do {
             admin = try await AdminServer.start(
-                host: self.options.adminHost, port: self.options.adminPort, group: self.group, store: self.store,
-                reloader: self.reloader, serverToken: self.options.proxy.serverToken, logger: self.logger)
+                host: self.options.adminHost,
+                port: self.options.adminPort,
+                group: self.group,
+                store: self.store,
+                reloader: self.reloader,
+                serverToken: self.options.proxy.serverToken,
+                logger: self.logger
+            )
         } catch {
             await proxy.shutdown(timeout: .zero)
             throw error
@@ -73,7 +89,10 @@ public final class Gateway: Service, Sendable {
             await group.next()
             group.cancelAll()
         }
-        self.logger.notice("shutting down: draining in-flight requests", metadata: ["drain.timeout": "\(self.options.drainTimeout)"])
+        self.logger.notice(
+            "shutting down: draining in-flight requests",
+            metadata: ["drain.timeout": "\(self.options.drainTimeout)"]
+        )
         await admin.shutdown()
         await proxy.shutdown(timeout: self.options.drainTimeout)
         self.logger.notice("stopped")

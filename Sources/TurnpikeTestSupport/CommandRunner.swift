@@ -38,7 +38,8 @@ public enum CommandRunner {
         return CommandResult(
             status: process.terminationStatus,
             stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self))
+            stderr: String(decoding: errData, as: UTF8.self)
+        )
     }
 
     /// A fresh temporary directory for files a test writes.

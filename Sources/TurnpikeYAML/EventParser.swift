@@ -107,18 +107,23 @@ struct EventParser: ~Copyable {
             let scalar = event.data.scalar
             let bytes = UnsafeBufferPointer(start: scalar.value, count: scalar.value == nil ? 0 : scalar.length)
             let properties = YAMLNodeProperties(
-                anchor: Self.string(scalar.anchor), tag: Self.string(scalar.tag), mark: mark)
+                anchor: Self.string(scalar.anchor),
+                tag: Self.string(scalar.tag),
+                mark: mark
+            )
             return .scalar(bytes: bytes, isPlain: scalar.style == YAML_PLAIN_SCALAR_STYLE, properties: properties)
         case YAML_SEQUENCE_START_EVENT:
             let start = event.data.sequence_start
             return .sequenceStart(
-                YAMLNodeProperties(anchor: Self.string(start.anchor), tag: Self.string(start.tag), mark: mark))
+                YAMLNodeProperties(anchor: Self.string(start.anchor), tag: Self.string(start.tag), mark: mark)
+            )
         case YAML_SEQUENCE_END_EVENT:
             return .sequenceEnd
         case YAML_MAPPING_START_EVENT:
             let start = event.data.mapping_start
             return .mappingStart(
-                YAMLNodeProperties(anchor: Self.string(start.anchor), tag: Self.string(start.tag), mark: mark))
+                YAMLNodeProperties(anchor: Self.string(start.anchor), tag: Self.string(start.tag), mark: mark)
+            )
         case YAML_MAPPING_END_EVENT:
             return .mappingEnd
         default:

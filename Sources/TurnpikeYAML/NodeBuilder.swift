@@ -144,7 +144,8 @@ struct NodeBuilder {
     private mutating func handleAlias(_ anchor: String, at mark: YAMLMark) -> Bool {
         guard let built = self.anchors[anchor] else {
             let recursive = self.stack.contains { $0.anchor == anchor }
-            let message = recursive
+            let message =
+                recursive
                 ? "alias '*\(anchor)' refers to a node that contains it"
                 : "unknown anchor '\(anchor)' (an anchor must be defined before its alias)"
             self.report(message, at: mark)
@@ -176,7 +177,8 @@ struct NodeBuilder {
             let display = ScalarResolver.displayTag(tag)
             let isScalarOrOtherKind = ["map", "seq", "str", "int", "float", "bool", "null"]
                 .contains { ScalarResolver.yamlTagPrefix + $0 == tag }
-            let message = isScalarOrOtherKind
+            let message =
+                isScalarOrOtherKind
                 ? "YAML tag '\(display)' cannot be used on a \(isMapping ? "mapping" : "sequence")"
                 : "unsupported YAML tag '\(display)'"
             self.errors.append(ConfigError(message, at: location))
@@ -270,7 +272,8 @@ struct NodeBuilder {
     private mutating func acceptMerge(_ value: Built, frame: Int, keyLocation: SourceLocation) {
         guard let sources = Self.mergeSources(value.node) else {
             self.errors.append(
-                ConfigError("merge key value must be a mapping or a sequence of mappings", at: keyLocation))
+                ConfigError("merge key value must be a mapping or a sequence of mappings", at: keyLocation)
+            )
             return
         }
         let position = self.stack[frame].entries.count

@@ -111,9 +111,10 @@ enum ScalarResolver {
     // MARK: - Explicit tags
 
     private static func explicitInt(_ text: UnsafeBufferPointer<UInt8>) -> Outcome {
-        for match in [self.octal(text), self.decimal(text), self.hexadecimal(text), self.binary(text),
-            self.sexagesimal(text)]
-        {
+        for match in [
+            self.octal(text), self.decimal(text), self.hexadecimal(text), self.binary(text),
+            self.sexagesimal(text),
+        ] {
             if let outcome = self.integerOutcome(match, text) { return outcome }
         }
         return self.invalidTagged("!!int", text)
@@ -239,7 +240,10 @@ enum ScalarResolver {
 
     /// Reads `text[start...]` as digits of `radix` mixed with `_`; nil if another byte occurs.
     private static func accumulate(
-        _ text: UnsafeBufferPointer<UInt8>, from start: Int, radix: UInt64, negative: Bool
+        _ text: UnsafeBufferPointer<UInt8>,
+        from start: Int,
+        radix: UInt64,
+        negative: Bool
     ) -> IntegerMatch? {
         var magnitude: UInt64 = 0
         var approximate = 0.0
@@ -264,7 +268,12 @@ enum ScalarResolver {
         return self.signed(magnitude, overflowed: overflowed, approximate: approximate, negative: negative)
     }
 
-    private static func signed(_ magnitude: UInt64, overflowed: Bool, approximate: Double, negative: Bool)
+    private static func signed(
+        _ magnitude: UInt64,
+        overflowed: Bool,
+        approximate: Double,
+        negative: Bool
+    )
         -> IntegerMatch
     {
         let limit = negative ? UInt64(Int64.max) + 1 : UInt64(Int64.max)
@@ -320,7 +329,10 @@ enum ScalarResolver {
 
     /// Splits `^[+-]?[0-9]+:[0-9][:0-9]*` followed by `fraction` (nil: end of text; else `.[0-9]+` then end).
     /// Returns the sign and the end of the colon part, or nil when the text does not have that shape.
-    private static func sexagesimalShape(_ text: UnsafeBufferPointer<UInt8>, fraction: Bool)
+    private static func sexagesimalShape(
+        _ text: UnsafeBufferPointer<UInt8>,
+        fraction: Bool
+    )
         -> (negative: Bool, end: Int)?
     {
         let (negative, afterSign) = self.sign(text)
@@ -342,7 +354,11 @@ enum ScalarResolver {
     }
 
     /// Runs of digits in `text[from..<to]` as base-60 digits.
-    private static func base60(_ text: UnsafeBufferPointer<UInt8>, from: Int, to: Int)
+    private static func base60(
+        _ text: UnsafeBufferPointer<UInt8>,
+        from: Int,
+        to: Int
+    )
         -> (magnitude: UInt64, overflowed: Bool, approximate: Double)
     {
         var total: UInt64 = 0
@@ -424,7 +440,8 @@ enum ScalarResolver {
     /// Its `inf`/`nan` words are left out: they never contain `.`, `e` or `E`, so rule 4 cannot reach them.
     static func luaNumber(_ text: UnsafeBufferPointer<UInt8>) -> Double? {
         var index = self.sign(text).next
-        let isHex = index + 1 < text.count && text[index] == UInt8(ascii: "0")
+        let isHex =
+            index + 1 < text.count && text[index] == UInt8(ascii: "0")
             && (text[index + 1] == UInt8(ascii: "x") || text[index + 1] == UInt8(ascii: "X"))
         let radix: UInt64 = isHex ? 16 : 10
         if isHex { index += 2 }
@@ -443,7 +460,8 @@ enum ScalarResolver {
         guard digits > 0 else { return nil }
         if index < text.count {
             let marker = text[index]
-            let isExponent = isHex
+            let isExponent =
+                isHex
                 ? marker == UInt8(ascii: "p") || marker == UInt8(ascii: "P")
                 : marker == UInt8(ascii: "e") || marker == UInt8(ascii: "E")
             guard isExponent else { return nil }

@@ -42,7 +42,8 @@ public enum YAMLEmitter {
                 }
                 return 1
             },
-            output)
+            output
+        )
         yaml_emitter_set_unicode(emitter, 1)
         yaml_emitter_set_width(emitter, -1)
         yaml_emitter_set_indent(emitter, 2)
@@ -103,7 +104,9 @@ public enum YAMLEmitter {
     /// An untagged scalar. `quoted` forces double quotes; otherwise libyaml may write it plain, or quote it
     /// when plain would not be valid YAML syntax (`a: b`, `- x`, `#c`, line breaks, ...).
     private static func scalar(
-        _ text: String, quoted: Bool, to emitter: UnsafeMutablePointer<yaml_emitter_t>
+        _ text: String,
+        quoted: Bool,
+        to emitter: UnsafeMutablePointer<yaml_emitter_t>
     ) -> Bool {
         var text = text
         return text.withUTF8 { bytes in
@@ -114,9 +117,15 @@ public enum YAMLEmitter {
                 let pointer = bytes.baseAddress ?? emptyPointer
                 return self.send(emitter) {
                     yaml_scalar_event_initialize(
-                        $0, nil, nil, pointer, length,
-                        quoted ? 0 : 1, 1,
-                        quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE)
+                        $0,
+                        nil,
+                        nil,
+                        pointer,
+                        length,
+                        quoted ? 0 : 1,
+                        1,
+                        quoted ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE
+                    )
                 }
             }
         }

@@ -27,13 +27,17 @@ public enum YAMLFrontEnd {
     /// found before the first fatal one (a syntax error, a limit, a second document) is thrown together, in file
     /// order. Aliased nodes keep the locations of their anchored definition.
     public static func parse(
-        _ bytes: [UInt8], file: String, limits: YAMLLimits = YAMLLimits()
+        _ bytes: [UInt8],
+        file: String,
+        limits: YAMLLimits = YAMLLimits()
     ) throws(ConfigErrors) -> ConfigNode {
         let start = SourceLocation.start(of: file)
         if bytes.count > limits.maxBytes {
             throw ConfigErrors([
                 ConfigError(
-                    "file is larger than \(limits.maxBytes) bytes (raise it with --max-config-size)", at: start)
+                    "file is larger than \(limits.maxBytes) bytes (raise it with --max-config-size)",
+                    at: start
+                )
             ])
         }
         if bytes.isEmpty { return ConfigNode(.null, at: start) }

@@ -42,11 +42,13 @@ import TurnpikeTestSupport
         let r = try CommandRunner.run(["validate", url.path])
         #expect(r.status == 1)
         let lines = r.stderr.split(separator: "\n").map(String.init)
-        #expect(lines == [
-            "\(url.path):5:11: services[0].port: value should be between 0 and 65535",
-            "\(url.path):8:17: services[0].routes[0].paths[0]: should start with: / (fixed path) or ~/ (regex path)",
-            "\(url.path):15:9: consumers[1].keyauth_credentials[0]: uniqueness violation: 'keyauth_credentials' entity with key set to '<redacted>' already declared",
-        ])
+        #expect(
+            lines == [
+                "\(url.path):5:11: services[0].port: value should be between 0 and 65535",
+                "\(url.path):8:17: services[0].routes[0].paths[0]: should start with: / (fixed path) or ~/ (regex path)",
+                "\(url.path):15:9: consumers[1].keyauth_credentials[0]: uniqueness violation: 'keyauth_credentials' entity with key set to '<redacted>' already declared",
+            ]
+        )
         #expect(!r.stderr.contains("hunter2"))
     }
 
@@ -90,7 +92,9 @@ import TurnpikeTestSupport
         #expect(r.status == 1)
         let first = try #require(r.stdout.split(separator: "\n").first.map(String.init))
         let escapedFile = url.path.replacingOccurrences(of: ",", with: "%2C")
-        #expect(first == "::error file=\(escapedFile),line=5,col=11::services[0].port: value should be between 0 and 65535")
+        #expect(
+            first == "::error file=\(escapedFile),line=5,col=11::services[0].port: value should be between 0 and 65535"
+        )
     }
 
     @Test func renderRedactsSecretsAndFillsDefaults() throws {

@@ -48,7 +48,11 @@ import Glibc
     @Test func invalidConfigAtStartExitsOneBeforeBinding() throws {
         let dir = try CommandRunner.temporaryDirectory()
         let file = dir.appendingPathComponent("kong.yaml")
-        try "_format_version: \"3.0\"\nservices:\n  - name: s\n    port: 99999\n".write(to: file, atomically: true, encoding: .utf8)
+        try "_format_version: \"3.0\"\nservices:\n  - name: s\n    port: 99999\n".write(
+            to: file,
+            atomically: true,
+            encoding: .utf8
+        )
         let gw = try GatewayProcess(arguments: ["start", "--config", file.path, "--proxy-listen", "127.0.0.1:0"])
         #expect(gw.waitForExit() == 1)
         #expect(gw.stderr.contains("kong.yaml:4:11: services[0].port: value should be between 0 and 65535"))
@@ -105,21 +109,21 @@ import Glibc
         let dir = try CommandRunner.temporaryDirectory()
         let file = dir.appendingPathComponent("kong.yaml")
         try """
-            _format_version: "3.0"
-            services:
-              - name: my-service
-                url: http://127.0.0.1:\(mockPort)
-                routes:
-                  - name: my-route
-                    paths: [/a]
-              - name: second
-                host: example.com
-            consumers:
-              - username: my-user
-                custom_id: c1
-                keyauth_credentials:
-                  - key: very-secret-key
-            """.write(to: file, atomically: true, encoding: .utf8)
+        _format_version: "3.0"
+        services:
+          - name: my-service
+            url: http://127.0.0.1:\(mockPort)
+            routes:
+              - name: my-route
+                paths: [/a]
+          - name: second
+            host: example.com
+        consumers:
+          - username: my-user
+            custom_id: c1
+            keyauth_credentials:
+              - key: very-secret-key
+        """.write(to: file, atomically: true, encoding: .utf8)
         let (gw, _, admin) = try startGateway(configFile: file)
         defer { gw.signal(SIGKILL) }
 
@@ -129,7 +133,10 @@ import Glibc
         let data = try #require(services.json?["data"] as? [[String: Any]])
         #expect(data.count == 2)
         // Kong's deterministic id for service `my-service`.
-        #expect(try TestClient.get(port: admin, "/services/0855b320-0dd2-547d-891d-601e9b38647f").json?["name"] as? String == "my-service")
+        #expect(
+            try TestClient.get(port: admin, "/services/0855b320-0dd2-547d-891d-601e9b38647f").json?["name"] as? String
+                == "my-service"
+        )
         let route = try #require(try TestClient.get(port: admin, "/routes/my-route").json)
         #expect((route["service"] as? [String: String])?["id"] == "0855b320-0dd2-547d-891d-601e9b38647f")
         #expect(try TestClient.get(port: admin, "/routes/my-route/service").json?["name"] as? String == "my-service")
@@ -140,7 +147,9 @@ import Glibc
         let page2 = try #require(try TestClient.get(port: admin, next).json)
         #expect((page2["data"] as? [Any])?.count == 1)
         #expect(page2["next"] is NSNull)
-        #expect(try TestClient.get(port: admin, "/services?size=abc").json?["message"] as? String == "size must be a number")
+        #expect(
+            try TestClient.get(port: admin, "/services?size=abc").json?["message"] as? String == "size must be a number"
+        )
 
         let keys = try TestClient.get(port: admin, "/consumers/my-user/key-auth")
         #expect(!keys.text.contains("very-secret-key"))
@@ -152,9 +161,15 @@ import Glibc
         try client.send("PATCH /services/my-service HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
         let refused = try client.readResponse()
         #expect(refused.status == 405)
-        #expect(refused.json?["message"] as? String == "cannot update 'services' entities by 'name' when not using a database")
+        #expect(
+            refused.json?["message"] as? String
+                == "cannot update 'services' entities by 'name' when not using a database"
+        )
         try client.send("POST /consumers HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
-        #expect(try client.readResponse().json?["message"] as? String == "cannot create 'consumers' entities when not using a database")
+        #expect(
+            try client.readResponse().json?["message"] as? String
+                == "cannot create 'consumers' entities when not using a database"
+        )
         #expect(try TestClient.get(port: admin, "/status/ready").status == 200)
         let config = try #require(try TestClient.get(port: admin, "/config").json?["config"] as? String)
         #expect(config.contains("_format_version"))
@@ -257,7 +272,11 @@ import Glibc
             #expect(try TestClient.get(port: proxy, "/x/r").json?["path"] as? String == "/\(base)/r")
             if i % 10 == 0 {
                 // A broken file: rejected with located errors, the running config keeps serving.
-                try "_format_version: \"3.0\"\nservices:\n  - name: s\n    port: nope\n".write(to: file, atomically: true, encoding: .utf8)
+                try "_format_version: \"3.0\"\nservices:\n  - name: s\n    port: nope\n".write(
+                    to: file,
+                    atomically: true,
+                    encoding: .utf8
+                )
                 let r = try postReload(admin: admin)
                 #expect(r.status == 400)
                 let errors = (r.json?["errors"] as? [[String: Any]]) ?? []

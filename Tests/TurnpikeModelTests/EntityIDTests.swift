@@ -25,7 +25,10 @@ import TurnpikeModel
         ("consumers", "my-user", "4b1b701d-de2b-5588-9aa2-3b97061d9f52"),
         ("upstreams", "foo", "fd56258d-1040-5e29-a78a-8f4d9082ec6f"),
         ("plugins", "plugins:*:key-auth:::", "6b4f38d1-e026-540b-a5ea-8634739dd2a7"),
-        ("targets", "targets:*:e9792964-6797-482c-bfdf-08220a4f6832:10.244.0.11:80", "715f9482-4236-5fe5-9ae5-e75c1a498940"),
+        (
+            "targets", "targets:*:e9792964-6797-482c-bfdf-08220a4f6832:10.244.0.11:80",
+            "715f9482-4236-5fe5-9ae5-e75c1a498940"
+        ),
     ])
     func kongDeclarativeIDs(collection: String, key: String, expected: String) {
         let id = EntityID.v5(namespace: DeclarativeIDs.namespace(collection), name: key)

@@ -2,7 +2,9 @@ import Testing
 import TurnpikeModel
 
 @Suite struct ValidatorsTests {
-    @Test(arguments: ["example.com", "a", "a-b.c_d", "127.0.0.1", "::1", "2001:db8::1", "example.com.", "::ffff:1.2.3.4"])
+    @Test(arguments: [
+        "example.com", "a", "a-b.c_d", "127.0.0.1", "::1", "2001:db8::1", "example.com.", "::ffff:1.2.3.4",
+    ])
     func validHosts(host: String) {
         #expect(Validators.host(host) == nil)
     }
@@ -20,7 +22,10 @@ import TurnpikeModel
         #expect(Validators.path("relative") == "should start with: /")
         #expect(Validators.path("/a//b") == "must not have empty segments")
         #expect(Validators.path("/a%zz") == "invalid url-encoded value: '%zz'")
-        #expect(Validators.path("/a b") == "invalid path: '/a b' (characters outside of the reserved list of RFC 3986 found)")
+        #expect(
+            Validators.path("/a b")
+                == "invalid path: '/a b' (characters outside of the reserved list of RFC 3986 found)"
+        )
     }
 
     @Test func namesAndTags() {
@@ -28,12 +33,16 @@ import TurnpikeModel
         #expect(Validators.name("héllo") == nil)
         #expect(
             Validators.name("my service")
-                == "invalid value 'my service': the only accepted ascii characters are alphanumerics or ., -, _, and ~")
+                == "invalid value 'my service': the only accepted ascii characters are alphanumerics or ., -, _, and ~"
+        )
         #expect(Validators.tag("team:a b") == nil)
         #expect(Validators.tag("a,b") != nil)
         #expect(Validators.tag("a/b") != nil)
         #expect(Validators.headerName("X-Api_Key1") == nil)
-        #expect(Validators.headerName("x api") == "bad header name 'x api', allowed characters are A-Z, a-z, 0-9, '_', and '-'")
+        #expect(
+            Validators.headerName("x api")
+                == "bad header name 'x api', allowed characters are A-Z, a-z, 0-9, '_', and '-'"
+        )
     }
 
     @Test func routeHosts() {

@@ -5,15 +5,24 @@ import TurnpikePlugins
 @Suite struct BasicAuthAndACLTests {
     static let here = SourceLocation(file: "t", line: 1, column: 1)
     static let bob: Consumer = {
-        var c = Consumer(id: EntityID.v5(namespace: DeclarativeIDs.consumers, name: "bob"), location: here, path: FieldPath())
+        var c = Consumer(
+            id: EntityID.v5(namespace: DeclarativeIDs.consumers, name: "bob"),
+            location: here,
+            path: FieldPath()
+        )
         c.username = "bob"
         return c
     }()
 
     static func directory(groups: [String] = []) -> Directory {
         let credential = BasicAuthCredential(
-            id: EntityID.zero, consumer: bob.id, username: "bob",
-            passwordDigest: BasicAuthCredential.digest(password: "pa:ss", consumer: bob.id), location: here, path: FieldPath())
+            id: EntityID.zero,
+            consumer: bob.id,
+            username: "bob",
+            passwordDigest: BasicAuthCredential.digest(password: "pa:ss", consumer: bob.id),
+            location: here,
+            path: FieldPath()
+        )
         return Directory(basic: ["bob": credential], consumers: [bob.id: bob], groupsByConsumer: [bob.id: groups])
     }
 
@@ -28,7 +37,9 @@ import TurnpikePlugins
         var lower = request(headers: [("authorization", "basic \(Self.good)")])
         #expect(plugin.access(&lower, directory: Self.directory()) == .proceed)
         // Proxy-Authorization is read first.
-        var proxy = request(headers: [("Proxy-Authorization", "Basic Ym9iOndyb25n"), ("Authorization", "Basic \(Self.good)")])
+        var proxy = request(headers: [
+            ("Proxy-Authorization", "Basic Ym9iOndyb25n"), ("Authorization", "Basic \(Self.good)"),
+        ])
         #expect(message(plugin.access(&proxy, directory: Self.directory())) == "Unauthorized")
         var none = request()
         guard case .respond(let r) = plugin.access(&none, directory: Self.directory()) else {
@@ -46,14 +57,25 @@ import TurnpikePlugins
         allow.allow = ["admins"]
         var deny = ACLConfig()
         deny.deny = ["blocked"]
-        func run(_ config: ACLConfig, groups: [String], authenticated: Bool = true, credential: Bool = true) -> (AccessOutcome, AccessContext) {
+        func run(
+            _ config: ACLConfig,
+            groups: [String],
+            authenticated: Bool = true,
+            credential: Bool = true
+        ) -> (AccessOutcome, AccessContext) {
             var context = request()
-            if authenticated { context.setConsumerHeaders(consumer: Self.bob, credentialID: credential ? EntityID.zero : nil) }
+            if authenticated {
+                context.setConsumerHeaders(consumer: Self.bob, credentialID: credential ? EntityID.zero : nil)
+            }
             let outcome = ACLPlugin(config: config).access(&context, directory: Self.directory(groups: groups))
             return (outcome, context)
         }
         #expect(run(allow, groups: ["admins", "ops"]).0 == .proceed)
-        #expect(run(allow, groups: ["admins", "ops"]).1.edits.set.contains { $0.name == "X-Consumer-Groups" && $0.value == "admins, ops" })
+        #expect(
+            run(allow, groups: ["admins", "ops"]).1.edits.set.contains {
+                $0.name == "X-Consumer-Groups" && $0.value == "admins, ops"
+            }
+        )
         #expect(message(run(allow, groups: ["ops"]).0) == "You cannot consume this service")
         #expect(status(run(allow, groups: []).0) == 403)
         #expect(status(run(allow, groups: [], credential: false).0) == 401)

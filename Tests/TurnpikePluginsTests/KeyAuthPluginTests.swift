@@ -6,12 +6,20 @@ import TurnpikePlugins
 @Suite struct KeyAuthPluginTests {
     static let here = SourceLocation(file: "t", line: 1, column: 1)
     static let alice: Consumer = {
-        var c = Consumer(id: EntityID.v5(namespace: DeclarativeIDs.consumers, name: "alice"), location: here, path: FieldPath())
+        var c = Consumer(
+            id: EntityID.v5(namespace: DeclarativeIDs.consumers, name: "alice"),
+            location: here,
+            path: FieldPath()
+        )
         c.username = "alice"
         return c
     }()
     static let anonymous: Consumer = {
-        var c = Consumer(id: EntityID.v5(namespace: DeclarativeIDs.consumers, name: "anon"), location: here, path: FieldPath())
+        var c = Consumer(
+            id: EntityID.v5(namespace: DeclarativeIDs.consumers, name: "anon"),
+            location: here,
+            path: FieldPath()
+        )
         c.username = "anon"
         c.customID = "anon-cid"
         return c
@@ -25,16 +33,24 @@ import TurnpikePlugins
     }
 
     func run(
-        _ config: KeyAuthConfig = KeyAuthConfig(), headers: [(String, String)] = [], query: String? = nil,
-        method: String = "GET", directory: Directory = directory(), now: Int = 0
+        _ config: KeyAuthConfig = KeyAuthConfig(),
+        headers: [(String, String)] = [],
+        query: String? = nil,
+        method: String = "GET",
+        directory: Directory = directory(),
+        now: Int = 0
     ) -> (AccessOutcome, AccessContext) {
         var context = AccessContext(
-            request: AccessRequest(method: method, headers: headers.map { ($0.0, $0.1) }, query: query.map { Substring($0) }),
-            now: now)
+            request: AccessRequest(
+                method: method,
+                headers: headers.map { ($0.0, $0.1) },
+                query: query.map { Substring($0) }
+            ),
+            now: now
+        )
         let outcome = KeyAuthPlugin(config: config).access(&context, directory: directory)
         return (outcome, context)
     }
-
 
     @Test func missingWrongAndDuplicateKeys() {
         #expect(message(run().0) == "No API key found in request")
@@ -79,7 +95,11 @@ import TurnpikePlugins
     @Test func identityHeadersAndHideCredentials() {
         var config = KeyAuthConfig()
         config.hideCredentials = true
-        let (outcome, context) = run(config, headers: [("apikey", "secret"), ("X-Consumer-ID", "forged")], query: "a=1&apikey=secret&b=2")
+        let (outcome, context) = run(
+            config,
+            headers: [("apikey", "secret"), ("X-Consumer-ID", "forged")],
+            query: "a=1&apikey=secret&b=2"
+        )
         #expect(outcome == .proceed)
         let set = Dictionary(context.edits.set.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
         #expect(set["X-Consumer-ID"] == Self.alice.id.description)
@@ -107,7 +127,10 @@ import TurnpikePlugins
         #expect(r.message == "anonymous consumer ghost is configured but doesn't exist")
         // ttl is an absolute Unix time: at or after it the key is unknown.
         #expect(run(headers: [("apikey", "secret")], directory: Self.directory(ttl: 100), now: 99).0 == .proceed)
-        #expect(message(run(headers: [("apikey", "secret")], directory: Self.directory(ttl: 100), now: 100).0) == "Unauthorized")
+        #expect(
+            message(run(headers: [("apikey", "secret")], directory: Self.directory(ttl: 100), now: 100).0)
+                == "Unauthorized"
+        )
     }
 
     @Test func preflight() {

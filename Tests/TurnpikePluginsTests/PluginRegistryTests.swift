@@ -15,7 +15,10 @@ import TurnpikePlugins
     @Test func unknownAndUnsupportedNames() {
         let registry = PluginRegistry.builtIn
         #expect(registry.entry(named: "key-auth") != nil)
-        #expect(registry.unknownNameMessage("nope") == "plugin 'nope' not enabled; add it to the 'plugins' configuration property")
+        #expect(
+            registry.unknownNameMessage("nope")
+                == "plugin 'nope' not enabled; add it to the 'plugins' configuration property"
+        )
         #expect(registry.unknownNameMessage("cors").hasPrefix("plugin 'cors' is not supported by turnpike"))
         #expect(registry.entries.allSatisfy { !$0.allowsConsumerScope })
     }

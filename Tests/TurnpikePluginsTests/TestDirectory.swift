@@ -17,10 +17,20 @@ struct Directory: CredentialDirectory {
     }
 }
 
-func request(headers: [(String, String)] = [], query: String? = nil, method: String = "GET", now: Int = 0) -> AccessContext {
+func request(
+    headers: [(String, String)] = [],
+    query: String? = nil,
+    method: String = "GET",
+    now: Int = 0
+) -> AccessContext {
     AccessContext(
-        request: AccessRequest(method: method, headers: headers.map { ($0.0, $0.1) }, query: query.map { Substring($0) }),
-        now: now)
+        request: AccessRequest(
+            method: method,
+            headers: headers.map { ($0.0, $0.1) },
+            query: query.map { Substring($0) }
+        ),
+        now: now
+    )
 }
 
 func message(_ outcome: AccessOutcome) -> String? {

@@ -11,9 +11,11 @@ import TurnpikeYAML
 /// (then read the diff before committing).
 @Suite struct GoldenFixtureTests {
     static let root = Fixtures.directory()
-    static let valid = Fixtures.files(in: root.appendingPathComponent("valid"), withExtension: "yaml")
+    static let valid =
+        Fixtures.files(in: root.appendingPathComponent("valid"), withExtension: "yaml")
         + Fixtures.files(in: root.appendingPathComponent("valid"), withExtension: "json")
-    static let invalid = Fixtures.files(in: root.appendingPathComponent("invalid"), withExtension: "yaml")
+    static let invalid =
+        Fixtures.files(in: root.appendingPathComponent("invalid"), withExtension: "yaml")
         + Fixtures.files(in: root.appendingPathComponent("invalid"), withExtension: "json")
 
     static func compile(_ url: URL) -> ConfigLoader.Outcome {

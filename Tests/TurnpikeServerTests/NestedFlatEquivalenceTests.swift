@@ -65,7 +65,8 @@ import TurnpikeTestSupport
         }
         #expect(s.hash == ConfigLoader.md5Hex(Array(text.utf8)))
         #expect(ConfigLoader.md5Hex(Array("".utf8)) == "d41d8cd98f00b204e9800998ecf8427e")
-        guard case .valid(let empty) = ConfigLoader().compile(Array("_format_version: \"3.0\"\n".utf8), file: "e.yaml") else {
+        guard case .valid(let empty) = ConfigLoader().compile(Array("_format_version: \"3.0\"\n".utf8), file: "e.yaml")
+        else {
             Issue.record("should load")
             return
         }

@@ -43,8 +43,10 @@ import TurnpikeYAML
         #expect(errors(text) == ["65:65: nesting deeper than 64 levels"])
     }
 
-    @Test(arguments: ["a: 'unterminated", "a: \"unterminated", "a: \"esc \\", "[1, 2", "{a: 1", "'", "\"",
-        "a: |\n  x\n b", "&", "*", "!", "? ", "- [", "a: \"\\uZZZZ\"", "a: \"\\xZZ\"", "%YAML 1.1\n%YAML 1.1\n---\n"])
+    @Test(arguments: [
+        "a: 'unterminated", "a: \"unterminated", "a: \"esc \\", "[1, 2", "{a: 1", "'", "\"",
+        "a: |\n  x\n b", "&", "*", "!", "? ", "- [", "a: \"\\uZZZZ\"", "a: \"\\xZZ\"", "%YAML 1.1\n%YAML 1.1\n---\n",
+    ])
     func malformedInputGivesOneError(_ text: String) {
         #expect(errors(text).count == 1, "\(text.debugDescription): \(errors(text))")
     }
@@ -59,9 +61,11 @@ import TurnpikeYAML
             for _ in 0..<length {
                 let roll = generator.next()
                 // Mostly YAML punctuation so the parser gets deep; sometimes any byte at all.
-                bytes.append(round % 4 == 0 || roll % 7 == 0
-                    ? UInt8(truncatingIfNeeded: roll >> 8)
-                    : alphabet[Int((roll >> 8) % UInt64(alphabet.count))])
+                bytes.append(
+                    round % 4 == 0 || roll % 7 == 0
+                        ? UInt8(truncatingIfNeeded: roll >> 8)
+                        : alphabet[Int((roll >> 8) % UInt64(alphabet.count))]
+                )
             }
             _ = errors(bytes)
         }
@@ -99,9 +103,11 @@ import TurnpikeYAML
     }
 
     @Test func secondDocumentStopsParsing() {
-        #expect(errors("a: 1\n---\n[unclosed\n") == [
-            "2:1: a second YAML document is not supported (turnpike reads exactly one)"
-        ])
+        #expect(
+            errors("a: 1\n---\n[unclosed\n") == [
+                "2:1: a second YAML document is not supported (turnpike reads exactly one)"
+            ]
+        )
     }
 
     @Test func longScalarsAndKeys() throws {

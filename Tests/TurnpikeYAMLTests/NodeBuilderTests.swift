@@ -4,13 +4,15 @@ import TurnpikeYAML
 
 @Suite struct NodeBuilderTests {
     @Test func mappingsAndSequencesWithLocations() throws {
-        let node = try parse("""
+        let node = try parse(
+            """
             name: svc
             ports:
               - 80
               - 443
             nested: {a: 1, b: [x, y]}
-            """)
+            """
+        )
         #expect(node.location == SourceLocation(file: "t.yaml", line: 1, column: 1))
         #expect(node.mapping?.map(\.name) == ["name", "ports", "nested"])
         #expect(node["name"]?.string == "svc")
@@ -58,13 +60,15 @@ import TurnpikeYAML
     // MARK: Anchors, aliases, merges
 
     @Test func aliasKeepsAnchoredLocation() throws {
-        let node = try parse("""
+        let node = try parse(
+            """
             base: &b
               x: 1
             copy: *b
             scalar: &s hi
             again: *s
-            """)
+            """
+        )
         #expect(node["copy"]?["x"]?.integer == 1)
         #expect(node["copy"]?.location == node["base"]?.location)
         #expect(node["copy"]?["x"]?.location.line == 2)
@@ -84,13 +88,15 @@ import TurnpikeYAML
     }
 
     @Test func mergeKeyExplicitKeysWinRegardlessOfOrder() throws {
-        let node = try parse("""
+        let node = try parse(
+            """
             defaults: &d {host: a, port: 80, retries: 5}
             svc:
               host: explicit
               <<: *d
               port: 8080
-            """)
+            """
+        )
         let svc = try #require(node["svc"])
         #expect(svc["host"]?.string == "explicit")
         #expect(svc["port"]?.integer == 8080)
@@ -100,13 +106,15 @@ import TurnpikeYAML
     }
 
     @Test func mergeSequenceEarlierWins() throws {
-        let node = try parse("""
+        let node = try parse(
+            """
             a: &a {k: 1, only_a: x}
             b: &b {k: 2, only_b: y}
             c:
               <<: [*a, *b]
               own: z
-            """)
+            """
+        )
         let c = try #require(node["c"])
         #expect(c["k"]?.integer == 1)
         #expect(c["only_a"]?.string == "x")
@@ -201,11 +209,13 @@ import TurnpikeYAML
 
     @Test func errorsBeforeSyntaxErrorAreKeptInFileOrder() {
         let text = "a: 1\na: 2\nb: 99999999999999999999\nc: [\n"
-        #expect(errors(text) == [
-            "2:1: duplicate key 'a'",
-            "3:4: integer out of range",
-            "5:1: did not find expected node content while parsing a flow node",
-        ])
+        #expect(
+            errors(text) == [
+                "2:1: duplicate key 'a'",
+                "3:4: integer out of range",
+                "5:1: did not find expected node content while parsing a flow node",
+            ]
+        )
     }
 
     // MARK: JSON
@@ -240,9 +250,11 @@ import TurnpikeYAML
 
     /// libyaml rejects a tab that indents the top-level value (block context), which JSON allows.
     @Test func jsonTabBeforeTopLevelValueIsRejectedByLibyaml() {
-        #expect(errors("\t{\"a\": 1}\n") == [
-            "1:1: found character that cannot start any token while scanning for the next token"
-        ])
+        #expect(
+            errors("\t{\"a\": 1}\n") == [
+                "1:1: found character that cannot start any token while scanning for the next token"
+            ]
+        )
     }
 
     // MARK: Limits
@@ -250,9 +262,11 @@ import TurnpikeYAML
     @Test func maxBytes() {
         let limits = YAMLLimits(maxBytes: 10)
         #expect(throws: Never.self) { try YAMLFrontEnd.parse(Array("a: 1234567".utf8), file: "t.yaml", limits: limits) }
-        #expect(errors("a: 12345678", limits: limits) == [
-            "1:1: file is larger than 10 bytes (raise it with --max-config-size)"
-        ])
+        #expect(
+            errors("a: 12345678", limits: limits) == [
+                "1:1: file is larger than 10 bytes (raise it with --max-config-size)"
+            ]
+        )
     }
 
     @Test func depthLimitBoundary() throws {
@@ -271,13 +285,17 @@ import TurnpikeYAML
     @Test func aliasNodeLimitCountsSubtrees() throws {
         let text = "a: &a [1, 2, 3]\nb: [*a, *a]\n"  // each alias adds 4 nodes
         #expect(try parse(text, limits: YAMLLimits(maxAliasNodes: 8))["b"]?.sequence?.count == 2)
-        #expect(errors(text, limits: YAMLLimits(maxAliasNodes: 7)) == [
-            "2:9: too many alias expansions (limit 7 nodes)"
-        ])
+        #expect(
+            errors(text, limits: YAMLLimits(maxAliasNodes: 7)) == [
+                "2:9: too many alias expansions (limit 7 nodes)"
+            ]
+        )
         let merge = "a: &a {x: 1}\nb: {<<: *a}\n"  // 3 nodes: the mapping, key and value
-        #expect(errors(merge, limits: YAMLLimits(maxAliasNodes: 2)) == [
-            "2:9: too many alias expansions (limit 2 nodes)"
-        ])
+        #expect(
+            errors(merge, limits: YAMLLimits(maxAliasNodes: 2)) == [
+                "2:9: too many alias expansions (limit 2 nodes)"
+            ]
+        )
     }
 
     // MARK: Size

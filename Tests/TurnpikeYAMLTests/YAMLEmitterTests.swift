@@ -53,17 +53,20 @@ import TurnpikeYAML
                 value: .object([
                     ("n", .null), ("t", .bool(true)), ("f", .bool(false)), ("i", .integer(-7)), ("d", .number(2.5)),
                     ("inf", .number(.infinity)), ("e", .string("")), ("a", .array([])), ("o", .object([])),
-                ])),
+                ])
+            ),
             Case(
                 name: "key order kept",
-                value: .object([("z", .integer(1)), ("a", .integer(2)), ("m", .integer(3)), ("b", .integer(4))])),
+                value: .object([("z", .integer(1)), ("a", .integer(2)), ("m", .integer(3)), ("b", .integer(4))])
+            ),
             Case(
                 name: "nested collections",
                 value: .array([
                     .array([.integer(1), .array([.integer(2), .array([])])]),
                     .object([("a", .array([.object([("b", .object([("c", .array([.null, .string("3.0")]))]))])]))]),
                     .array([.object([]), .array([]), .object([("", .string(""))])]),
-                ])),
+                ])
+            ),
             // Only as values: the front end compares keys as Swift strings, so "e\u{301}" would duplicate "é".
             Case(name: "decomposed accent", value: .array([.string("e\u{301}"), .string("é")])),
             Case(name: "deep nesting", value: Self.deep(30)),

@@ -1,7 +1,9 @@
 import Crypto
 
 extension DeclarativeDecoder {
-    static let unsupportedConsumerChildren = ["jwt_secrets", "hmacauth_credentials", "oauth2_credentials", "consumer_groups"]
+    static let unsupportedConsumerChildren = [
+        "jwt_secrets", "hmacauth_credentials", "oauth2_credentials", "consumer_groups",
+    ]
 
     func readConsumer(_ node: ConfigNode, path: FieldPath) {
         guard var r = Record(node, path: path, diagnostics: self.diagnostics) else { return }
@@ -78,7 +80,11 @@ extension DeclarativeDecoder {
         r.finish(allowExtras: true)
 
         var credential = KeyAuthCredential(
-            id: explicitID ?? .zero, consumer: parent?.id ?? .zero, location: node.location, path: path)
+            id: explicitID ?? .zero,
+            consumer: parent?.id ?? .zero,
+            location: node.location,
+            path: path
+        )
         if explicitID != nil { self.explicitKeyauthIDs.insert(self.model.keyauthCredentials.count) }
         credential.key = key
         credential.ttl = ttl
@@ -105,8 +111,13 @@ extension DeclarativeDecoder {
         r.finish(allowExtras: true)
 
         var credential = BasicAuthCredential(
-            id: explicitID ?? .zero, consumer: parent?.id ?? .zero, username: username ?? "", passwordDigest: "",
-            location: node.location, path: path)
+            id: explicitID ?? .zero,
+            consumer: parent?.id ?? .zero,
+            username: username ?? "",
+            passwordDigest: "",
+            location: node.location,
+            path: path
+        )
         if explicitID != nil { self.explicitBasicauthIDs.insert(self.model.basicauthCredentials.count) }
         credential.tags = tags
         let index = self.model.basicauthCredentials.count
@@ -130,7 +141,13 @@ extension DeclarativeDecoder {
         let tags = self.readTags(&r)
         r.finish(allowExtras: true)
 
-        var acl = ACLGroup(id: explicitID ?? .zero, consumer: parent?.id ?? .zero, group: group ?? "", location: node.location, path: path)
+        var acl = ACLGroup(
+            id: explicitID ?? .zero,
+            consumer: parent?.id ?? .zero,
+            group: group ?? "",
+            location: node.location,
+            path: path
+        )
         if explicitID != nil { self.explicitACLIDs.insert(self.model.acls.count) }
         acl.tags = tags
         let index = self.model.acls.count
@@ -156,18 +173,24 @@ extension DeclarativeDecoder {
             let credential = self.model.basicauthCredentials[i]
             if !self.explicitBasicauthIDs.contains(i) {
                 self.model.basicauthCredentials[i].id = EntityID.v5(
-                    namespace: DeclarativeIDs.basicauthCredentials, name: "turnpike:\(credential.username)")
+                    namespace: DeclarativeIDs.basicauthCredentials,
+                    name: "turnpike:\(credential.username)"
+                )
             }
             if let password = self.clearPasswords[i] {
                 // `_transform: false` (Kong's export) means the password is already Kong's digest.
                 self.model.basicauthCredentials[i].passwordDigest =
-                    self.model.transform ? Self.basicAuthDigest(password: password, consumer: credential.consumer) : password
+                    self.model.transform
+                    ? Self.basicAuthDigest(password: password, consumer: credential.consumer) : password
             }
         }
         self.clearPasswords = [:]
         for i in self.model.acls.indices where !self.explicitACLIDs.contains(i) {
             let acl = self.model.acls[i]
-            self.model.acls[i].id = EntityID.v5(namespace: DeclarativeIDs.acls, name: "turnpike:\(acl.consumer):\(acl.group)")
+            self.model.acls[i].id = EntityID.v5(
+                namespace: DeclarativeIDs.acls,
+                name: "turnpike:\(acl.consumer):\(acl.group)"
+            )
         }
     }
 

@@ -2,7 +2,11 @@ extension DeclarativeDecoder {
     /// Resolves every top-level reference: the endpoint key first (name, username), then the id,
     /// as Kong does.
     func link() {
-        func index<T>(_ items: [T], key: (T) -> String?, id: (T) -> EntityID) -> (byKey: [String: EntityID], ids: Set<EntityID>) {
+        func index<T>(
+            _ items: [T],
+            key: (T) -> String?,
+            id: (T) -> EntityID
+        ) -> (byKey: [String: EntityID], ids: Set<EntityID>) {
             var byKey: [String: EntityID] = [:]
             byKey.reserveCapacity(items.count)
             var ids = Set<EntityID>(minimumCapacity: items.count)
@@ -17,7 +21,12 @@ extension DeclarativeDecoder {
         let consumers = index(self.model.consumers, key: { $0.username }, id: { $0.id })
         let upstreams = index(self.model.upstreams, key: { $0.name }, id: { $0.id })
 
-        func resolve(_ ref: Reference, field: String, collection: String, in table: (byKey: [String: EntityID], ids: Set<EntityID>)) -> EntityID? {
+        func resolve(
+            _ ref: Reference,
+            field: String,
+            collection: String,
+            in table: (byKey: [String: EntityID], ids: Set<EntityID>)
+        ) -> EntityID? {
             switch ref.form {
             case .text(let s):
                 if let id = table.byKey[s] { return id }
@@ -27,7 +36,9 @@ extension DeclarativeDecoder {
             }
             self.diagnostics.add(
                 "invalid reference '\(field): \(Record.printable(ref.display))' (no such entry in '\(collection)')",
-                node: ref.node, path: ref.path.text)
+                node: ref.node,
+                path: ref.path.text
+            )
             return nil
         }
 
@@ -48,9 +59,11 @@ extension DeclarativeDecoder {
                 self.model.basicauthCredentials[i].consumer =
                     resolve(ref, field: "consumer", collection: "consumers", in: consumers) ?? .zero
             case .aclConsumer(let i):
-                self.model.acls[i].consumer = resolve(ref, field: "consumer", collection: "consumers", in: consumers) ?? .zero
+                self.model.acls[i].consumer =
+                    resolve(ref, field: "consumer", collection: "consumers", in: consumers) ?? .zero
             case .targetUpstream(let i):
-                self.model.targets[i].upstream = resolve(ref, field: "upstream", collection: "upstreams", in: upstreams) ?? .zero
+                self.model.targets[i].upstream =
+                    resolve(ref, field: "upstream", collection: "upstreams", in: upstreams) ?? .zero
             }
         }
         self.pending = []
@@ -60,17 +73,32 @@ extension DeclarativeDecoder {
     func checkUniqueness() {
         var flagged = Set<String>()
         // Items are read by index through the closures: iterating would copy every entity struct.
-        func uniqueIDs<T>(_ items: [T], collection: String, id: (T) -> EntityID, location: (T) -> SourceLocation, path: (T) -> FieldPath) {
+        func uniqueIDs<T>(
+            _ items: [T],
+            collection: String,
+            id: (T) -> EntityID,
+            location: (T) -> SourceLocation,
+            path: (T) -> FieldPath
+        ) {
             var seen = Set<EntityID>(minimumCapacity: items.count)
             for i in items.indices where !seen.insert(id(items[i])).inserted {
                 guard flagged.insert(path(items[i]).text).inserted else { continue }
                 self.diagnostics.add(
                     "uniqueness violation: '\(collection)' entity with primary key set to '\(id(items[i]))' already declared",
-                    at: location(items[i]), path: path(items[i]).text)
+                    at: location(items[i]),
+                    path: path(items[i]).text
+                )
             }
         }
-        func unique<T>(_ items: [T], collection: String, field: String, value: (T) -> String?, shown: (String) -> String = { $0 },
-                       location: (T) -> SourceLocation, path: (T) -> FieldPath) {
+        func unique<T>(
+            _ items: [T],
+            collection: String,
+            field: String,
+            value: (T) -> String?,
+            shown: (String) -> String = { $0 },
+            location: (T) -> SourceLocation,
+            path: (T) -> FieldPath
+        ) {
             var seen = Set<String>(minimumCapacity: items.count)
             for i in items.indices {
                 guard let v = value(items[i]) else { continue }
@@ -78,31 +106,110 @@ extension DeclarativeDecoder {
                 if !seen.insert(v).inserted, flagged.insert(path(items[i]).text).inserted {
                     self.diagnostics.add(
                         "uniqueness violation: '\(collection)' entity with \(field) set to '\(Record.printable(shown(v)))' already declared",
-                        at: location(items[i]), path: path(items[i]).text)
+                        at: location(items[i]),
+                        path: path(items[i]).text
+                    )
                 }
             }
         }
         let m = self.model
-        unique(m.services, collection: "services", field: "name", value: { $0.name }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.routes, collection: "routes", field: "name", value: { $0.name }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.consumers, collection: "consumers", field: "username", value: { $0.username }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.consumers, collection: "consumers", field: "custom_id", value: { $0.customID }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.upstreams, collection: "upstreams", field: "name", value: { $0.name.isEmpty ? nil : $0.name }, location: { $0.location }, path: { $0.fieldPath })
-        unique(m.plugins, collection: "plugins", field: "instance_name", value: { $0.instanceName }, location: { $0.location }, path: { $0.fieldPath })
+        unique(
+            m.services,
+            collection: "services",
+            field: "name",
+            value: { $0.name },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
+        unique(
+            m.routes,
+            collection: "routes",
+            field: "name",
+            value: { $0.name },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
+        unique(
+            m.consumers,
+            collection: "consumers",
+            field: "username",
+            value: { $0.username },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
+        unique(
+            m.consumers,
+            collection: "consumers",
+            field: "custom_id",
+            value: { $0.customID },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
+        unique(
+            m.upstreams,
+            collection: "upstreams",
+            field: "name",
+            value: { $0.name.isEmpty ? nil : $0.name },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
+        unique(
+            m.plugins,
+            collection: "plugins",
+            field: "instance_name",
+            value: { $0.instanceName },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
         // The key is a secret: the message names the entry, never the value.
         unique(
-            m.keyauthCredentials, collection: "keyauth_credentials", field: "key", value: { $0.key }, shown: { _ in "<redacted>" },
-            location: { $0.location }, path: { $0.fieldPath })
+            m.keyauthCredentials,
+            collection: "keyauth_credentials",
+            field: "key",
+            value: { $0.key },
+            shown: { _ in "<redacted>" },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
         unique(
-            m.basicauthCredentials, collection: "basicauth_credentials", field: "username", value: { $0.username },
-            location: { $0.location }, path: { $0.fieldPath })
+            m.basicauthCredentials,
+            collection: "basicauth_credentials",
+            field: "username",
+            value: { $0.username },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
         uniqueIDs(m.services, collection: "services", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
         uniqueIDs(m.routes, collection: "routes", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
-        uniqueIDs(m.consumers, collection: "consumers", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
-        uniqueIDs(m.upstreams, collection: "upstreams", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(
+            m.consumers,
+            collection: "consumers",
+            id: { $0.id },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
+        uniqueIDs(
+            m.upstreams,
+            collection: "upstreams",
+            id: { $0.id },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
         uniqueIDs(m.plugins, collection: "plugins", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
-        uniqueIDs(m.keyauthCredentials, collection: "keyauth_credentials", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
-        uniqueIDs(m.basicauthCredentials, collection: "basicauth_credentials", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        uniqueIDs(
+            m.keyauthCredentials,
+            collection: "keyauth_credentials",
+            id: { $0.id },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
+        uniqueIDs(
+            m.basicauthCredentials,
+            collection: "basicauth_credentials",
+            id: { $0.id },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
         uniqueIDs(m.acls, collection: "acls", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
         uniqueIDs(m.targets, collection: "targets", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
 
@@ -112,11 +219,14 @@ extension DeclarativeDecoder {
         var seenPluginIDs = Set<EntityID>()
         for p in m.plugins {
             let first = seenPluginIDs.insert(p.id).inserted
-            let scope = "\(p.name):\(p.route?.description ?? ""):\(p.service?.description ?? ""):\(p.consumer?.description ?? "")"
+            let scope =
+                "\(p.name):\(p.route?.description ?? ""):\(p.service?.description ?? ""):\(p.consumer?.description ?? "")"
             if pluginScopes[scope] != nil, first {
                 self.diagnostics.add(
                     "uniqueness violation: 'plugins' entity with name set to '\(Record.printable(p.name))' already declared for the same route, service and consumer",
-                    at: p.location, path: p.fieldPath.text)
+                    at: p.location,
+                    path: p.fieldPath.text
+                )
             } else if pluginScopes[scope] == nil {
                 pluginScopes[scope] = p.location
             }
@@ -128,7 +238,9 @@ extension DeclarativeDecoder {
             if !targetKeys.insert("\(t.upstream):\(t.target)").inserted, first {
                 self.diagnostics.add(
                     "uniqueness violation: 'targets' entity with target set to '\(Record.printable(t.target))' already declared",
-                    at: t.location, path: t.fieldPath.text)
+                    at: t.location,
+                    path: t.fieldPath.text
+                )
             }
         }
         var aclKeys = Set<String>()
@@ -138,7 +250,9 @@ extension DeclarativeDecoder {
             if !aclKeys.insert("\(a.consumer):\(a.group)").inserted, first {
                 self.diagnostics.add(
                     "uniqueness violation: 'acls' entity with group set to '\(Record.printable(a.group))' already declared for this consumer",
-                    at: a.location, path: a.fieldPath.text)
+                    at: a.location,
+                    path: a.fieldPath.text
+                )
             }
         }
     }

@@ -80,7 +80,10 @@ final class DeclarativeDecoder {
     func decodeRoot(_ root: ConfigNode) -> Declarative? {
         guard root.mapping != nil else {
             self.diagnostics.add(
-                "failed parsing declarative configuration: expected an object", at: root.location, path: "")
+                "failed parsing declarative configuration: expected an object",
+                at: root.location,
+                path: ""
+            )
             return nil
         }
         guard var r = Record(root, path: FieldPath(), diagnostics: self.diagnostics) else { return nil }
@@ -115,7 +118,8 @@ final class DeclarativeDecoder {
         for name in Self.topLevelCollections {
             guard let node = r.take(name), !node.isNull else { continue }
             let path = FieldPath(name)
-            guard let items = Record.array(node, path: path, diagnostics: self.diagnostics, element: { n, _ in n }) else {
+            guard let items = Record.array(node, path: path, diagnostics: self.diagnostics, element: { n, _ in n })
+            else {
                 continue
             }
             for (i, item) in items.enumerated() {
@@ -161,14 +165,18 @@ final class DeclarativeDecoder {
     func readTags(_ r: inout Record) -> [String]? {
         let diagnostics = self.diagnostics
         guard
-            let tags = r.array("tags", expected: "expected a set", element: { node, path -> String? in
-                guard let s = Record.string(node, path: path, diagnostics: diagnostics) else { return nil }
-                if let message = Validators.tag(s) {
-                    diagnostics.add(message, node: node, path: path.text)
-                    return nil
+            let tags = r.array(
+                "tags",
+                expected: "expected a set",
+                element: { node, path -> String? in
+                    guard let s = Record.string(node, path: path, diagnostics: diagnostics) else { return nil }
+                    if let message = Validators.tag(s) {
+                        diagnostics.add(message, node: node, path: path.text)
+                        return nil
+                    }
+                    return s
                 }
-                return s
-            })
+            )
         else { return nil }
         var seen = Set<String>()
         return tags.filter { seen.insert($0).inserted }
@@ -245,14 +253,18 @@ final class DeclarativeDecoder {
     func readProtocols(_ r: inout Record, key: String = "protocols") -> [EntityProtocol]? {
         let diagnostics = self.diagnostics
         guard
-            let list = r.array(key, expected: "expected a set", element: { node, path -> EntityProtocol? in
-                guard let s = Record.string(node, path: path, diagnostics: diagnostics) else { return nil }
-                guard let p = EntityProtocol(rawValue: s) else {
-                    diagnostics.add(EntityProtocol.messageList, node: node, path: path.text)
-                    return nil
+            let list = r.array(
+                key,
+                expected: "expected a set",
+                element: { node, path -> EntityProtocol? in
+                    guard let s = Record.string(node, path: path, diagnostics: diagnostics) else { return nil }
+                    guard let p = EntityProtocol(rawValue: s) else {
+                        diagnostics.add(EntityProtocol.messageList, node: node, path: path.text)
+                        return nil
+                    }
+                    return p
                 }
-                return p
-            })
+            )
         else { return nil }
         var seen = Set<String>()
         return list.filter { seen.insert($0.rawValue).inserted }
@@ -288,7 +300,13 @@ final class DeclarativeDecoder {
 
     /// A stable id for an entity that has no name: its content (plus its parent), and an ordinal
     /// among identical twins, so ids survive reloads and edits elsewhere in the file.
-    func contentID(namespace: EntityID, collection: String, node: ConfigNode, excluding: Set<String>, parent: EntityID?) -> EntityID {
+    func contentID(
+        namespace: EntityID,
+        collection: String,
+        node: ConfigNode,
+        excluding: Set<String>,
+        parent: EntityID?
+    ) -> EntityID {
         var text = "turnpike:\(collection):\(parent?.description ?? ""):"
         Self.canonical(node, excluding: excluding, into: &text)
         let n = self.contentCounts[text, default: 0]

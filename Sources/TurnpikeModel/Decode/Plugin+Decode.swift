@@ -44,7 +44,10 @@ extension DeclarativeDecoder {
         }
         let id =
             explicitID
-            ?? EntityID.v5(namespace: DeclarativeIDs.plugins, name: "plugins:*:\(label):\(part("route")):\(part("service")):\(part("consumer"))")
+            ?? EntityID.v5(
+                namespace: DeclarativeIDs.plugins,
+                name: "plugins:*:\(label):\(part("route")):\(part("service")):\(part("consumer"))"
+            )
         var plugin = PluginInstance(id: id, name: label, location: node.location, path: path)
         plugin.nameLocation = nameLocation
         plugin.instanceName = instanceName

@@ -18,7 +18,9 @@ public enum RegexDialect {
                 if !inClass, n >= UInt8(ascii: "1"), n <= UInt8(ascii: "9") {
                     return fail("back-references are not supported")
                 }
-                if n == UInt8(ascii: "k"), i + 2 < bytes.count, bytes[i + 2] == UInt8(ascii: "<") || bytes[i + 2] == UInt8(ascii: "{") {
+                if n == UInt8(ascii: "k"), i + 2 < bytes.count,
+                    bytes[i + 2] == UInt8(ascii: "<") || bytes[i + 2] == UInt8(ascii: "{")
+                {
                     return fail("back-references are not supported")
                 }
                 i += 2
@@ -41,7 +43,9 @@ public enum RegexDialect {
                     if k == UInt8(ascii: "=") || k == UInt8(ascii: "!") {
                         return fail("look-around is not supported")
                     }
-                    if k == UInt8(ascii: "<"), i + 3 < bytes.count, bytes[i + 3] == UInt8(ascii: "=") || bytes[i + 3] == UInt8(ascii: "!") {
+                    if k == UInt8(ascii: "<"), i + 3 < bytes.count,
+                        bytes[i + 3] == UInt8(ascii: "=") || bytes[i + 3] == UInt8(ascii: "!")
+                    {
                         return fail("look-around is not supported")
                     }
                 }

@@ -68,13 +68,20 @@ extension DeclarativeDecoder {
                     if key.lowercased() == "host" {
                         diagnostics.add(
                             "cannot contain 'host' header, which must be specified in the 'hosts' attribute",
-                            node: entry.key, path: headersPath.text)
+                            node: entry.key,
+                            path: headersPath.text
+                        )
                         continue
                     }
                     guard
-                        let values = Record.array(entry.value, path: keyPath, diagnostics: diagnostics, element: { n, p in
-                            Record.string(n, path: p, diagnostics: diagnostics)
-                        })
+                        let values = Record.array(
+                            entry.value,
+                            path: keyPath,
+                            diagnostics: diagnostics,
+                            element: { n, p in
+                                Record.string(n, path: p, diagnostics: diagnostics)
+                            }
+                        )
                     else { continue }
                     list.append((key, values))
                 }
@@ -101,17 +108,26 @@ extension DeclarativeDecoder {
         let pathHandling = r.oneOf("path_handling", ["v0", "v1"])
         var redirect: Int?
         if let redirectNode = r.value("https_redirect_status_code") {
-            if let code = Record.integer(redirectNode, path: r.fieldPath("https_redirect_status_code"), diagnostics: diagnostics) {
+            if let code = Record.integer(
+                redirectNode,
+                path: r.fieldPath("https_redirect_status_code"),
+                diagnostics: diagnostics
+            ) {
                 if [426, 301, 302, 307, 308].contains(code) {
                     redirect = code
                 } else {
-                    r.error("expected one of: 426, 301, 302, 307, 308", key: "https_redirect_status_code", node: redirectNode)
+                    r.error(
+                        "expected one of: 426, 301, 302, 307, 308",
+                        key: "https_redirect_status_code",
+                        node: redirectNode
+                    )
                 }
             }
         }
         let requestBuffering = r.bool("request_buffering")
         let responseBuffering = r.bool("response_buffering")
-        for required in ["strip_path", "preserve_host", "regex_priority", "https_redirect_status_code"] where r.isNull(required) {
+        for required in ["strip_path", "preserve_host", "regex_priority", "https_redirect_status_code"]
+        where r.isNull(required) {
             r.error("required field missing", key: required)
         }
         let pluginsNode = r.take("plugins")
@@ -123,17 +139,23 @@ extension DeclarativeDecoder {
         if sets.filter({ !$0.isDisjoint(with: protocols) }).count > 1 {
             r.error(
                 "these sets are mutually exclusive: ('http', 'https'), ('tcp', 'tls', 'udp'), ('tls_passthrough'), ('grpc', 'grpcs')",
-                key: "protocols")
+                key: "protocols"
+            )
         }
         if httpFamily {
-            if sourcesNode != nil { r.error("cannot set 'sources' when 'protocols' is 'http' or 'https'", key: "sources") }
+            if sourcesNode != nil {
+                r.error("cannot set 'sources' when 'protocols' is 'http' or 'https'", key: "sources")
+            }
             if destinationsNode != nil {
                 r.error("cannot set 'destinations' when 'protocols' is 'http' or 'https'", key: "destinations")
             }
         }
         let tlsProtocols: Set<EntityProtocol> = [.https, .grpcs, .tls, .tlsPassthrough]
         if let snis, !snis.isEmpty, tlsProtocols.isDisjoint(with: protocols) {
-            r.error("'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'", key: "snis")
+            r.error(
+                "'snis' can only be set when 'protocols' is 'grpcs', 'https', 'tls' or 'tls_passthrough'",
+                key: "snis"
+            )
         }
         // A criterion counts as set when written non-empty, even if some element was invalid (that
         // element has its own error; "must set one of" on top would only add noise).
@@ -146,9 +168,12 @@ extension DeclarativeDecoder {
         let hasHeaders = written("headers")
         let hasPaths = written("paths")
         let hasSnis = written("snis")
-        if httpFamily && !(hasMethods || hasHosts || hasHeaders || hasPaths || (hasSnis && protocols.contains(.https))) {
+        if httpFamily && !(hasMethods || hasHosts || hasHeaders || hasPaths || (hasSnis && protocols.contains(.https)))
+        {
             if protocols.contains(.https) {
-                r.entityError("must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'")
+                r.entityError(
+                    "must set one of 'methods', 'hosts', 'headers', 'paths', 'snis' when 'protocols' is 'https'"
+                )
             } else {
                 r.entityError("must set one of 'methods', 'hosts', 'headers', 'paths' when 'protocols' is 'http'")
             }
@@ -158,8 +183,12 @@ extension DeclarativeDecoder {
             explicitID
             ?? (name.map { EntityID.v5(namespace: DeclarativeIDs.routes, name: $0) }
                 ?? self.contentID(
-                    namespace: DeclarativeIDs.routes, collection: "routes", node: node,
-                    excluding: ["plugins", "_comment", "_ignore", "tags"], parent: parent?.id))
+                    namespace: DeclarativeIDs.routes,
+                    collection: "routes",
+                    node: node,
+                    excluding: ["plugins", "_comment", "_ignore", "tags"],
+                    parent: parent?.id
+                ))
         var route = Route(id: id, location: node.location, path: path)
         route.name = name
         route.protocols = protocols
@@ -184,7 +213,11 @@ extension DeclarativeDecoder {
 
         let me = Parent(field: "route", id: id, key: name)
         // Plugins nested under a route (even one nested in a service) are scoped to the route only.
-        self.readNestedPlugins(pluginsNode, path: path.appending("plugins"), parents: [me] + (parent.map { [$0] } ?? []))
+        self.readNestedPlugins(
+            pluginsNode,
+            path: path.appending("plugins"),
+            parents: [me] + (parent.map { [$0] } ?? [])
+        )
     }
 }
 
@@ -278,7 +311,8 @@ public enum RouteRules {
                 let l = PathNormalizer.hexValue(bytes[i + 2])
             {
                 let c = h << 4 | l
-                let unreserved = Validators.isAlnum(c) || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")
+                let unreserved =
+                    Validators.isAlnum(c) || c == UInt8(ascii: "-") || c == UInt8(ascii: ".")
                     || c == UInt8(ascii: "_") || c == UInt8(ascii: "~")
                 if unreserved {
                     if c == UInt8(ascii: ".") || c == UInt8(ascii: "-") { out.append(UInt8(ascii: "\\")) }

@@ -13,7 +13,9 @@ extension DeclarativeDecoder {
         var servicePath: String?
         var pathGiven = false
 
-        if let urlNode = r.value("url"), let url = Record.string(urlNode, path: r.fieldPath("url"), diagnostics: self.diagnostics) {
+        if let urlNode = r.value("url"),
+            let url = Record.string(urlNode, path: r.fieldPath("url"), diagnostics: self.diagnostics)
+        {
             // `url` replaces protocol, host, port and path, even when those are given too.
             _ = r.take("protocol")
             _ = r.take("host")
@@ -44,7 +46,9 @@ extension DeclarativeDecoder {
                 }
             }
         } else {
-            if let p = r.oneOf("protocol", EntityProtocol.allCases.map(\.rawValue)) { proto = EntityProtocol(rawValue: p) }
+            if let p = r.oneOf("protocol", EntityProtocol.allCases.map(\.rawValue)) {
+                proto = EntityProtocol(rawValue: p)
+            }
             if let hostNode = r.value("host", required: true),
                 let h = Record.string(hostNode, path: r.fieldPath("host"), diagnostics: self.diagnostics)
             {
@@ -59,7 +63,9 @@ extension DeclarativeDecoder {
             } else {
                 port = r.integer("port", in: 0...65535)
             }
-            if let pathNode = r.value("path"), let p = Record.string(pathNode, path: r.fieldPath("path"), diagnostics: self.diagnostics) {
+            if let pathNode = r.value("path"),
+                let p = Record.string(pathNode, path: r.fieldPath("path"), diagnostics: self.diagnostics)
+            {
                 if let message = Validators.path(p) {
                     r.error(message, key: "path", node: pathNode)
                 } else {
@@ -112,8 +118,12 @@ extension DeclarativeDecoder {
             explicitID
             ?? (name.map { EntityID.v5(namespace: DeclarativeIDs.services, name: $0) }
                 ?? self.contentID(
-                    namespace: DeclarativeIDs.services, collection: "services", node: node,
-                    excluding: ["routes", "plugins", "_comment", "_ignore", "tags"], parent: nil))
+                    namespace: DeclarativeIDs.services,
+                    collection: "services",
+                    node: node,
+                    excluding: ["routes", "plugins", "_comment", "_ignore", "tags"],
+                    parent: nil
+                ))
         var service = Service(id: id, host: host ?? "", location: node.location, path: path)
         service.name = name
         service.protocol = p
@@ -133,7 +143,12 @@ extension DeclarativeDecoder {
 
         let parent = Parent(field: "service", id: id, key: name)
         if let routesNode, !routesNode.isNull,
-            let routes = Record.array(routesNode, path: path.appending("routes"), diagnostics: self.diagnostics, element: { n, _ in n })
+            let routes = Record.array(
+                routesNode,
+                path: path.appending("routes"),
+                diagnostics: self.diagnostics,
+                element: { n, _ in n }
+            )
         {
             for (i, item) in routes.enumerated() {
                 self.readRoute(item, path: path.appending("routes").index(i), parent: parent)

@@ -26,8 +26,14 @@ extension DeclarativeDecoder {
         let hashFallbackHeader = self.readHeaderName(&r, "hash_fallback_header")
         let hashOnCookie = r.string("hash_on_cookie")
         var cookiePath: String?
-        if let n = r.value("hash_on_cookie_path"), let p = Record.string(n, path: r.fieldPath("hash_on_cookie_path"), diagnostics: self.diagnostics) {
-            if let message = Validators.path(p) { r.error(message, key: "hash_on_cookie_path", node: n) } else { cookiePath = p }
+        if let n = r.value("hash_on_cookie_path"),
+            let p = Record.string(n, path: r.fieldPath("hash_on_cookie_path"), diagnostics: self.diagnostics)
+        {
+            if let message = Validators.path(p) {
+                r.error(message, key: "hash_on_cookie_path", node: n)
+            } else {
+                cookiePath = p
+            }
         }
         let hashOnQueryArg = r.string("hash_on_query_arg")
         let hashFallbackQueryArg = r.string("hash_fallback_query_arg")
@@ -35,7 +41,9 @@ extension DeclarativeDecoder {
         let hashFallbackCapture = r.string("hash_fallback_uri_capture")
         let slots = r.integer("slots", in: 10...65536)
         var hostHeader: String?
-        if let n = r.value("host_header"), let h = Record.string(n, path: r.fieldPath("host_header"), diagnostics: self.diagnostics) {
+        if let n = r.value("host_header"),
+            let h = Record.string(n, path: r.fieldPath("host_header"), diagnostics: self.diagnostics)
+        {
             if let hp = Validators.splitHostPort(h), Validators.host(hp.host) == nil {
                 hostHeader = h
             } else {
@@ -48,7 +56,10 @@ extension DeclarativeDecoder {
         }
         var healthchecks = Healthchecks()
         if let n = r.value("healthchecks") {
-            healthchecks = HealthchecksDecoder(diagnostics: self.diagnostics).decode(n, path: r.fieldPath("healthchecks"))
+            healthchecks = HealthchecksDecoder(diagnostics: self.diagnostics).decode(
+                n,
+                path: r.fieldPath("healthchecks")
+            )
         }
         let targetsNode = r.take("targets")
         r.finish(allowExtras: true)
@@ -65,10 +76,16 @@ extension DeclarativeDecoder {
             r.error("expected one of: " + others.joined(separator: ", "), key: "hash_fallback")
         }
         if on == "header" && hashOnHeader == nil { r.error("required field missing", key: "hash_on_header") }
-        if fallback == "header" && hashFallbackHeader == nil { r.error("required field missing", key: "hash_fallback_header") }
-        if (on == "cookie" || fallback == "cookie") && hashOnCookie == nil { r.error("required field missing", key: "hash_on_cookie") }
+        if fallback == "header" && hashFallbackHeader == nil {
+            r.error("required field missing", key: "hash_fallback_header")
+        }
+        if (on == "cookie" || fallback == "cookie") && hashOnCookie == nil {
+            r.error("required field missing", key: "hash_on_cookie")
+        }
         if on == "query_arg" && hashOnQueryArg == nil { r.error("required field missing", key: "hash_on_query_arg") }
-        if fallback == "query_arg" && hashFallbackQueryArg == nil { r.error("required field missing", key: "hash_fallback_query_arg") }
+        if fallback == "query_arg" && hashFallbackQueryArg == nil {
+            r.error("required field missing", key: "hash_fallback_query_arg")
+        }
         if on == "uri_capture" && hashOnCapture == nil { r.error("required field missing", key: "hash_on_uri_capture") }
         if fallback == "uri_capture" && hashFallbackCapture == nil {
             r.error("required field missing", key: "hash_fallback_uri_capture")
@@ -87,8 +104,12 @@ extension DeclarativeDecoder {
             explicitID
             ?? (name.map { EntityID.v5(namespace: DeclarativeIDs.upstreams, name: $0) }
                 ?? self.contentID(
-                    namespace: DeclarativeIDs.upstreams, collection: "upstreams", node: node,
-                    excluding: ["targets", "_comment", "_ignore", "tags"], parent: nil))
+                    namespace: DeclarativeIDs.upstreams,
+                    collection: "upstreams",
+                    node: node,
+                    excluding: ["targets", "_comment", "_ignore", "tags"],
+                    parent: nil
+                ))
         var upstream = Upstream(id: id, name: name ?? "", location: node.location, path: path)
         upstream.algorithm = algorithm ?? "round-robin"
         upstream.hashOn = on
@@ -110,7 +131,12 @@ extension DeclarativeDecoder {
 
         let parent = Parent(field: "upstream", id: id, key: name)
         if let targetsNode, !targetsNode.isNull,
-            let list = Record.array(targetsNode, path: path.appending("targets"), diagnostics: self.diagnostics, element: { n, _ in n })
+            let list = Record.array(
+                targetsNode,
+                path: path.appending("targets"),
+                diagnostics: self.diagnostics,
+                element: { n, _ in n }
+            )
         {
             for (i, item) in list.enumerated() {
                 self.readTarget(item, path: path.appending("targets").index(i), parent: parent)
@@ -119,7 +145,8 @@ extension DeclarativeDecoder {
     }
 
     func readHeaderName(_ r: inout Record, _ key: String) -> String? {
-        guard let n = r.value(key), let s = Record.string(n, path: r.fieldPath(key), diagnostics: self.diagnostics) else { return nil }
+        guard let n = r.value(key), let s = Record.string(n, path: r.fieldPath(key), diagnostics: self.diagnostics)
+        else { return nil }
         if let message = Validators.headerName(s) {
             r.error(message, key: key, node: n)
             return nil
@@ -128,7 +155,9 @@ extension DeclarativeDecoder {
     }
 
     static func upstreamName(_ v: String) -> String? {
-        if Validators.isIPv4(v) || Validators.isIPv6(v) { return "Invalid name ('\(Record.printable(v))'); no ip addresses allowed" }
+        if Validators.isIPv4(v) || Validators.isIPv6(v) {
+            return "Invalid name ('\(Record.printable(v))'); no ip addresses allowed"
+        }
         if let hp = Validators.splitHostPort(v), hp.port != nil {
             return "Invalid name ('\(Record.printable(v))'); no port allowed"
         }
@@ -149,12 +178,18 @@ extension DeclarativeDecoder {
         }
         var written: String?
         var normalized: String?
-        if let n = r.value("target", required: true), let t = Record.string(n, path: r.fieldPath("target"), diagnostics: self.diagnostics) {
+        if let n = r.value("target", required: true),
+            let t = Record.string(n, path: r.fieldPath("target"), diagnostics: self.diagnostics)
+        {
             if let norm = Self.normalizeTarget(t) {
                 written = t
                 normalized = norm
             } else {
-                r.error("Invalid target ('\(Record.printable(t))'); not a valid hostname or ip address", key: "target", node: n)
+                r.error(
+                    "Invalid target ('\(Record.printable(t))'); not a valid hostname or ip address",
+                    key: "target",
+                    node: n
+                )
             }
         }
         let weight = r.integer("weight", in: 0...65535)
@@ -162,8 +197,16 @@ extension DeclarativeDecoder {
         r.finish(allowExtras: true)
 
         let upstreamPart = parent?.id.description ?? upstreamRef?.idPart ?? ""
-        let id = explicitID ?? EntityID.v5(namespace: DeclarativeIDs.targets, name: "targets:*:\(upstreamPart):\(written ?? "")")
-        var target = Target(id: id, upstream: parent?.id ?? .zero, target: normalized ?? "", location: node.location, path: path)
+        let id =
+            explicitID
+            ?? EntityID.v5(namespace: DeclarativeIDs.targets, name: "targets:*:\(upstreamPart):\(written ?? "")")
+        var target = Target(
+            id: id,
+            upstream: parent?.id ?? .zero,
+            target: normalized ?? "",
+            location: node.location,
+            path: path
+        )
         if let weight { target.weight = weight }
         target.tags = tags
         let index = self.model.targets.count
@@ -193,7 +236,11 @@ struct HealthchecksDecoder {
             if let t = self.seconds(&a, "timeout") { out.active.timeout = t }
             if let c = a.integer("concurrency", in: 1...2_147_483_648) { out.active.concurrency = c }
             if let p = a.string("http_path") {
-                if let message = Validators.path(p) { a.error(message, key: "http_path") } else { out.active.httpPath = p }
+                if let message = Validators.path(p) {
+                    a.error(message, key: "http_path")
+                } else {
+                    out.active.httpPath = p
+                }
             }
             out.active.httpsSNI = a.string("https_sni")
             if let v = a.bool("https_verify_certificate") { out.active.httpsVerifyCertificate = v }
@@ -201,26 +248,57 @@ struct HealthchecksDecoder {
                 if let entries = h.mapping {
                     out.active.headers = entries.compactMap { entry in
                         let p = a.fieldPath("headers").appending(Record.printable(entry.name))
-                        guard let values = Record.array(entry.value, path: p, diagnostics: self.diagnostics, element: { n, p in
-                            Record.string(n, path: p, diagnostics: self.diagnostics)
-                        }) else { return nil }
+                        guard
+                            let values = Record.array(
+                                entry.value,
+                                path: p,
+                                diagnostics: self.diagnostics,
+                                element: { n, p in
+                                    Record.string(n, path: p, diagnostics: self.diagnostics)
+                                }
+                            )
+                        else { return nil }
                         return Healthchecks.HeaderValues(name: entry.name, values: values)
                     }
                 } else {
                     a.error("expected a map", key: "headers", node: h)
                 }
             }
-            if let n = a.value("healthy") { out.active.healthy = self.healthy(n, path: a.fieldPath("healthy"), base: out.active.healthy, active: true) }
+            if let n = a.value("healthy") {
+                out.active.healthy = self.healthy(
+                    n,
+                    path: a.fieldPath("healthy"),
+                    base: out.active.healthy,
+                    active: true
+                )
+            }
             if let n = a.value("unhealthy") {
-                out.active.unhealthy = self.unhealthy(n, path: a.fieldPath("unhealthy"), base: out.active.unhealthy, active: true)
+                out.active.unhealthy = self.unhealthy(
+                    n,
+                    path: a.fieldPath("unhealthy"),
+                    base: out.active.unhealthy,
+                    active: true
+                )
             }
             a.finish()
         }
         if let n = r.value("passive"), var p = Record(n, path: r.fieldPath("passive"), diagnostics: self.diagnostics) {
             if let t = p.oneOf("type", ["tcp", "http", "https", "grpc", "grpcs"]) { out.passive.type = t }
-            if let n = p.value("healthy") { out.passive.healthy = self.healthy(n, path: p.fieldPath("healthy"), base: out.passive.healthy, active: false) }
+            if let n = p.value("healthy") {
+                out.passive.healthy = self.healthy(
+                    n,
+                    path: p.fieldPath("healthy"),
+                    base: out.passive.healthy,
+                    active: false
+                )
+            }
             if let n = p.value("unhealthy") {
-                out.passive.unhealthy = self.unhealthy(n, path: p.fieldPath("unhealthy"), base: out.passive.unhealthy, active: false)
+                out.passive.unhealthy = self.unhealthy(
+                    n,
+                    path: p.fieldPath("unhealthy"),
+                    base: out.passive.unhealthy,
+                    active: false
+                )
             }
             p.finish()
         }
@@ -255,7 +333,8 @@ struct HealthchecksDecoder {
         return r.array("http_statuses") { n, p in Record.integer(n, path: p, diagnostics: diagnostics, in: 100...999) }
     }
 
-    func healthy(_ node: ConfigNode, path: FieldPath, base: Healthchecks.Healthy, active: Bool) -> Healthchecks.Healthy {
+    func healthy(_ node: ConfigNode, path: FieldPath, base: Healthchecks.Healthy, active: Bool) -> Healthchecks.Healthy
+    {
         var out = base
         guard var r = Record(node, path: path, diagnostics: self.diagnostics) else { return out }
         if active, let i = self.seconds(&r, "interval") { out.interval = i }
@@ -265,7 +344,12 @@ struct HealthchecksDecoder {
         return out
     }
 
-    func unhealthy(_ node: ConfigNode, path: FieldPath, base: Healthchecks.Unhealthy, active: Bool) -> Healthchecks.Unhealthy {
+    func unhealthy(
+        _ node: ConfigNode,
+        path: FieldPath,
+        base: Healthchecks.Unhealthy,
+        active: Bool
+    ) -> Healthchecks.Unhealthy {
         var out = base
         guard var r = Record(node, path: path, diagnostics: self.diagnostics) else { return out }
         if active, let i = self.seconds(&r, "interval") { out.interval = i }

@@ -12,10 +12,13 @@ public enum Validators {
     /// Entity names (services, routes, upstream-less names, plugin instance names).
     public static func name(_ v: String) -> String? {
         for c in v.utf8 where c < 0x80 {
-            if isAlnum(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || c == UInt8(ascii: "~") {
+            if isAlnum(c) || c == UInt8(ascii: ".") || c == UInt8(ascii: "-") || c == UInt8(ascii: "_")
+                || c == UInt8(ascii: "~")
+            {
                 continue
             }
-            return "invalid value '\(Record.printable(v))': the only accepted ascii characters are alphanumerics or ., -, _, and ~"
+            return
+                "invalid value '\(Record.printable(v))': the only accepted ascii characters are alphanumerics or ., -, _, and ~"
         }
         return nil
     }
@@ -24,7 +27,8 @@ public enum Validators {
     public static func tag(_ v: String) -> String? {
         for c in v.utf8 where c < 0x80 {
             if c < 0x20 || c == 0x7F || c == UInt8(ascii: ",") || c == UInt8(ascii: "/") {
-                return "invalid tag '\(Record.printable(v))': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"
+                return
+                    "invalid tag '\(Record.printable(v))': expected printable ascii (except `,` and `/`) or valid utf-8 sequences"
             }
         }
         return nil
@@ -42,7 +46,8 @@ public enum Validators {
         let parts = v.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return false }
         for p in parts {
-            guard !p.isEmpty, p.count <= 3, p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(p), n <= 255 else {
+            guard !p.isEmpty, p.count <= 3, p.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(p), n <= 255
+            else {
                 return false
             }
         }
@@ -110,7 +115,8 @@ public enum Validators {
     }
 
     static func parsePort(_ s: Substring) -> Int? {
-        guard !s.isEmpty, s.count <= 5, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(s), n <= 65535 else {
+        guard !s.isEmpty, s.count <= 5, s.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }), let n = Int(s), n <= 65535
+        else {
             return nil
         }
         return n
@@ -142,7 +148,8 @@ public enum Validators {
                 continue
             }
             if !isPathChar(c) {
-                return "invalid path: '\(Record.printable(v))' (characters outside of the reserved list of RFC 3986 found)"
+                return
+                    "invalid path: '\(Record.printable(v))' (characters outside of the reserved list of RFC 3986 found)"
             }
             i += 1
         }

@@ -31,7 +31,14 @@ public struct BasicAuthCredential: Sendable {
     public var location: SourceLocation
     public var fieldPath: FieldPath
 
-    public init(id: EntityID, consumer: EntityID, username: String, passwordDigest: String, location: SourceLocation, path: FieldPath) {
+    public init(
+        id: EntityID,
+        consumer: EntityID,
+        username: String,
+        passwordDigest: String,
+        location: SourceLocation,
+        path: FieldPath
+    ) {
         self.id = id
         self.consumer = consumer
         self.username = username

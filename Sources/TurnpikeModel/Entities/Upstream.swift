@@ -48,7 +48,12 @@ public struct Healthchecks: Sendable, Equatable {
         public var headers: [HeaderValues]?
         public var healthy = Healthy(interval: 0, httpStatuses: [200, 302], successes: 0)
         public var unhealthy = Unhealthy(
-            interval: 0, httpStatuses: [429, 404, 500, 501, 502, 503, 504, 505], tcpFailures: 0, timeouts: 0, httpFailures: 0)
+            interval: 0,
+            httpStatuses: [429, 404, 500, 501, 502, 503, 504, 505],
+            tcpFailures: 0,
+            timeouts: 0,
+            httpFailures: 0
+        )
         public init() {}
     }
 
@@ -56,9 +61,18 @@ public struct Healthchecks: Sendable, Equatable {
         public var type = "http"
         public var healthy = Healthy(
             interval: nil,
-            httpStatuses: [200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308],
-            successes: 0)
-        public var unhealthy = Unhealthy(interval: nil, httpStatuses: [429, 500, 503], tcpFailures: 0, timeouts: 0, httpFailures: 0)
+            httpStatuses: [
+                200, 201, 202, 203, 204, 205, 206, 207, 208, 226, 300, 301, 302, 303, 304, 305, 306, 307, 308,
+            ],
+            successes: 0
+        )
+        public var unhealthy = Unhealthy(
+            interval: nil,
+            httpStatuses: [429, 500, 503],
+            tcpFailures: 0,
+            timeouts: 0,
+            httpFailures: 0
+        )
         public init() {}
     }
 

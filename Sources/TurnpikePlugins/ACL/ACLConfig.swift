@@ -18,7 +18,12 @@ public struct ACLConfig: PluginConfig, Equatable {
         ])
     }
 
-    static func decode(_ node: ConfigNode?, at location: SourceLocation, path: FieldPath, diagnostics: Diagnostics) -> ACLConfig? {
+    static func decode(
+        _ node: ConfigNode?,
+        at location: SourceLocation,
+        path: FieldPath,
+        diagnostics: Diagnostics
+    ) -> ACLConfig? {
         var config = ACLConfig()
         let before = diagnostics.errors.count
         if let node {
@@ -36,9 +41,17 @@ public struct ACLConfig: PluginConfig, Equatable {
         let hasDeny = !(config.deny?.isEmpty ?? true)
         let place = node?.location ?? location
         if hasAllow && hasDeny {
-            diagnostics.add("only one of these fields must be non-empty: 'config.allow', 'config.deny'", at: place, path: path.text)
+            diagnostics.add(
+                "only one of these fields must be non-empty: 'config.allow', 'config.deny'",
+                at: place,
+                path: path.text
+            )
         } else if !hasAllow && !hasDeny && diagnostics.errors.count == before {
-            diagnostics.add("at least one of these fields must be non-empty: 'config.allow', 'config.deny'", at: place, path: path.text)
+            diagnostics.add(
+                "at least one of these fields must be non-empty: 'config.allow', 'config.deny'",
+                at: place,
+                path: path.text
+            )
         }
         return diagnostics.errors.count == before ? config : nil
     }

@@ -14,7 +14,11 @@ public struct ACLPlugin: Plugin, AccessHandler {
     }
 
     public static func decode(
-        _ config: ConfigNode?, at location: SourceLocation, path: FieldPath, scope: PluginScope, diagnostics: Diagnostics
+        _ config: ConfigNode?,
+        at location: SourceLocation,
+        path: FieldPath,
+        scope: PluginScope,
+        diagnostics: Diagnostics
     ) -> ACLConfig? {
         ACLConfig.decode(config, at: location, path: path, diagnostics: diagnostics)
     }
@@ -32,7 +36,9 @@ public struct ACLPlugin: Plugin, AccessHandler {
                 // The anonymous consumer (no credential) without groups is unauthenticated, not forbidden.
                 return .respond(
                     authentication.credentialID == nil
-                        ? LocalResponse(status: 401, message: "Unauthorized") : LocalResponse(status: 403, message: Self.forbidden))
+                        ? LocalResponse(status: 401, message: "Unauthorized")
+                        : LocalResponse(status: 403, message: Self.forbidden)
+                )
             }
             allowed = groups.contains { allow.contains($0) }
         } else {

@@ -15,7 +15,11 @@ public struct BasicAuthPlugin: Plugin, AccessHandler {
     }
 
     public static func decode(
-        _ config: ConfigNode?, at location: SourceLocation, path: FieldPath, scope: PluginScope, diagnostics: Diagnostics
+        _ config: ConfigNode?,
+        at location: SourceLocation,
+        path: FieldPath,
+        scope: PluginScope,
+        diagnostics: Diagnostics
     ) -> BasicAuthConfig? {
         BasicAuthConfig.decode(config, path: path, diagnostics: diagnostics)
     }
@@ -26,13 +30,16 @@ public struct BasicAuthPlugin: Plugin, AccessHandler {
         var used: String?
         var credentials: (user: String, password: String)?
         for header in ["proxy-authorization", "authorization"] {
-            guard let value = context.request.headers.first(where: { Self.lowerEquals($0.name, header) })?.value else { continue }
+            guard let value = context.request.headers.first(where: { Self.lowerEquals($0.name, header) })?.value else {
+                continue
+            }
             used = header
             credentials = Self.parse(value)
             break
         }
         if let credentials, let credential = directory.basicAuthCredential(username: credentials.user),
-            credential.verify(password: credentials.password), let consumer = directory.consumer(id: credential.consumer)
+            credential.verify(password: credentials.password),
+            let consumer = directory.consumer(id: credential.consumer)
         {
             if self.config.hideCredentials, let used { context.edits.remove.append(used) }
             context.setConsumerHeaders(consumer: consumer, credentialID: credential.id)
@@ -42,21 +49,34 @@ public struct BasicAuthPlugin: Plugin, AccessHandler {
         if let anonymous = self.config.anonymous {
             guard let consumer = directory.consumer(idOrUsername: anonymous) else {
                 return .respond(
-                    LocalResponse(status: 500, message: "anonymous consumer \(anonymous) is configured but doesn't exist"))
+                    LocalResponse(
+                        status: 500,
+                        message: "anonymous consumer \(anonymous) is configured but doesn't exist"
+                    )
+                )
             }
             context.setConsumerHeaders(consumer: consumer, credentialID: nil)
             return .proceed
         }
         return .respond(
-            LocalResponse(status: 401, message: "Unauthorized", headers: ["WWW-Authenticate": "Basic realm=\"\(self.config.realm)\""]))
+            LocalResponse(
+                status: 401,
+                message: "Unauthorized",
+                headers: ["WWW-Authenticate": "Basic realm=\"\(self.config.realm)\""]
+            )
+        )
     }
 
     /// `Basic <base64(user:password)>`: the scheme in any case, split at the first colon.
     static func parse(_ value: String) -> (user: String, password: String)? {
         let parts = value.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "basic", let decoded = Base64.decode(parts[1]) else { return nil }
+        guard parts.count == 2, parts[0].lowercased() == "basic", let decoded = Base64.decode(parts[1]) else {
+            return nil
+        }
         guard let colon = decoded.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-        return (String(decoding: decoded[..<colon], as: UTF8.self), String(decoding: decoded[(colon + 1)...], as: UTF8.self))
+        return (
+            String(decoding: decoded[..<colon], as: UTF8.self), String(decoding: decoded[(colon + 1)...], as: UTF8.self)
+        )
     }
 
     static func lowerEquals(_ name: String, _ lower: String) -> Bool {

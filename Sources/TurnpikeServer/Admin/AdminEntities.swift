@@ -37,7 +37,10 @@ enum AdminEntities {
         if segments.count == 1 {
             if first == "consumers", let customID = query["custom_id"] {
                 guard !customID.isEmpty else {
-                    return Reply(status: 400, body: .object([("message", .string("custom_id must be an unempty string"))]))
+                    return Reply(
+                        status: 400,
+                        body: .object([("message", .string("custom_id must be an unempty string"))])
+                    )
                 }
                 let match = s.consumersByCustomID[customID].map { [Self.consumer(s.model.consumers[$0], s)] } ?? []
                 return Reply(status: 200, body: .object([("data", .array(match)), ("next", .null)]))
@@ -75,10 +78,12 @@ enum AdminEntities {
         case "services": return m.services.map { e in Item(id: e.id, key: e.name) { Self.service(e, s) } }
         case "routes": return m.routes.map { e in Item(id: e.id, key: e.name) { Self.route(e, s) } }
         case "consumers": return m.consumers.map { e in Item(id: e.id, key: e.username) { Self.consumer(e, s) } }
-        case "plugins": return s.plugins.map { p in Item(id: p.instance.id, key: p.instance.instanceName) { Self.plugin(p, s) } }
+        case "plugins":
+            return s.plugins.map { p in Item(id: p.instance.id, key: p.instance.instanceName) { Self.plugin(p, s) } }
         case "upstreams": return m.upstreams.map { e in Item(id: e.id, key: e.name) { Self.upstream(e, s) } }
         case "key-auths": return m.keyauthCredentials.map { e in Item(id: e.id, key: e.key) { Self.keyAuth(e, s) } }
-        case "basic-auths": return m.basicauthCredentials.map { e in Item(id: e.id, key: e.username) { Self.basicAuth(e, s) } }
+        case "basic-auths":
+            return m.basicauthCredentials.map { e in Item(id: e.id, key: e.username) { Self.basicAuth(e, s) } }
         case "acls": return m.acls.map { e in Item(id: e.id, key: nil) { Self.acl(e, s) } }
         default: return nil
         }
@@ -87,11 +92,17 @@ enum AdminEntities {
     static func children(of parent: String, id: EntityID, relation: String, snapshot s: Snapshot) -> Children? {
         let m = s.model
         let plugins = { (keep: (PluginInstance) -> Bool) -> Children in
-            .list(s.plugins.filter { keep($0.instance) }.map { p in Item(id: p.instance.id, key: p.instance.instanceName) { Self.plugin(p, s) } })
+            .list(
+                s.plugins.filter { keep($0.instance) }.map { p in
+                    Item(id: p.instance.id, key: p.instance.instanceName) { Self.plugin(p, s) }
+                }
+            )
         }
         switch (parent, relation) {
         case ("services", "routes"):
-            return .list(m.routes.filter { $0.service == id }.map { e in Item(id: e.id, key: e.name) { Self.route(e, s) } })
+            return .list(
+                m.routes.filter { $0.service == id }.map { e in Item(id: e.id, key: e.name) { Self.route(e, s) } }
+            )
         case ("services", "plugins"): return plugins { $0.service == id }
         case ("routes", "plugins"): return plugins { $0.route == id }
         case ("consumers", "plugins"): return plugins { $0.consumer == id }
@@ -113,10 +124,17 @@ enum AdminEntities {
                 return .single(e.map { e in Item(id: e.id, key: e.username) { Self.consumer(e, s) } })
             }
         case ("consumers", "key-auth"):
-            return .list(m.keyauthCredentials.filter { $0.consumer == id }.map { e in Item(id: e.id, key: e.key) { Self.keyAuth(e, s) } })
+            return .list(
+                m.keyauthCredentials.filter { $0.consumer == id }.map { e in
+                    Item(id: e.id, key: e.key) { Self.keyAuth(e, s) }
+                }
+            )
         case ("consumers", "basic-auth"):
             return .list(
-                m.basicauthCredentials.filter { $0.consumer == id }.map { e in Item(id: e.id, key: e.username) { Self.basicAuth(e, s) } })
+                m.basicauthCredentials.filter { $0.consumer == id }.map { e in
+                    Item(id: e.id, key: e.username) { Self.basicAuth(e, s) }
+                }
+            )
         case ("consumers", "acls"):
             return .list(m.acls.filter { $0.consumer == id }.map { e in Item(id: e.id, key: nil) { Self.acl(e, s) } })
         case ("key-auths", "consumer"), ("basic-auths", "consumer"), ("acls", "consumer"):
@@ -152,8 +170,10 @@ enum AdminEntities {
                 return Reply(
                     status: 400,
                     body: .object([
-                        ("code", .integer(9)), ("name", .string("invalid size")), ("message", .string("size must be a number")),
-                    ]))
+                        ("code", .integer(9)), ("name", .string("invalid size")),
+                        ("message", .string("size must be a number")),
+                    ])
+                )
             }
             guard n.rounded() == n, n >= 1, n <= 1000 else {
                 return Reply(
@@ -161,7 +181,8 @@ enum AdminEntities {
                     body: .object([
                         ("code", .integer(9)), ("name", .string("invalid size")),
                         ("message", .string("size must be an integer between 1 and 1000")),
-                    ]))
+                    ])
+                )
             }
             size = Int(n)
         }
@@ -174,17 +195,23 @@ enum AdminEntities {
                     body: .object([
                         ("code", .integer(7)), ("name", .string("invalid offset")),
                         ("message", .string("'\(Record.printable(token))' is not a valid offset: bad base64 encoding")),
-                    ]))
+                    ])
+                )
             }
             start = sorted.firstIndex { !($0.id < id) } ?? sorted.count
         }
         let end = min(sorted.count, start + size)
         let data = sorted[start..<end].map { $0.render() }
-        guard end < sorted.count else { return Reply(status: 200, body: .object([("data", .array(data)), ("next", .null)])) }
+        guard end < sorted.count else {
+            return Reply(status: 200, body: .object([("data", .array(data)), ("next", .null)]))
+        }
         let token = Base64URL.encode(sorted[end].id.description)
         var next = "\(path)?offset=\(token)"
         if query["size"] != nil { next += "&size=\(size)" }
-        return Reply(status: 200, body: .object([("data", .array(data)), ("next", .string(next)), ("offset", .string(token))]))
+        return Reply(
+            status: 200,
+            body: .object([("data", .array(data)), ("next", .string(next)), ("offset", .string(token))])
+        )
     }
 
     // MARK: - Kong's entity shapes: every field, foreign keys as {"id": …}, timestamps
@@ -207,7 +234,9 @@ enum AdminEntities {
     }
 
     static func service(_ e: Service, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
-    static func route(_ e: Route, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: ["service"], s: s) }
+    static func route(_ e: Route, _ s: Snapshot) -> Rendered {
+        admin(Snapshot.render(e), foreignKeys: ["service"], s: s)
+    }
     static func consumer(_ e: Consumer, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
     static func upstream(_ e: Upstream, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
     static func target(_ e: Target, _ s: Snapshot) -> Rendered {
@@ -216,17 +245,23 @@ enum AdminEntities {
     static func plugin(_ p: ConfiguredPlugin, _ s: Snapshot) -> Rendered {
         admin(Snapshot.render(p), foreignKeys: ["service", "route", "consumer"], s: s)
     }
-    static func acl(_ e: ACLGroup, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s) }
+    static func acl(_ e: ACLGroup, _ s: Snapshot) -> Rendered {
+        admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s)
+    }
     static func basicAuth(_ e: BasicAuthCredential, _ s: Snapshot) -> Rendered {
         admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s)
     }
 
     /// Kong shows keys in clear; turnpike shows a short digest, enough to tell keys apart.
     static func keyAuth(_ e: KeyAuthCredential, _ s: Snapshot) -> Rendered {
-        guard case .object(let fields) = admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s) else { return .null }
-        return .object(fields.map { key, value in
-            key == "key" ? (key, e.key.map { .string(SecretDigest.short($0)) } ?? .null) : (key, value)
-        })
+        guard case .object(let fields) = admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s) else {
+            return .null
+        }
+        return .object(
+            fields.map { key, value in
+                key == "key" ? (key, e.key.map { .string(SecretDigest.short($0)) } ?? .null) : (key, value)
+            }
+        )
     }
 
     static func percentDecoded(_ s: String) -> String {
@@ -234,7 +269,9 @@ enum AdminEntities {
         var bytes: [UInt8] = []
         var it = Array(s.utf8)[...]
         while let c = it.popFirst() {
-            if c == UInt8(ascii: "%"), it.count >= 2, let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16) {
+            if c == UInt8(ascii: "%"), it.count >= 2,
+                let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16)
+            {
                 bytes.append(v)
                 it = it.dropFirst(2)
             } else {

@@ -18,8 +18,13 @@ public final class AdminServer: Sendable {
     public var localAddress: SocketAddress? { self.channel.localAddress }
 
     public static func start(
-        host: String, port: Int, group: any EventLoopGroup, store: SnapshotStore, reloader: ConfigReloader,
-        serverToken: String, logger: Logger
+        host: String,
+        port: Int,
+        group: any EventLoopGroup,
+        store: SnapshotStore,
+        reloader: ConfigReloader,
+        serverToken: String,
+        logger: Logger
     ) async throws -> AdminServer {
         let gate = ReloadGate()
         let channel = try await ServerBootstrap(group: group)
@@ -29,7 +34,14 @@ public final class AdminServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
                     try channel.pipeline.syncOperations.addHandler(
-                        AdminHandler(store: store, reloader: reloader, gate: gate, serverToken: serverToken, logger: logger))
+                        AdminHandler(
+                            store: store,
+                            reloader: reloader,
+                            gate: gate,
+                            serverToken: serverToken,
+                            logger: logger
+                        )
+                    )
                 }
             }
             .bind(host: host, port: port)
@@ -92,7 +104,13 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.bodyBytes += buffer.readableBytes
             if self.bodyBytes > Self.maxBody, let head = self.head {
                 self.head = nil
-                self.respond(context: context, head: head, status: .payloadTooLarge, body: .object([("message", .string("Payload too large"))]), close: true)
+                self.respond(
+                    context: context,
+                    head: head,
+                    status: .payloadTooLarge,
+                    body: .object([("message", .string("Payload too large"))]),
+                    close: true
+                )
             }
         case .end:
             guard let head = self.head else { return }
@@ -122,8 +140,11 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             let snapshot = self.store.current
             if snapshot.model.isEmpty {
                 self.respond(
-                    context: context, head: head, status: .serviceUnavailable,
-                    body: .object([("message", .string("no configuration available (empty configuration present)"))]))
+                    context: context,
+                    head: head,
+                    status: .serviceUnavailable,
+                    body: .object([("message", .string("no configuration available (empty configuration present)"))])
+                )
             } else {
                 self.respond(context: context, head: head, status: .ok, body: .object([("message", .string("ready"))]))
             }
@@ -139,14 +160,32 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                 entitySegments = [entitySegments[0], entitySegments[1], "targets/all"]
             }
             if let reply = AdminEntities.get(
-                segments: entitySegments, query: Self.query(head.uri), path: path, snapshot: self.store.current)
-            {
-                self.respond(context: context, head: head, status: HTTPResponseStatus(statusCode: reply.status), body: reply.body)
+                segments: entitySegments,
+                query: Self.query(head.uri),
+                path: path,
+                snapshot: self.store.current
+            ) {
+                self.respond(
+                    context: context,
+                    head: head,
+                    status: HTTPResponseStatus(statusCode: reply.status),
+                    body: reply.body
+                )
             } else {
-                self.respond(context: context, head: head, status: .notFound, body: .object([("message", .string("Not found"))]))
+                self.respond(
+                    context: context,
+                    head: head,
+                    status: .notFound,
+                    body: .object([("message", .string("Not found"))])
+                )
             }
         case (_, ["reload"]):
-            self.respond(context: context, head: head, status: .methodNotAllowed, body: .object([("message", .string("Method not allowed"))]))
+            self.respond(
+                context: context,
+                head: head,
+                status: .methodNotAllowed,
+                body: .object([("message", .string("Method not allowed"))])
+            )
         default:
             if let first = segments.first, Self.entityCollections[first] != nil,
                 method == .POST || method == .PUT || method == .PATCH || method == .DELETE
@@ -154,7 +193,12 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                 self.refuseWrite(context: context, head: head, method: method, segments: segments)
                 return
             }
-            self.respond(context: context, head: head, status: .notFound, body: .object([("message", .string("Not found"))]))
+            self.respond(
+                context: context,
+                head: head,
+                status: .notFound,
+                body: .object([("message", .string("Not found"))])
+            )
         }
     }
 
@@ -165,18 +209,31 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
     ]
 
     /// Writes in DB-less mode (kong-format.md §4.4): Kong's 405 bodies, whatever the request body.
-    private func refuseWrite(context: ChannelHandlerContext, head: HTTPRequestHead, method: HTTPMethod, segments: [String]) {
+    private func refuseWrite(
+        context: ChannelHandlerContext,
+        head: HTTPRequestHead,
+        method: HTTPMethod,
+        segments: [String]
+    ) {
         // The collection written to is the last collection segment (`/consumers/x/key-auth` writes key-auths).
-        let nestedNames = ["key-auth": "keyauth_credentials", "basic-auth": "basicauth_credentials", "acls": "acls",
-                           "plugins": "plugins", "routes": "routes", "targets": "targets"]
+        let nestedNames = [
+            "key-auth": "keyauth_credentials", "basic-auth": "basicauth_credentials", "acls": "acls",
+            "plugins": "plugins", "routes": "routes", "targets": "targets",
+        ]
         let isCollection = segments.count % 2 == 1
         let collectionSegment = isCollection ? segments[segments.count - 1] : segments[segments.count - 2]
-        let collection = segments.count <= 2
+        let collection =
+            segments.count <= 2
             ? (Self.entityCollections[segments[0]] ?? segments[0])
             : (nestedNames[collectionSegment] ?? Self.entityCollections[collectionSegment] ?? collectionSegment)
         let allowed = isCollection ? (method == .POST) : (method != .POST)
         guard allowed else {
-            self.respond(context: context, head: head, status: .methodNotAllowed, body: .object([("message", .string("Method not allowed"))]))
+            self.respond(
+                context: context,
+                head: head,
+                status: .methodNotAllowed,
+                body: .object([("message", .string("Method not allowed"))])
+            )
             return
         }
         let op: String
@@ -191,8 +248,13 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             message = "cannot \(op) '\(collection)' entities by '\(key)' when not using a database"
         }
         self.respond(
-            context: context, head: head, status: .methodNotAllowed,
-            body: .object([("code", .integer(12)), ("name", .string("operation unsupported")), ("message", .string(message))]))
+            context: context,
+            head: head,
+            status: .methodNotAllowed,
+            body: .object([
+                ("code", .integer(12)), ("name", .string("operation unsupported")), ("message", .string(message)),
+            ])
+        )
     }
 
     private func reload(context: ChannelHandlerContext, head: HTTPRequestHead) {
@@ -200,8 +262,12 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             var headers = HTTPHeaders()
             headers.add(name: "Retry-After", value: "1")
             self.respond(
-                context: context, head: head, status: .tooManyRequests,
-                body: .object([("message", .string("Currently loading previous configuration"))]), extra: headers)
+                context: context,
+                head: head,
+                status: .tooManyRequests,
+                body: .object([("message", .string("Currently loading previous configuration"))]),
+                extra: headers
+            )
             return
         }
         let reloader = self.reloader
@@ -223,19 +289,25 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         case .reloaded(let generation, let hash, let duration, let changes):
             let ms = Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
             self.respond(
-                context: context, head: head, status: .ok,
+                context: context,
+                head: head,
+                status: .ok,
                 body: .object([
                     ("message", .string("configuration reloaded")), ("configuration_hash", .string(hash)),
                     ("generation", .integer(generation)), ("load_time_ms", .number((ms * 10).rounded() / 10)),
                     ("changes", changes.rendered),
-                ]))
+                ])
+            )
         case .unchanged(let hash):
             self.respond(
-                context: context, head: head, status: .ok,
+                context: context,
+                head: head,
+                status: .ok,
                 body: .object([
                     ("message", .string("configuration unchanged")), ("configuration_hash", .string(hash)),
                     ("generation", .integer(self.store.current.generation)),
-                ]))
+                ])
+            )
         case .rejected(let message, let errors):
             let list: [Rendered] = errors.map { e in
                 .object([
@@ -244,8 +316,11 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ])
             }
             self.respond(
-                context: context, head: head, status: .badRequest,
-                body: .object([("message", .string(message)), ("errors", .array(list))]))
+                context: context,
+                head: head,
+                status: .badRequest,
+                body: .object([("message", .string(message)), ("errors", .array(list))])
+            )
         }
     }
 
@@ -263,7 +338,9 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func nodeInfo() -> Rendered {
         let snapshot = self.store.current
         var enabled: [String] = []
-        for p in snapshot.plugins where p.instance.enabled && !enabled.contains(p.instance.name) { enabled.append(p.instance.name) }
+        for p in snapshot.plugins where p.instance.enabled && !enabled.contains(p.instance.name) {
+            enabled.append(p.instance.name)
+        }
         let available: [(String, Rendered)] = TurnpikeVersion.plugins.map { name, priority in
             (name, .object([("priority", .integer(priority)), ("version", .string(TurnpikeVersion.string))]))
         }
@@ -271,7 +348,12 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             ("tagline", .string("Welcome to turnpike")),
             ("version", .string(TurnpikeVersion.string)),
             ("edition", .string("community")),
-            ("plugins", .object([("available_on_server", .object(available)), ("enabled_in_cluster", .strings(enabled.sorted()))])),
+            (
+                "plugins",
+                .object([
+                    ("available_on_server", .object(available)), ("enabled_in_cluster", .strings(enabled.sorted())),
+                ])
+            ),
             ("configuration", .object([("database", .string("off"))])),
         ])
     }
@@ -302,7 +384,9 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let last, let at {
             switch last {
             case .reloaded(let generation, _, _, _):
-                reload = .object([("at", .integer(at)), ("result", .string("reloaded")), ("generation", .integer(generation))])
+                reload = .object([
+                    ("at", .integer(at)), ("result", .string("reloaded")), ("generation", .integer(generation)),
+                ])
             case .unchanged:
                 reload = .object([("at", .integer(at)), ("result", .string("unchanged"))])
             case .rejected(let message, let errors):
@@ -320,8 +404,12 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func respond(
-        context: ChannelHandlerContext, head: HTTPRequestHead, status: HTTPResponseStatus, body: Rendered,
-        extra: HTTPHeaders = HTTPHeaders(), close: Bool = false
+        context: ChannelHandlerContext,
+        head: HTTPRequestHead,
+        status: HTTPResponseStatus,
+        body: Rendered,
+        extra: HTTPHeaders = HTTPHeaders(),
+        close: Bool = false
     ) {
         let text = body.json
         var headers = extra
@@ -333,7 +421,10 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         headers.add(name: "Access-Control-Allow-Credentials", value: "true")
         let keepAlive = head.isKeepAlive && !close
         if !keepAlive { headers.add(name: "Connection", value: "close") }
-        context.write(self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        context.write(
+            self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
+            promise: nil
+        )
         if head.method != .HEAD {
             var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
             buffer.writeString(text)

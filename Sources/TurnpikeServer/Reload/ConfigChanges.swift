@@ -38,7 +38,9 @@ public struct ConfigChanges: Sendable {
             $0.consumer == $1.consumer && $0.username == $1.username && $0.passwordDigest == $1.passwordDigest
                 && $0.tags == $1.tags
         }
-        self.diff("acls", o.acls, n.acls, id: { $0.id }) { $0.consumer == $1.consumer && $0.group == $1.group && $0.tags == $1.tags }
+        self.diff("acls", o.acls, n.acls, id: { $0.id }) {
+            $0.consumer == $1.consumer && $0.group == $1.group && $0.tags == $1.tags
+        }
     }
 
     private mutating func diff<T>(_ name: String, _ a: [T], _ b: [T], id: (T) -> EntityID, same: (T, T) -> Bool) {
@@ -60,12 +62,17 @@ public struct ConfigChanges: Sendable {
     }
 
     public var rendered: Rendered {
-        .object(self.kinds.map { kind in
-            (kind.name, .object([
-                ("added", .integer(kind.counts.added)), ("removed", .integer(kind.counts.removed)),
-                ("changed", .integer(kind.counts.changed)),
-            ]))
-        })
+        .object(
+            self.kinds.map { kind in
+                (
+                    kind.name,
+                    .object([
+                        ("added", .integer(kind.counts.added)), ("removed", .integer(kind.counts.removed)),
+                        ("changed", .integer(kind.counts.changed)),
+                    ])
+                )
+            }
+        )
     }
 
     /// `services +1 -0 ~2, routes ...` for the log (kinds without changes left out).

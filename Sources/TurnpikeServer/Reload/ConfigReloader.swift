@@ -1,7 +1,7 @@
 public import Logging
 import TurnpikeEngine
-import TurnpikeYAML
 public import TurnpikeModel
+import TurnpikeYAML
 
 /// Re-reads the config file and publishes a new snapshot. An actor, so reloads never overlap;
 /// reading, parsing and building run on the cooperative pool, never on an event loop.
@@ -63,8 +63,11 @@ public actor ConfigReloader {
                             self.generation = snapshot.generation
                             let duration = clock.now - started
                             result = .reloaded(
-                                generation: snapshot.generation, hash: snapshot.hash, duration: duration,
-                                changes: ConfigChanges(from: current, to: snapshot))
+                                generation: snapshot.generation,
+                                hash: snapshot.hash,
+                                duration: duration,
+                                changes: ConfigChanges(from: current, to: snapshot)
+                            )
                         } catch {
                             result = .rejected(message: "could not publish the new configuration: \(error)", errors: [])
                         }
@@ -88,7 +91,8 @@ public actor ConfigReloader {
                 metadata: [
                     "config.generation": "\(generation)", "config.hash": "\(hash)", "config.load_time": "\(duration)",
                     "config.changes": "\(changes.summary)",
-                ])
+                ]
+            )
         case .unchanged(let hash):
             self.logger.notice("configuration unchanged", metadata: ["config.hash": "\(hash)"])
         case .rejected(let message, let errors):
