@@ -12,6 +12,46 @@ enum HTTPWireError: Error, Equatable {
     case unsupportedTransferEncoding
 }
 
+/// A head parsed in place (a request's or a response's): its bytes and the ranges of its fields.
+/// Names and values become strings only when asked for.
+protocol ParsedHead {
+    var bytes: ByteBuffer { get }
+    var fields: [(name: Range<Int>, value: Range<Int>)] { get }
+}
+
+extension ParsedHead {
+    func name(_ i: Int) -> String { self.string(self.fields[i].name) }
+    func value(_ i: Int) -> String { self.string(self.fields[i].value) }
+
+    func string(_ range: Range<Int>) -> String {
+        self.bytes.getString(at: range.lowerBound, length: range.count) ?? ""
+    }
+
+    /// Whether field `i` is called `lower` (a lower-case name).
+    func nameEquals(_ i: Int, _ lower: StaticString) -> Bool {
+        let range = self.fields[i].name
+        guard range.count == lower.utf8CodeUnitCount else { return false }
+        return self.bytes.withUnsafeReadableBytes { raw in
+            HeaderRules.equals(UnsafeRawBufferPointer(rebasing: raw[range]), lower)
+        }
+    }
+
+    /// The first value of header `lower`.
+    func first(name lower: StaticString) -> String? {
+        for i in self.fields.indices where self.nameEquals(i, lower) { return self.value(i) }
+        return nil
+    }
+
+    func contains(name lower: StaticString) -> Bool {
+        self.fields.indices.contains { self.nameEquals($0, lower) }
+    }
+
+    /// Values of every field called `lower`.
+    func values(_ lower: StaticString) -> [String] {
+        self.fields.indices.filter { self.nameEquals($0, lower) }.map { self.value($0) }
+    }
+}
+
 /// The header section grammar shared by requests and responses (RFC 9112 §5): strict where a
 /// lenient reading would let two parsers disagree on where a message ends.
 enum HeadSyntax {
@@ -145,6 +185,88 @@ enum HeadSyntax {
         while let f = part.first, f == 0x20 || f == 0x09 { part = part.dropFirst() }
         while let l = part.last, l == 0x20 || l == 0x09 { part = part.dropLast() }
         return part
+    }
+}
+
+/// The fields that frame a message (Content-Length, Transfer-Encoding, Connection), gathered in
+/// the one pass each parser makes over a head's fields. What a message does with them differs
+/// (a request refuses both lengths at once, a response lets Transfer-Encoding win).
+struct Framing {
+    private(set) var contentLength: Int?
+    private(set) var transferEncoding: Range<Int>?
+    private(set) var transferEncodingCount = 0
+    private(set) var close = false
+    private(set) var keepAlive = false
+    /// `Connection: upgrade`.
+    private(set) var upgrade = false
+    /// The Connection field names other fields, which must not be forwarded.
+    private(set) var namesFields = false
+
+    /// Takes field `name: value` if it frames the message; false for any other field.
+    mutating func note(
+        _ name: UnsafeRawBufferPointer,
+        _ value: UnsafeRawBufferPointer,
+        at range: Range<Int>
+    ) throws -> Bool {
+        switch name.count {
+        case 10 where HeaderRules.equals(name, "connection"):
+            HeadSyntax.connectionOptions(
+                value,
+                close: &self.close,
+                keepAlive: &self.keepAlive,
+                upgrade: &self.upgrade,
+                names: &self.namesFields
+            )
+        case 14 where HeaderRules.equals(name, "content-length"):
+            self.contentLength = try HeadSyntax.contentLength(value, known: self.contentLength)
+        case 17 where HeaderRules.equals(name, "transfer-encoding"):
+            self.transferEncoding = range
+            self.transferEncodingCount += 1
+        default:
+            return false
+        }
+        return true
+    }
+
+    /// Keep-alive by the version's default and the Connection options.
+    func isKeepAlive(minorVersion: Int) -> Bool {
+        minorVersion == 1 ? !self.close : self.keepAlive && !self.close
+    }
+}
+
+/// The bytes of a head that has not fully arrived, kept between reads; the search for its end
+/// resumes where the previous one stopped.
+struct PendingHead {
+    private var held: ByteBuffer?
+    private var searched = 0
+
+    mutating func reset() {
+        self.held = nil
+        self.searched = 0
+    }
+
+    /// Joins what was held with `buffer`, calls `prepare` on the joined bytes, and returns the
+    /// length of the complete head at their start, or nil after holding them (`checkPartial`,
+    /// given the bytes and how many were looked at before, may refuse them first).
+    mutating func next(
+        _ buffer: inout ByteBuffer,
+        prepare: (inout ByteBuffer) -> Void = { _ in },
+        checkPartial: (ByteBuffer, Int) throws -> Void
+    ) throws -> Int? {
+        if var held = self.held {
+            held.writeBuffer(&buffer)
+            self.held = nil
+            buffer = held
+        }
+        prepare(&buffer)
+        guard let end = HeadSyntax.headEnd(buffer, from: self.searched) else {
+            try checkPartial(buffer, self.searched)
+            self.searched = buffer.readableBytes
+            if buffer.readableBytes > 0 { self.held = buffer.readSlice(length: buffer.readableBytes) }
+            return nil
+        }
+        self.searched = 0
+        return end
     }
 }
 

@@ -4,7 +4,7 @@ import NIOHTTP1
 /// A client request head, parsed in place: header fields are ranges into `bytes`, so the proxy
 /// copies the lines it forwards straight into the upstream head, and makes a `String` only of
 /// what it reads (Host, the target, a plugin's headers).
-struct RequestHead {
+struct RequestHead: ParsedHead {
     let bytes: ByteBuffer
     let method: HTTPMethod
     let uri: String
@@ -28,42 +28,12 @@ struct RequestHead {
 
     var headerCount: Int { self.fields.count }
 
-    func name(_ i: Int) -> String { self.string(self.fields[i].name) }
-    func value(_ i: Int) -> String { self.string(self.fields[i].value) }
-
-    func string(_ range: Range<Int>) -> String {
-        self.bytes.getString(at: range.lowerBound, length: range.count) ?? ""
-    }
-
-    func nameEquals(_ i: Int, _ lower: StaticString) -> Bool {
-        let range = self.fields[i].name
-        guard range.count == lower.utf8CodeUnitCount else { return false }
-        return self.bytes.withUnsafeReadableBytes { raw in
-            HeaderRules.equals(UnsafeRawBufferPointer(rebasing: raw[range]), lower)
-        }
-    }
-
-    /// The first value of header `lower` (a lower-case name).
-    func first(name lower: StaticString) -> String? {
-        for i in self.fields.indices where self.nameEquals(i, lower) { return self.value(i) }
-        return nil
-    }
-
-    func contains(name lower: StaticString) -> Bool {
-        self.fields.indices.contains { self.nameEquals($0, lower) }
-    }
-
     /// Every field as strings, in order (for plugins and header-matching routes).
     func stringPairs() -> [(name: String, value: String)] {
         var out: [(name: String, value: String)] = []
         out.reserveCapacity(self.fields.count)
         for i in self.fields.indices { out.append((self.name(i), self.value(i))) }
         return out
-    }
-
-    /// Values of every field called `lower`.
-    func values(_ lower: StaticString) -> [String] {
-        self.fields.indices.filter { self.nameEquals($0, lower) }.map { self.value($0) }
     }
 }
 
@@ -99,9 +69,7 @@ struct RequestParser {
     let limits: Limits
     private var state = State.head
     private var chunks = ChunkedDecoder()
-    private var pending: ByteBuffer?
-    /// Bytes of `pending` already searched for the end of the head.
-    private var searched = 0
+    private var pending = PendingHead()
 
     init(limits: Limits) {
         self.limits = limits
@@ -167,31 +135,27 @@ struct RequestParser {
 
     /// A head, when complete; nil when more bytes are needed.
     private mutating func readHead(_ buffer: inout ByteBuffer) throws -> RequestHead? {
-        if var pending = self.pending {
-            pending.writeBuffer(&buffer)
-            self.pending = nil
-            buffer = pending
-        }
-        // Empty lines before a request line are ignored (RFC 9112 §2.2).
-        while buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 0x0D,
-            buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) == 0x0A
-        {
-            buffer.moveReaderIndex(forwardBy: 2)
-        }
-        guard let end = HeadSyntax.headEnd(buffer, from: self.searched) else {
-            try self.checkPartialHead(buffer, from: self.searched)
-            self.searched = buffer.readableBytes
-            if buffer.readableBytes > 0 { self.pending = buffer.readSlice(length: buffer.readableBytes) }
-            return nil
-        }
-        self.searched = 0
+        let limits = self.limits
+        let end = try self.pending.next(
+            &buffer,
+            prepare: { buffer in
+                // Empty lines before a request line are ignored (RFC 9112 §2.2).
+                while buffer.readableBytes >= 2, buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) == 0x0D,
+                    buffer.getInteger(at: buffer.readerIndex + 1, as: UInt8.self) == 0x0A
+                {
+                    buffer.moveReaderIndex(forwardBy: 2)
+                }
+            },
+            checkPartial: { try Self.checkPartialHead($0, from: $1, limits: limits) }
+        )
+        guard let end else { return nil }
         if end > self.limits.maxHeadBytes { throw HTTPWireError.headTooLarge }
         let bytes = buffer.readSlice(length: end)!
         return try Self.parseHead(bytes, limits: self.limits)
     }
 
     /// An incomplete head that is already too long: 414 while still in the request line, else 431.
-    private func checkPartialHead(_ buffer: ByteBuffer, from: Int) throws {
+    private static func checkPartialHead(_ buffer: ByteBuffer, from: Int, limits: Limits) throws {
         // A bare LF would never end the head: refuse it now rather than wait for a timeout. Only
         // the bytes not checked at an earlier read are looked at.
         let view = buffer.readableBytesView
@@ -205,8 +169,8 @@ struct RequestParser {
             i += 1
         }
         let lineEnd = view.firstIndex(of: 0x0A)
-        if lineEnd == nil && buffer.readableBytes > self.limits.maxURIBytes + 64 { throw HTTPWireError.uriTooLong }
-        if buffer.readableBytes > self.limits.maxHeadBytes { throw HTTPWireError.headTooLarge }
+        if lineEnd == nil && buffer.readableBytes > limits.maxURIBytes + 64 { throw HTTPWireError.uriTooLong }
+        if buffer.readableBytes > limits.maxHeadBytes { throw HTTPWireError.headTooLarge }
     }
 
     static func parseHead(_ bytes: ByteBuffer, limits: Limits) throws -> RequestHead {
@@ -233,19 +197,13 @@ struct RequestParser {
             var headerBytes = 0
             var host: Range<Int>?
             var hostCount = 0
-            var contentLength: Int?
-            var transferEncoding: Range<Int>?
-            var teCount = 0
-            var hasConnectionOptions = false
+            var framing = Framing()
             var hasUpgrade = false
             var hasExpect = false
-            var close = false
-            var keepAlive = false
-            var connectionUpgrade = false
             for (name, value) in fields {
                 headerBytes += name.count + value.count
                 let nameBytes = UnsafeRawBufferPointer(rebasing: raw[name])
-                let valueBytes = UnsafeRawBufferPointer(rebasing: raw[value])
+                if try framing.note(nameBytes, UnsafeRawBufferPointer(rebasing: raw[value]), at: value) { continue }
                 switch name.count {
                 case 4 where HeaderRules.equals(nameBytes, "host"):
                     hostCount += 1
@@ -254,50 +212,40 @@ struct RequestParser {
                     hasExpect = true
                 case 7 where HeaderRules.equals(nameBytes, "upgrade"):
                     hasUpgrade = true
-                case 10 where HeaderRules.equals(nameBytes, "connection"):
-                    HeadSyntax.connectionOptions(
-                        valueBytes,
-                        close: &close,
-                        keepAlive: &keepAlive,
-                        upgrade: &connectionUpgrade,
-                        names: &hasConnectionOptions
-                    )
-                case 14 where HeaderRules.equals(nameBytes, "content-length"):
-                    contentLength = try HeadSyntax.contentLength(valueBytes, known: contentLength)
-                case 17 where HeaderRules.equals(nameBytes, "transfer-encoding"):
-                    transferEncoding = value
-                    teCount += 1
                 default:
                     break
                 }
             }
             var chunked = false
-            if let te = transferEncoding {
+            if let te = framing.transferEncoding {
                 // Both framings at once is how requests are smuggled: refused (RFC 9112 §6.1).
-                guard contentLength == nil else { throw HTTPWireError.invalid("Content-Length with Transfer-Encoding") }
-                guard teCount == 1, minor == 1 else { throw HTTPWireError.invalid("bad Transfer-Encoding") }
+                guard framing.contentLength == nil else {
+                    throw HTTPWireError.invalid("Content-Length with Transfer-Encoding")
+                }
+                guard framing.transferEncodingCount == 1, minor == 1 else {
+                    throw HTTPWireError.invalid("bad Transfer-Encoding")
+                }
                 guard HeadSyntax.isOnlyChunked(UnsafeRawBufferPointer(rebasing: raw[te])) else {
                     throw HTTPWireError.unsupportedTransferEncoding
                 }
                 chunked = true
             }
-            let isKeepAlive = minor == 1 ? !close : keepAlive && !close
             return RequestHead(
                 bytes: bytes,
                 method: method,
                 uri: String(decoding: UnsafeRawBufferPointer(rebasing: raw[target]), as: UTF8.self),
                 version: minor == 1 ? .http1_1 : .http1_0,
                 fields: fields,
-                isKeepAlive: isKeepAlive,
+                isKeepAlive: framing.isKeepAlive(minorVersion: minor),
                 headerBytes: headerBytes,
                 host: host.map { String(decoding: UnsafeRawBufferPointer(rebasing: raw[$0]), as: UTF8.self) },
                 hostCount: hostCount,
-                contentLength: contentLength,
+                contentLength: framing.contentLength,
                 chunked: chunked,
-                hasTransferEncoding: transferEncoding != nil,
-                hasConnectionOptions: hasConnectionOptions,
+                hasTransferEncoding: framing.transferEncoding != nil,
+                hasConnectionOptions: framing.namesFields,
                 hasUpgrade: hasUpgrade,
-                asksUpgrade: connectionUpgrade && hasUpgrade,
+                asksUpgrade: framing.upgrade && hasUpgrade,
                 hasExpect: hasExpect
             )
         }

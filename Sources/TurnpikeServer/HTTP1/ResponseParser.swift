@@ -3,7 +3,7 @@ import NIOCore
 /// An upstream response head, parsed in place: the status line and header fields are ranges into
 /// `bytes`, so the proxy copies the lines it keeps straight into the client's head without making
 /// a `String` of every name and value.
-struct ResponseHead {
+struct ResponseHead: ParsedHead {
     /// The head's bytes, from the status line to the empty line (reader index 0).
     let bytes: ByteBuffer
     let minorVersion: Int
@@ -18,26 +18,6 @@ struct ResponseHead {
     let hasConnectionOptions: Bool
     /// The connection may carry another request after this response.
     let keepAlive: Bool
-
-    func name(_ i: Int) -> String { self.string(self.fields[i].name) }
-    func value(_ i: Int) -> String { self.string(self.fields[i].value) }
-
-    func string(_ range: Range<Int>) -> String {
-        self.bytes.getString(at: range.lowerBound, length: range.count) ?? ""
-    }
-
-    /// The first value of header `lower` (a lower-case name), as a string.
-    func first(_ lower: StaticString) -> String? {
-        for (i, field) in self.fields.enumerated() where self.nameEquals(field.name, lower) { return self.value(i) }
-        return nil
-    }
-
-    func nameEquals(_ range: Range<Int>, _ lower: StaticString) -> Bool {
-        guard range.count == lower.utf8CodeUnitCount else { return false }
-        return self.bytes.withUnsafeReadableBytes { raw in
-            HeaderRules.equals(UnsafeRawBufferPointer(rebasing: raw[range]), lower)
-        }
-    }
 
     var reasonPhrase: String { self.string(self.reason) }
 }
@@ -73,17 +53,14 @@ struct ResponseParser {
 
     private var state = State.idle
     private var chunks = ChunkedDecoder()
-    private var pending: ByteBuffer?
-    /// Bytes of `pending` already searched for the end of the head.
-    private var searched = 0
+    private var pending = PendingHead()
     private var requestIsHEAD = false
 
     /// A request went out; its response comes next.
     mutating func expectResponse(toHEAD isHEAD: Bool) {
         self.requestIsHEAD = isHEAD
         self.state = .head
-        self.pending = nil
-        self.searched = 0
+        self.pending.reset()
     }
 
     /// Bytes after a 101 head, for the tunnel.
@@ -139,18 +116,10 @@ struct ResponseParser {
 
     /// Reads a head if complete; false when more bytes are needed.
     private mutating func readHead(_ buffer: inout ByteBuffer, _ emit: (Event) -> Void) throws -> Bool {
-        if var pending = self.pending {
-            pending.writeBuffer(&buffer)
-            self.pending = nil
-            buffer = pending
+        let end = try self.pending.next(&buffer) { partial, _ in
+            if partial.readableBytes > Self.maxHeadBytes { throw Failure.headTooLarge }
         }
-        guard let end = HeadSyntax.headEnd(buffer, from: self.searched) else {
-            if buffer.readableBytes > Self.maxHeadBytes { throw Failure.headTooLarge }
-            self.searched = buffer.readableBytes
-            self.pending = buffer.readSlice(length: buffer.readableBytes)
-            return false
-        }
-        self.searched = 0
+        guard let end else { return false }
         if end > Self.maxHeadBytes { throw Failure.headTooLarge }
         let bytes = buffer.readSlice(length: end)!
         let head = try Self.parseHead(bytes)
@@ -226,42 +195,24 @@ struct ResponseParser {
             i += 2
 
             let fields = try HeadSyntax.fields(raw, from: i, maxFields: Self.maxFields)
-            var contentLength: Int?
-            var transferEncoding: Range<Int>?
-            var teCount = 0
-            var connectionClose = false
-            var connectionKeepAlive = false
-            var connectionUpgrade = false
-            var hasConnectionOptions = false
+            var framing = Framing()
             for (name, value) in fields {
-                let nameBytes = UnsafeRawBufferPointer(rebasing: raw[name])
-                let valueBytes = UnsafeRawBufferPointer(rebasing: raw[value])
-                switch name.count {
-                case 10 where HeaderRules.equals(nameBytes, "connection"):
-                    HeadSyntax.connectionOptions(
-                        valueBytes,
-                        close: &connectionClose,
-                        keepAlive: &connectionKeepAlive,
-                        upgrade: &connectionUpgrade,
-                        names: &hasConnectionOptions
-                    )
-                case 14 where HeaderRules.equals(nameBytes, "content-length"):
-                    contentLength = try HeadSyntax.contentLength(valueBytes, known: contentLength)
-                case 17 where HeaderRules.equals(nameBytes, "transfer-encoding"):
-                    transferEncoding = value
-                    teCount += 1
-                default:
-                    break
-                }
+                _ = try framing.note(
+                    UnsafeRawBufferPointer(rebasing: raw[name]),
+                    UnsafeRawBufferPointer(rebasing: raw[value]),
+                    at: value
+                )
             }
+            var contentLength = framing.contentLength
             var chunked = false
-            if let te = transferEncoding {
-                guard teCount == 1 else { throw Failure.invalid("several Transfer-Encoding fields") }
+            if let te = framing.transferEncoding {
+                guard framing.transferEncodingCount == 1 else {
+                    throw Failure.invalid("several Transfer-Encoding fields")
+                }
                 chunked = HeadSyntax.endsWithChunked(UnsafeRawBufferPointer(rebasing: raw[te]))
                 // A length next to Transfer-Encoding is ignored (RFC 9112 §6.3); the client gets neither.
                 contentLength = nil
             }
-            let keepAlive = minor == 1 ? !connectionClose : connectionKeepAlive && !connectionClose
             return ResponseHead(
                 bytes: bytes,
                 minorVersion: minor,
@@ -270,9 +221,9 @@ struct ResponseParser {
                 fields: fields,
                 contentLength: contentLength,
                 chunked: chunked,
-                hasTransferEncoding: transferEncoding != nil,
-                hasConnectionOptions: hasConnectionOptions,
-                keepAlive: keepAlive
+                hasTransferEncoding: framing.transferEncoding != nil,
+                hasConnectionOptions: framing.namesFields,
+                keepAlive: framing.isKeepAlive(minorVersion: minor)
             )
         }
     }

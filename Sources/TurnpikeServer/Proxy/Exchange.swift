@@ -320,7 +320,7 @@ final class Exchange: UpstreamDelegate {
         // nginx's status line: its own reason phrase for the codes it knows, the upstream's otherwise.
         let known = HTTPResponseStatus(statusCode: code).reasonPhrase
         let reason = known.isEmpty ? head.reasonPhrase : known
-        let upgrade = self.upgrading ? head.first("upgrade") : nil
+        let upgrade = self.upgrading ? head.first(name: "upgrade") : nil
         let bytes = head.bytes.withUnsafeReadableBytes { raw in
             HeadWriter.write(allocator: handler.allocator, capacity: 256 + raw.count) { writer in
                 writer.statusLine(version: self.clientHead.version, code: code, reason: reason)

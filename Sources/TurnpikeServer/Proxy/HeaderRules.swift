@@ -211,14 +211,7 @@ enum HeaderRules {
         dates: HTTPDateCache? = nil,
         edits: ResponseContext? = nil
     ) {
-        var listed: [String] = []
-        if head.hasConnectionOptions {
-            listed = Self.connectionTokens(
-                values: head.fields.indices.lazy.filter { head.nameEquals(head.fields[$0].name, "connection") }.map {
-                    head.value($0)
-                }
-            )
-        }
+        let listed = head.hasConnectionOptions ? Self.connectionTokens(values: head.values("connection")) : []
         var upstreamVia: String?
         var hasServer = false
         var hasDate = false
