@@ -151,6 +151,13 @@ struct HeadWriter {
         self.raw("\r\n")
     }
 
+    /// A parsed field line copied as it came (name, colon, whitespace and value).
+    mutating func fieldLine(_ field: (name: Range<Int>, value: Range<Int>), in raw: UnsafeRawBufferPointer) {
+        let end = max(field.value.upperBound, field.name.upperBound + 1)
+        self.raw(UnsafeRawBufferPointer(rebasing: raw[field.name.lowerBound..<end]))
+        self.raw("\r\n")
+    }
+
     mutating func header(_ name: String, _ value: String) {
         self.raw(name)
         self.raw(": ")

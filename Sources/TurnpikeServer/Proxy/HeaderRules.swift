@@ -97,8 +97,9 @@ enum HeaderRules {
         return out
     }
 
-    static func isListed(_ name: String, in tokens: [String]) -> Bool {
-        tokens.contains { HeaderName.equal($0, name) }
+    /// Whether `name` (a field name's bytes) is one of `names`, case-insensitively.
+    static func isListed(_ name: UnsafeRawBufferPointer, in names: [String]) -> Bool {
+        !names.isEmpty && names.contains { HeaderName.equal($0.utf8, name) }
     }
 
     /// What the gateway adds to a request it sends upstream (kong-format.md §5.7).
@@ -149,17 +150,9 @@ enum HeaderRules {
                     if head.hasExpect && Self.equals(name, "expect") { continue }
                     // The length goes up once, as parsed ("5, 5" or a repeated field become one value).
                     if field.name.count == 14 && Self.equals(name, "content-length") { continue }
-                    if !removed.isEmpty && removed.contains(where: { HeaderName.equal($0.utf8, name) }) { continue }
-                    if !listed.isEmpty && listed.contains(where: { HeaderName.equal($0.utf8, name) }) { continue }
+                    if Self.isListed(name, in: removed) || Self.isListed(name, in: listed) { continue }
                     // The line as the client sent it (validated by the parser).
-                    writer.raw(
-                        UnsafeRawBufferPointer(
-                            rebasing: raw[
-                                field.name.lowerBound..<max(field.value.upperBound, field.name.upperBound + 1)
-                            ]
-                        )
-                    )
-                    writer.raw("\r\n")
+                    writer.fieldLine(field, in: raw)
                 }
             }
         }
@@ -233,17 +226,8 @@ enum HeaderRules {
                     continue
                 }
             }
-            if !listed.isEmpty || edits != nil {
-                let nameText = head.name(i)
-                if !listed.isEmpty && Self.isListed(nameText, in: listed) { continue }
-                if let edits, edits.removes(nameText) { continue }
-            }
-            writer.raw(
-                UnsafeRawBufferPointer(
-                    rebasing: raw[field.name.lowerBound..<max(field.value.upperBound, field.name.upperBound + 1)]
-                )
-            )
-            writer.raw("\r\n")
+            if Self.isListed(name, in: listed) || Self.isListed(name, in: edits?.remove ?? []) { continue }
+            writer.fieldLine(field, in: raw)
         }
         // nginx dates a response that came without a Date.
         if !hasDate, let dates, !(edits?.removes("Date") ?? false) { writer.header("Date", dates.now) }
