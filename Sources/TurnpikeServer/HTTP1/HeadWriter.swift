@@ -141,14 +141,7 @@ struct HeadWriter {
 
     /// `HTTP/1.x code reason`
     mutating func statusLine(version: HTTPVersion, status: HTTPResponseStatus) {
-        self.raw(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        let code = status.code
-        self.byte(UInt8(truncatingIfNeeded: 0x30 + (code / 100) % 10))
-        self.byte(UInt8(truncatingIfNeeded: 0x30 + (code / 10) % 10))
-        self.byte(UInt8(truncatingIfNeeded: 0x30 + code % 10))
-        self.byte(UInt8(ascii: " "))
-        self.raw(status.reasonPhrase)
-        self.raw("\r\n")
+        self.statusLine(version: version, code: Int(status.code), reason: status.reasonPhrase)
     }
 
     /// A parsed field line copied as it came (name, colon, whitespace and value).

@@ -28,6 +28,11 @@ struct RequestHead: ParsedHead {
 
     var headerCount: Int { self.fields.count }
 
+    /// `Expect: 100-continue`: the client waits for a 100 before it sends the body.
+    var expectsContinue: Bool {
+        self.hasExpect && self.first(name: "expect")?.lowercased() == "100-continue"
+    }
+
     /// Every field as strings, in order (for plugins and header-matching routes).
     func stringPairs() -> [(name: String, value: String)] {
         var out: [(name: String, value: String)] = []

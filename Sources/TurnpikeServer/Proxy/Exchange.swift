@@ -95,16 +95,7 @@ final class Exchange: UpstreamDelegate {
 
     func begin() {
         // Expect: 100-continue is answered here (as nginx does); the upstream never sees it.
-        if self.expectContinue {
-            let handler = self.handler
-            let version = self.clientHead.version
-            handler.writeToClient(
-                HeadWriter.write(allocator: handler.allocator, capacity: 32) {
-                    $0.statusLine(version: version, status: .continue)
-                }
-            )
-            handler.flushClient()
-        }
+        if self.expectContinue { self.handler.sendContinue(version: self.clientHead.version) }
         self.attempts = 1
         self.acquire()
     }
@@ -359,6 +350,15 @@ final class Exchange: UpstreamDelegate {
         }
     }
 
+    /// Body bytes to the client, chunk-framed when the response goes out chunked.
+    private func writeBody(_ buffer: ByteBuffer) {
+        if self.chunkedResponse {
+            self.handler.writeChunkToClient(buffer)
+        } else {
+            self.handler.writeToClient(buffer)
+        }
+    }
+
     /// The response head, while the body that came in the same read may still join it.
     private var heldHead: ByteBuffer?
 
@@ -387,11 +387,7 @@ final class Exchange: UpstreamDelegate {
             return
         }
         self.releaseHead()
-        if self.chunkedResponse {
-            handler.writeChunkToClient(buffer)
-        } else {
-            handler.writeToClient(buffer)
-        }
+        self.writeBody(buffer)
         if !handler.clientIsWritable { self.connection?.handler.pauseReads() }
     }
 
@@ -437,10 +433,7 @@ final class Exchange: UpstreamDelegate {
             // The body handlers' last call: what they held back goes out before the end.
             var bytes: [UInt8] = []
             for filter in self.bodyHandlers { bytes = filter.body(bytes, last: true) }
-            if !bytes.isEmpty {
-                let buffer = handler.allocator.buffer(bytes: bytes)
-                if self.chunkedResponse { handler.writeChunkToClient(buffer) } else { handler.writeToClient(buffer) }
-            }
+            if !bytes.isEmpty { self.writeBody(handler.allocator.buffer(bytes: bytes)) }
         }
         self.finished = true
         self.cancelReadTimer()

@@ -395,7 +395,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             )
             return
         }
-        if head.hostCount > 1 || (head.hostCount == 0 && head.version.major == 1 && head.version.minor >= 1) {
+        let uri = head.uri
+        let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
+        let rawPath = queryStart.map { uri[..<$0] } ?? Substring(uri)
+        // One Host on HTTP/1.1 (RFC 9112 §3.2) and an origin-form target.
+        let badHost = head.hostCount > 1 || (head.hostCount == 0 && head.version.major == 1 && head.version.minor >= 1)
+        guard !badHost, rawPath.utf8.first == UInt8(ascii: "/") else {
             self.respondLocally(
                 status: .badRequest,
                 message: "Bad request",
@@ -407,19 +412,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
 
         let snapshot = self.slot.value
-        let uri = head.uri
-        let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
-        let rawPath = queryStart.map { uri[..<$0] } ?? Substring(uri)
-        guard rawPath.utf8.first == UInt8(ascii: "/") else {
-            self.respondLocally(
-                status: .badRequest,
-                message: "Bad request",
-                head: head,
-                requestID: requestID,
-                forceClose: true
-            )
-            return
-        }
         let path = PathNormalizer.normalize(Array(rawPath.utf8))
         var routeHeaders: [(name: String, value: String)] = []
         if snapshot.routes.needsHeaders {
@@ -499,17 +491,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // A plugin reads the body (key-auth's key_in_body): hold it, run the chain at its end.
             self.state = .holdingBody(HeldBody(routed))
             // A client waiting for 100 Continue gets it now: the body is needed before any upstream.
-            if head.hasExpect && head.first(name: "expect")?.lowercased() == "100-continue" {
-                let version = head.version
-                context.writeAndFlush(
-                    self.wrapOutboundOut(
-                        HeadWriter.write(allocator: context.channel.allocator, capacity: 32) {
-                            $0.statusLine(version: version, status: .continue)
-                        }
-                    ),
-                    promise: nil
-                )
-            }
+            if head.expectsContinue { self.sendContinue(version: head.version) }
             return
         }
         self.forward(routed, body: nil, held: [], ended: false)
@@ -655,8 +637,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             HeaderRules.writeUpstreamHeaders(into: &writer, client: head, forwarding: forwarding, edits: edits)
         }
         // Answered already when the body was held for the access phase.
-        let expectContinue =
-            body == nil && held.isEmpty && head.hasExpect && head.first(name: "expect")?.lowercased() == "100-continue"
+        let expectContinue = body == nil && held.isEmpty && head.expectsContinue
 
         let exchange = Exchange(
             handler: self,
@@ -904,6 +885,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func flushClient() {
         self.context?.flush()
+    }
+
+    /// `100 Continue`, for a client that waits for it before sending its body.
+    func sendContinue(version: HTTPVersion) {
+        self.writeToClient(
+            HeadWriter.write(allocator: self.allocator, capacity: 32) {
+                $0.statusLine(version: version, status: .continue)
+            }
+        )
+        self.flushClient()
     }
 
     /// The upstream accepted a WebSocket upgrade: relay raw bytes from now on.
