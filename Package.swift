@@ -93,7 +93,11 @@ let package = Package(
         ),
         .executableTarget(
             name: "TurnpikeBench",
-            dependencies: ["TurnpikeRouter", "TurnpikeModel"],
+            dependencies: [
+                "TurnpikeRouter", "TurnpikeModel",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: hotPath
         ),
         .target(

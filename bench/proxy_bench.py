@@ -394,6 +394,21 @@ def start_turnpike(env):
     return start_turnpike_with(env, "turnpike")
 
 
+def start_nio_relay(env):
+    """The floor of any SwiftNIO proxy: `turnpike-bench nio-relay`, bytes copied both ways, no HTTP."""
+    d = os.path.abspath(os.path.join(WORK_DIR, "nio-relay"))
+    os.makedirs(d, exist_ok=True)
+    binary = os.path.join(os.path.dirname(os.path.abspath(env.args.binary)), "turnpike-bench")
+    if not os.path.exists(binary):
+        sys.exit(f"{binary} is missing: swift build -c release --product turnpike-bench")
+    port = free_port()
+    p = PROCS.start([binary, "nio-relay", str(port), str(env.upstream_port)],
+                    os.path.join(d, "stderr.log"), cpu=env.args.proxy_cpu)
+    wait_ready(p, port, "/hello", None)  # the upstream's own path: a relay strips no prefix
+    return Target(port=port, path="/hello", cpu_pids=lambda: [p.pid], stop=lambda: PROCS.stop(p),
+                  headers={})
+
+
 # ---- key-auth: Turnpike's key-auth plugin against nginx with a `map` on the apikey header ----------
 
 def bench_key(consumers):
@@ -437,6 +452,8 @@ CASES: List[Case] = [
     Case("nginx-proxy-headers", "nginx-proxy + Kong's forwarding headers (as Turnpike sends)",
          start_nginx_proxy_headers, default=False),
     Case("turnpike", "turnpike start --workers 1, one service + route /bench", start_turnpike),
+    Case("nio-relay", "turnpike-bench nio-relay: SwiftNIO byte relay, no HTTP (the NIO floor)",
+         start_nio_relay, default=False),
     Case("nginx-map-1", "nginx-proxy + map on the apikey header, 1 key", start_nginx_map(1)),
     Case("turnpike-keyauth-1", "turnpike + key-auth on the route, 1 consumer", start_turnpike_keyauth(1)),
     Case("nginx-map-100k", "nginx-proxy + map on the apikey header, 100,000 keys", start_nginx_map(100_000)),

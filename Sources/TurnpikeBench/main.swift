@@ -3,6 +3,15 @@
 import TurnpikeModel
 import TurnpikeRouter
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
+let arguments = CommandLine.arguments
+if arguments.count == 4, arguments[1] == "nio-relay", let port = Int(arguments[2]), let up = Int(arguments[3]) {
+    try runRelay(listenPort: port, upstreamPort: up)
+}
+
 struct Case {
     var name: String
     var routes: [Route]

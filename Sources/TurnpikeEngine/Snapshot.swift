@@ -59,7 +59,7 @@ public final class Snapshot: Sendable {
     public let consumersByUsername: [String: Int]
     public let consumersByCustomID: [String: Int]
     /// key-auth credentials by key: one hash probe per request, whatever the number of consumers.
-    public let keyauthByKey: [String: Int]
+    public let keyauthByKey: SecretIndex
     public let basicauthByUsername: [String: Int]
     /// ACL groups per consumer, in file order.
     public let groupsByConsumer: [EntityID: [String]]
@@ -147,7 +147,8 @@ public final class Snapshot: Sendable {
 
 extension Snapshot: CredentialDirectory {
     public func keyAuthCredential(key: String) -> KeyAuthCredential? {
-        self.keyauthByKey[key].map { self.model.keyauthCredentials[$0] }
+        let credentials = self.model.keyauthCredentials
+        return self.keyauthByKey.find(key) { credentials[$0].key ?? "" }.map { credentials[$0] }
     }
 
     public func basicAuthCredential(username: String) -> BasicAuthCredential? {

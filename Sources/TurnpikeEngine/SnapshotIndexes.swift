@@ -8,7 +8,7 @@ enum SnapshotIndexes {
         var consumersByID: [EntityID: Int]
         var consumersByUsername: [String: Int]
         var consumersByCustomID: [String: Int]
-        var keyauthByKey: [String: Int]
+        var keyauthByKey: SecretIndex
         var basicauthByUsername: [String: Int]
         var groupsByConsumer: [EntityID: [String]]
     }
@@ -58,7 +58,7 @@ enum SnapshotIndexes {
             consumersByID: index(model.consumers) { $0.id },
             consumersByUsername: index(model.consumers) { $0.username },
             consumersByCustomID: index(model.consumers) { $0.customID },
-            keyauthByKey: index(model.keyauthCredentials) { $0.key },
+            keyauthByKey: SecretIndex(model.keyauthCredentials.map(\.key)),
             basicauthByUsername: index(model.basicauthCredentials) { $0.username },
             groupsByConsumer: groups
         )

@@ -133,14 +133,20 @@ enum HeadSyntax {
     /// `known` from an earlier field, which must agree.
     static func contentLength(_ value: UnsafeRawBufferPointer, known: Int?) throws -> Int {
         var result = known
-        for part in value.split(separator: 0x2C, omittingEmptySubsequences: false) {
-            let digits = Self.trimmed(part)
+        // Comma-separated elements, scanned in place (no split: this runs for most messages).
+        var start = 0
+        while start <= value.count {
+            var end = start
+            while end < value.count && value[end] != 0x2C { end += 1 }
+            let digits = Self.trimmed(value[start..<end])
             guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                 throw HTTPWireError.invalid("bad Content-Length")
             }
-            let n = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+            var n = 0
+            for digit in digits { n = n * 10 + Int(digit - 0x30) }
             if let result, result != n { throw HTTPWireError.invalid("conflicting Content-Length") }
             result = n
+            start = end + 1
         }
         return result ?? 0
     }

@@ -86,6 +86,7 @@ final class Exchange: UpstreamDelegate {
         self.service = service
         self.requestID = requestID
         self.start = start
+        self.lastUpstreamRead = start
         self.configuration = configuration
         self.logger = logger
         self.closeClientAfter = !clientHead.isKeepAlive
@@ -93,7 +94,10 @@ final class Exchange: UpstreamDelegate {
 
     private var eventLoop: any EventLoop { self.pool.eventLoop }
 
-    func begin() {
+    /// Starts the exchange; `requestEnded` when the request has no body still to come (the read
+    /// timer then starts with the head's send, with no second clock read).
+    func begin(requestEnded: Bool = false) {
+        if requestEnded { self.clientEnded = true }
         // Expect: 100-continue is answered here (as nginx does); the upstream never sees it.
         if self.expectContinue { self.handler.sendContinue(version: self.clientHead.version) }
         self.attempts = 1
@@ -146,7 +150,7 @@ final class Exchange: UpstreamDelegate {
         self.pendingBytes = 0
         if self.clientEnded {
             if self.chunkedBody { upstream.send(ChunkedFraming.terminator(allocator: connection.channel.allocator)) }
-            self.startReadTimer()
+            self.startReadTimer(now: now)
         }
         upstream.flush()
         self.handler.resumeClientReads()
@@ -205,7 +209,8 @@ final class Exchange: UpstreamDelegate {
 
     func clientEnd() {
         self.logger.trace("client end", metadata: ["request.id": "\(self.requestID)", "headSent": "\(self.headSent)"])
-        guard !self.finished else { return }
+        // Once: a bodiless request's exchange began ended (`begin(requestEnded:)`).
+        guard !self.finished, !self.clientEnded else { return }
         self.clientEnded = true
         if let connection = self.connection, self.headSent {
             if self.chunkedBody {
@@ -215,7 +220,7 @@ final class Exchange: UpstreamDelegate {
             // A request without a body was flushed with its head already.
             if self.upstreamNeedsFlush { connection.handler.flush() }
             self.upstreamNeedsFlush = false
-            self.startReadTimer()
+            self.startReadTimer(now: .now())
         }
     }
 
@@ -275,6 +280,7 @@ final class Exchange: UpstreamDelegate {
         }
         let now = NIODeadline.now()
         self.lastUpstreamRead = now
+        self.readClockFresh = true
         self.responseStarted = true
         let upstreamLatency = self.sentAt.map { (now - $0).nanoseconds / 1_000_000 } ?? 0
         self.responseStatus = code
@@ -451,7 +457,7 @@ final class Exchange: UpstreamDelegate {
             self.connection = nil
             // Reusable only after a complete request and a keep-alive response.
             if self.clientEnded && connection.handler.lastResponseKeepAlive {
-                self.pool.release(connection)
+                self.pool.release(connection, now: self.lastUpstreamRead)
             } else {
                 connection.handler.delegate = nil
                 connection.channel.close(promise: nil)
@@ -577,16 +583,24 @@ final class Exchange: UpstreamDelegate {
     /// `read_timeout` is the longest gap between two reads from the upstream, counted once the
     /// request has been sent. No timer per request: reads only note their time, and the upstream
     /// connection's one timer (`UpstreamConnection.watch`) asks `upstreamTimerFired` when it fires.
-    private var lastUpstreamRead = NIODeadline.now()
+    private var lastUpstreamRead: NIODeadline
+    /// `lastUpstreamRead` was set during the current read (by the response head).
+    private var readClockFresh = false
     private var readTimerActive = false
 
-    private func startReadTimer() {
-        self.lastUpstreamRead = .now()
+    private func startReadTimer(now: NIODeadline) {
+        self.lastUpstreamRead = now
+        self.readClockFresh = false
         self.readTimerActive = true
         self.connection?.watch(until: self.lastUpstreamRead + .milliseconds(Int64(self.service.readTimeout)))
     }
 
     private func restartReadTimer() {
+        // The head's arrival already read the clock during this read.
+        if self.readClockFresh {
+            self.readClockFresh = false
+            return
+        }
         self.lastUpstreamRead = .now()
     }
 

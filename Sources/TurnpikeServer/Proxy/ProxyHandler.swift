@@ -119,6 +119,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// for the rest (cheaper than a pipeline handler that every read passes through).
     private var idleTimer: Scheduled<Void>?
     private var lastClientRead = NIODeadline.now()
+    /// The clock as read at the start of the current `channelRead` (nil outside one).
+    private var readClock: NIODeadline?
     private(set) var localPortText = "0"
 
     private func armIdleTimer(in delay: TimeAmount) {
@@ -164,6 +166,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var buffer = self.unwrapInboundIn(data)
         if case .closing = self.state { return }
+        // One clock read per socket read: the idle timers and the requests this read starts share it.
+        let now = NIODeadline.now()
+        self.lastClientRead = now
+        self.readClock = now
+        defer { self.readClock = nil }
         if var input = self.input {
             self.input = nil
             input.writeBuffer(&buffer)
@@ -310,7 +317,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        self.lastClientRead = .now()
         if case .proxying(let exchange) = self.state { exchange.flushUpstream() }
         context.fireChannelReadComplete()
     }
@@ -367,7 +373,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return
         }
         let requestID = self.random.next()
-        let start = NIODeadline.now()
+        // A pipelined request parsed after the previous answer reads the clock itself.
+        let start = self.readClock ?? NIODeadline.now()
         self.requestStart = start
         self.observers = nil
 
@@ -655,13 +662,15 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             logger: self.logger
         )
         self.state = .proxying(exchange)
-        exchange.begin()
+        // A request with nothing more to send (a GET) ends with its head.
+        let endsWithHead = held.isEmpty && replacedBody == nil && (ended || head.isBodiless)
+        exchange.begin(requestEnded: endsWithHead)
         if let replacedBody {
             if !replacedBody.isEmpty { exchange.clientBody(context.channel.allocator.buffer(bytes: replacedBody)) }
         } else {
             for part in held { exchange.clientBody(part) }
         }
-        if ended { exchange.clientEnd() }
+        if ended && !endsWithHead { exchange.clientEnd() }
     }
 
     /// A local answer went out for a request whose body had already been read in full.

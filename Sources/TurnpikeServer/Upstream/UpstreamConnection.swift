@@ -44,6 +44,8 @@ final class UpstreamConnection {
     var requestsServed = 0
     /// Since when the connection idles in the pool (nil while in use).
     var idleSince: NIODeadline?
+    /// The pool's idle list for this connection's target (set by the pool).
+    var idleList: UpstreamPool.IdleList?
     /// Checks an idle connection when its timer fires; set by the pool.
     var onIdleCheck: ((UpstreamConnection) -> NIODeadline?)?
     private var timer: Scheduled<Void>?
@@ -60,8 +62,10 @@ final class UpstreamConnection {
         if self.timer != nil && self.timerDeadline <= deadline { return }
         self.timer?.cancel()
         self.timerDeadline = deadline
-        self.timer = self.channel.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [weak self] in
-            self?.timerFired()
+        // A strong capture (a weak one would give the connection a side table): the task holds the
+        // connection until it fires or is cancelled, which a close does (`stopTimer`).
+        self.timer = self.channel.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            self.timerFired()
         }
     }
 
@@ -91,8 +95,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    /// The exchange using the connection; nil while it idles in the pool.
-    weak var delegate: (any UpstreamDelegate)?
+    /// The exchange using the connection; nil while it idles in the pool. Strong, not weak: a weak
+    /// reference gives the exchange a side table, which makes every retain of it slow. Every path
+    /// that ends an exchange's use of the connection sets it back to nil (release, failure, client
+    /// close), and a closed connection's pipeline drops the handler, so no cycle outlives either.
+    var delegate: (any UpstreamDelegate)?
     /// Called when the connection closes, so the pool can forget it.
     var onClose: (() -> Void)?
     private var readGate = ReadGate()

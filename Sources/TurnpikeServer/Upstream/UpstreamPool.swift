@@ -10,7 +10,13 @@ final class UpstreamPool {
     var maxIdlePerKey = 512
     var idleTimeout: TimeAmount = .seconds(60)
     var maxRequestsPerConnection = 10_000
-    private var idle: [UpstreamKey: [UpstreamConnection]] = [:]
+    /// Idle connections by target. A connection keeps a reference to its target's list, so
+    /// returning it to the pool hashes nothing; only taking one looks the target up.
+    private var idle: [UpstreamKey: IdleList] = [:]
+
+    final class IdleList {
+        var connections: [UpstreamConnection] = []
+    }
 
     init(eventLoop: any EventLoop) {
         self.eventLoop = eventLoop
@@ -19,8 +25,8 @@ final class UpstreamPool {
     /// A pooled idle connection to `key`, or nil.
     func takeIdle(_ key: UpstreamKey) -> UpstreamConnection? {
         self.eventLoop.preconditionInEventLoop()
-        // Pop in place: copying the list out of the dictionary would copy it on every request.
-        while let connection = self.idle[key]?.popLast() {
+        guard let list = self.idle[key] else { return nil }
+        while let connection = list.connections.popLast() {
             connection.idleSince = nil
             if connection.channel.isActive { return connection }
         }
@@ -53,9 +59,12 @@ final class UpstreamPool {
                     do {
                         let handler = try channel.pipeline.syncOperations.handler(type: UpstreamHandler.self)
                         let connection = UpstreamConnection(channel: channel, key: key, handler: handler)
+                        connection.idleList = self.list(for: key)
                         // Set once: a close forgets the connection if it idles here (a no-op otherwise).
-                        handler.onClose = { [weak self, weak connection] in
-                            guard let self, let connection else { return }
+                        // Holds the connection until the channel closes (then the handler drops the
+                        // closure): a weak reference would give the connection a side table.
+                        handler.onClose = { [weak self] in
+                            guard let self else { return }
                             connection.stopTimer()
                             self.remove(connection)
                         }
@@ -74,21 +83,22 @@ final class UpstreamPool {
     }
 
     /// Returns a connection whose exchange finished cleanly; closes it when the pool is full or
-    /// the connection has served its share.
-    func release(_ connection: UpstreamConnection) {
+    /// the connection has served its share. `now`: the caller's recent clock reading (the last
+    /// read from the connection), so the idle time starts there.
+    func release(_ connection: UpstreamConnection, now: NIODeadline = .now()) {
         self.eventLoop.preconditionInEventLoop()
         connection.handler.delegate = nil
         // An idle connection must keep reading, or a close by the upstream goes unnoticed.
         connection.handler.resumeReads()
         connection.requestsServed += 1
-        guard connection.channel.isActive, connection.requestsServed < self.maxRequestsPerConnection,
-            (self.idle[connection.key]?.count ?? 0) < self.maxIdlePerKey
+        guard let list = connection.idleList, connection.channel.isActive,
+            connection.requestsServed < self.maxRequestsPerConnection,
+            list.connections.count < self.maxIdlePerKey
         else {
             connection.channel.close(promise: nil)
             return
         }
-        self.idle[connection.key, default: []].append(connection)
-        let now = NIODeadline.now()
+        list.connections.append(connection)
         connection.idleSince = now
         connection.watch(until: now + self.idleTimeout)
     }
@@ -103,16 +113,22 @@ final class UpstreamPool {
         return nil
     }
 
+    private func list(for key: UpstreamKey) -> IdleList {
+        if let list = self.idle[key] { return list }
+        let list = IdleList()
+        self.idle[key] = list
+        return list
+    }
+
     private func remove(_ connection: UpstreamConnection) {
-        guard var list = self.idle[connection.key] else { return }
-        list.removeAll { $0 === connection }
-        self.idle[connection.key] = list.isEmpty ? nil : list
+        connection.idleList?.connections.removeAll { $0 === connection }
     }
 
     /// Closes every idle connection (shutdown).
     func closeAll() {
         for (_, list) in self.idle {
-            for connection in list { connection.channel.close(promise: nil) }
+            for connection in list.connections { connection.channel.close(promise: nil) }
+            list.connections = []
         }
         self.idle = [:]
     }
