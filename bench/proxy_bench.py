@@ -11,6 +11,11 @@ measured run comes from /proc/<pid>/stat (utime + stime; nginx: master + worker)
 (by requests/sec) of each case is reported, with the ratios Turnpike / nginx-proxy and a verdict
 per target. Results go to bench-out/proxy-bench.json; configs and logs to bench-out/proxy-bench/.
 
+The `nio-relay` case is the floor of any proxy built on SwiftNIO channels: `turnpike-bench
+nio-relay` copies bytes between one client and one upstream connection and parses nothing (it
+works here because wrk and the upstream both keep connections alive). What a SwiftNIO gateway
+costs above it is its own HTTP and plugin work.
+
 Not a test: numbers depend on the machine. Needs Linux with >= 2 cores, nginx and wrk (installed
 with apt-get when missing). Python 3 stdlib only.
 
@@ -125,12 +130,12 @@ def free_port():
         return s.getsockname()[1]
 
 
-def proc_cpu_ticks(pid):
-    """utime + stime of a process (all its threads), in clock ticks."""
+def proc_cpu_ticks(pid, which=(11, 12)):
+    """utime + stime of a process (all its threads), in clock ticks; `which` picks the fields."""
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     # fields[0] is field 3 (state); utime and stime are fields 14 and 15.
-    return int(fields[11]) + int(fields[12])
+    return sum(int(fields[i]) for i in which)
 
 
 def children_of(pid):
@@ -150,6 +155,11 @@ def children_of(pid):
 
 def cpu_seconds(pids):
     return sum(proc_cpu_ticks(p) for p in pids) / CLK_TCK
+
+
+def user_seconds(pids):
+    """User-space share only: where a proxy's own work shows (the kernel's share is the sockets')."""
+    return sum(proc_cpu_ticks(p, which=(11,)) for p in pids) / CLK_TCK
 
 
 def http_get(port, path, headers=None, timeout=2.0):
@@ -453,7 +463,7 @@ CASES: List[Case] = [
          start_nginx_proxy_headers, default=False),
     Case("turnpike", "turnpike start --workers 1, one service + route /bench", start_turnpike),
     Case("nio-relay", "turnpike-bench nio-relay: SwiftNIO byte relay, no HTTP (the NIO floor)",
-         start_nio_relay, default=False),
+         start_nio_relay),
     Case("nginx-map-1", "nginx-proxy + map on the apikey header, 1 key", start_nginx_map(1)),
     Case("turnpike-keyauth-1", "turnpike + key-auth on the route, 1 consumer", start_turnpike_keyauth(1)),
     Case("nginx-map-100k", "nginx-proxy + map on the apikey header, 100,000 keys", start_nginx_map(100_000)),
@@ -548,6 +558,7 @@ def run_case(args, env, case):
         for i in range(args.runs):
             wrk(args, target, args.warmup)
             before = cpu_seconds(pids) if pids else None
+            user_before = user_seconds(pids) if pids else None
             up_before = cpu_seconds(env.upstream.cpu_pids())
             accepts_before, requests_before = upstream_status(env.upstream_port)
             r, _ = wrk(args, target, args.duration)
@@ -558,13 +569,16 @@ def run_case(args, env, case):
             if pids:
                 r["cpu_s"] = cpu_seconds(pids) - before
                 r["cpu_us_per_req"] = r["cpu_s"] / r["requests"] * 1e6 if r["requests"] else None
+                r["user_us_per_req"] = ((user_seconds(pids) - user_before) / r["requests"] * 1e6
+                                        if r["requests"] else None)
             else:
-                r["cpu_s"] = r["cpu_us_per_req"] = None
+                r["cpu_s"] = r["cpu_us_per_req"] = r["user_us_per_req"] = None
             r["upstream_cpu_us_per_req"] = ((cpu_seconds(env.upstream.cpu_pids()) - up_before)
                                             / r["requests"] * 1e6 if r["requests"] else None)
             runs.append(r)
             print(f"  run {i + 1}/{args.runs}: {r['rps']:.0f} req/s, p50 {fmt_us(r['p50_us'])}, "
                   f"p99 {fmt_us(r['p99_us'])}, CPU/req {fmt_cpu(r['cpu_us_per_req'])}"
+                  + f" (user {fmt_cpu(r['user_us_per_req'])})"
                   + f", upstream conns {r['upstream_connections']}"
                   + (f", NON-2xx {r['non2xx']}" if r["non2xx"] else "")
                   + (f", socket errors {r['socket_errors']}" if r["socket_errors"] else ""), flush=True)
@@ -596,14 +610,14 @@ def report(results, args):
     print()
     print(f"wrk -t1 -c{args.connections} -d{args.duration}s, median of {args.runs} run(s); "
           f"proxy on CPU {args.proxy_cpu}, wrk + upstream on CPU {args.load_cpu}")
-    hdr = f"{'case':<22} {'RPS':>10} {'p50':>9} {'p99':>9} {'CPU/req':>9} {'errors':>8}"
+    hdr = f"{'case':<22} {'RPS':>10} {'p50':>9} {'p99':>9} {'CPU/req':>9} {'user/req':>9} {'errors':>8}"
     print(hdr)
     print("-" * len(hdr))
     for name, res in results.items():
         m = res["median"]
         errs = sum(r["non2xx"] for r in res["runs"]) + sum(sum(r["socket_errors"].values()) for r in res["runs"])
         print(f"{name:<22} {m['rps']:>10.0f} {fmt_us(m['p50_us']):>9} {fmt_us(m['p99_us']):>9} "
-              f"{fmt_cpu(m['cpu_us_per_req']):>9} {errs:>8}")
+              f"{fmt_cpu(m['cpu_us_per_req']):>9} {fmt_cpu(m.get('user_us_per_req')):>9} {errs:>8}")
     comparisons = []
     for c in COMPARISONS:
         if c.candidate not in results or c.baseline not in results:

@@ -115,15 +115,32 @@ extension AccessRequest {
 extension AccessContext {
     /// Kong's identity headers (plugins.md §1.3): each is set or removed, so clients cannot smuggle them.
     public mutating func setConsumerHeaders(consumer: Consumer, credentialID: EntityID?) {
-        self.edits.set.reserveCapacity(self.edits.set.count + 5)
-        self.edits.remove.reserveCapacity(self.edits.remove.count + 5)
-        self.edits.setHeader("X-Consumer-ID", consumer.id.description)
-        self.edits.setHeader("X-Consumer-Custom-ID", consumer.customID)
-        self.edits.setHeader("X-Consumer-Username", consumer.username)
-        self.edits.setHeader("X-Credential-Identifier", credentialID?.description)
-        self.edits.setHeader("X-Anonymous-Consumer", credentialID == nil ? "true" : nil)
+        let id = consumer.id.description
+        let credential = credentialID?.description
+        if self.edits.set.isEmpty && self.edits.remove.isEmpty {
+            // The usual case, the first plugin to edit headers: no earlier edit to replace.
+            self.edits.remove = Self.identityHeaders
+            self.edits.set.reserveCapacity(4)
+            self.edits.set.append(("X-Consumer-ID", id))
+            if let value = consumer.customID { self.edits.set.append(("X-Consumer-Custom-ID", value)) }
+            if let value = consumer.username { self.edits.set.append(("X-Consumer-Username", value)) }
+            if let credential { self.edits.set.append(("X-Credential-Identifier", credential)) }
+            if credential == nil { self.edits.set.append(("X-Anonymous-Consumer", "true")) }
+        } else {
+            self.edits.setHeader("X-Consumer-ID", id)
+            self.edits.setHeader("X-Consumer-Custom-ID", consumer.customID)
+            self.edits.setHeader("X-Consumer-Username", consumer.username)
+            self.edits.setHeader("X-Credential-Identifier", credential)
+            self.edits.setHeader("X-Anonymous-Consumer", credential == nil ? "true" : nil)
+        }
         self.authentication = Authentication(consumer: consumer, credentialID: credentialID)
     }
+
+    /// The headers `setConsumerHeaders` sets or removes, in the order they go upstream.
+    static let identityHeaders = [
+        "X-Consumer-ID", "X-Consumer-Custom-ID", "X-Consumer-Username", "X-Credential-Identifier",
+        "X-Anonymous-Consumer",
+    ]
 }
 
 // MARK: - Response phase

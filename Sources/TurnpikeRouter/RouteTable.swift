@@ -55,7 +55,10 @@ public final class RouteTable: Sendable {
     /// The best route for `request`, or nil (Kong answers 404). Allocates a few small arrays,
     /// and PCRE2 match data only when a regex is evaluated.
     public func match(_ request: RouteRequest) -> RouteMatch? {
-        var state = RequestState(request: request)
+        // Without host criteria (every route with hosts is filed under a host bucket) the Host is
+        // never looked at: not split either.
+        let usesHosts = !self.exactHosts.isEmpty || !self.suffixHosts.isEmpty || !self.prefixHosts.isEmpty
+        var state = RequestState(request: request, parseHost: usesHosts)
         var lists: [ArraySlice<Int32>] = []
         lists.reserveCapacity(16)
         request.path.withUnsafeBufferPointer { path in
@@ -185,9 +188,9 @@ private struct RequestState {
     private var headers: [[[UInt8]]]?
     private var matchScratch: MatchScratch?
 
-    init(request: RouteRequest) {
+    init(request: RouteRequest, parseHost: Bool) {
         self.request = request
-        if let value = request.host {
+        if parseHost, let value = request.host {
             let (host, port) = HostMatcher.split(value.utf8)
             self.host = host
             self.hostPort = port

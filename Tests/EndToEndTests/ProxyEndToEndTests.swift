@@ -181,6 +181,23 @@ import TurnpikeTestSupport
         }
     }
 
+    @Test func forwardedHostFollowsEachRequestOnOneConnection() async throws {
+        // The gateway remembers the last Host of a connection: a different one must not reuse it.
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            for (host, forwarded) in [
+                ("Example.COM:8080", "example.com"), ("example.com:8080", "example.com"), ("other.test", "other.test"),
+                ("[::1]:9", "[::1]"), ("other.test", "other.test"),
+            ] {
+                try client.send("GET /mock/request HTTP/1.1\r\nHost: \(host)\r\n\r\n")
+                let r = try client.readResponse()
+                #expect(r.status == 200)
+                let headers = r.json?["headers"] as? [String: String]
+                #expect(headers?["x-forwarded-host"] == forwarded, "Host: \(host)")
+            }
+        }
+    }
+
     @Test func bodiesStreamBothWays() async throws {
         try await withGateway { gw in
             let client = try TestClient(port: gw.proxyPort)

@@ -28,10 +28,10 @@ struct RequestHead: ParsedHead {
 
     var headerCount: Int { self.fields.count }
 
-    /// `Expect: 100-continue`: the client waits for a 100 before it sends the body.
     /// The message ends with its head (no chunked body, no positive Content-Length).
     var isBodiless: Bool { !self.chunked && (self.contentLength ?? 0) == 0 }
 
+    /// `Expect: 100-continue`: the client waits for a 100 before it sends the body.
     var expectsContinue: Bool {
         self.hasExpect && self.first(name: "expect")?.lowercased() == "100-continue"
     }

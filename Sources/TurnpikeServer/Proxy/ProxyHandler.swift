@@ -625,7 +625,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         var forwarding = HeaderRules.Forwarding(
             host: upstreamHost,
             clientAddress: self.clientAddress,
-            forwardedHost: Self.forwardedHost(hostHeader),
+            forwardedHost: self.cachedForwardedHost(hostHeader),
             forwardedPort: self.localPortText,
             forwardedPath: String(rawPath),
             forwardedPrefix: forwardedPrefix,
@@ -1010,6 +1010,18 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return String(host[..<colon])
         }
         return host
+    }
+
+    /// The last Host this connection sent and its `X-Forwarded-Host`: a keep-alive client sends
+    /// the same Host request after request.
+    private var lastForwardedHost: (host: String, forwarded: String)?
+
+    private func cachedForwardedHost(_ host: String?) -> String {
+        guard let host else { return "" }
+        if let last = self.lastForwardedHost, last.host == host { return last.forwarded }
+        let forwarded = Self.forwardedHost(host)
+        self.lastForwardedHost = (host, forwarded)
+        return forwarded
     }
 
     /// `X-Forwarded-Host`: the Host header without port, lower-cased (no copy when already so).
