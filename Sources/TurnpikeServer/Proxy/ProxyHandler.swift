@@ -86,6 +86,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.allocator = context.channel.allocator
         if let remote = context.channel.remoteAddress { self.clientAddress = remote.ipAddress ?? "unknown" }
         self.localPort = context.channel.localAddress?.port ?? 0
         self.localPortText = String(self.localPort)
@@ -637,7 +638,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         )
         forwarding.contentLength = replacedBody?.count
         let upstreamHead = HeadWriter.write(
-            allocator: context.channel.allocator,
+            allocator: self.allocator,
             capacity: 384 + upstreamURI.utf8.count + head.bytes.readableBytes
         ) { writer in
             writer.requestLine(method: head.method, uri: upstreamURI)
@@ -878,7 +879,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: - Called by the exchange
 
-    var allocator: ByteBufferAllocator { self.context?.channel.allocator ?? ByteBufferAllocator() }
+    /// The channel's allocator, noted once (reaching it through the context walks the pipeline).
+    private(set) var allocator = ByteBufferAllocator()
 
     func writeToClient(_ buffer: ByteBuffer) {
         self.context?.write(self.wrapOutboundOut(buffer), promise: nil)
