@@ -30,15 +30,24 @@ enum SnapshotIndexes {
     static func build(model: Declarative, plugins: [ConfiguredPlugin]) -> (Consumers, Routing) {
         let consumers = OnceBox<Consumers>()
         let routing = OnceBox<Routing>()
-        DispatchQueue.concurrentPerform(iterations: 2) { part in
-            if part == 0 {
-                consumers.value = Self.consumers(model)
-            } else {
-                routing.value = Self.routing(model, plugins)
+        let keys = OnceBox<SecretIndex>()
+        // Three parts on the cores there are: the key index (a salted digest per key) is the
+        // largest single piece of the consumer half, so it runs on its own.
+        DispatchQueue.concurrentPerform(iterations: 3) { part in
+            switch part {
+            case 0: consumers.value = Self.consumers(model)
+            case 1: routing.value = Self.routing(model, plugins)
+            default: keys.value = Self.keyIndex(model)
             }
         }
-        // concurrentPerform returns after both parts: both values are set.
-        return (consumers.value ?? Self.consumers(model), routing.value ?? Self.routing(model, plugins))
+        // concurrentPerform returns after every part: the values are set.
+        var c = consumers.value ?? Self.consumers(model)
+        c.keyauthByKey = keys.value ?? Self.keyIndex(model)
+        return (c, routing.value ?? Self.routing(model, plugins))
+    }
+
+    static func keyIndex(_ model: Declarative) -> SecretIndex {
+        SecretIndex(model.keyauthCredentials.map(\.key))
     }
 
     static func index<T, K: Hashable>(_ items: [T], _ key: (T) -> K?) -> [K: Int] {
@@ -58,7 +67,7 @@ enum SnapshotIndexes {
             consumersByID: index(model.consumers) { $0.id },
             consumersByUsername: index(model.consumers) { $0.username },
             consumersByCustomID: index(model.consumers) { $0.customID },
-            keyauthByKey: SecretIndex(model.keyauthCredentials.map(\.key)),
+            keyauthByKey: SecretIndex([]),  // filled by `build` from its own part
             basicauthByUsername: index(model.basicauthCredentials) { $0.username },
             groupsByConsumer: groups
         )
