@@ -176,6 +176,84 @@ import Glibc
         #expect(!config.contains("very-secret-key"))
     }
 
+    @Test func keysNeverReachTheLogEvenAtTrace() throws {
+        let (mock, mockPort) = try startMock()
+        defer { mock.signal(SIGTERM) }
+        let secret = "Sekr1t-Key-4f9c2"
+        let password = "Pa55-w0rd-77ab"
+        let dir = try CommandRunner.temporaryDirectory()
+        let file = dir.appendingPathComponent("kong.yaml")
+        let valid = """
+            _format_version: "3.0"
+            services:
+              - name: s
+                url: http://127.0.0.1:\(mockPort)
+                routes:
+                  - name: keyed
+                    paths: [/keyed]
+                    plugins:
+                      - name: key-auth
+                        config: {key_in_body: true}
+                  - name: basic
+                    paths: [/basic]
+                    plugins:
+                      - name: basic-auth
+            consumers:
+              - username: alice
+                keyauth_credentials:
+                  - key: \(secret)
+                basicauth_credentials:
+                  - username: alice
+                    password: \(password)
+            """
+        try valid.write(to: file, atomically: true, encoding: .utf8)
+        let gw = try GatewayProcess(arguments: [
+            "start", "--config", file.path, "--proxy-listen", "127.0.0.1:0", "--admin-listen", "127.0.0.1:0",
+            "--workers", "1", "--log-level", "trace",
+        ])
+        defer { gw.signal(SIGKILL) }
+        let proxy = try #require(gw.listeningPort("proxy"), "\(gw.stderr)")
+        let admin = try #require(gw.listeningPort("admin"), "\(gw.stderr)")
+
+        // The key in every place key-auth reads it, right and wrong, and in broken requests.
+        #expect(try TestClient.get(port: proxy, "/keyed/a", headers: ["apikey": secret]).status == 200)
+        #expect(try TestClient.get(port: proxy, "/keyed/a?apikey=\(secret)").status == 200)
+        #expect(try TestClient.get(port: proxy, "/keyed/a?apikey=\(secret)x").status == 401)
+        #expect(try TestClient.get(port: proxy, "/keyed/a", headers: ["apikey": secret, "ApiKey": secret]).status == 401)
+        let basic = "Basic " + Data("alice:\(password)".utf8).base64EncodedString()
+        #expect(try TestClient.get(port: proxy, "/basic", headers: ["Authorization": basic]).status == 200)
+        let client = try TestClient(port: proxy)
+        let form = "apikey=\(secret)"
+        try client.send(
+            "POST /keyed/f HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                + "Content-Length: \(form.utf8.count)\r\n\r\n\(form)"
+        )
+        #expect(try client.readResponse().status == 200)
+        let broken = try TestClient(port: proxy)
+        try broken.send("GET /keyed?apikey=\(secret) HTTP/1.1\r\nHost: x\r\napikey: \(secret)\r\nBad Header\r\n\r\n")
+        #expect(try broken.readResponse().status == 400)
+
+        // A reload the file refuses because of a repeated key: the error names no key.
+        try (valid + "\n  - username: bob\n    keyauth_credentials:\n      - key: \(secret)\n").write(
+            to: file,
+            atomically: true,
+            encoding: .utf8
+        )
+        let reload = try TestClient(port: admin)
+        try reload.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+        let refused = try reload.readResponse()
+        #expect(refused.status == 400)
+        #expect(!refused.text.contains(secret))
+
+        gw.signal(SIGTERM)
+        #expect(gw.waitForExit() == 0)
+        let log = gw.stderr
+        #expect(log.contains("request"), "the trace log saw the requests")
+        #expect(!log.contains(secret))
+        #expect(!log.contains(password))
+        #expect(!log.contains(Data("alice:\(password)".utf8).base64EncodedString()))
+    }
+
     /// Background clients on keep-alive connections, counting anything but a 200 from config A or B.
     final class Load: @unchecked Sendable {
         // Safety: every field is read and written under `lock`.
