@@ -230,7 +230,9 @@ import Glibc
         )
         #expect(try client.readResponse().status == 200)
         let broken = try TestClient(port: proxy)
-        try broken.send("GET /keyed?apikey=\(secret) HTTP/1.1\r\nHost: x\r\napikey: \(secret)\r\nBad Header\r\n\r\n")
+        try broken.send(
+            "GET /keyed?apikey=\(secret) HTTP/1.1\r\nHost: x\r\napikey: \(secret)\r\nBad Header\r\n\r\n"
+        )
         #expect(try broken.readResponse().status == 400)
 
         // A reload the file refuses because of a repeated key: the error names no key.
