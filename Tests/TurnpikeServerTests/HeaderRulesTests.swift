@@ -16,7 +16,7 @@ import TurnpikePlugins
             forwardedHost: "example.com",
             forwardedPort: "8000",
             forwardedPath: "/api/x",
-            forwardedPrefix: "/api",
+            forwardedPrefix: Array("/api".utf8),
             requestID: "rid",
             via: "1.1 turnpike/0.1.0",
             webSocketUpgrade: webSocket,
@@ -36,7 +36,7 @@ import TurnpikePlugins
         let parsed = try Self.request(client)
         // A small first guess: the writer must grow and start again.
         let head = HeadWriter.write(allocator: ByteBufferAllocator(), capacity: 16) { writer in
-            writer.requestLine(method: .GET, uri: "/x?a=1")
+            writer.raw("GET /x?a=1 HTTP/1.1\r\n")
             HeaderRules.writeUpstreamHeaders(
                 into: &writer,
                 client: parsed,
@@ -45,6 +45,22 @@ import TurnpikePlugins
             )
         }
         return Self.text(head)
+    }
+
+    @Test func pathsArePercentEncodedAsTheyAreWritten() {
+        let path: [UInt8] = Array("/a b/%41/ü".utf8) + [0x0D, 0x0A, 0x7F, 0x00] + Array("/x~y;z=1".utf8)
+        // Capacity 64 is too small for a long path: the writer retries with more room.
+        let long = [UInt8](repeating: 0x20, count: 100)
+        for (input, expected) in [
+            (path, "/a%20b/%41/%C3%BC%0D%0A%7F%00/x~y;z=1"),
+            (long, String(repeating: "%20", count: 100)),
+            ([], ""),
+        ] {
+            let buffer = HeadWriter.write(allocator: ByteBufferAllocator(), capacity: 0) { writer in
+                writer.percentEncoded(input, keeping: HeaderRules.isPathSafe)
+            }
+            #expect(Self.text(buffer) == expected + "\r\n")
+        }
     }
 
     @Test func upstreamRequestHeadIsKongs() throws {

@@ -96,13 +96,26 @@ enum HeadSyntax {
         maxFields: Int
     ) throws -> [(name: Range<Int>, value: Range<Int>)] {
         var fields: [(name: Range<Int>, value: Range<Int>)] = []
+        try Self.fields(raw, from: start, maxFields: maxFields, into: &fields)
+        return fields
+    }
+
+    /// The same, into `fields` (emptied first): a parser passes the array of its previous head,
+    /// whose storage is reused, with no allocation, once that head is gone.
+    static func fields(
+        _ raw: UnsafeRawBufferPointer,
+        from start: Int,
+        maxFields: Int,
+        into fields: inout [(name: Range<Int>, value: Range<Int>)]
+    ) throws {
+        fields.removeAll(keepingCapacity: true)
         fields.reserveCapacity(12)
         var i = start
         while true {
             guard i + 1 < raw.count else { throw HTTPWireError.invalid("truncated head") }
             if raw[i] == 0x0D {
                 guard raw[i + 1] == 0x0A else { throw HTTPWireError.invalid("bad line ending") }
-                return fields
+                return
             }
             // field-name: a token, then ':' with no whitespace before it; a line starting with
             // whitespace is obsolete line folding.

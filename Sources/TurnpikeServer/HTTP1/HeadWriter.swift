@@ -73,6 +73,39 @@ struct HeadWriter {
         self.count += n
     }
 
+    mutating func raw(_ text: Substring) {
+        let copied: Void? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            self.raw(UnsafeRawBufferPointer(bytes))
+        }
+        if copied == nil { self.raw(String(text)) }
+    }
+
+    /// `bytes` with every byte that `keep` refuses written as `%XX` (upper-case hex).
+    mutating func percentEncoded(_ bytes: [UInt8], keeping keep: (UInt8) -> Bool) {
+        guard self.count + 3 * bytes.count <= self.capacity else {
+            self.overflowed = true
+            return
+        }
+        var at = self.count
+        for c in bytes {
+            if keep(c) {
+                self.base.storeBytes(of: c, toByteOffset: at, as: UInt8.self)
+                at += 1
+            } else {
+                self.base.storeBytes(of: UInt8(ascii: "%"), toByteOffset: at, as: UInt8.self)
+                self.base.storeBytes(of: Self.hexDigit(c >> 4), toByteOffset: at + 1, as: UInt8.self)
+                self.base.storeBytes(of: Self.hexDigit(c & 0xf), toByteOffset: at + 2, as: UInt8.self)
+                at += 3
+            }
+        }
+        self.count = at
+    }
+
+    @inline(__always)
+    static func hexDigit(_ v: UInt8) -> UInt8 {
+        v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "A") + v - 10
+    }
+
     @inline(__always)
     mutating func raw(_ bytes: UnsafeRawBufferPointer) {
         let n = bytes.count
@@ -130,14 +163,6 @@ struct HeadWriter {
     }
 
     // MARK: Lines
-
-    /// `METHOD uri HTTP/1.1`
-    mutating func requestLine(method: HTTPMethod, uri: String) {
-        self.raw(method.rawValue)
-        self.byte(UInt8(ascii: " "))
-        self.raw(uri)
-        self.raw(" HTTP/1.1\r\n")
-    }
 
     /// `HTTP/1.x code reason`
     mutating func statusLine(version: HTTPVersion, status: HTTPResponseStatus) {

@@ -78,6 +78,8 @@ struct RequestParser {
     private var state = State.head
     private var chunks = ChunkedDecoder()
     private var pending = PendingHead()
+    /// The field ranges of the last head, shared with it: reused once that head is gone.
+    private var fieldStorage: [(name: Range<Int>, value: Range<Int>)] = []
 
     init(limits: Limits) {
         self.limits = limits
@@ -159,7 +161,7 @@ struct RequestParser {
         guard let end else { return nil }
         if end > self.limits.maxHeadBytes { throw HTTPWireError.headTooLarge }
         let bytes = buffer.readSlice(length: end)!
-        return try Self.parseHead(bytes, limits: self.limits)
+        return try Self.parseHead(bytes, limits: self.limits, fields: &self.fieldStorage)
     }
 
     /// An incomplete head that is already too long: 414 while still in the request line, else 431.
@@ -182,6 +184,16 @@ struct RequestParser {
     }
 
     static func parseHead(_ bytes: ByteBuffer, limits: Limits) throws -> RequestHead {
+        var fields: [(name: Range<Int>, value: Range<Int>)] = []
+        return try Self.parseHead(bytes, limits: limits, fields: &fields)
+    }
+
+    /// Parses a head; `fields` is the storage for its field ranges (see `HeadSyntax.fields`).
+    static func parseHead(
+        _ bytes: ByteBuffer,
+        limits: Limits,
+        fields: inout [(name: Range<Int>, value: Range<Int>)]
+    ) throws -> RequestHead {
         try bytes.withUnsafeReadableBytes { (raw: UnsafeRawBufferPointer) throws -> RequestHead in
             // request-line = method SP request-target SP HTTP-version CRLF
             var i = 0
@@ -201,7 +213,7 @@ struct RequestParser {
             let minor = Int(raw[i + 8] - 0x30)
             i += 11
 
-            let fields = try HeadSyntax.fields(raw, from: i, maxFields: limits.maxFields)
+            try HeadSyntax.fields(raw, from: i, maxFields: limits.maxFields, into: &fields)
             var headerBytes = 0
             var host: Range<Int>?
             var hostCount = 0

@@ -55,6 +55,8 @@ struct ResponseParser {
     private var chunks = ChunkedDecoder()
     private var pending = PendingHead()
     private var requestIsHEAD = false
+    /// The field ranges of the last head, shared with it: reused once that head is gone.
+    private var fieldStorage: [(name: Range<Int>, value: Range<Int>)] = []
 
     /// A request went out; its response comes next.
     mutating func expectResponse(toHEAD isHEAD: Bool) {
@@ -122,7 +124,7 @@ struct ResponseParser {
         guard let end else { return false }
         if end > Self.maxHeadBytes { throw Failure.headTooLarge }
         let bytes = buffer.readSlice(length: end)!
-        let head = try Self.parseHead(bytes)
+        let head = try Self.parseHead(bytes, fields: &self.fieldStorage)
         if head.status >= 100 && head.status < 200 && head.status != 101 {
             // Interim response (100, 102, 103): not relayed; the final head follows.
             return true
@@ -164,6 +166,14 @@ struct ResponseParser {
     }
 
     static func parseHead(_ bytes: ByteBuffer) throws -> ResponseHead {
+        var fields: [(name: Range<Int>, value: Range<Int>)] = []
+        return try Self.parseHead(bytes, fields: &fields)
+    }
+
+    /// Parses a head; `fields` is the storage for its field ranges (see `HeadSyntax.fields`).
+    static func parseHead(_ bytes: ByteBuffer, fields: inout [(name: Range<Int>, value: Range<Int>)]) throws
+        -> ResponseHead
+    {
         try bytes.withUnsafeReadableBytes { (raw: UnsafeRawBufferPointer) throws -> ResponseHead in
             // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF
             guard raw.count >= 14, raw[0] == 0x48, raw[1] == 0x54, raw[2] == 0x54, raw[3] == 0x50, raw[4] == 0x2F,
@@ -194,7 +204,7 @@ struct ResponseParser {
             }
             i += 2
 
-            let fields = try HeadSyntax.fields(raw, from: i, maxFields: Self.maxFields)
+            try HeadSyntax.fields(raw, from: i, maxFields: Self.maxFields, into: &fields)
             var framing = Framing()
             for (name, value) in fields {
                 _ = try framing.note(

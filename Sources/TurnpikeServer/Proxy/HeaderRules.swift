@@ -109,7 +109,9 @@ enum HeaderRules {
         var forwardedHost: String
         var forwardedPort: String
         var forwardedPath: String
-        var forwardedPrefix: String?
+        /// The decoded prefix bytes; percent-encoded as they are written (a `%0D%0A` among them
+        /// never reaches the head raw).
+        var forwardedPrefix: [UInt8]?
         var requestID: String
         var via: String
         var webSocketUpgrade = false
@@ -162,7 +164,11 @@ enum HeaderRules {
         writer.header("X-Forwarded-Host", f.forwardedHost)
         writer.header("X-Forwarded-Port", f.forwardedPort)
         writer.header("X-Forwarded-Path", f.forwardedPath)
-        if let prefix = f.forwardedPrefix { writer.header("X-Forwarded-Prefix", prefix) }
+        if let prefix = f.forwardedPrefix {
+            writer.raw("X-Forwarded-Prefix: ")
+            writer.percentEncoded(prefix, keeping: Self.isPathSafe)
+            writer.raw("\r\n")
+        }
         writer.header("X-Real-IP", f.clientAddress)
         writer.header("Via", clientVia.map { $0 + ", " + f.via } ?? f.via)
         writer.header("X-Kong-Request-Id", f.requestID)
@@ -267,22 +273,5 @@ enum HeaderRules {
         default:
             return false
         }
-    }
-
-    static func encodePath(_ path: [UInt8]) -> String {
-        if path.allSatisfy(isPathSafe) { return String(decoding: path, as: UTF8.self) }
-        let hex = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(path.count + 16)
-        for c in path {
-            if isPathSafe(c) {
-                out.append(c)
-            } else {
-                out.append(UInt8(ascii: "%"))
-                out.append(hex[Int(c >> 4)])
-                out.append(hex[Int(c & 0xf)])
-            }
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }

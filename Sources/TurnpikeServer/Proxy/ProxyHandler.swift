@@ -598,17 +598,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             matchedLength: match.matchedPathLength,
             stripPath: plan.stripPath
         )
-        var upstreamURI = HeaderRules.encodePath(upstreamPath)
-        if let replaced = edits?.query {
-            if !replaced.isEmpty { upstreamURI += "?" + replaced }
-        } else if let queryStart {
-            upstreamURI += uri[queryStart...]
-        }
         let forwardedPrefix = UpstreamPath.forwardedPrefix(
             requestPath: path,
             matchedLength: match.matchedPathLength,
             stripPath: plan.stripPath
-        ).map { HeaderRules.encodePath($0) }  // decoded bytes (a %0D%0A among them) never reach a header raw
+        )
 
         let upstreamHost: String
         if plan.preserveHost, let hostHeader {
@@ -637,11 +631,26 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             chunkedBody: chunkedBody
         )
         forwarding.contentLength = replacedBody?.count
+        let replacedQuery = edits?.query
         let upstreamHead = HeadWriter.write(
             allocator: self.allocator,
-            capacity: 384 + upstreamURI.utf8.count + head.bytes.readableBytes
+            capacity: 384 + 3 * upstreamPath.count + uri.utf8.count + (replacedQuery?.utf8.count ?? 0)
+                + head.bytes.readableBytes
         ) { writer in
-            writer.requestLine(method: head.method, uri: upstreamURI)
+            // The request line: the path percent-encoded as it is written, then the query (the
+            // client's as it came, or a plugin's replacement; an empty one drops it).
+            writer.raw(head.method.rawValue)
+            writer.byte(UInt8(ascii: " "))
+            writer.percentEncoded(upstreamPath, keeping: HeaderRules.isPathSafe)
+            if let replacedQuery {
+                if !replacedQuery.isEmpty {
+                    writer.byte(UInt8(ascii: "?"))
+                    writer.raw(replacedQuery)
+                }
+            } else if let queryStart {
+                writer.raw(uri[queryStart...])
+            }
+            writer.raw(" HTTP/1.1\r\n")
             HeaderRules.writeUpstreamHeaders(into: &writer, client: head, forwarding: forwarding, edits: edits)
         }
         // Answered already when the body was held for the access phase.
