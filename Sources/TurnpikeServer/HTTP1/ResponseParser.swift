@@ -171,7 +171,10 @@ struct ResponseParser {
     }
 
     /// Parses a head; `fields` is the storage for its field ranges (see `HeadSyntax.fields`).
-    static func parseHead(_ bytes: ByteBuffer, fields: inout [(name: Range<Int>, value: Range<Int>)]) throws
+    static func parseHead(
+        _ bytes: ByteBuffer,
+        fields: inout [(name: Range<Int>, value: Range<Int>)]
+    ) throws
         -> ResponseHead
     {
         try bytes.withUnsafeReadableBytes { (raw: UnsafeRawBufferPointer) throws -> ResponseHead in
