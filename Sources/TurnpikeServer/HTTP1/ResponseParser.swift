@@ -174,9 +174,7 @@ struct ResponseParser {
     static func parseHead(
         _ bytes: ByteBuffer,
         fields: inout [(name: Range<Int>, value: Range<Int>)]
-    ) throws
-        -> ResponseHead
-    {
+    ) throws -> ResponseHead {
         try bytes.withUnsafeReadableBytes { (raw: UnsafeRawBufferPointer) throws -> ResponseHead in
             // Status line: HTTP/1.x SP 3DIGIT [SP reason] CRLF
             guard raw.count >= 14, raw[0] == 0x48, raw[1] == 0x54, raw[2] == 0x54, raw[3] == 0x50, raw[4] == 0x2F,
