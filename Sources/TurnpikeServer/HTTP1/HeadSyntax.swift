@@ -200,10 +200,11 @@ enum HeadSyntax {
 
     /// Without leading and trailing spaces and tabs.
     static func trimmed(_ part: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
-        var part = part
-        while let f = part.first, f == 0x20 || f == 0x09 { part = part.dropFirst() }
-        while let l = part.last, l == 0x20 || l == 0x09 { part = part.dropLast() }
-        return part
+        var start = part.startIndex
+        var end = part.endIndex
+        while start < end && (part[start] == 0x20 || part[start] == 0x09) { start += 1 }
+        while end > start && (part[end - 1] == 0x20 || part[end - 1] == 0x09) { end -= 1 }
+        return part[start..<end]
     }
 }
 

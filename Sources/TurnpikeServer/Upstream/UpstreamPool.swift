@@ -13,6 +13,9 @@ final class UpstreamPool {
     /// Idle connections by target. A connection keeps a reference to its target's list, so
     /// returning it to the pool hashes nothing; only taking one looks the target up.
     private var idle: [UpstreamKey: IdleList] = [:]
+    /// The target the last `takeIdle` looked up, and its list (a target's list is never replaced
+    /// but by `closeAll`, which forgets this too).
+    private var lastTaken: (key: UpstreamKey, list: IdleList)?
 
     final class IdleList {
         var connections: [UpstreamConnection] = []
@@ -25,7 +28,15 @@ final class UpstreamPool {
     /// A pooled idle connection to `key`, or nil.
     func takeIdle(_ key: UpstreamKey) -> UpstreamConnection? {
         self.eventLoop.preconditionInEventLoop()
-        guard let list = self.idle[key] else { return nil }
+        // Most requests of a loop go to the target the last one went to: compared, not hashed.
+        let list: IdleList
+        if let last = self.lastTaken, last.key == key {
+            list = last.list
+        } else {
+            guard let found = self.idle[key] else { return nil }
+            self.lastTaken = (key, found)
+            list = found
+        }
         while let connection = list.connections.popLast() {
             connection.idleSince = nil
             if connection.channel.isActive { return connection }
@@ -131,5 +142,6 @@ final class UpstreamPool {
             list.connections = []
         }
         self.idle = [:]
+        self.lastTaken = nil
     }
 }
