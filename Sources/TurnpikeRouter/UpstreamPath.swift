@@ -13,35 +13,59 @@ public enum UpstreamPath {
         requestPath: [UInt8],
         matchedLength: Int?,
         stripPath: Bool
-    )
-        -> [UInt8]
-    {
+    ) -> [UInt8] {
+        Self.parts(
+            servicePath: servicePath,
+            requestPath: requestPath,
+            matchedLength: matchedLength,
+            stripPath: stripPath
+        ).joined
+    }
+
+    /// An upstream path as pieces of the service path and the request path: `head`, then `/`
+    /// when `slash`, then `tail`. Written out piece by piece, it needs no array of its own.
+    public struct Parts: Sendable {
+        public var head: ArraySlice<UInt8>
+        public var slash: Bool
+        public var tail: ArraySlice<UInt8>
+
+        public var count: Int { self.head.count + (self.slash ? 1 : 0) + self.tail.count }
+        public var joined: [UInt8] { Array(self.head) + (self.slash ? [UInt8(ascii: "/")] : []) + self.tail }
+    }
+
+    static let root: [UInt8] = [UInt8(ascii: "/")]
+
+    /// `join`, as pieces (same parameters).
+    public static func parts(
+        servicePath: [UInt8]?,
+        requestPath req: [UInt8],
+        matchedLength: Int?,
+        stripPath: Bool
+    ) -> Parts {
         let slash = UInt8(ascii: "/")
-        let base = servicePath ?? [slash]
-        let req = requestPath
+        let base = servicePath.map { $0[...] } ?? Self.root[...]
+        let none = req[req.endIndex...]
         guard stripPath else {
             if base.last == slash {
-                return base + req.dropFirst(req.first == slash ? 1 : 0)
+                return Parts(head: base, slash: false, tail: req.dropFirst(req.first == slash ? 1 : 0))
             }
-            if req == [slash] { return base }
-            return base + req
+            if req.count == 1 && req.first == slash { return Parts(head: base, slash: false, tail: none) }
+            return Parts(head: base, slash: false, tail: req[...])
         }
         let post = Self.postfix(requestPath: req, matchedLength: matchedLength)
         if base.last == slash {
             if post.isEmpty {
-                if base == [slash] { return base }
-                if req.last == slash { return base }
-                return Array(base.dropLast())
+                // `/` alone, or a request path ending in `/`, keeps the base's slash.
+                if base.count == 1 || req.last == slash { return Parts(head: base, slash: false, tail: none) }
+                return Parts(head: base.dropLast(), slash: false, tail: none)
             }
-            if post.first == slash { return base.dropLast() + post }
-            return base + post
+            if post.first == slash { return Parts(head: base.dropLast(), slash: false, tail: post) }
+            return Parts(head: base, slash: false, tail: post)
         }
         if post.isEmpty {
-            if req.count > 1 && req.last == slash { return base + [slash] }
-            return base
+            return Parts(head: base, slash: req.count > 1 && req.last == slash, tail: none)
         }
-        if post.first == slash { return base + post }
-        return base + [slash] + post
+        return Parts(head: base, slash: post.first != slash, tail: post)
     }
 
     /// `req` without `pre` (the matched part, else `/`), cleaned as Kong's `sanitize_uri_postfix`:
@@ -58,10 +82,14 @@ public enum UpstreamPath {
 
     /// The `X-Forwarded-Prefix` value Kong sends when the client sent none it trusts: the
     /// stripped prefix, only when `strip_path` removed a matched part other than `/`.
-    public static func forwardedPrefix(requestPath: [UInt8], matchedLength: Int?, stripPath: Bool) -> [UInt8]? {
+    public static func forwardedPrefix(
+        requestPath: [UInt8],
+        matchedLength: Int?,
+        stripPath: Bool
+    ) -> ArraySlice<UInt8>? {
         guard stripPath, let n = matchedLength else { return nil }
-        let prefix = Array(requestPath.prefix(n))
-        if prefix.isEmpty || prefix == [UInt8(ascii: "/")] { return nil }
+        let prefix = requestPath.prefix(n)
+        if prefix.isEmpty || (prefix.count == 1 && prefix.first == UInt8(ascii: "/")) { return nil }
         return prefix
     }
 

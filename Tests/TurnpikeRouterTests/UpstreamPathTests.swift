@@ -80,7 +80,8 @@ import TurnpikeRouter
     @Test func forwardedPrefix() {
         let path = Array("/route/req".utf8)
         #expect(
-            UpstreamPath.forwardedPrefix(requestPath: path, matchedLength: 6, stripPath: true) == Array("/route".utf8)
+            UpstreamPath.forwardedPrefix(requestPath: path, matchedLength: 6, stripPath: true).map(Array.init)
+                == Array("/route".utf8)
         )
         #expect(UpstreamPath.forwardedPrefix(requestPath: path, matchedLength: 6, stripPath: false) == nil)
         #expect(UpstreamPath.forwardedPrefix(requestPath: path, matchedLength: 1, stripPath: true) == nil)

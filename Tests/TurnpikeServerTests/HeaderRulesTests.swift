@@ -16,7 +16,7 @@ import TurnpikePlugins
             forwardedHost: "example.com",
             forwardedPort: "8000",
             forwardedPath: "/api/x",
-            forwardedPrefix: Array("/api".utf8),
+            forwardedPrefix: Array("/api".utf8)[...],
             requestID: "rid",
             via: "1.1 turnpike/0.1.0",
             webSocketUpgrade: webSocket,
@@ -57,7 +57,7 @@ import TurnpikePlugins
             ([], ""),
         ] {
             let buffer = HeadWriter.write(allocator: ByteBufferAllocator(), capacity: 0) { writer in
-                writer.percentEncoded(input, keeping: HeaderRules.isPathSafe)
+                writer.percentEncoded(input[...], keeping: HeaderRules.isPathSafe)
             }
             #expect(Self.text(buffer) == expected + "\r\n")
         }

@@ -184,8 +184,13 @@ enum HeadSyntax {
         upgrade: inout Bool,
         names: inout Bool
     ) {
-        for token in value.split(separator: 0x2C) {
-            let t = Self.trimmed(token)
+        // Comma-separated tokens, scanned in place (no split: most responses carry the field).
+        var start = 0
+        while start < value.count {
+            var end = start
+            while end < value.count && value[end] != 0x2C { end += 1 }
+            let t = Self.trimmed(value[start..<end])
+            start = end + 1
             if HeaderRules.equals(t, "close") {
                 close = true
             } else if HeaderRules.equals(t, "keep-alive") {

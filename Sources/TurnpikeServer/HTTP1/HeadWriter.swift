@@ -81,7 +81,7 @@ struct HeadWriter {
     }
 
     /// `bytes` with every byte that `keep` refuses written as `%XX` (upper-case hex).
-    mutating func percentEncoded(_ bytes: [UInt8], keeping keep: (UInt8) -> Bool) {
+    mutating func percentEncoded(_ bytes: ArraySlice<UInt8>, keeping keep: (UInt8) -> Bool) {
         guard self.count + 3 * bytes.count <= self.capacity else {
             self.overflowed = true
             return

@@ -108,10 +108,11 @@ enum HeaderRules {
         var clientAddress: String
         var forwardedHost: String
         var forwardedPort: String
-        var forwardedPath: String
+        /// The request's path as it came (a slice of its target: no copy).
+        var forwardedPath: Substring
         /// The decoded prefix bytes; percent-encoded as they are written (a `%0D%0A` among them
         /// never reaches the head raw).
-        var forwardedPrefix: [UInt8]?
+        var forwardedPrefix: ArraySlice<UInt8>?
         var requestID: String
         var via: String
         var webSocketUpgrade = false
@@ -163,7 +164,9 @@ enum HeaderRules {
         writer.header("X-Forwarded-Proto", "http")
         writer.header("X-Forwarded-Host", f.forwardedHost)
         writer.header("X-Forwarded-Port", f.forwardedPort)
-        writer.header("X-Forwarded-Path", f.forwardedPath)
+        writer.raw("X-Forwarded-Path: ")
+        writer.raw(f.forwardedPath)
+        writer.raw("\r\n")
         if let prefix = f.forwardedPrefix {
             writer.raw("X-Forwarded-Prefix: ")
             writer.percentEncoded(prefix, keeping: Self.isPathSafe)

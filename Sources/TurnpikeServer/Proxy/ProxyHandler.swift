@@ -592,7 +592,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
 
         let isUpgrade = head.asksUpgrade && HeaderRules.isWebSocketUpgrade(head)
-        let upstreamPath = UpstreamPath.join(
+        let upstreamPath = UpstreamPath.parts(
             servicePath: service.path,
             requestPath: path,
             matchedLength: match.matchedPathLength,
@@ -622,7 +622,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             clientAddress: self.clientAddress,
             forwardedHost: self.cachedForwardedHost(hostHeader),
             forwardedPort: self.localPortText,
-            forwardedPath: String(rawPath),
+            forwardedPath: rawPath,
             forwardedPrefix: forwardedPrefix,
             requestID: requestID,
             via: head.version == .http1_1
@@ -641,7 +641,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             // client's as it came, or a plugin's replacement; an empty one drops it).
             writer.raw(head.method.rawValue)
             writer.byte(UInt8(ascii: " "))
-            writer.percentEncoded(upstreamPath, keeping: HeaderRules.isPathSafe)
+            writer.percentEncoded(upstreamPath.head, keeping: HeaderRules.isPathSafe)
+            if upstreamPath.slash { writer.byte(UInt8(ascii: "/")) }
+            writer.percentEncoded(upstreamPath.tail, keeping: HeaderRules.isPathSafe)
             if let replacedQuery {
                 if !replacedQuery.isEmpty {
                     writer.byte(UInt8(ascii: "?"))
