@@ -141,11 +141,19 @@ public enum DeclarativeIDs {
 }
 
 /// How secrets appear where an operator needs to tell them apart without seeing them (admin API):
-/// `sha256:` and the first 12 hex digits of the digest.
+/// `hmac-sha256:` and the first 12 hex digits of an HMAC-SHA256 keyed with a random key drawn
+/// once per process. Stable across reloads, different after a restart; unkeyed, a short digest of
+/// a guessable key (the walkthrough's `apikey`) could be reversed offline by trying candidates.
 public enum SecretDigest {
+    private static let keyBytes: [UInt8] = {
+        var rng = SystemRandomNumberGenerator()
+        return (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
+    }()
+
     public static func short(_ secret: String) -> String {
-        let digest = SHA256.hash(data: Array(secret.utf8))
-        var out = "sha256:"
+        let key = SymmetricKey(data: Self.keyBytes)
+        let digest = HMAC<SHA256>.authenticationCode(for: Array(secret.utf8), using: key)
+        var out = "hmac-sha256:"
         for b in digest.prefix(6) {
             out.append(EntityID.hexCharacter(b >> 4))
             out.append(EntityID.hexCharacter(b & 0xf))
