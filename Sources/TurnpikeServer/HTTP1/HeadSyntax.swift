@@ -88,20 +88,10 @@ enum HeadSyntax {
         }
     }
 
-    /// Parses the field lines starting at `i` up to and including the empty line; returns the
-    /// fields (name and value ranges, the value without surrounding whitespace).
-    static func fields(
-        _ raw: UnsafeRawBufferPointer,
-        from start: Int,
-        maxFields: Int
-    ) throws -> [(name: Range<Int>, value: Range<Int>)] {
-        var fields: [(name: Range<Int>, value: Range<Int>)] = []
-        try Self.fields(raw, from: start, maxFields: maxFields, into: &fields)
-        return fields
-    }
-
-    /// The same, into `fields` (emptied first): a parser passes the array of its previous head,
-    /// whose storage is reused, with no allocation, once that head is gone.
+    /// Parses the field lines starting at `start` up to and including the empty line, into
+    /// `fields` (name and value ranges, the value without surrounding whitespace). `fields` is
+    /// emptied first: a parser passes the array of its previous head, whose storage is reused,
+    /// with no allocation, once that head is gone.
     static func fields(
         _ raw: UnsafeRawBufferPointer,
         from start: Int,

@@ -1038,8 +1038,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// `X-Forwarded-Host`: the Host header without port, lower-cased (no copy when already so).
-    static func forwardedHost(_ host: String?) -> String {
-        guard let host else { return "" }
+    static func forwardedHost(_ host: String) -> String {
         let name = Self.hostWithoutPort(host)
         return name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? name.lowercased() : name
     }
