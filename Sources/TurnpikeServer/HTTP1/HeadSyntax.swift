@@ -136,12 +136,7 @@ enum HeadSyntax {
     /// `known` from an earlier field, which must agree.
     static func contentLength(_ value: UnsafeRawBufferPointer, known: Int?) throws -> Int {
         var result = known
-        // Comma-separated elements, scanned in place (no split: this runs for most messages).
-        var start = 0
-        while start <= value.count {
-            var end = start
-            while end < value.count && value[end] != 0x2C { end += 1 }
-            let digits = Self.trimmed(value[start..<end])
+        try Self.forEachElement(of: value) { digits in
             guard !digits.isEmpty, digits.count <= 15, digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else {
                 throw HTTPWireError.invalid("bad Content-Length")
             }
@@ -149,7 +144,6 @@ enum HeadSyntax {
             for digit in digits { n = n * 10 + Int(digit - 0x30) }
             if let result, result != n { throw HTTPWireError.invalid("conflicting Content-Length") }
             result = n
-            start = end + 1
         }
         return result ?? 0
     }
@@ -174,13 +168,7 @@ enum HeadSyntax {
         upgrade: inout Bool,
         names: inout Bool
     ) {
-        // Comma-separated tokens, scanned in place (no split: most responses carry the field).
-        var start = 0
-        while start < value.count {
-            var end = start
-            while end < value.count && value[end] != 0x2C { end += 1 }
-            let t = Self.trimmed(value[start..<end])
-            start = end + 1
+        Self.forEachElement(of: value) { t in
             if HeaderRules.equals(t, "close") {
                 close = true
             } else if HeaderRules.equals(t, "keep-alive") {
@@ -190,6 +178,21 @@ enum HeadSyntax {
             } else if !t.isEmpty {
                 names = true
             }
+        }
+    }
+
+    /// Each element of a comma-separated field value, trimmed, empty ones included (`a,,b` has
+    /// three), scanned in place: no `split`, whose array costs an allocation per message.
+    static func forEachElement(
+        of value: UnsafeRawBufferPointer,
+        _ body: (Slice<UnsafeRawBufferPointer>) throws -> Void
+    ) rethrows {
+        var start = 0
+        while start <= value.count {
+            var end = start
+            while end < value.count && value[end] != 0x2C { end += 1 }
+            try body(Self.trimmed(value[start..<end]))
+            start = end + 1
         }
     }
 
