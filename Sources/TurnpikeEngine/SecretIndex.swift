@@ -1,3 +1,5 @@
+import TurnpikeModel
+
 /// Secrets (API keys) indexed so that a lookup never compares the presented key with a stored
 /// one byte by byte, which would leak through timing how much of a stored key an attacker guessed.
 ///
@@ -40,7 +42,7 @@ public struct SecretIndex: Sendable {
     /// The index filed for `key`, confirmed with `stored` (the secret at that index).
     public func find(_ key: String, stored: (Int) -> String) -> Int? {
         guard let i = self.slots[Self.digest(key, salt: self.salt)] else { return nil }
-        return Self.constantTimeEqual(key, stored(i)) ? i : nil
+        return ConstantTime.equal(key, stored(i)) ? i : nil
     }
 
     /// Two SipHash runs (Swift's `Hasher`, seeded per process), each over its own half of the
@@ -60,20 +62,6 @@ public struct SecretIndex: Sendable {
                 high: UInt64(bitPattern: Int64(first.finalize())),
                 low: UInt64(bitPattern: Int64(second.finalize()))
             )
-        }
-    }
-
-    /// Equal bytes, in a time that depends on the lengths only.
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        var a = a
-        var b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                guard x.count == y.count else { return false }
-                var difference: UInt8 = 0
-                for i in 0..<x.count { difference |= x[i] ^ y[i] }
-                return difference == 0
-            }
         }
     }
 }

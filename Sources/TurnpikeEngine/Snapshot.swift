@@ -86,13 +86,13 @@ public final class Snapshot: Sendable {
         self.loadedAt = Int(now.tv_sec)
         self.hash = model.isEmpty ? String(repeating: "0", count: 32) : hash
         self.model = model
-        // The consumer-side and routing-side indexes are independent: build them on two threads
+        // The consumer-side, routing-side and key indexes are independent: built in parallel
         // (a config with 100k consumers spends most of its build time here).
-        let (c, r) = SnapshotIndexes.build(model: model, plugins: plugins)
+        let (c, r, keys) = SnapshotIndexes.build(model: model, plugins: plugins)
         self.consumersByID = c.consumersByID
         self.consumersByUsername = c.consumersByUsername
         self.consumersByCustomID = c.consumersByCustomID
-        self.keyauthByKey = c.keyauthByKey
+        self.keyauthByKey = keys
         self.basicauthByUsername = c.basicauthByUsername
         self.groupsByConsumer = c.groupsByConsumer
         self.servicesByID = r.servicesByID

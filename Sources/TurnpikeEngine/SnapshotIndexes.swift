@@ -8,7 +8,6 @@ enum SnapshotIndexes {
         var consumersByID: [EntityID: Int]
         var consumersByUsername: [String: Int]
         var consumersByCustomID: [String: Int]
-        var keyauthByKey: SecretIndex
         var basicauthByUsername: [String: Int]
         var groupsByConsumer: [EntityID: [String]]
     }
@@ -27,7 +26,7 @@ enum SnapshotIndexes {
         var globalChains: PhaseChains
     }
 
-    static func build(model: Declarative, plugins: [ConfiguredPlugin]) -> (Consumers, Routing) {
+    static func build(model: Declarative, plugins: [ConfiguredPlugin]) -> (Consumers, Routing, keys: SecretIndex) {
         let consumers = OnceBox<Consumers>()
         let routing = OnceBox<Routing>()
         let keys = OnceBox<SecretIndex>()
@@ -41,9 +40,10 @@ enum SnapshotIndexes {
             }
         }
         // concurrentPerform returns after every part: the values are set.
-        var c = consumers.value ?? Self.consumers(model)
-        c.keyauthByKey = keys.value ?? Self.keyIndex(model)
-        return (c, routing.value ?? Self.routing(model, plugins))
+        return (
+            consumers.value ?? Self.consumers(model), routing.value ?? Self.routing(model, plugins),
+            keys.value ?? Self.keyIndex(model)
+        )
     }
 
     static func keyIndex(_ model: Declarative) -> SecretIndex {
@@ -67,7 +67,6 @@ enum SnapshotIndexes {
             consumersByID: index(model.consumers) { $0.id },
             consumersByUsername: index(model.consumers) { $0.username },
             consumersByCustomID: index(model.consumers) { $0.customID },
-            keyauthByKey: SecretIndex([]),  // filled by `build` from its own part
             basicauthByUsername: index(model.basicauthCredentials) { $0.username },
             groupsByConsumer: groups
         )

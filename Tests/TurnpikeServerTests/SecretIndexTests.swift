@@ -1,4 +1,5 @@
 import Testing
+import TurnpikeModel
 
 @testable import TurnpikeEngine
 
@@ -38,10 +39,10 @@ import Testing
     }
 
     @Test func constantTimeEquality() {
-        #expect(SecretIndex.constantTimeEqual("abc", "abc"))
-        #expect(!SecretIndex.constantTimeEqual("abc", "abd"))
-        #expect(!SecretIndex.constantTimeEqual("abc", "abcd"))
-        #expect(SecretIndex.constantTimeEqual("", ""))
+        #expect(ConstantTime.equal("abc", "abc"))
+        #expect(!ConstantTime.equal("abc", "abd"))
+        #expect(!ConstantTime.equal("abc", "abcd"))
+        #expect(ConstantTime.equal("", ""))
     }
 
     @Test func oneHundredThousandKeys() {

@@ -65,12 +65,24 @@ extension BasicAuthCredential {
 
     /// Whether `password` is this credential's, compared in constant time.
     public func verify(password: String) -> Bool {
-        let candidate = Array(Self.digest(password: password, consumer: self.consumer).utf8)
-        let stored = Array(self.passwordDigest.utf8)
-        guard candidate.count == stored.count else { return false }
-        var difference: UInt8 = 0
-        for (a, b) in zip(candidate, stored) { difference |= a ^ b }
-        return difference == 0
+        ConstantTime.equal(Self.digest(password: password, consumer: self.consumer), self.passwordDigest)
+    }
+}
+
+/// Comparisons of secrets that take a time depending on the lengths only, never on where the
+/// bytes first differ.
+public enum ConstantTime {
+    public static func equal(_ a: String, _ b: String) -> Bool {
+        var a = a
+        var b = b
+        return a.withUTF8 { x in
+            b.withUTF8 { y in
+                guard x.count == y.count else { return false }
+                var difference: UInt8 = 0
+                for i in 0..<x.count { difference |= x[i] ^ y[i] }
+                return difference == 0
+            }
+        }
     }
 }
 
