@@ -112,6 +112,38 @@ import TurnpikePlugins
         #expect(context.edits.query == "a=1&b=2")
     }
 
+    /// Kong's `clear_query_arg` (kong/pdk/service/request.lua, since 3.9) on the PDK test's own
+    /// inputs (t/01-pdk/06-service-request/14-clear_query_arg.t, tests 7 and 8) and on the rest
+    /// of the URLSearchParams reading: empty pairs dropped, `=` added, bytes outside
+    /// `A-Za-z0-9*-._` percent-encoded, invalid escapes kept as text.
+    @Test(arguments: [
+        ("a=0&d=1&a=2&c=3&a=4&b=5&a=6&d=7&a=8", "d=1&c=3&b=5&d=7"),
+        (
+            "a=0&c+d=1+2&a=2&c%20d=3%20&a=4&b+d=5&%20a+=6+%20+&+%20+d=+%20+7%20++&a=8",
+            "c%20d=1%202&c%20d=3%20&b%20d=5&%20a%20=6%20%20%20&%20%20%20d=%20%20%207%20%20%20"
+        ),
+        ("x=1&&flag&a&y=%7e~/%zz%4", "x=1&flag=&y=%7E%7E%2F%25zz%254"),
+        ("%61=1&b=2", "b=2"),
+        ("a=1", ""),
+        ("q=caf%C3%A9&n=%2B1", "q=caf%C3%A9&n=%2B1"),
+    ])
+    func queryIsRewrittenAsKongsClearQueryArg(query: String, expected: String) {
+        #expect(QueryString.clearingArgument("a", from: query[...]) == expected)
+    }
+
+    /// hide_credentials clears the query even when the key came in a header (key-auth's handler
+    /// calls clear_query_arg wherever it found the key).
+    @Test func hideCredentialsRewritesTheQueryWhereverTheKeyWas() {
+        var config = KeyAuthConfig()
+        config.hideCredentials = true
+        let (outcome, context) = run(config, headers: [("apikey", "secret")], query: "b=x+y&apikey=other")
+        #expect(outcome == .proceed)
+        #expect(context.edits.query == "b=x%20y")
+        // No query, or an empty one: nothing to rewrite (`/p?` keeps its `?` in Kong).
+        #expect(run(config, headers: [("apikey", "secret")]).1.edits.query == nil)
+        #expect(run(config, headers: [("apikey", "secret")], query: "").1.edits.query == nil)
+    }
+
     @Test func anonymousFallbackAndExpiredKeys() {
         var config = KeyAuthConfig()
         config.anonymous = "anon"

@@ -128,17 +128,15 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
         return true
     }
 
-    /// `hide_credentials`: the key name goes from the headers and the query, other arguments stay in order.
+    /// `hide_credentials`: the key name goes from the headers and the query (Kong calls
+    /// `kong.service.request.clear_query_arg` wherever the key was found, which re-encodes the
+    /// whole query), and from the body with `key_in_body`.
     func hide(_ name: String, in context: inout AccessContext) {
         for (header, _) in context.request.headers where Self.headerMatches(header, keyName: name) {
             context.edits.remove.append(header)
         }
-        if let query = context.request.query {
-            let kept = query.split(separator: "&", omittingEmptySubsequences: false).filter { part in
-                let rawName = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
-                return QueryString.decode(rawName) != name
-            }
-            context.edits.query = kept.joined(separator: "&")
+        if let query = context.request.query, !query.isEmpty {
+            context.edits.query = QueryString.clearingArgument(name, from: query)
         }
         if self.config.keyInBody, let body = context.request.body,
             let fields = BodyFields.parse(body, contentType: context.request.contentType),
@@ -156,6 +154,80 @@ public enum QueryString {
         query.split(separator: "&").map { part in
             let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
             return (decode(kv[0]), kv.count == 2 ? decode(kv[1]) : nil)
+        }
+    }
+
+    /// Kong's `clear_query_arg` (kong/pdk/service/request.lua): the query is read as WHATWG
+    /// URLSearchParams (empty pairs skipped, `+` as space, percent-decoded), every pair called
+    /// `name` is dropped, and the rest is written back in order as the URLSearchParams serializer
+    /// does (only `A-Za-z0-9*-._` bare, a pair without `=` gains one), with `%20` for spaces.
+    public static func clearingArgument(_ name: String, from query: Substring) -> String {
+        let target = Array(name.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(query.utf8.count)
+        for pair in query.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let equals = pair.firstIndex(of: UInt8(ascii: "="))
+            let key = Self.formDecoded(pair[..<(equals ?? pair.endIndex)])
+            if key == target { continue }
+            let value = equals.map { Self.formDecoded(pair[pair.index(after: $0)...]) } ?? []
+            if !out.isEmpty { out.append(UInt8(ascii: "&")) }
+            Self.formEncode(key, into: &out)
+            out.append(UInt8(ascii: "="))
+            Self.formEncode(value, into: &out)
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// The form-urlencoded reading of one name or value: `+` as space, valid `%XX` decoded,
+    /// anything else kept as it is.
+    static func formDecoded(_ bytes: Substring.UTF8View.SubSequence) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count)
+        var i = bytes.startIndex
+        while i < bytes.endIndex {
+            let c = bytes[i]
+            if c == UInt8(ascii: "+") {
+                out.append(UInt8(ascii: " "))
+            } else if c == UInt8(ascii: "%"), bytes.distance(from: i, to: bytes.endIndex) >= 3,
+                let high = Self.hexValue(bytes[bytes.index(i, offsetBy: 1)]),
+                let low = Self.hexValue(bytes[bytes.index(i, offsetBy: 2)])
+            {
+                out.append(high << 4 | low)
+                i = bytes.index(i, offsetBy: 3)
+                continue
+            } else {
+                out.append(c)
+            }
+            i = bytes.index(after: i)
+        }
+        return out
+    }
+
+    /// The URLSearchParams serializer's byte set, with Kong's `+` -> `%20` applied to spaces.
+    static func formEncode(_ bytes: [UInt8], into out: inout [UInt8]) {
+        let hex: StaticString = "0123456789ABCDEF"
+        for c in bytes {
+            switch c {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "*"), UInt8(ascii: "-"), UInt8(ascii: "."),
+                UInt8(ascii: "_"):
+                out.append(c)
+            default:
+                out.append(UInt8(ascii: "%"))
+                hex.withUTF8Buffer { digits in
+                    out.append(digits[Int(c >> 4)])
+                    out.append(digits[Int(c & 0x0F)])
+                }
+            }
+        }
+    }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return c - UInt8(ascii: "A") + 10
+        default: return nil
         }
     }
 
