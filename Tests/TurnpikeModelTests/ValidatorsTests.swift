@@ -45,12 +45,33 @@ import TurnpikeModel
         )
     }
 
-    @Test func routeHosts() {
-        #expect(RouteRules.host("*.example.com") == nil)
-        #expect(RouteRules.host("example.*") == nil)
-        #expect(RouteRules.host("example.com:8080") == nil)
-        #expect(RouteRules.host("*.*.com") == "invalid wildcard: must have at most one wildcard")
-        #expect(RouteRules.host("ex*.com") == "invalid wildcard: must be placed at leftmost or rightmost label")
+    /// Route `hosts` as Kong's `typedefs.hosts` (kong/db/schema/typedefs.lua) checks them: the
+    /// wildcard rules, then kong/tools/ip.lua's `normalize_ip` on the host with its `*` replaced
+    /// by `abc` (which Kong's message then shows); `invalid value: …` is for service hosts only.
+    @Test(
+        arguments: [
+            ("*.example.com", nil), ("example.*", nil), ("example.com:8080", nil), ("*.example.com:8000", nil),
+            ("*.ex_ample.com", nil), ("-lead.example", nil), ("a.b.", nil), ("localhost", nil),
+            ("*.*.com", "invalid wildcard: must have at most one wildcard"),
+            ("ex*.com", "invalid wildcard: must be placed at leftmost or rightmost label"),
+            ("a.*.com", "invalid wildcard: must be placed at leftmost or rightmost label"),
+            ("ex ample.com", "invalid hostname: ex ample.com"),
+            ("*.bad host", "invalid hostname: abc.bad host"),
+            ("trail-.example", "invalid hostname: trail-.example"),
+            ("a..b", "invalid hostname: a..b"), (".a", "invalid hostname: .a"), ("", "invalid hostname: "),
+            ("example.com:abc", "invalid hostname: example.com:abc"),
+            ("example.com:99999", "invalid port number"), ("example.com:0", nil),
+            ("1.2.3.4", nil), ("1.2.3.4:80", nil),
+            ("1.2.3.256", "invalid ipv4 address: 1.2.3.256"), ("123", "invalid ipv4 address: 123"),
+            ("1.2.3.4:", "invalid ipv4 address: 1.2.3.4:"), ("1.2.3.4:70000", "invalid port number"),
+            ("::1", nil), ("[::1]", nil), ("[::1]:8000", nil), ("fe80::1:2:3:4:5:6", nil),
+            ("[::1]:99999", "invalid port number"), ("[::1]x", "invalid ipv6 address"),
+            ("::ffff:1.2.3.4", "invalid ipv6 address: ::ffff:1.2.3.4"), ("1::2::3", "invalid ipv6 address: 1::2::3"),
+            ("1:2:3:4:5:6:7:8:9", "invalid ipv6 address: 1:2:3:4:5:6:7:8:9"),
+        ] as [(String, String?)]
+    )
+    func routeHosts(host: String, message: String?) {
+        #expect(RouteRules.host(host) == message)
     }
 
     @Test func routePaths() {

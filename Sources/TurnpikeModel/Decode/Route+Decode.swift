@@ -223,30 +223,18 @@ extension DeclarativeDecoder {
 
 /// Route field rules (kong-format.md §2.2).
 public enum RouteRules {
-    /// A `hosts` element: a host with optional port, or one `*` as the whole leftmost or rightmost label.
+    /// A `hosts` element, as Kong's `typedefs.hosts` checks it (kong/db/schema/typedefs.lua): at
+    /// most one `*`, as the whole leftmost or rightmost label; then, with the `*` replaced by `abc`,
+    /// a host with an optional port as kong/tools/ip.lua's `normalize_ip` reads it. Messages are
+    /// Kong's, including the `abc` it shows in place of the wildcard.
     public static func host(_ v: String) -> String? {
-        let stars = v.filter { $0 == "*" }.count
+        let stars = v.utf8.count { $0 == UInt8(ascii: "*") }
         if stars > 1 { return "invalid wildcard: must have at most one wildcard" }
-        var name = v
-        var port: Int?
-        if let hp = Validators.splitHostPort(v) {
-            name = hp.host
-            port = hp.port
-        } else {
-            return "invalid value: \(Record.printable(v))"
+        if stars == 1 && !v.hasPrefix("*.") && !v.hasSuffix(".*") {
+            return "invalid wildcard: must be placed at leftmost or rightmost label"
         }
-        _ = port
-        if stars == 1 {
-            if name.hasPrefix("*.") {
-                name = "x" + name.dropFirst()
-            } else if name.hasSuffix(".*") {
-                name = name.dropLast() + "x"
-            } else {
-                return "invalid wildcard: must be placed at leftmost or rightmost label"
-            }
-        }
-        if Validators.isIPv4(name) || Validators.isIPv6(name) || Validators.isHostname(name) { return nil }
-        return "invalid value: \(Record.printable(v))"
+        let host = stars == 1 ? v.replacing("*", with: "abc") : v
+        return KongIP.hostWithOptionalPort(host)
     }
 
     public static func sni(_ v: String) -> String? {
