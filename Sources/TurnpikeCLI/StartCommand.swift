@@ -43,10 +43,13 @@ struct StartCommand: AsyncParsableCommand {
     @Option(help: "Longest request target in bytes (longer: 414).")
     var maxUriSize: Int = 8 * 1024
 
-    @Option(help: "Largest request header section in bytes (larger: 431).")
+    @Option(help: "Largest request header section in bytes (larger: 400, as nginx's 4 x 8k buffers).")
     var maxHeaderSize: Int = 32 * 1024
 
-    @Option(help: "Most request header fields (more: 431).")
+    @Option(help: "Longest request header line in bytes, CRLF included (longer: 400, as nginx's 8k buffer).")
+    var maxHeaderLineSize: Int = 8 * 1024
+
+    @Option(help: "Request header fields the router and plugins read (Kong's lua_max_req_headers).")
     var maxHeaders: Int = 100
 
     @Option(help: "Seconds an idle keep-alive connection (or a slow request head) is kept.")
@@ -61,6 +64,11 @@ struct StartCommand: AsyncParsableCommand {
     func validate() throws {
         guard self.workers.map({ $0 > 0 && $0 <= 256 }) ?? true else {
             throw ValidationError("--workers must be between 1 and 256")
+        }
+        guard self.maxUriSize > 0, self.maxHeaderSize > 0, self.maxHeaderLineSize > 0, self.maxHeaders > 0 else {
+            throw ValidationError(
+                "--max-uri-size, --max-header-size, --max-header-line-size and --max-headers must be positive"
+            )
         }
         guard self.drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
@@ -114,6 +122,7 @@ struct StartCommand: AsyncParsableCommand {
         var proxyConfiguration = ProxyConfiguration()
         proxyConfiguration.maxURIBytes = self.maxUriSize
         proxyConfiguration.maxHeaderBytes = self.maxHeaderSize
+        proxyConfiguration.maxHeaderLineBytes = self.maxHeaderLineSize
         proxyConfiguration.maxHeaderCount = self.maxHeaders
         proxyConfiguration.keepAliveTimeout = .seconds(Int64(self.keepaliveTimeout))
         proxyConfiguration.serverToken = TurnpikeVersion.token

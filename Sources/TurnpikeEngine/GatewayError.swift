@@ -17,12 +17,13 @@ public enum GatewayError {
     }
 
     /// Picks the format: the `Accept` entry with the highest `q` wins; unknown types, `*/*`,
-    /// `application/*` and no header give JSON. `proxyErrorDefault` is the format used when the
-    /// client sent neither `Accept` nor `Content-Type` for errors raised while proxying (Kong's
-    /// `error_default_type`, text/plain).
-    public static func format(accept: String?, hasContentType: Bool = true, proxyError: Bool = false) -> Format {
+    /// `application/*` and no header give JSON. With `errorPage` (answers that Kong's error
+    /// handler, kong/error_handlers.lua, renders: nginx's own 400/405/414/494 and failed proxying)
+    /// a client that sent neither `Accept` nor `Content-Type` gets Kong's `error_default_type`,
+    /// text/plain.
+    public static func format(accept: String?, hasContentType: Bool = true, errorPage: Bool = false) -> Format {
         guard let accept, !accept.isEmpty else {
-            return proxyError && !hasContentType ? .text : .json
+            return errorPage && !hasContentType ? .text : .json
         }
         var best: (format: Format, q: Double)?
         for item in accept.split(separator: ",") {

@@ -37,8 +37,11 @@ public final class ServicePlan: Sendable {
     public let balancer: RoundRobin?
     /// The upstream's `host_header`, when set.
     public let upstreamHostHeader: String?
-    /// `Host` sent upstream for a non-balanced service (`host`, or `host:port` unless port 80).
+    /// `Host` sent upstream for a non-balanced service without `host_header` (`host`, or
+    /// `host:port` unless the port is the protocol's default).
     public let hostHeader: String
+    /// The port that goes without saying in `Host`: 80 for http (443 for https).
+    public let defaultPort: Int
 
     init(service: Service, balancer: RoundRobin?, upstreamHostHeader: String?) {
         self.id = service.id
@@ -51,7 +54,24 @@ public final class ServicePlan: Sendable {
         self.retries = service.retries
         self.balancer = balancer
         self.upstreamHostHeader = upstreamHostHeader
+        self.defaultPort = service.protocol == .https ? 443 : 80
         let host = service.host.contains(":") ? "[\(service.host)]" : service.host
-        self.hostHeader = service.port == 80 ? host : "\(host):\(service.port)"
+        self.hostHeader = service.port == self.defaultPort ? host : "\(host):\(service.port)"
+    }
+
+    /// The `Host` sent to the target `host:port` when the route does not preserve the client's:
+    /// the upstream's `host_header`, else the target's host name (the service's own for a service
+    /// that is not balanced), with `:port` unless it is the protocol's default
+    /// (kong/runloop/balancer/init.lua, `set_host_header`).
+    public func upstreamHost(targetHost: String, targetPort: Int) -> String {
+        let name: String
+        if let header = self.upstreamHostHeader {
+            name = header
+        } else if self.balancer == nil {
+            return self.hostHeader
+        } else {
+            name = targetHost.contains(":") ? "[\(targetHost)]" : targetHost
+        }
+        return targetPort == self.defaultPort ? name : "\(name):\(targetPort)"
     }
 }

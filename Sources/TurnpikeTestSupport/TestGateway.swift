@@ -57,6 +57,23 @@ public final class TestGateway {
         )
     }
 
+    /// Starts a gateway, runs `body` with it and stops it, also when `body` throws.
+    public static func with(
+        yaml: String,
+        configuration: ProxyConfiguration = ProxyConfiguration(),
+        registry: PluginRegistry = .builtIn,
+        _ body: (TestGateway) async throws -> Void
+    ) async throws {
+        let gateway = try await Self.start(yaml: yaml, configuration: configuration, registry: registry)
+        do {
+            try await body(gateway)
+        } catch {
+            await gateway.stop()
+            throw error
+        }
+        await gateway.stop()
+    }
+
     private init(
         group: MultiThreadedEventLoopGroup,
         mock: MockServer,

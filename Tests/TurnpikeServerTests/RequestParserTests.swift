@@ -99,7 +99,7 @@ import Testing
     @Test func limits() {
         var limits = RequestParser.Limits()
         limits.maxURIBytes = 100
-        limits.maxHeadBytes = 1000
+        limits.maxHeaderSectionBytes = 1000
         #expect(throws: HTTPWireError.uriTooLong) {
             try Self.run("GET /" + String(repeating: "a", count: 200) + " HTTP/1.1\r\n\r\n", limits: limits)
         }
@@ -114,6 +114,29 @@ import Testing
                 limits: limits
             )
         }
+    }
+
+    /// Kong keeps nginx's `large_client_header_buffers 4 8k` (kong/templates/kong_defaults.lua
+    /// sets no other): a header line must fit one 8 KiB buffer and the section all four; both
+    /// failures are nginx's 494, which kong/error_handlers.lua answers as 400.
+    @Test func headerLimitsAreNginxBuffers() throws {
+        func head(_ lines: [String]) -> String { "GET / HTTP/1.1\r\n" + lines.map { $0 + "\r\n" }.joined() + "\r\n" }
+        // A line of exactly 8 KiB with its CRLF fits; one byte more does not, in any split.
+        let fits = "X-A: " + String(repeating: "v", count: 8 * 1024 - 7)
+        #expect(try Self.run(head([fits])) == [.head("GET /"), .end])
+        for step in [.max, 1000, 7] {
+            #expect(throws: HTTPWireError.headTooLarge) { try Self.run(head([fits + "v"]), step: step) }
+        }
+        // Four lines of 8 KiB fill the section; a fifth small line is too much.
+        let four = (0..<4).map { "X-\($0): " + String(repeating: "v", count: 8 * 1024 - 7) }
+        #expect(try Self.run(head(four)) == [.head("GET /"), .end])
+        #expect(throws: HTTPWireError.headTooLarge) { try Self.run(head(four + ["X: y"])) }
+        // Still arriving and already past the bound: refused before the head ends.
+        let partial = "GET / HTTP/1.1\r\n" + four.map { $0 + "\r\n" }.joined() + "X: y"
+        #expect(throws: HTTPWireError.headTooLarge) { try Self.run(partial) }
+        #expect(try Self.run(String(partial.dropLast(2))) == [])
+        // The count alone is not a limit (Kong reads the first 100, forwards the rest).
+        #expect(try Self.run(head((0..<500).map { "X-\($0): v" })) == [.head("GET /"), .end])
     }
 
     @Test func upgradeRequestHoldsWhatFollows() throws {

@@ -1,12 +1,12 @@
 import NIOCore
 
-/// Why a message cannot be read. The request side maps these to statuses (400, 414, 431, 501);
+/// Why a message cannot be read. The request side maps these to statuses (400, 414, 501);
 /// the upstream side turns any of them into a 502.
 enum HTTPWireError: Error, Equatable {
     case invalid(String)
     /// The request target is longer than allowed (414).
     case uriTooLong
-    /// The head (or one of its fields) is larger than allowed (431).
+    /// The head (or one of its fields) is larger than allowed (nginx's 494, answered as 400).
     case headTooLarge
     /// A Transfer-Encoding other than chunked (501).
     case unsupportedTransferEncoding
@@ -96,6 +96,7 @@ enum HeadSyntax {
         _ raw: UnsafeRawBufferPointer,
         from start: Int,
         maxFields: Int,
+        maxLineBytes: Int = .max,
         into fields: inout [(name: Range<Int>, value: Range<Int>)]
     ) throws {
         fields.removeAll(keepingCapacity: true)
@@ -127,6 +128,7 @@ enum HeadSyntax {
                 throw HTTPWireError.invalid("bad line ending")
             }
             i += 2
+            guard i - nameStart <= maxLineBytes else { throw HTTPWireError.headTooLarge }
             fields.append((name, valueStart..<valueEnd))
             guard fields.count <= maxFields else { throw HTTPWireError.headTooLarge }
         }

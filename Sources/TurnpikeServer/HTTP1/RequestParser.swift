@@ -12,8 +12,6 @@ struct RequestHead: ParsedHead {
     let fields: [(name: Range<Int>, value: Range<Int>)]
     /// Keep-alive by the version's default and the Connection options.
     let isKeepAlive: Bool
-    /// Names and values, for the header-section limit.
-    let headerBytes: Int
     let host: String?
     let hostCount: Int
     let contentLength: Int?
@@ -25,6 +23,8 @@ struct RequestHead: ParsedHead {
     /// `Connection: upgrade` with an `Upgrade` field: the request may switch protocols.
     let asksUpgrade: Bool
     let hasExpect: Bool
+    /// A `TE` field lists `trailers`: the upstream gets `TE: trailers` and may send `Trailer`.
+    let asksTrailers: Bool
 
     var headerCount: Int { self.fields.count }
 
@@ -36,11 +36,13 @@ struct RequestHead: ParsedHead {
         self.hasExpect && self.first(name: "expect")?.lowercased() == "100-continue"
     }
 
-    /// Every field as strings, in order (for plugins and header-matching routes).
-    func stringPairs() -> [(name: String, value: String)] {
+    /// The first `limit` fields as strings, in order (for plugins and header-matching routes).
+    /// Kong reads at most `lua_max_req_headers` (100) of them; the rest are forwarded unread.
+    func stringPairs(limit: Int) -> [(name: String, value: String)] {
+        let count = min(limit, self.fields.count)
         var out: [(name: String, value: String)] = []
-        out.reserveCapacity(self.fields.count)
-        for i in self.fields.indices { out.append((self.name(i), self.value(i))) }
+        out.reserveCapacity(count)
+        for i in 0..<count { out.append((self.name(i), self.value(i))) }
         return out
     }
 }
@@ -57,11 +59,20 @@ struct RequestParser {
         case end
     }
 
+    /// nginx's `large_client_header_buffers 4 8k`, which Kong keeps: a request line longer than
+    /// one buffer is 414; a header line that does not fit one buffer, or a header section that
+    /// does not fit all four, is nginx's 494, which Kong answers as 400 (kong/error_handlers.lua).
     struct Limits {
         var maxURIBytes = 8 * 1024
-        /// A hard bound on the whole head; the precise 431 rules are checked on the parsed head.
-        var maxHeadBytes = 64 * 1024 + 8 * 1024
-        var maxFields = 200
+        /// One header field line, CRLF included.
+        var maxHeaderLineBytes = 8 * 1024
+        /// All header field lines, CRLF included (the request line not counted).
+        var maxHeaderSectionBytes = 32 * 1024
+
+        /// The bound on a head still arriving: the longest request line plus the largest section.
+        var maxHeadBytes: Int { self.maxURIBytes + 64 + self.maxHeaderSectionBytes + 2 }
+        /// Fields are at least 4 bytes (`a:` CRLF), so the section bound bounds their count too.
+        var maxFields: Int { self.maxHeaderSectionBytes / 4 + 1 }
     }
 
     private enum State {
@@ -164,7 +175,8 @@ struct RequestParser {
         return try Self.parseHead(bytes, limits: self.limits, fields: &self.fieldStorage)
     }
 
-    /// An incomplete head that is already too long: 414 while still in the request line, else 431.
+    /// An incomplete head that is already too long: 414 while still in the request line, else
+    /// too large (400).
     private static func checkPartialHead(_ buffer: ByteBuffer, from: Int, limits: Limits) throws {
         // A bare LF would never end the head: refuse it now rather than wait for a timeout. Only
         // the bytes not checked at an earlier read are looked at.
@@ -178,9 +190,17 @@ struct RequestParser {
             previous = c
             i += 1
         }
-        let lineEnd = view.firstIndex(of: 0x0A)
-        if lineEnd == nil && buffer.readableBytes > limits.maxURIBytes + 64 { throw HTTPWireError.uriTooLong }
-        if buffer.readableBytes > limits.maxHeadBytes { throw HTTPWireError.headTooLarge }
+        guard let lineEnd = view.firstIndex(of: 0x0A) else {
+            if buffer.readableBytes > limits.maxURIBytes + 64 { throw HTTPWireError.uriTooLong }
+            return
+        }
+        // Past the request line: the section so far, and the line still arriving, against the
+        // limits the complete head will be held to (both scans are bounded by those limits).
+        let section = view.endIndex - (lineEnd + 1)
+        let lastLineStart = (view.lastIndex(of: 0x0A) ?? lineEnd) + 1
+        if section > limits.maxHeaderSectionBytes + 2 || view.endIndex - lastLineStart > limits.maxHeaderLineBytes {
+            throw HTTPWireError.headTooLarge
+        }
     }
 
     static func parseHead(_ bytes: ByteBuffer, limits: Limits) throws -> RequestHead {
@@ -213,18 +233,27 @@ struct RequestParser {
             let minor = Int(raw[i + 8] - 0x30)
             i += 11
 
-            try HeadSyntax.fields(raw, from: i, maxFields: limits.maxFields, into: &fields)
-            var headerBytes = 0
+            try HeadSyntax.fields(
+                raw,
+                from: i,
+                maxFields: limits.maxFields,
+                maxLineBytes: limits.maxHeaderLineBytes,
+                into: &fields
+            )
+            // The section: from the first field line to the CRLF that ends the head.
+            if raw.count - 2 - i > limits.maxHeaderSectionBytes { throw HTTPWireError.headTooLarge }
             var host: Range<Int>?
             var hostCount = 0
             var framing = Framing()
             var hasUpgrade = false
             var hasExpect = false
+            var asksTrailers = false
             for (name, value) in fields {
-                headerBytes += name.count + value.count
                 let nameBytes = UnsafeRawBufferPointer(rebasing: raw[name])
                 if try framing.note(nameBytes, UnsafeRawBufferPointer(rebasing: raw[value]), at: value) { continue }
                 switch name.count {
+                case 2 where HeaderRules.equals(nameBytes, "te"):
+                    if HeaderRules.listsTrailers(UnsafeRawBufferPointer(rebasing: raw[value])) { asksTrailers = true }
                 case 4 where HeaderRules.equals(nameBytes, "host"):
                     hostCount += 1
                     host = value
@@ -257,7 +286,6 @@ struct RequestParser {
                 version: minor == 1 ? .http1_1 : .http1_0,
                 fields: fields,
                 isKeepAlive: framing.isKeepAlive(minorVersion: minor),
-                headerBytes: headerBytes,
                 host: host.map { String(decoding: UnsafeRawBufferPointer(rebasing: raw[$0]), as: UTF8.self) },
                 hostCount: hostCount,
                 contentLength: framing.contentLength,
@@ -266,7 +294,8 @@ struct RequestParser {
                 hasConnectionOptions: framing.namesFields,
                 hasUpgrade: hasUpgrade,
                 asksUpgrade: framing.upgrade && hasUpgrade,
-                hasExpect: hasExpect
+                hasExpect: hasExpect,
+                asksTrailers: asksTrailers
             )
         }
     }

@@ -20,7 +20,10 @@ final class Exchange: UpstreamDelegate {
     private let pool: UpstreamPool
     let clientHead: RequestHead
     /// The request head as sent upstream (kept for retries).
-    private let upstreamHead: ByteBuffer
+    private var upstreamHead: ByteBuffer
+    /// Where the `Host` value sits in `upstreamHead`, when it depends on the target: a retry
+    /// that moves to another target sends that target's Host, as Kong's balancer phase does.
+    private var hostValue: Range<Int>?
     /// The request body goes up chunked (the client sent it chunked).
     private let chunkedBody: Bool
     private let expectContinue: Bool
@@ -65,6 +68,7 @@ final class Exchange: UpstreamDelegate {
         pool: UpstreamPool,
         clientHead: RequestHead,
         upstreamHead: ByteBuffer,
+        hostValue: Range<Int>?,
         chunkedBody: Bool,
         expectContinue: Bool,
         webSocketUpgrade: Bool,
@@ -79,6 +83,7 @@ final class Exchange: UpstreamDelegate {
         self.pool = pool
         self.clientHead = clientHead
         self.upstreamHead = upstreamHead
+        self.hostValue = hostValue
         self.chunkedBody = chunkedBody
         self.expectContinue = expectContinue
         self.webSocketUpgrade = webSocketUpgrade
@@ -331,7 +336,8 @@ final class Exchange: UpstreamDelegate {
                     proxyLatencyMs: self.proxyLatency,
                     requestID: self.requestID,
                     dates: handler.dates,
-                    edits: edits
+                    edits: edits,
+                    clientAcceptsTrailers: self.clientHead.asksTrailers
                 )
                 if self.upgrading {
                     writer.header("Connection", "Upgrade")
@@ -541,9 +547,26 @@ final class Exchange: UpstreamDelegate {
             if let i = balancer.slots.firstIndex(of: RoundRobin.Peer(host: self.key.host, port: self.key.port)) {
                 let peer = balancer.slots[(i + 1) % balancer.slots.count]
                 self.key = UpstreamKey(host: peer.host, port: peer.port)
+                self.rewriteHost()
             }
         }
         self.acquire()
+    }
+
+    /// The head with the Host of the current target (only when it depends on the target).
+    private func rewriteHost() {
+        guard let range = self.hostValue else { return }
+        let host = self.service.upstreamHost(targetHost: self.key.host, targetPort: self.key.port)
+        let old = self.upstreamHead
+        guard old.getString(at: old.readerIndex + range.lowerBound, length: range.count) != host else { return }
+        var head = self.handler.allocator.buffer(capacity: old.readableBytes + host.utf8.count)
+        head.writeImmutableBuffer(old.getSlice(at: old.readerIndex, length: range.lowerBound)!)
+        head.writeString(host)
+        head.writeImmutableBuffer(
+            old.getSlice(at: old.readerIndex + range.upperBound, length: old.readableBytes - range.upperBound)!
+        )
+        self.upstreamHead = head
+        self.hostValue = range.lowerBound..<(range.lowerBound + host.utf8.count)
     }
 
     private func resetForNewAttempt() {

@@ -27,13 +27,22 @@ enum HeaderRules {
         }
     }
 
+    /// How a field is treated on its way through, as kong/runloop/handler.lua (its hop-by-hop
+    /// blocks in `access.after` and `header_filter.before`) and nginx's proxy module do it.
     enum Kind {
-        /// Connection-level (RFC 9110 §7.6.1): never forwarded.
+        /// `Connection`, `Keep-Alive`, `Transfer-Encoding`, `Upgrade`: never relayed in either
+        /// direction (the gateway writes its own framing and `Connection`).
         case hopByHop
+        /// `Proxy`, `Proxy-Connection`: Kong clears them from requests only.
+        case requestHopByHop
+        /// `Trailer`: forwarded in requests; kept in a response only when the client's `TE`
+        /// asked for trailers.
+        case trailer
         /// Replaced by the gateway's own value (no trusted_ips configured).
         case replaced
         case forwardedFor
         case via
+        /// Requests: reduced to `TE: trailers` when the client listed `trailers`; responses: relayed.
         case te
         case server
         case other
@@ -52,11 +61,12 @@ enum HeaderRules {
         case 4:
             if equals(name, "host") { return .replaced }
         case 5:
-            if equals(name, "proxy") { return .hopByHop }
+            if equals(name, "proxy") { return .requestHopByHop }
         case 6:
             if equals(name, "server") { return .server }
         case 7:
-            if equals(name, "trailer") || equals(name, "upgrade") { return .hopByHop }
+            if equals(name, "trailer") { return .trailer }
+            if equals(name, "upgrade") { return .hopByHop }
         case 9:
             if equals(name, "x-real-ip") { return .replaced }
         case 10:
@@ -67,13 +77,13 @@ enum HeaderRules {
             if equals(name, "proxy-connection") || equals(name, "x-forwarded-host") || equals(name, "x-forwarded-port")
                 || equals(name, "x-forwarded-path")
             {
-                return name.first == UInt8(ascii: "p") || name.first == UInt8(ascii: "P") ? .hopByHop : .replaced
+                return name.first == UInt8(ascii: "p") || name.first == UInt8(ascii: "P") ? .requestHopByHop : .replaced
             }
         case 17:
             if equals(name, "transfer-encoding") { return .hopByHop }
             if equals(name, "x-forwarded-proto") || equals(name, "x-kong-request-id") { return .replaced }
         case 18:
-            if equals(name, "proxy-authenticate") { return .hopByHop }
+            // `Proxy-Authenticate` is relayed both ways, as Kong does (nothing clears it).
             if equals(name, "x-forwarded-prefix") { return .replaced }
         default:
             break
@@ -95,6 +105,16 @@ enum HeaderRules {
             }
         }
         return out
+    }
+
+    /// Whether a `TE` value lists `trailers` (Kong's csv reading: comma-separated, trimmed,
+    /// case-insensitive).
+    static func listsTrailers(_ value: UnsafeRawBufferPointer) -> Bool {
+        var found = false
+        HeadSyntax.forEachElement(of: value) { element in
+            if Self.equals(element, "trailers") { found = true }
+        }
+        return found
     }
 
     /// Whether `name` (a field name's bytes) is one of `names`, case-insensitively.
@@ -124,24 +144,23 @@ enum HeaderRules {
 
     /// Writes the header lines sent upstream: hop-by-hop and `Expect` removed, the plugins'
     /// edits applied, Kong's forwarding headers added. The caller writes the request line first.
+    /// Returns where the `Host` value sits in the head (a retry to another target rewrites it).
+    @discardableResult
     static func writeUpstreamHeaders(
         into writer: inout HeadWriter,
         client head: RequestHead,
         forwarding f: Forwarding,
         edits: UpstreamEdits?
-    ) {
+    ) -> Range<Int> {
         let listed = head.hasConnectionOptions ? Self.connectionTokens(values: head.values("connection")) : []
         let removed = edits?.remove ?? []
         var forwardedFor: String?
         var clientVia: String?
-        var teTrailers = false
         head.bytes.withUnsafeReadableBytes { raw in
             for (i, field) in head.fields.enumerated() {
                 let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
                 switch Self.classify(name) {
-                case .te:
-                    if head.value(i).lowercased().contains("trailers") { teTrailers = true }
-                case .hopByHop, .replaced:
+                case .hopByHop, .requestHopByHop, .replaced, .te:
                     continue
                 case .forwardedFor:
                     let value = head.value(i)
@@ -149,7 +168,7 @@ enum HeaderRules {
                 case .via:
                     let value = head.value(i)
                     clientVia = clientVia.map { $0 + ", " + value } ?? value
-                case .server, .other:
+                case .trailer, .server, .other:
                     if head.hasExpect && Self.equals(name, "expect") { continue }
                     // The length goes up once, as parsed ("5, 5" or a repeated field become one value).
                     if field.name.count == 14 && Self.equals(name, "content-length") { continue }
@@ -159,7 +178,10 @@ enum HeaderRules {
                 }
             }
         }
+        let hostStart = writer.count + 6
         writer.header("Host", f.host)
+        // (Meaningless when the writer overflowed: it then runs again with more room.)
+        let hostValue = hostStart..<max(hostStart, writer.count - 2)
         writer.header("X-Forwarded-For", forwardedFor.map { $0 + ", " + f.clientAddress } ?? f.clientAddress)
         writer.header("X-Forwarded-Proto", "http")
         writer.header("X-Forwarded-Host", f.forwardedHost)
@@ -178,7 +200,8 @@ enum HeaderRules {
         if let edits {
             for (name, value) in edits.set { writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value)) }
         }
-        if teTrailers { writer.header("TE", "trailers") }
+        // Kong's `TE $upstream_te`: `trailers` when the client listed it, else no TE at all.
+        if head.asksTrailers { writer.header("TE", "trailers") }
         if f.chunkedBody { writer.header("Transfer-Encoding", "chunked") }
         if let length = f.contentLength ?? (f.chunkedBody ? nil : head.contentLength) {
             writer.header("Content-Length", Int64(length))
@@ -190,6 +213,7 @@ enum HeaderRules {
         } else {
             writer.header("Connection", "keep-alive")
         }
+        return hostValue
     }
 
     /// True for a WebSocket handshake request (`Connection: upgrade` and `Upgrade: websocket`).
@@ -211,7 +235,8 @@ enum HeaderRules {
         proxyLatencyMs: Int64,
         requestID: String,
         dates: HTTPDateCache? = nil,
-        edits: ResponseContext? = nil
+        edits: ResponseContext? = nil,
+        clientAcceptsTrailers: Bool = false
     ) {
         let listed = head.hasConnectionOptions ? Self.connectionTokens(values: head.values("connection")) : []
         var upstreamVia: String?
@@ -220,8 +245,13 @@ enum HeaderRules {
         for (i, field) in head.fields.enumerated() {
             let name = UnsafeRawBufferPointer(rebasing: raw[field.name])
             switch Self.classify(name) {
-            case .hopByHop, .te:
+            case .hopByHop:
                 continue
+            case .trailer:
+                // Kong removes it when the client did not ask for trailers.
+                if !clientAcceptsTrailers { continue }
+            case .requestHopByHop, .te:
+                break
             case .via:
                 let value = head.value(i)
                 upstreamVia = upstreamVia.map { $0 + ", " + value } ?? value

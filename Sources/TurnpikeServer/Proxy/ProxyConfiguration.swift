@@ -4,9 +4,13 @@ public import NIOCore
 public struct ProxyConfiguration: Sendable {
     /// Longest request target accepted; longer gets 414 (nginx: 8 KiB).
     public var maxURIBytes = 8 * 1024
-    /// Largest header section (names and values); larger gets 431.
+    /// Longest header field line (CRLF included); longer gets 400 `Request header or cookie too
+    /// large` (nginx's `large_client_header_buffers 4 8k`: one line must fit one 8 KiB buffer).
+    public var maxHeaderLineBytes = 8 * 1024
+    /// Largest header section (all field lines); larger gets the same 400 (all four buffers).
     public var maxHeaderBytes = 32 * 1024
-    /// Most header fields; more gets 431.
+    /// Header fields the router and plugins read (Kong's `lua_max_req_headers`); a request with
+    /// more is still proxied whole.
     public var maxHeaderCount = 100
     /// Time allowed to read a request head, and to keep an idle keep-alive connection.
     public var keepAliveTimeout: TimeAmount = .seconds(60)

@@ -78,8 +78,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.parser = RequestParser(
             limits: RequestParser.Limits(
                 maxURIBytes: configuration.maxURIBytes,
-                maxHeadBytes: configuration.maxURIBytes + configuration.maxHeaderBytes * 2 + 4096,
-                maxFields: configuration.maxHeaderCount * 2
+                maxHeaderLineBytes: configuration.maxHeaderLineBytes,
+                maxHeaderSectionBytes: configuration.maxHeaderBytes
             )
         )
     }
@@ -245,7 +245,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .uriTooLong:
             (status, message) = (.uriTooLong, "URI too long")
         case .headTooLarge:
-            (status, message) = (.requestHeaderFieldsTooLarge, "Request header or cookie too large")
+            // nginx's 494, which Kong's error handler answers as 400 (kong/error_handlers.lua).
+            (status, message) = (.badRequest, "Request header or cookie too large")
         case .unsupportedTransferEncoding:
             (status, message) = (.notImplemented, "Not implemented")
         case .invalid:
@@ -255,7 +256,14 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch self.state {
         case .idle:
             self.state = .closing
-            self.sendLocal(status: status, message: message, head: nil, requestID: self.random.next(), closeAfter: true)
+            self.sendLocal(
+                status: status,
+                message: message,
+                head: nil,
+                requestID: self.random.next(),
+                closeAfter: true,
+                errorPage: true
+            )
         case .discardingBody:
             // This request was answered already: a second answer would be taken for the next one.
             self.closeClient()
@@ -266,7 +274,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 message: message,
                 head: held.routed.head,
                 requestID: held.routed.requestID,
-                closeAfter: true
+                closeAfter: true,
+                errorPage: true
             )
         case .proxying(let exchange) where !exchange.responseStarted:
             // A framing error in the body (bad chunk size): the request is void, say so.
@@ -277,7 +286,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 message: message,
                 head: exchange.clientHead,
                 requestID: exchange.requestID,
-                closeAfter: true
+                closeAfter: true,
+                errorPage: true
             )
         case .proxying, .closing:
             self.closeClient()
@@ -386,23 +396,13 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 message: "URI too long",
                 head: head,
                 requestID: requestID,
-                forceClose: true
+                forceClose: true,
+                errorPage: true
             )
             return
         }
-        // The parser's one pass over the headers found sizes, Host and framing.
+        // The parser's one pass over the headers checked their sizes and found Host and framing.
         let hostHeader = head.host
-        if head.headerCount > self.configuration.maxHeaderCount || head.headerBytes > self.configuration.maxHeaderBytes
-        {
-            self.respondLocally(
-                status: .requestHeaderFieldsTooLarge,
-                message: "Request header or cookie too large",
-                head: head,
-                requestID: requestID,
-                forceClose: true
-            )
-            return
-        }
         let uri = head.uri
         let queryStart = uri.utf8.firstIndex(of: UInt8(ascii: "?"))
         let rawPath = queryStart.map { uri[..<$0] } ?? Substring(uri)
@@ -414,7 +414,20 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 message: "Bad request",
                 head: head,
                 requestID: requestID,
-                forceClose: true
+                forceClose: true,
+                errorPage: true
+            )
+            return
+        }
+        // nginx refuses TRACE once the head is read, before any Kong phase
+        // (ngx_http_process_request_header); Kong's error page renders the 405.
+        if head.method == .TRACE {
+            self.respondLocally(
+                status: .methodNotAllowed,
+                message: "Method not allowed",
+                head: head,
+                requestID: requestID,
+                errorPage: true
             )
             return
         }
@@ -423,7 +436,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let path = PathNormalizer.normalize(Array(rawPath.utf8))
         var routeHeaders: [(name: String, value: String)] = []
         if snapshot.routes.needsHeaders {
-            routeHeaders = head.stringPairs()
+            routeHeaders = head.stringPairs(limit: self.configuration.maxHeaderCount)
         }
         let request = RouteRequest(
             method: head.method.rawValue,
@@ -434,27 +447,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         )
         let rawQuery = queryStart.map { uri[uri.utf8.index(after: $0)...] }
         guard let match = snapshot.routes.match(request) else {
-            // Without a route only global plugins run (Kong), then the 404.
-            let global = snapshot.globalChains
+            // Kong answers the router's 404 before any access handler runs (`Kong.access` ->
+            // `runloop.access.before`, kong/runloop/handler.lua): a global key-auth never turns it
+            // into a 401. Global plugins still see the 404 in their response and log phases.
             self.observers = RequestObservers(
-                global,
+                snapshot.globalChains,
                 head: head,
                 requestID: requestID,
                 start: start,
                 routeID: nil,
                 serviceID: nil
             )
-            if !global.access.isEmpty,
-                case .respond = self.runAccess(
-                    global.access,
-                    head: head,
-                    query: rawQuery,
-                    snapshot: snapshot,
-                    requestID: requestID
-                )
-            {
-                return
-            }
             self.respondLocally(
                 status: .notFound,
                 message: "no Route matched with those values",
@@ -604,16 +607,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             stripPath: plan.stripPath
         )
 
-        let upstreamHost: String
-        if plan.preserveHost, let hostHeader {
-            upstreamHost = hostHeader
-        } else if let hostHeader = service.upstreamHostHeader {
-            upstreamHost = hostHeader
-        } else if service.balancer != nil {
-            upstreamHost = key.port == 80 ? Self.bracketed(key.host) : "\(Self.bracketed(key.host)):\(key.port)"
-        } else {
-            upstreamHost = service.hostHeader
-        }
+        // The client's Host with preserve_host; else one that depends on the target (and changes
+        // with it when a retry moves to another target).
+        let preservesHost = plan.preserveHost && hostHeader != nil
+        let upstreamHost =
+            preservesHost ? hostHeader! : service.upstreamHost(targetHost: key.host, targetPort: key.port)
         // A plugin that rewrote the body (hide_credentials with key_in_body) sends it with its length.
         let replacedBody = edits?.body
         let chunkedBody = replacedBody == nil && head.chunked
@@ -632,6 +630,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         )
         forwarding.contentLength = replacedBody?.count
         let replacedQuery = edits?.query
+        var hostValue = 0..<0
         let upstreamHead = HeadWriter.write(
             allocator: self.allocator,
             capacity: 384 + 3 * upstreamPath.count + uri.utf8.count + (replacedQuery?.utf8.count ?? 0)
@@ -653,7 +652,12 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 writer.raw(uri[queryStart...])
             }
             writer.raw(" HTTP/1.1\r\n")
-            HeaderRules.writeUpstreamHeaders(into: &writer, client: head, forwarding: forwarding, edits: edits)
+            hostValue = HeaderRules.writeUpstreamHeaders(
+                into: &writer,
+                client: head,
+                forwarding: forwarding,
+                edits: edits
+            )
         }
         // Answered already when the body was held for the access phase.
         let expectContinue = body == nil && held.isEmpty && head.expectsContinue
@@ -663,6 +667,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             pool: self.pool,
             clientHead: head,
             upstreamHead: upstreamHead,
+            hostValue: !preservesHost && service.balancer != nil ? hostValue : nil,
             chunkedBody: chunkedBody,
             expectContinue: expectContinue,
             webSocketUpgrade: isUpgrade,
@@ -710,7 +715,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         snapshot: Snapshot,
         requestID: String
     ) -> AccessResult {
-        let headers = head.stringPairs()
+        let headers = head.stringPairs(limit: self.configuration.maxHeaderCount)
         var context = AccessContext(
             request: AccessRequest(method: head.method.rawValue, headers: headers, query: query, body: body),
             now: UnixTime.now()
@@ -771,7 +776,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         requestID: String,
         forceClose: Bool = false,
         extraHeaders: HTTPHeaders = HTTPHeaders(),
-        proxyError: Bool = false
+        errorPage: Bool = false
     ) {
         let closeAfter = forceClose || !head.isKeepAlive
         self.state = .discardingBody(closeAfter: closeAfter)
@@ -782,7 +787,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             requestID: requestID,
             closeAfter: closeAfter,
             extraHeaders: extraHeaders,
-            proxyError: proxyError
+            errorPage: errorPage
         )
     }
 
@@ -794,11 +799,11 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         requestID: String,
         closeAfter: Bool,
         extraHeaders: HTTPHeaders = HTTPHeaders(),
-        proxyError: Bool = false
+        errorPage: Bool = false
     ) {
         let accept = head?.first(name: "accept")
         let hasContentType = head?.contains(name: "content-type") ?? false
-        let format = GatewayError.format(accept: accept, hasContentType: hasContentType, proxyError: proxyError)
+        let format = GatewayError.format(accept: accept, hasContentType: hasContentType, errorPage: errorPage)
         let text = GatewayError.body(message, requestID: requestID, format: format)
         var headers = extraHeaders
         headers.add(name: "Content-Type", value: format.contentType)
@@ -994,7 +999,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head: head,
             requestID: exchange.requestID,
             closeAfter: closeAfter,
-            proxyError: true
+            errorPage: true
         )
         // The request had ended: the connection takes the next one (sendRaw marked it as
         // discarding a body that will not come).
@@ -1041,10 +1046,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     static func forwardedHost(_ host: String) -> String {
         let name = Self.hostWithoutPort(host)
         return name.utf8.contains(where: { $0 >= 0x41 && $0 <= 0x5A }) ? name.lowercased() : name
-    }
-
-    static func bracketed(_ host: String) -> String {
-        host.contains(":") ? "[\(host)]" : host
     }
 }
 
