@@ -59,6 +59,9 @@ extension Snapshot {
             ("paths", .strings(r.paths)),
             ("headers", headers),
             ("snis", .strings(r.snis)),
+            // Kong's schema has them on every route; HTTP routes cannot set them (null).
+            ("sources", .null),
+            ("destinations", .null),
             ("strip_path", .bool(r.stripPath)),
             ("preserve_host", .bool(r.preserveHost)),
             ("regex_priority", .integer(r.regexPriority)),

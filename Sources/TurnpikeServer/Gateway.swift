@@ -67,6 +67,7 @@ public final class Gateway: Service, Sendable {
                 group: self.group,
                 store: self.store,
                 reloader: self.reloader,
+                statistics: proxy.statistics,
                 serverToken: self.options.proxy.serverToken,
                 logger: self.logger
             )

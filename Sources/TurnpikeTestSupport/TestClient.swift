@@ -194,3 +194,14 @@ public final class TestClient {
         return try client.readResponse()
     }
 }
+
+/// Runs blocking socket work on a Dispatch thread, off Swift's cooperative pool: a test blocked in
+/// `recv` there could starve the gateway's own tasks (the admin API's `/status` and `/reload`
+/// answer from a task), and the pool has as few threads as the machine has cores.
+public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        DispatchQueue.global().async {
+            continuation.resume(with: Result { try body() })
+        }
+    }
+}

@@ -1,4 +1,4 @@
-import Foundation
+public import Foundation
 import Logging
 import NIOCore
 public import NIOPosix
@@ -6,14 +6,20 @@ public import TurnpikeEngine
 public import TurnpikePlugins
 public import TurnpikeServer
 
-/// A real gateway and a real upstream on 127.0.0.1, ports chosen by the kernel, in this process.
+/// A real gateway (proxy and admin listeners) and a real upstream on 127.0.0.1, ports chosen by
+/// the kernel, in this process. The config lives in a temporary file, so reloads can be tested.
 public final class TestGateway {
     public let group: MultiThreadedEventLoopGroup
     public let mock: MockServer
     public let proxy: ProxyServer
+    public let admin: AdminServer
     public let store: SnapshotStore
+    public let reloader: ConfigReloader
     public let mockPort: Int
     public let proxyPort: Int
+    public let adminPort: Int
+    /// The config file the reloader reads.
+    public let configFile: URL
 
     public struct Failure: Error, CustomStringConvertible {
         public var description: String
@@ -32,11 +38,12 @@ public final class TestGateway {
             ProcessInfo.processInfo.environment["TURNPIKE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         let mock = try await MockServer.start(host: "127.0.0.1", port: 0, group: group, logger: logger)
         let mockPort = mock.localAddress?.port ?? 0
-        let text = yaml.replacingAll("{{MOCK}}", "127.0.0.1:\(mockPort)")
+        let configFile = try CommandRunner.temporaryDirectory().appendingPathComponent("kong.yaml")
+        let text = Self.expand(yaml, mockPort: mockPort)
+        try text.write(to: configFile, atomically: true, encoding: .utf8)
         let loader = ConfigLoader(builder: SnapshotBuilder(registry: registry))
-        guard case .valid(let snapshot) = loader.compile(Array(text.utf8), file: "test.yaml") else {
-            let outcome = loader.compile(Array(text.utf8), file: "test.yaml")
-            throw Failure(description: "test config invalid: \(outcome)")
+        guard case .valid(let snapshot) = loader.load(path: configFile.path) else {
+            throw Failure(description: "test config invalid: \(loader.load(path: configFile.path))")
         }
         let store = SnapshotStore(initial: snapshot, group: group)
         let proxy = try await ProxyServer.start(
@@ -47,14 +54,36 @@ public final class TestGateway {
             configuration: configuration,
             logger: logger
         )
+        let reloader = ConfigReloader(path: configFile.path, loader: loader, store: store, logger: logger)
+        let admin = try await AdminServer.start(
+            host: "127.0.0.1",
+            port: 0,
+            group: group,
+            store: store,
+            reloader: reloader,
+            statistics: proxy.statistics,
+            serverToken: configuration.serverToken,
+            logger: logger
+        )
         return TestGateway(
             group: group,
             mock: mock,
             proxy: proxy,
+            admin: admin,
             store: store,
+            reloader: reloader,
             mockPort: mockPort,
-            proxyPort: proxy.localAddress?.port ?? 0
+            configFile: configFile
         )
+    }
+
+    static func expand(_ yaml: String, mockPort: Int) -> String {
+        yaml.replacingAll("{{MOCK}}", "127.0.0.1:\(mockPort)")
+    }
+
+    /// Replaces the config file (`{{MOCK}}` expanded); a reload then reads it.
+    public func writeConfig(_ yaml: String) throws {
+        try Self.expand(yaml, mockPort: self.mockPort).write(to: self.configFile, atomically: true, encoding: .utf8)
     }
 
     /// Starts a gateway, runs `body` with it and stops it, also when `body` throws.
@@ -78,22 +107,30 @@ public final class TestGateway {
         group: MultiThreadedEventLoopGroup,
         mock: MockServer,
         proxy: ProxyServer,
+        admin: AdminServer,
         store: SnapshotStore,
+        reloader: ConfigReloader,
         mockPort: Int,
-        proxyPort: Int
+        configFile: URL
     ) {
         self.group = group
         self.mock = mock
         self.proxy = proxy
+        self.admin = admin
         self.store = store
+        self.reloader = reloader
         self.mockPort = mockPort
-        self.proxyPort = proxyPort
+        self.proxyPort = proxy.localAddress?.port ?? 0
+        self.adminPort = admin.localAddress?.port ?? 0
+        self.configFile = configFile
     }
 
     public func stop() async {
+        await self.admin.shutdown()
         await self.proxy.shutdown(timeout: .seconds(1))
         try? await self.mock.close()
         try? await self.group.shutdownGracefully()
+        try? FileManager.default.removeItem(at: self.configFile.deletingLastPathComponent())
     }
 }
 

@@ -23,6 +23,7 @@ public final class AdminServer: Sendable {
         group: any EventLoopGroup,
         store: SnapshotStore,
         reloader: ConfigReloader,
+        statistics: ProxyStatistics?,
         serverToken: String,
         logger: Logger
     ) async throws -> AdminServer {
@@ -37,6 +38,7 @@ public final class AdminServer: Sendable {
                         AdminHandler(
                             store: store,
                             reloader: reloader,
+                            statistics: statistics,
                             gate: gate,
                             serverToken: serverToken,
                             logger: logger
@@ -78,6 +80,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let store: SnapshotStore
     private let reloader: ConfigReloader
+    private let statistics: ProxyStatistics?
     private let gate: ReloadGate
     private let serverToken: String
     private let logger: Logger
@@ -87,9 +90,17 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Admin request bodies are never used; they are counted and capped (Kong: 10 MiB).
     static let maxBody = 10 << 20
 
-    init(store: SnapshotStore, reloader: ConfigReloader, gate: ReloadGate, serverToken: String, logger: Logger) {
+    init(
+        store: SnapshotStore,
+        reloader: ConfigReloader,
+        statistics: ProxyStatistics?,
+        gate: ReloadGate,
+        serverToken: String,
+        logger: Logger
+    ) {
         self.store = store
         self.reloader = reloader
+        self.statistics = statistics
         self.gate = gate
         self.serverToken = serverToken
         self.logger = logger
@@ -108,7 +119,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                     context: context,
                     head: head,
                     status: .payloadTooLarge,
-                    body: .object([("message", .string("Payload too large"))]),
+                    body: Self.message("Payload too large"),
                     close: true
                 )
             }
@@ -131,75 +142,108 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         var segments = path.split(separator: "/").map(String.init)
         if segments.last == "" { segments.removeLast() }
         let method = head.method
+        // Kong's api_helpers: a path it does not know is 404; a method a known path does not
+        // define is 405 (OPTIONS is defined everywhere and lists the others).
+        guard let allowed = Self.allowedMethods(segments) else {
+            self.respond(context: context, head: head, status: .notFound, body: Self.message("Not found"))
+            return
+        }
+        if method == .OPTIONS {
+            self.respondToOptions(context: context, head: head, allowed: allowed)
+            return
+        }
+        let isEntityPath = segments.first.map { Self.entityCollections[$0] != nil } ?? false
+        if isEntityPath, method == .POST || method == .PUT || method == .PATCH || method == .DELETE {
+            self.refuseWrite(context: context, head: head, method: method, segments: segments)
+            return
+        }
+        guard allowed.contains(method) || (method == .HEAD && allowed.contains(.GET)) else {
+            self.refuseMethod(context: context, head: head)
+            return
+        }
         switch (method, segments) {
-        case (.GET, []), (.HEAD, []):
+        case (_, []):
             self.respond(context: context, head: head, status: .ok, body: self.nodeInfo())
-        case (.GET, ["status"]), (.HEAD, ["status"]):
+        case (_, ["status"]):
             self.respondWithStatus(context: context, head: head)
-        case (.GET, ["status", "ready"]), (.HEAD, ["status", "ready"]):
+        case (_, ["status", "ready"]):
             let snapshot = self.store.current
             if snapshot.model.isEmpty {
                 self.respond(
                     context: context,
                     head: head,
                     status: .serviceUnavailable,
-                    body: .object([("message", .string("no configuration available (empty configuration present)"))])
+                    body: Self.message("no configuration available (empty configuration present)")
                 )
             } else {
-                self.respond(context: context, head: head, status: .ok, body: .object([("message", .string("ready"))]))
+                self.respond(context: context, head: head, status: .ok, body: Self.message("ready"))
             }
         case (.POST, ["reload"]), (.POST, ["config"]):
             self.reload(context: context, head: head)
-        case (.GET, ["config"]), (.HEAD, ["config"]):
+        case (_, ["config"]):
             // Kong's `GET /config`: the running config as flat declarative YAML (secrets redacted).
             let yaml = YAMLEmitter.emit(self.store.current.rendered())
             self.respond(context: context, head: head, status: .ok, body: .object([("config", .string(yaml))]))
-        case (.GET, _), (.HEAD, _):
+        default:
             var entitySegments = segments
             if entitySegments.count == 4, entitySegments[2] == "targets", entitySegments[3] == "all" {
                 entitySegments = [entitySegments[0], entitySegments[1], "targets/all"]
             }
-            if let reply = AdminEntities.get(
+            let reply = AdminEntities.get(
                 segments: entitySegments,
                 query: Self.query(head.uri),
                 path: path,
                 snapshot: self.store.current
-            ) {
-                self.respond(
-                    context: context,
-                    head: head,
-                    status: HTTPResponseStatus(statusCode: reply.status),
-                    body: reply.body
-                )
-            } else {
-                self.respond(
-                    context: context,
-                    head: head,
-                    status: .notFound,
-                    body: .object([("message", .string("Not found"))])
-                )
-            }
-        case (_, ["reload"]):
-            self.respond(
-                context: context,
-                head: head,
-                status: .methodNotAllowed,
-                body: .object([("message", .string("Method not allowed"))])
             )
-        default:
-            if let first = segments.first, Self.entityCollections[first] != nil,
-                method == .POST || method == .PUT || method == .PATCH || method == .DELETE
-            {
-                self.refuseWrite(context: context, head: head, method: method, segments: segments)
-                return
-            }
             self.respond(
                 context: context,
                 head: head,
-                status: .notFound,
-                body: .object([("message", .string("Not found"))])
+                status: HTTPResponseStatus(statusCode: reply?.status ?? 404),
+                body: reply?.body ?? Self.message("Not found")
             )
         }
+    }
+
+    static func message(_ text: String) -> Rendered { .object([("message", .string(text))]) }
+
+    /// Kong's answer to a method the path does not define.
+    private func refuseMethod(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        self.respond(context: context, head: head, status: .methodNotAllowed, body: Self.message("Method not allowed"))
+    }
+
+    /// The methods a path defines, as Kong's admin API does (HEAD goes with GET, OPTIONS with
+    /// every path); nil for a path it does not know. Entity paths define Kong's methods, whose
+    /// writes answer DB-less 405s.
+    static func allowedMethods(_ segments: [String]) -> [HTTPMethod]? {
+        switch segments {
+        case [], ["status"], ["status", "ready"], ["plugins", "enabled"]: return [.GET]
+        case ["reload"]: return [.POST]
+        case ["config"]: return [.GET, .POST]
+        default: break
+        }
+        guard let first = segments.first, Self.entityCollections[first] != nil, segments.count <= 4 else {
+            return nil
+        }
+        if segments.count == 4 && segments[2] == "targets" && segments[3] == "all" { return [.GET] }
+        // A collection (`/services`, `/services/x/routes`) lists and creates; an entity
+        // (`/services/x`, `/routes/x/service`) is read, replaced, updated and deleted.
+        return segments.count % 2 == 1 ? [.GET, .POST] : [.DELETE, .GET, .PATCH, .PUT]
+    }
+
+    /// Kong's `OPTIONS` answer (kong/api/api_helpers.lua `options_method`): 204, the methods in
+    /// `Allow` and `Access-Control-Allow-Methods`.
+    private func respondToOptions(context: ChannelHandlerContext, head: HTTPRequestHead, allowed: [HTTPMethod]) {
+        var names = allowed.map(\.rawValue) + ["OPTIONS"]
+        if allowed.contains(.GET) { names.append("HEAD") }
+        let list = names.sorted().joined(separator: ", ")
+        var headers = HTTPHeaders()
+        headers.add(name: "Allow", value: list)
+        headers.add(name: "Access-Control-Allow-Methods", value: list)
+        headers.add(
+            name: "Access-Control-Allow-Headers",
+            value: head.headers.first(name: "access-control-request-headers") ?? "Content-Type"
+        )
+        self.respond(context: context, head: head, status: .noContent, body: nil, extra: headers)
     }
 
     /// The endpoint key each collection can be addressed by, for Kong's "by 'name'" messages.
@@ -228,12 +272,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             : (nestedNames[collectionSegment] ?? Self.entityCollections[collectionSegment] ?? collectionSegment)
         let allowed = isCollection ? (method == .POST) : (method != .POST)
         guard allowed else {
-            self.respond(
-                context: context,
-                head: head,
-                status: .methodNotAllowed,
-                body: .object([("message", .string("Method not allowed"))])
-            )
+            self.refuseMethod(context: context, head: head)
             return
         }
         let op: String
@@ -265,7 +304,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                 context: context,
                 head: head,
                 status: .tooManyRequests,
-                body: .object([("message", .string("Currently loading previous configuration"))]),
+                body: Self.message("Currently loading previous configuration"),
                 extra: headers
             )
             return
@@ -308,7 +347,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                     ("generation", .integer(self.store.current.generation)),
                 ])
             )
-        case .rejected(let message, let errors):
+        case .rejected(let message, let errors, let total):
             let list: [Rendered] = errors.map { e in
                 .object([
                     ("file", .string(e.location.file)), ("line", .integer(e.location.line)),
@@ -319,7 +358,9 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                 context: context,
                 head: head,
                 status: .badRequest,
-                body: .object([("message", .string(message)), ("errors", .array(list))])
+                body: .object([
+                    ("message", .string(message)), ("errors", .array(list)), ("errors_total", .integer(total)),
+                ])
             )
         }
     }
@@ -348,6 +389,8 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             ("tagline", .string("Welcome to turnpike")),
             ("version", .string(TurnpikeVersion.string)),
             ("edition", .string("community")),
+            ("hostname", .string(Node.hostname)),
+            ("node_id", .string(Node.id.description)),
             (
                 "plugins",
                 .object([
@@ -361,10 +404,11 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
     private func respondWithStatus(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let reloader = self.reloader
         let store = self.store
+        let statistics = self.statistics
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         let loop = context.eventLoop
         Task {
-            let body = await AdminHandler.currentStatus(reloader: reloader, store: store)
+            let body = await AdminHandler.currentStatus(reloader: reloader, store: store, statistics: statistics)
             loop.execute {
                 let (handler, context) = bound.value
                 handler.respond(context: context, head: head, status: .ok, body: body)
@@ -372,14 +416,25 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    static func currentStatus(reloader: ConfigReloader, store: SnapshotStore) async -> Rendered {
+    static func currentStatus(
+        reloader: ConfigReloader,
+        store: SnapshotStore,
+        statistics: ProxyStatistics?
+    ) async -> Rendered {
         let last = await reloader.lastResult
         let at = await reloader.lastReloadAt
-        return Self.status(store.current, last: last, at: at)
+        let totals = await statistics?.totals() ?? ProxyStatistics.Totals()
+        return Self.status(store.current, server: totals, last: last, at: at)
     }
 
-    /// Kong's `/status` keys that mean something here, plus the last reload.
-    static func status(_ snapshot: Snapshot, last: ConfigReloader.Result?, at: Int?) -> Rendered {
+    /// Kong's `/status` keys that mean something here (kong/api/routes/health.lua: `server` from
+    /// the proxy's counters, `configuration_hash` in DB-less mode), plus the last reload.
+    static func status(
+        _ snapshot: Snapshot,
+        server: ProxyStatistics.Totals,
+        last: ConfigReloader.Result?,
+        at: Int?
+    ) -> Rendered {
         var reload: Rendered = .null
         if let last, let at {
             switch last {
@@ -389,14 +444,26 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                 ])
             case .unchanged:
                 reload = .object([("at", .integer(at)), ("result", .string("unchanged"))])
-            case .rejected(let message, let errors):
+            case .rejected(let message, let errors, let total):
                 reload = .object([
                     ("at", .integer(at)), ("result", .string("rejected")), ("message", .string(message)),
-                    ("errors", .array(errors.map { .string($0.description) })),
+                    ("errors", .array(errors.map { .string($0.description) })), ("errors_total", .integer(total)),
                 ])
             }
         }
         return .object([
+            (
+                "server",
+                .object([
+                    ("connections_accepted", .integer(server.accepted)),
+                    ("connections_active", .integer(server.active)),
+                    ("connections_handled", .integer(server.handled)),
+                    ("connections_reading", .integer(server.reading)),
+                    ("connections_waiting", .integer(server.waiting)),
+                    ("connections_writing", .integer(server.writing)),
+                    ("total_requests", .integer(server.requests)),
+                ])
+            ),
             ("configuration_hash", .string(snapshot.hash)),
             ("configuration_generation", .integer(snapshot.generation)),
             ("last_reload", reload),
@@ -407,14 +474,14 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         context: ChannelHandlerContext,
         head: HTTPRequestHead,
         status: HTTPResponseStatus,
-        body: Rendered,
+        body: Rendered?,
         extra: HTTPHeaders = HTTPHeaders(),
         close: Bool = false
     ) {
-        let text = body.json
+        let text = body?.json ?? ""
         var headers = extra
-        headers.add(name: "Content-Type", value: "application/json; charset=utf-8")
-        headers.add(name: "Content-Length", value: String(text.utf8.count))
+        if body != nil { headers.add(name: "Content-Type", value: "application/json; charset=utf-8") }
+        if status != .noContent { headers.add(name: "Content-Length", value: String(text.utf8.count)) }
         headers.add(name: "Server", value: self.serverToken)
         headers.add(name: "X-Kong-Admin-Latency", value: "0")
         headers.add(name: "Access-Control-Allow-Origin", value: head.headers.first(name: "origin") ?? "*")
@@ -425,7 +492,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))),
             promise: nil
         )
-        if head.method != .HEAD {
+        if head.method != .HEAD && !text.isEmpty {
             var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
             buffer.writeString(text)
             context.write(self.wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)

@@ -58,16 +58,21 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The response and log handlers of the request being answered; nil for routes without any
     /// (the usual case, which then costs one check).
     private var observers: RequestObservers?
+    /// This loop's connection counters, and what this connection counts as.
+    private let counters: ProxyStatistics.Counters
+    private var activity = ProxyStatistics.Activity.waiting
 
     init(
         slot: NIOLoopBoundBox<Snapshot>,
         pool: UpstreamPool,
         balancerCursors: BalancerCursors,
         dates: HTTPDateCache,
+        counters: ProxyStatistics.Counters,
         configuration: ProxyConfiguration,
         logger: Logger
     ) {
         self.dates = dates
+        self.counters = counters
         self.slot = slot
         self.pool = pool
         self.balancerCursors = balancerCursors
@@ -91,6 +96,17 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.localPort = context.channel.localAddress?.port ?? 0
         self.localPortText = String(self.localPort)
         self.armIdleTimer(in: self.configuration.keepAliveTimeout)
+        // Counted until the socket closes, also after it became a tunnel (the handler leaves then).
+        self.counters.opened()
+        context.channel.closeFuture.assumeIsolated().whenComplete { _ in
+            self.counters.closed(in: self.activity)
+        }
+    }
+
+    /// Moves this connection between nginx's reading / writing / waiting counts.
+    private func setActivity(_ next: ProxyStatistics.Activity) {
+        self.counters.moved(from: self.activity, to: next)
+        self.activity = next
     }
 
     func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
@@ -185,6 +201,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func parse(_ buffer: ByteBuffer) {
         var buffer = buffer
         while true {
+            // Bytes with no request in progress: a head is arriving.
+            if self.activity == .waiting && self.isIdle && buffer.readableBytes > 0 { self.setActivity(.reading) }
             // Events are processed after the parser returns: processing one may answer the
             // request and start the next, which must find the parser at rest.
             var events = self.events
@@ -223,6 +241,7 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The connection may take its next request: parse what waited.
     private func becameIdle() {
         guard self.isIdle else { return }
+        self.setActivity(.waiting)
         if self.closeWhenIdle {
             self.closeClient()
             return
@@ -255,6 +274,9 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.input = nil
         switch self.state {
         case .idle:
+            // A request nginx would have counted, answered by the gateway.
+            self.counters.requests += 1
+            self.setActivity(.writing)
             self.state = .closing
             self.sendLocal(
                 status: status,
@@ -383,6 +405,8 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             self.closeClient()
             return
         }
+        self.counters.requests += 1
+        self.setActivity(.writing)
         let requestID = self.random.next()
         // A pipelined request parsed after the previous answer reads the clock itself.
         let start = self.readClock ?? NIODeadline.now()

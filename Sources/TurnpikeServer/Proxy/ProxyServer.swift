@@ -11,6 +11,8 @@ public final class ProxyServer: Sendable {
     private let serverChannel: any Channel
     private let connections: ConnectionRegistry
     private let loopStates: [NIOLoopBound<LoopState>]
+    /// Connection and request counters (Kong's `GET /status` `server` object).
+    public let statistics: ProxyStatistics
 
     /// Per-loop mutable state: used only on its loop.
     final class LoopState {
@@ -23,10 +25,16 @@ public final class ProxyServer: Sendable {
         }
     }
 
-    private init(serverChannel: any Channel, connections: ConnectionRegistry, loopStates: [NIOLoopBound<LoopState>]) {
+    private init(
+        serverChannel: any Channel,
+        connections: ConnectionRegistry,
+        loopStates: [NIOLoopBound<LoopState>],
+        statistics: ProxyStatistics
+    ) {
         self.serverChannel = serverChannel
         self.connections = connections
         self.loopStates = loopStates
+        self.statistics = statistics
     }
 
     /// The bound address (useful with port 0).
@@ -47,6 +55,7 @@ public final class ProxyServer: Sendable {
             loopStates.append(state)
         }
         let states = loopStates
+        let statistics = try await ProxyStatistics(group: group)
         let connections = ConnectionRegistry()
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
@@ -57,7 +66,8 @@ public final class ProxyServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     guard let slot = store.slot(for: channel.eventLoop),
-                        let state = states.first(where: { $0.eventLoop === channel.eventLoop })?.value
+                        let state = states.first(where: { $0.eventLoop === channel.eventLoop })?.value,
+                        let counters = statistics.counters(for: channel.eventLoop)
                     else {
                         throw ChannelError.ioOnClosedChannel
                     }
@@ -70,6 +80,7 @@ public final class ProxyServer: Sendable {
                             pool: state.pool,
                             balancerCursors: state.cursors,
                             dates: state.dates,
+                            counters: counters,
                             configuration: configuration,
                             logger: logger
                         )
@@ -79,7 +90,7 @@ public final class ProxyServer: Sendable {
             .bind(host: host, port: port)
             .get()
         logger.notice("proxy listening", metadata: ["listen.address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
-        return ProxyServer(serverChannel: channel, connections: connections, loopStates: states)
+        return ProxyServer(serverChannel: channel, connections: connections, loopStates: states, statistics: statistics)
     }
 
     /// Stops accepting, closes idle keep-alive connections, lets in-flight requests finish (their

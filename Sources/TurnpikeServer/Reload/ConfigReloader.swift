@@ -11,9 +11,22 @@ public actor ConfigReloader {
         case reloaded(generation: Int, hash: String, duration: Duration, changes: ConfigChanges)
         /// The file has the same bytes as the running config: nothing to do.
         case unchanged(hash: String)
-        /// The file is invalid or unreadable; the running config keeps serving.
-        case rejected(message: String, errors: [ConfigError])
+        /// The file is invalid or unreadable; the running config keeps serving. `errors` holds the
+        /// first `reportedErrors` of `total` (sorted by position), so no answer or log line grows
+        /// with the size of a bad file.
+        case rejected(message: String, errors: [ConfigError], total: Int)
+
+        static func rejected(_ message: String, errors: [ConfigError] = []) -> Result {
+            .rejected(
+                message: message,
+                errors: Array(errors.prefix(ConfigReloader.reportedErrors)),
+                total: errors.count
+            )
+        }
     }
+
+    /// The most errors a rejected reload reports (`POST /reload`, `/status`, the log).
+    public static let reportedErrors = 100
 
     private let path: String
     private let loader: ConfigLoader
@@ -39,7 +52,7 @@ public actor ConfigReloader {
         var previous: Snapshot?
         switch ConfigLoader.readFile(self.path, maxBytes: self.loader.limits.maxBytes) {
         case .failure(let message):
-            result = .rejected(message: message, errors: [])
+            result = .rejected(message)
         case .success(let bytes):
             let hash = ConfigLoader.md5Hex(bytes)
             let current = self.store.current
@@ -69,13 +82,13 @@ public actor ConfigReloader {
                                 changes: ConfigChanges(from: current, to: snapshot)
                             )
                         } catch {
-                            result = .rejected(message: "could not publish the new configuration: \(error)", errors: [])
+                            result = .rejected("could not publish the new configuration: \(error)")
                         }
                     }
                 case .invalid(let errors):
-                    result = .rejected(message: "declarative config is invalid", errors: errors)
+                    result = .rejected("declarative config is invalid", errors: errors)
                 case .unreadable(let message):
-                    result = .rejected(message: message, errors: [])
+                    result = .rejected(message)
                 }
             }
         }
@@ -95,9 +108,13 @@ public actor ConfigReloader {
             )
         case .unchanged(let hash):
             self.logger.notice("configuration unchanged", metadata: ["config.hash": "\(hash)"])
-        case .rejected(let message, let errors):
-            self.logger.error("configuration rejected, keeping the running one", metadata: ["reason": "\(message)"])
+        case .rejected(let message, let errors, let total):
+            self.logger.error(
+                "configuration rejected, keeping the running one",
+                metadata: ["reason": "\(message)", "config.errors": "\(total)"]
+            )
             for e in errors { self.logger.error("\(e.description)") }
+            if total > errors.count { self.logger.error("... and \(total - errors.count) more errors") }
         }
         return result
     }

@@ -1,0 +1,24 @@
+import TurnpikeModel
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// This process as Kong's `GET /` describes a node (kong/api/routes/kong.lua).
+enum Node {
+    /// Drawn once per process (a random UUID, as Kong's node id in DB-less mode), so it stays the
+    /// same across reloads and changes with a restart.
+    static let id: EntityID = {
+        var random = SystemRandomNumberGenerator()
+        // Version 4, RFC 4122 variant.
+        let high = (random.next() as UInt64) & ~0xF000 | 0x4000
+        let low = (random.next() as UInt64) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        return EntityID(high: high, low: low)
+    }()
+
+    static let hostname: String = {
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count - 1) == 0 else { return "localhost" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }()
+}
