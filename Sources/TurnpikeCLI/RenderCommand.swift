@@ -32,7 +32,7 @@ struct RenderCommand: ParsableCommand {
             FileHandleStandardError.write("turnpike: \(message)\n")
             throw ExitCode(2)
         case .invalid(let errors):
-            FileHandleStandardError.write(errors.map { $0.description + "\n" }.joined())
+            FileHandleStandardError.write(errors.printed(file: self.file))
             throw ExitCode(1)
         case .valid(let snapshot):
             let doc = snapshot.rendered()

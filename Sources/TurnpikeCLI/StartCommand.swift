@@ -108,7 +108,7 @@ struct StartCommand: AsyncParsableCommand {
         case .valid(let s):
             snapshot = s
         case .invalid(let errors):
-            FileHandleStandardError.write(errors.map { $0.description + "\n" }.joined())
+            FileHandleStandardError.write(errors.printed(file: path))
             throw ExitCode(1)
         case .unreadable(let message):
             FileHandleStandardError.write("turnpike: \(message)\n")

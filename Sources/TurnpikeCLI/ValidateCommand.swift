@@ -32,7 +32,7 @@ struct ValidateCommand: ParsableCommand {
     var timings = false
 
     /// At most this many errors are printed per file; the rest are counted.
-    static let errorCap = 1000
+    static let errorCap = [ConfigError].printedCap
 
     func run() throws {
         let loader = ConfigLoader(limits: YAMLLimits(maxBytes: self.maxConfigSize))
@@ -68,12 +68,7 @@ struct ValidateCommand: ParsableCommand {
                 let shown = errors.prefix(Self.errorCap)
                 switch self.format {
                 case .text:
-                    var text = ""
-                    for e in shown { text += e.description + "\n" }
-                    if errors.count > shown.count {
-                        text += "\(file): … and \(errors.count - shown.count) more errors\n"
-                    }
-                    FileHandleStandardError.write(text)
+                    FileHandleStandardError.write(errors.printed(file: file))
                 case .json:
                     jsonItems.append(contentsOf: shown.map(Self.json))
                 case .github:

@@ -59,3 +59,17 @@ public struct ConfigErrors: Error, Sendable, Equatable, CustomStringConvertible 
         self.sorted.map(\.description).joined(separator: "\n")
     }
 }
+
+extension Array where Element == ConfigError {
+    /// At most this many errors are printed for one file by the command line (`validate`,
+    /// `render`, `start`); the rest are counted, so the output never grows with a bad file.
+    public static let printedCap = 1000
+
+    /// The lines printed for `file`'s errors: one per error up to `cap`, then `… and N more errors`.
+    public func printed(file: String, cap: Int = Self.printedCap) -> String {
+        var text = ""
+        for e in self.prefix(cap) { text += e.description + "\n" }
+        if self.count > cap { text += "\(file): … and \(self.count - cap) more errors\n" }
+        return text
+    }
+}

@@ -1,4 +1,5 @@
 public import Foundation
+import Synchronization
 
 /// Runs the built `turnpike` binary, for the few tests that must see real exit codes.
 public struct CommandResult: Sendable {
@@ -31,14 +32,22 @@ public enum CommandRunner {
         process.standardOutput = out
         process.standardError = err
         try process.run()
-        // Read both pipes before waiting so a chatty child cannot block on a full pipe.
+        // Both pipes are drained at once (stderr on another thread), so a child that fills one
+        // while the other is read can never block.
+        let errData = Mutex(Data())
+        let errDone = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            let data = err.fileHandleForReading.readDataToEndOfFile()
+            errData.withLock { $0 = data }
+            errDone.signal()
+        }
         let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        errDone.wait()
         process.waitUntilExit()
         return CommandResult(
             status: process.terminationStatus,
             stdout: String(decoding: outData, as: UTF8.self),
-            stderr: String(decoding: errData, as: UTF8.self)
+            stderr: String(decoding: errData.withLock { $0 }, as: UTF8.self)
         )
     }
 

@@ -52,6 +52,21 @@ import TurnpikeTestSupport
         #expect(!r.stderr.contains("hunter2"))
     }
 
+    /// No output grows with the size of a bad file: `validate`, `render` and `start` print at
+    /// most 1,000 errors per file and count the rest.
+    @Test func errorOutputIsCapped() throws {
+        var bad = "_format_version: \"3.0\"\nservices:\n"
+        for i in 0..<1500 { bad += "  - {name: s\(i), host: example.com, port: x}\n" }
+        let url = try write(bad)
+        for arguments in [["validate", url.path], ["render", url.path], ["start", "--config", url.path]] {
+            let r = try CommandRunner.run(arguments)
+            #expect(r.status == 1, "\(arguments[0])")
+            let lines = r.stderr.split(separator: "\n")
+            #expect(lines.count == 1001, "\(arguments[0])")
+            #expect(lines.last == "\(url.path): … and 500 more errors"[...], "\(arguments[0])")
+        }
+    }
+
     @Test func unreadableFileExitsTwo() throws {
         let r = try CommandRunner.run(["validate", "/nonexistent/kong.yaml"])
         #expect(r.status == 2)
