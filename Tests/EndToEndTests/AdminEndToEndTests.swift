@@ -47,6 +47,16 @@ import TurnpikeTestSupport
         }
     }
 
+    /// kong/db/schema/entities/routes.lua has `sources` and `destinations` on every route; an
+    /// HTTP route cannot set them, so Kong shows them as null.
+    @Test func routesShowSourcesAndDestinationsAsNull() async throws {
+        try await TestGateway.with(yaml: Self.config) { gw in
+            let route = try #require(try await Self.get(gw.adminPort, "/routes/mocking").json)
+            #expect(route.keys.contains("sources") && route["sources"] is NSNull)
+            #expect(route.keys.contains("destinations") && route["destinations"] is NSNull)
+        }
+    }
+
     /// kong/api/api_helpers.lua: a method a known path does not define is 405
     /// `{"message":"Method not allowed"}` (`handle_error` on lapis' "don't know how to respond");
     /// OPTIONS is answered on every path with the methods it defines; unknown paths stay 404.
