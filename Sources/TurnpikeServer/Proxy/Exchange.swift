@@ -20,10 +20,7 @@ final class Exchange: UpstreamDelegate {
     private let pool: UpstreamPool
     let clientHead: RequestHead
     /// The request head as sent upstream (kept for retries).
-    private var upstreamHead: ByteBuffer
-    /// Where the `Host` value sits in `upstreamHead`, when it depends on the target: a retry
-    /// that moves to another target sends that target's Host, as Kong's balancer phase does.
-    private var hostValue: Range<Int>?
+    private var upstreamHead: UpstreamRequestHead
     /// The request body goes up chunked (the client sent it chunked).
     private let chunkedBody: Bool
     private let expectContinue: Bool
@@ -67,8 +64,7 @@ final class Exchange: UpstreamDelegate {
         handler: ProxyHandler,
         pool: UpstreamPool,
         clientHead: RequestHead,
-        upstreamHead: ByteBuffer,
-        hostValue: Range<Int>?,
+        upstreamHead: UpstreamRequestHead,
         chunkedBody: Bool,
         expectContinue: Bool,
         webSocketUpgrade: Bool,
@@ -83,7 +79,6 @@ final class Exchange: UpstreamDelegate {
         self.pool = pool
         self.clientHead = clientHead
         self.upstreamHead = upstreamHead
-        self.hostValue = hostValue
         self.chunkedBody = chunkedBody
         self.expectContinue = expectContinue
         self.webSocketUpgrade = webSocketUpgrade
@@ -147,7 +142,7 @@ final class Exchange: UpstreamDelegate {
         self.proxyLatency = (now - self.start).nanoseconds / 1_000_000
         let upstream = connection.handler
         upstream.expectResponse(to: self.clientHead.method)
-        upstream.send(self.upstreamHead)
+        upstream.send(self.upstreamHead.bytes)
         for part in self.pendingBody {
             self.sendBody(part, to: upstream)
         }
@@ -547,26 +542,13 @@ final class Exchange: UpstreamDelegate {
             if let i = balancer.slots.firstIndex(of: RoundRobin.Peer(host: self.key.host, port: self.key.port)) {
                 let peer = balancer.slots[(i + 1) % balancer.slots.count]
                 self.key = UpstreamKey(host: peer.host, port: peer.port)
-                self.rewriteHost()
+                self.upstreamHead.retarget(
+                    host: self.service.upstreamHost(targetHost: peer.host, targetPort: peer.port),
+                    allocator: self.handler.allocator
+                )
             }
         }
         self.acquire()
-    }
-
-    /// The head with the Host of the current target (only when it depends on the target).
-    private func rewriteHost() {
-        guard let range = self.hostValue else { return }
-        let host = self.service.upstreamHost(targetHost: self.key.host, targetPort: self.key.port)
-        let old = self.upstreamHead
-        guard old.getString(at: old.readerIndex + range.lowerBound, length: range.count) != host else { return }
-        var head = self.handler.allocator.buffer(capacity: old.readableBytes + host.utf8.count)
-        head.writeImmutableBuffer(old.getSlice(at: old.readerIndex, length: range.lowerBound)!)
-        head.writeString(host)
-        head.writeImmutableBuffer(
-            old.getSlice(at: old.readerIndex + range.upperBound, length: old.readableBytes - range.upperBound)!
-        )
-        self.upstreamHead = head
-        self.hostValue = range.lowerBound..<(range.lowerBound + host.utf8.count)
     }
 
     private func resetForNewAttempt() {

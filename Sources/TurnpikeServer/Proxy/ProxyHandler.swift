@@ -570,7 +570,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let hostHeader = head.host
         let path = routed.path
         let rawPath = routed.rawPath
-        let uri = head.uri
         let queryStart = routed.queryStart
         var edits: UpstreamEdits?
         let chain = snapshot.chains[match.routeIndex].access
@@ -653,36 +652,16 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             chunkedBody: chunkedBody
         )
         forwarding.contentLength = replacedBody?.count
-        let replacedQuery = edits?.query
-        var hostValue = 0..<0
-        let upstreamHead = HeadWriter.write(
+        let upstreamHead = UpstreamRequestHead(
             allocator: self.allocator,
-            capacity: 384 + 3 * upstreamPath.count + uri.utf8.count + (replacedQuery?.utf8.count ?? 0)
-                + head.bytes.readableBytes
-        ) { writer in
-            // The request line: the path percent-encoded as it is written, then the query (the
-            // client's as it came, or a plugin's replacement; an empty one drops it).
-            writer.raw(head.method.rawValue)
-            writer.byte(UInt8(ascii: " "))
-            writer.percentEncoded(upstreamPath.head, keeping: HeaderRules.isPathSafe)
-            if upstreamPath.slash { writer.byte(UInt8(ascii: "/")) }
-            writer.percentEncoded(upstreamPath.tail, keeping: HeaderRules.isPathSafe)
-            if let replacedQuery {
-                if !replacedQuery.isEmpty {
-                    writer.byte(UInt8(ascii: "?"))
-                    writer.raw(replacedQuery)
-                }
-            } else if let queryStart {
-                writer.raw(uri[queryStart...])
-            }
-            writer.raw(" HTTP/1.1\r\n")
-            hostValue = HeaderRules.writeUpstreamHeaders(
-                into: &writer,
-                client: head,
-                forwarding: forwarding,
-                edits: edits
-            )
-        }
+            client: head,
+            path: upstreamPath,
+            queryStart: queryStart,
+            query: edits?.query,
+            forwarding: forwarding,
+            edits: edits,
+            hostFollowsTarget: !preservesHost && service.balancer != nil
+        )
         // Answered already when the body was held for the access phase.
         let expectContinue = body == nil && held.isEmpty && head.expectsContinue
 
@@ -691,7 +670,6 @@ final class ProxyHandler: ChannelDuplexHandler, RemovableChannelHandler {
             pool: self.pool,
             clientHead: head,
             upstreamHead: upstreamHead,
-            hostValue: !preservesHost && service.balancer != nil ? hostValue : nil,
             chunkedBody: chunkedBody,
             expectContinue: expectContinue,
             webSocketUpgrade: isUpgrade,
