@@ -287,10 +287,10 @@ import TurnpikePlugins
     }
 
     @Test func forwardedHostDropsThePortAndLowerCases() {
-        #expect(ProxyHandler.forwardedHost("Example.COM:8000") == "example.com")
-        #expect(ProxyHandler.forwardedHost("example.com") == "example.com")
-        #expect(ProxyHandler.forwardedHost("[::1]:8000") == "[::1]")
-        #expect(ProxyHandler.forwardedHost("host:abc") == "host:abc")
+        #expect(ClientConnection.forwardedHost("Example.COM:8000") == "example.com")
+        #expect(ClientConnection.forwardedHost("example.com") == "example.com")
+        #expect(ClientConnection.forwardedHost("[::1]:8000") == "[::1]")
+        #expect(ClientConnection.forwardedHost("host:abc") == "host:abc")
     }
 
     @Test func requestParserFindsFramingAndHost() throws {

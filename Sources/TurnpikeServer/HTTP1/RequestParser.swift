@@ -50,7 +50,7 @@ struct RequestHead: ParsedHead {
 /// The client side's HTTP/1.x request parser (RFC 9112), in place of NIO's decoder. Strict where
 /// a lenient reading lets two parsers disagree on where a message ends (request smuggling):
 /// Content-Length with Transfer-Encoding, differing lengths, bad chunk sizes, obs-fold, whitespace
-/// before a colon, bare LF. It stops after each message; `ProxyHandler` feeds it again when the
+/// before a colon, bare LF. It stops after each message; `HTTP1ServerHandler` feeds it again when the
 /// connection may take the next request, so pipelined requests wait as bytes.
 struct RequestParser {
     enum Event {

@@ -6,35 +6,28 @@ import TurnpikeEngine
 import TurnpikeModel
 import TurnpikePlugins
 
-/// One proxied request: connects (or reuses a pooled connection), streams the request body up and
-/// the response down, retries as Kong does, and reports back to its `ProxyHandler`.
+/// The upstream part of one request: connects (or reuses a pooled connection), streams the
+/// request body up and the response down, retries as Kong does, and reports back to its
+/// `RequestPipeline`.
 ///
 /// Loop-confined: the client connection, the upstream connection and every callback run on one
 /// event loop.
 final class Exchange: UpstreamDelegate {
-    /// Unowned, not weak: a weak reference gives the handler a side table, which makes every
-    /// retain of it slow. The handler outlives every call into it: a closed client marks the
-    /// exchange finished (`clientClosed`) before the handler goes, and every entry point checks
+    /// Unowned, not weak: a weak reference gives the pipeline a side table, which makes every
+    /// retain of it slow. The pipeline outlives every call into it: a closed client marks the
+    /// exchange finished (`clientClosed`) before the pipeline goes, and every entry point checks
     /// `finished` before touching it.
-    private unowned let handler: ProxyHandler
+    private unowned let pipeline: RequestPipeline
     private let pool: UpstreamPool
-    let clientHead: RequestHead
     /// The request head as sent upstream (kept for retries).
     private var upstreamHead: UpstreamRequestHead
     /// The request body goes up chunked (the client sent it chunked).
     private let chunkedBody: Bool
     private let expectContinue: Bool
     private let webSocketUpgrade: Bool
-    /// The response goes to the client chunked (its length is not known up front).
-    private var chunkedResponse = false
-    /// Body handlers of the route (Kong's body_filter); they may change the length.
-    private var bodyHandlers: [any BodyHandler] = []
     private var key: UpstreamKey
     private let service: ServicePlan
-    let requestID: String
-    private let start: NIODeadline
-    private let configuration: ProxyConfiguration
-    private let logger: Logger
+    private let method: HTTPMethod
 
     private var connection: UpstreamConnection?
     private var reusedConnection = false
@@ -49,48 +42,38 @@ final class Exchange: UpstreamDelegate {
     private var bytesSentUpstream = false
     private var upstreamNeedsFlush = false
     private(set) var responseStarted = false
-    /// The upstream's status and latency, for the log phase.
-    private(set) var responseStatus = 0
-    private(set) var upstreamLatencyMs: Int64?
     /// A 101 went to the client; the connections become a tunnel at the response's end.
     private var upgrading = false
-    private var closeClientAfter = false
     private var finished = false
     private var attempts = 0
     private var sentAt: NIODeadline?
     private var proxyLatency: Int64 = 0
 
     init(
-        handler: ProxyHandler,
+        pipeline: RequestPipeline,
         pool: UpstreamPool,
-        clientHead: RequestHead,
         upstreamHead: UpstreamRequestHead,
         chunkedBody: Bool,
         expectContinue: Bool,
         webSocketUpgrade: Bool,
         key: UpstreamKey,
-        service: ServicePlan,
-        requestID: String,
-        start: NIODeadline,
-        configuration: ProxyConfiguration,
-        logger: Logger
+        service: ServicePlan
     ) {
-        self.handler = handler
+        self.pipeline = pipeline
         self.pool = pool
-        self.clientHead = clientHead
+        self.method = pipeline.head.method
         self.upstreamHead = upstreamHead
         self.chunkedBody = chunkedBody
         self.expectContinue = expectContinue
         self.webSocketUpgrade = webSocketUpgrade
         self.key = key
         self.service = service
-        self.requestID = requestID
-        self.start = start
-        self.lastUpstreamRead = start
-        self.configuration = configuration
-        self.logger = logger
-        self.closeClientAfter = !clientHead.isKeepAlive
+        self.lastUpstreamRead = pipeline.start
     }
+
+    private var requestID: String { self.pipeline.requestID }
+    private var logger: Logger { self.pipeline.connection.logger }
+    private var downstream: any Downstream { self.pipeline.downstream }
 
     private var eventLoop: any EventLoop { self.pool.eventLoop }
 
@@ -99,7 +82,7 @@ final class Exchange: UpstreamDelegate {
     func begin(requestEnded: Bool = false) {
         if requestEnded { self.clientEnded = true }
         // Expect: 100-continue is answered here (as nginx does); the upstream never sees it.
-        if self.expectContinue { self.handler.sendContinue(version: self.clientHead.version) }
+        if self.expectContinue { self.downstream.sendContinue() }
         self.attempts = 1
         self.acquire()
     }
@@ -139,9 +122,9 @@ final class Exchange: UpstreamDelegate {
         self.headSent = true
         let now = NIODeadline.now()
         self.sentAt = now
-        self.proxyLatency = (now - self.start).nanoseconds / 1_000_000
+        self.proxyLatency = (now - self.pipeline.start).nanoseconds / 1_000_000
         let upstream = connection.handler
-        upstream.expectResponse(to: self.clientHead.method)
+        upstream.expectResponse(to: self.method)
         upstream.send(self.upstreamHead.bytes)
         for part in self.pendingBody {
             self.sendBody(part, to: upstream)
@@ -153,7 +136,7 @@ final class Exchange: UpstreamDelegate {
             self.startReadTimer(now: now)
         }
         upstream.flush()
-        self.handler.resumeClientReads()
+        self.downstream.resumeReads()
     }
 
     private func connectFailed(_ error: any Error) {
@@ -185,7 +168,7 @@ final class Exchange: UpstreamDelegate {
     func clientBody(_ buffer: ByteBuffer) {
         guard !self.finished else { return }
         if self.replay != nil {
-            if self.replayBytes + buffer.readableBytes <= self.configuration.replayBufferBytes {
+            if self.replayBytes + buffer.readableBytes <= self.pipeline.connection.configuration.replayBufferBytes {
                 self.replay?.append(buffer)
                 self.replayBytes += buffer.readableBytes
             } else {
@@ -196,14 +179,14 @@ final class Exchange: UpstreamDelegate {
             self.sendBody(buffer, to: connection.handler)
             self.upstreamNeedsFlush = true
             if !connection.channel.isWritable {
-                self.handler.pauseClientReads()
+                self.downstream.pauseReads()
                 self.startWriteTimer()
             }
         } else {
             self.pendingBody.append(buffer)
             self.pendingBytes += buffer.readableBytes
             // Connecting: hold the client back rather than buffer an unbounded body.
-            if self.pendingBytes > 256 * 1024 { self.handler.pauseClientReads() }
+            if self.pendingBytes > 256 * 1024 { self.downstream.pauseReads() }
         }
     }
 
@@ -271,7 +254,6 @@ final class Exchange: UpstreamDelegate {
 
     func upstreamResponseHead(_ head: ResponseHead) {
         guard !self.finished else { return }
-        let handler = self.handler
         let code = head.status
         if code == 101 && !self.webSocketUpgrade {
             // A 101 nobody asked for: not a response we can relay.
@@ -282,136 +264,38 @@ final class Exchange: UpstreamDelegate {
         self.lastUpstreamRead = now
         self.readClockFresh = true
         self.responseStarted = true
-        let upstreamLatency = self.sentAt.map { (now - $0).nanoseconds / 1_000_000 } ?? 0
-        self.responseStatus = code
-        self.upstreamLatencyMs = upstreamLatency
-        var edits = handler.responseEdits(status: code, requestID: self.requestID)
-        self.bodyHandlers = handler.bodyHandlers
-        let filtersBody = !self.bodyHandlers.isEmpty
-        if filtersBody {
-            // Body handlers may change the length: the upstream's is not relayed.
-            if edits == nil { edits = ResponseContext(status: code, requestID: self.requestID, consumer: nil) }
-            edits?.setHeader("Content-Length", nil)
-        }
-        let contentLength = filtersBody ? nil : head.contentLength
         if code == 101 {
-            // A WebSocket handshake the upstream accepted: the 101 keeps its Upgrade/Connection
-            // headers, and both connections become a byte relay (never returned to the pool).
+            // A WebSocket handshake the upstream accepted: both connections become a byte relay
+            // at the response's end (never returned to the pool).
             self.upgrading = true
             self.cancelReadTimer()
-        } else {
-            // Framing (RFC 9112 §6.3): a length passes through; an unknown length is chunked for an
-            // HTTP/1.1 client and delimited by the close for an HTTP/1.0 one.
-            let bodyless = self.clientHead.method == .HEAD || code == 204 || code == 304 || (100..<200).contains(code)
-            if !bodyless && contentLength == nil {
-                if self.clientHead.version == .http1_0 {
-                    self.closeClientAfter = true
-                } else {
-                    self.chunkedResponse = true
-                }
-            }
         }
-        let headChunked =
-            self.clientHead.method == .HEAD && head.hasTransferEncoding && contentLength == nil
-            && self.clientHead.version != .http1_0
-        // nginx's status line: its own reason phrase for the codes it knows, the upstream's otherwise.
-        let known = HTTPResponseStatus(statusCode: code).reasonPhrase
-        let reason = known.isEmpty ? head.reasonPhrase : known
-        let upgrade = self.upgrading ? head.first(name: "upgrade") : nil
-        let bytes = head.bytes.withUnsafeReadableBytes { raw in
-            HeadWriter.write(allocator: handler.allocator, capacity: 256 + raw.count) { writer in
-                writer.statusLine(version: self.clientHead.version, code: code, reason: reason)
-                HeaderRules.writeClientResponseHeaders(
-                    into: &writer,
-                    upstream: head,
-                    raw: raw,
-                    via: handler.via,
-                    serverToken: self.configuration.serverToken,
-                    upstreamLatencyMs: upstreamLatency,
-                    proxyLatencyMs: self.proxyLatency,
-                    requestID: self.requestID,
-                    dates: handler.dates,
-                    edits: edits,
-                    clientAcceptsTrailers: self.clientHead.asksTrailers
-                )
-                if self.upgrading {
-                    writer.header("Connection", "Upgrade")
-                    if let upgrade { writer.header("Upgrade", upgrade) }
-                    return
-                }
-                if self.chunkedResponse || headChunked { writer.header("Transfer-Encoding", "chunked") }
-                if self.closeClientAfter {
-                    writer.header("Connection", "close")
-                } else if self.clientHead.version == .http1_0 {
-                    writer.header("Connection", "keep-alive")
-                }
-            }
-        }
-        if self.upgrading {
-            handler.writeToClient(bytes)
-            handler.flushClient()
-        } else {
-            // Held until the end of this read: a small body that came with it joins it in one
-            // buffer, one write.
-            self.heldHead = bytes
-        }
-    }
-
-    /// Body bytes to the client, chunk-framed when the response goes out chunked.
-    private func writeBody(_ buffer: ByteBuffer) {
-        if self.chunkedResponse {
-            self.handler.writeChunkToClient(buffer)
-        } else {
-            self.handler.writeToClient(buffer)
-        }
-    }
-
-    /// The response head, while the body that came in the same read may still join it.
-    private var heldHead: ByteBuffer?
-
-    private func releaseHead() {
-        if let head = self.heldHead {
-            self.heldHead = nil
-            self.handler.writeToClient(head)
-        }
+        self.pipeline.upstreamResponseHead(
+            head,
+            upstreamLatencyMs: self.sentAt.map { (now - $0).nanoseconds / 1_000_000 } ?? 0,
+            proxyLatencyMs: self.proxyLatency
+        )
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
-        guard !self.finished else { return }
-        let handler = self.handler
-        guard buffer.readableBytes > 0 else { return }
-        var buffer = buffer
-        if !self.bodyHandlers.isEmpty {
-            var bytes = Array(buffer.readableBytesView)
-            for filter in self.bodyHandlers { bytes = filter.body(bytes, last: false) }
-            guard !bytes.isEmpty else { return }
-            buffer = handler.allocator.buffer(bytes: bytes)
-        }
-        if var head = self.heldHead, !self.chunkedResponse, buffer.readableBytes <= 4096 {
-            self.heldHead = nil
-            head.writeImmutableBuffer(buffer)
-            self.heldHead = head
-            return
-        }
-        self.releaseHead()
-        self.writeBody(buffer)
-        if !handler.clientIsWritable { self.connection?.handler.pauseReads() }
+        guard !self.finished, buffer.readableBytes > 0 else { return }
+        self.pipeline.upstreamResponseBody(buffer)
+        if !self.downstream.isWritable { self.connection?.handler.pauseReads() }
     }
 
     func upstreamReadComplete() {
         guard !self.finished else { return }
-        self.releaseHead()
         // Every socket read counts for read_timeout (a head or chunk framing arriving slowly too);
         // the clock is read once per read, not per body part.
         self.restartReadTimer()
-        self.handler.flushClient()
+        self.downstream.flush()
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
         if isWritable && !self.finished {
             self.writeTimer?.cancel()
             self.writeTimer = nil
-            self.handler.resumeClientReads()
+            self.downstream.resumeReads()
         }
     }
 
@@ -434,23 +318,15 @@ final class Exchange: UpstreamDelegate {
 
     func upstreamResponseEnd() {
         guard !self.finished else { return }
-        let handler = self.handler
-        self.releaseHead()
-        if !self.bodyHandlers.isEmpty && self.responseStarted && !self.upgrading {
-            // The body handlers' last call: what they held back goes out before the end.
-            var bytes: [UInt8] = []
-            for filter in self.bodyHandlers { bytes = filter.body(bytes, last: true) }
-            if !bytes.isEmpty { self.writeBody(handler.allocator.buffer(bytes: bytes)) }
-        }
         self.finished = true
         self.cancelReadTimer()
         if self.upgrading, let connection = self.connection {
             self.connection = nil
             connection.handler.delegate = nil
             // Leave the decoder's callback before touching the pipelines.
-            let loop = self.eventLoop
-            loop.assumeIsolated().execute {
-                handler.switchToTunnel(upstream: connection.channel)
+            let pipeline = self.pipeline
+            self.pool.eventLoop.assumeIsolated().execute {
+                pipeline.upstreamUpgraded(connection.channel)
             }
             return
         }
@@ -464,13 +340,7 @@ final class Exchange: UpstreamDelegate {
                 connection.channel.close(promise: nil)
             }
         }
-        handler.exchangeFinished(
-            self,
-            closeClient: self.closeClientAfter,
-            requestComplete: self.clientEnded,
-            writeEnd: true,
-            chunked: self.chunkedResponse
-        )
+        self.pipeline.upstreamResponseEnded()
     }
 
     func upstreamFailed(_ error: UpstreamError) {
@@ -485,10 +355,8 @@ final class Exchange: UpstreamDelegate {
         if self.responseStarted {
             // Part of the response already went out: the client must see a cut connection, never a
             // response that looks complete.
-            self.releaseHead()
-            self.handler.flushClient()
             self.finished = true
-            self.handler.exchangeFinished(self, closeClient: true, requestComplete: self.clientEnded)
+            self.pipeline.upstreamFailedMidResponse()
             return
         }
         // A pooled connection the upstream had closed: try a fresh one, invisibly, even with
@@ -526,7 +394,7 @@ final class Exchange: UpstreamDelegate {
     private func canRetry(afterBytesSent: Bool) -> Bool {
         guard self.attempts <= self.service.retries, self.replay != nil else { return false }
         if afterBytesSent || self.headSent {
-            switch self.clientHead.method {
+            switch self.method {
             case .POST, .PATCH, .LOCK: return false
             default: return true
             }
@@ -544,7 +412,7 @@ final class Exchange: UpstreamDelegate {
                 self.key = UpstreamKey(host: peer.host, port: peer.port)
                 self.upstreamHead.retarget(
                     host: self.service.upstreamHost(targetHost: peer.host, targetPort: peer.port),
-                    allocator: self.handler.allocator
+                    allocator: self.downstream.allocator
                 )
             }
         }
@@ -575,12 +443,7 @@ final class Exchange: UpstreamDelegate {
             "upstream failed",
             metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "status": "\(status.code)"]
         )
-        self.handler.exchangeFailedBeforeResponse(
-            self,
-            status: status,
-            message: message,
-            requestComplete: self.clientEnded
-        )
+        self.pipeline.upstreamFailed(status: status, message: message)
     }
 
     // MARK: - Timers

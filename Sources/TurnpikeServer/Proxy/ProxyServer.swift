@@ -5,7 +5,7 @@ import NIOPosix
 import Synchronization
 import TurnpikeEngine
 
-/// The proxy listener: accepts client connections and gives each a `ProxyHandler` bound to the
+/// The proxy listener: accepts client connections and gives each an `HTTP1ServerHandler` bound to the
 /// snapshot slot, upstream pool and balancer cursors of its event loop.
 public final class ProxyServer: Sendable {
     private let serverChannel: any Channel
@@ -75,14 +75,16 @@ public final class ProxyServer: Sendable {
                     let sync = channel.pipeline.syncOperations
                     // Requests are parsed and responses written by the handler itself.
                     try sync.addHandler(
-                        ProxyHandler(
-                            slot: slot,
-                            pool: state.pool,
-                            balancerCursors: state.cursors,
-                            dates: state.dates,
-                            counters: counters,
-                            configuration: configuration,
-                            logger: logger
+                        HTTP1ServerHandler(
+                            connection: ClientConnection(
+                                slot: slot,
+                                pool: state.pool,
+                                balancerCursors: state.cursors,
+                                dates: state.dates,
+                                counters: counters,
+                                configuration: configuration,
+                                logger: logger
+                            )
                         )
                     )
                 }

@@ -93,7 +93,7 @@ enum Tunnel {
         let c = client.pipeline.syncOperations
         try c.addHandler(clientTunnel)
         // The proxy handler hands on any bytes the client sent after its request as it leaves.
-        c.removeHandler(try c.handler(type: ProxyHandler.self), promise: nil)
+        c.removeHandler(try c.handler(type: HTTP1ServerHandler.self), promise: nil)
 
         let u = upstream.pipeline.syncOperations
         try u.addHandler(upstreamTunnel)
