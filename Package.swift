@@ -56,7 +56,8 @@ let package = Package(
         ),
         .target(
             name: "TurnpikePlugins",
-            dependencies: ["TurnpikeModel"],
+            // NIOCore for ByteBuffer only: plugins never see loops, channels or futures.
+            dependencies: ["TurnpikeModel", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: hotPath
         ),
         .target(
@@ -117,7 +118,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TurnpikePluginsTests",
-            dependencies: ["TurnpikePlugins", "TurnpikeModel"],
+            dependencies: ["TurnpikePlugins", "TurnpikeModel", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: strict
         ),
         .testTarget(
@@ -144,7 +145,7 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "TurnpikeServer", "TurnpikeTestSupport", "TurnpikeEngine", "TurnpikePlugins", "TurnpikeModel",
-                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

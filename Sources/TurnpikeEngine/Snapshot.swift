@@ -163,6 +163,14 @@ extension Snapshot: CredentialDirectory {
         self.consumersByID[id].map { self.model.consumers[$0] }
     }
 
+    public func route(id: EntityID) -> Route? {
+        self.routesByID[id].map { self.model.routes[$0] }
+    }
+
+    public func service(id: EntityID) -> Service? {
+        self.servicesByID[id].map { self.model.services[$0] }
+    }
+
 }
 
 extension Snapshot {

@@ -8,9 +8,12 @@ import TurnpikeRouter
 /// Pure and synchronous; call it off the event loops.
 public struct SnapshotBuilder: Sendable {
     public var registry: PluginRegistry
+    /// The process's plugin state, handed to every plugin instance the builder makes.
+    public var stores: PluginStores
 
-    public init(registry: PluginRegistry = .builtIn) {
+    public init(registry: PluginRegistry = .builtIn, stores: PluginStores = PluginStores()) {
         self.registry = registry
+        self.stores = stores
     }
 
     /// Builds a snapshot or throws every problem found.
@@ -124,10 +127,11 @@ public struct SnapshotBuilder: Sendable {
             let scope = PluginScope(service: plugin.service, route: plugin.route, consumer: plugin.consumer)
             let configPath = plugin.label.appending("config")
             if let config = entry.decode(plugin.config, plugin.location, configPath, scope, diagnostics) {
-                let access = entry.makeAccess(config)
-                let response = entry.makeResponse(config)
-                let body = entry.makeBody(config)
-                let log = entry.makeLog(config)
+                let instance = entry.make?(config, self.stores)
+                let access = instance as? any AccessHandler
+                let response = instance as? any ResponseHandler
+                let body = instance as? any BodyHandler
+                let log = instance as? any LogPhaseHandler
                 if plugin.enabled && access == nil && response == nil && body == nil && log == nil {
                     // Validated, but its request phases do not exist yet: refuse rather than let
                     // traffic through unchecked.

@@ -9,20 +9,15 @@ public struct PluginRegistry: Sendable {
         public let allowsConsumerScope: Bool
         public let decode:
             @Sendable (ConfigNode?, SourceLocation, FieldPath, PluginScope, Diagnostics) -> (any PluginConfig)?
-        /// Makes the request-phase handler for a decoded config; nil for plugins whose request
-        /// phases are not implemented yet (an enabled instance of those is refused at load).
-        public let makeAccess: @Sendable (any PluginConfig) -> (any AccessHandler)?
-        /// The same for the response phase (Kong's header_filter) and the log phase.
-        public let makeResponse: @Sendable (any PluginConfig) -> (any ResponseHandler)?
-        public let makeBody: @Sendable (any PluginConfig) -> (any BodyHandler)?
-        public let makeLog: @Sendable (any PluginConfig) -> (any LogPhaseHandler)?
+        /// Makes the instance that runs a decoded config: the phases it conforms to
+        /// (`AccessHandler`, `ResponseHandler`, `BodyHandler`, `LogPhaseHandler`) are its phases.
+        /// Nil for plugins whose request phases are not implemented yet (an enabled instance of
+        /// those is refused at load).
+        public let make: (@Sendable (any PluginConfig, PluginStores) -> (any Sendable)?)?
 
         public init<P: Plugin>(
             _ plugin: P.Type,
-            access: @escaping @Sendable (P.Config) -> (any AccessHandler)? = { _ in nil },
-            response: @escaping @Sendable (P.Config) -> (any ResponseHandler)? = { _ in nil },
-            body: @escaping @Sendable (P.Config) -> (any BodyHandler)? = { _ in nil },
-            log: @escaping @Sendable (P.Config) -> (any LogPhaseHandler)? = { _ in nil }
+            make: (@Sendable (P.Config, PluginStores) -> any Sendable)? = nil
         ) {
             self.name = P.name
             self.priority = P.priority
@@ -30,10 +25,14 @@ public struct PluginRegistry: Sendable {
             self.decode = { node, location, path, scope, diagnostics in
                 P.decode(node, at: location, path: path, scope: scope, diagnostics: diagnostics)
             }
-            self.makeAccess = { config in (config as? P.Config).flatMap(access) }
-            self.makeResponse = { config in (config as? P.Config).flatMap(response) }
-            self.makeBody = { config in (config as? P.Config).flatMap(body) }
-            self.makeLog = { config in (config as? P.Config).flatMap(log) }
+            if let make {
+                self.make = { config, stores in
+                    guard let config = config as? P.Config else { return nil }
+                    return make(config, stores)
+                }
+            } else {
+                self.make = nil
+            }
         }
     }
 
@@ -48,9 +47,9 @@ public struct PluginRegistry: Sendable {
     }
 
     public static let builtIn = PluginRegistry(entries: [
-        Entry(KeyAuthPlugin.self, access: { KeyAuthPlugin(config: $0) }),
-        Entry(BasicAuthPlugin.self, access: { BasicAuthPlugin(config: $0) }),
-        Entry(ACLPlugin.self, access: { ACLPlugin(config: $0) }),
+        Entry(KeyAuthPlugin.self) { config, _ in KeyAuthPlugin(config: config) },
+        Entry(BasicAuthPlugin.self) { config, _ in BasicAuthPlugin(config: config) },
+        Entry(ACLPlugin.self) { config, _ in ACLPlugin(config: config) },
     ])
 
     public func entry(named name: String) -> Entry? {

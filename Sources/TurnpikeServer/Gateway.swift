@@ -3,6 +3,7 @@ public import NIOCore
 import NIOPosix
 public import ServiceLifecycle
 public import TurnpikeEngine
+import TurnpikePlugins
 import UnixSignals
 
 /// `turnpike start` as a service: binds the proxy and admin listeners, reloads on SIGHUP, and on
@@ -40,6 +41,8 @@ public final class Gateway: Service, Sendable {
     private let group: any EventLoopGroup
     private let store: SnapshotStore
     private let reloader: ConfigReloader
+    /// The plugins' process-wide state (the loader's builder hands it to every plugin instance).
+    private let stores: PluginStores
     private let logger: Logger
 
     public init(options: Options, group: any EventLoopGroup, initial: Snapshot, loader: ConfigLoader, logger: Logger) {
@@ -47,6 +50,7 @@ public final class Gateway: Service, Sendable {
         self.group = group
         self.store = SnapshotStore(initial: initial, group: group)
         self.reloader = ConfigReloader(path: options.configPath, loader: loader, store: self.store, logger: logger)
+        self.stores = loader.builder.stores
         self.logger = logger
     }
 
@@ -96,6 +100,8 @@ public final class Gateway: Service, Sendable {
         )
         await admin.shutdown()
         await proxy.shutdown(timeout: self.options.drainTimeout)
+        // What plugins buffered (queued log entries, counters) goes out before the exit.
+        await self.stores.flush()
         self.logger.notice("stopped")
     }
 }

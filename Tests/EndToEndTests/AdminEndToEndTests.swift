@@ -104,7 +104,7 @@ import TurnpikeTestSupport
             let reading = try TestClient(port: gw.proxyPort)
             try reading.send("GET /mock/request HTTP/1.1\r\nHo")
             let writing = try TestClient(port: gw.proxyPort)
-            try writing.send("GET /mock/delay/3000 HTTP/1.1\r\nHost: a\r\n\r\n")
+            try writing.send("GET /mock/delay/20000 HTTP/1.1\r\nHost: a\r\n\r\n")
             // Counting happens on the event loops: wait (bounded) until they have seen the bytes.
             let server = try await Self.server(gw) { $0["connections_reading"] == 1 && $0["connections_writing"] == 1 }
             #expect(server["connections_active"] == 3)
@@ -115,7 +115,9 @@ import TurnpikeTestSupport
             try reading.send("st: a\r\n\r\n")
             #expect(try reading.readResponse().status == 200)
             withExtendedLifetime(idle) {}
-            let after = try await Self.server(gw) { $0["total_requests"] == 2 && $0["connections_reading"] == 0 }
+            let after = try await Self.server(gw) {
+                $0["total_requests"] == 2 && $0["connections_reading"] == 0 && $0["connections_waiting"] == 2
+            }
             #expect(after["connections_waiting"] == 2 && after["connections_writing"] == 1)
             _ = writing
         }

@@ -1,3 +1,4 @@
+import NIOCore
 import Synchronization
 import Testing
 import TurnpikeModel
@@ -12,19 +13,7 @@ struct StampPlugin: Plugin, ResponseHandler, BodyHandler, LogPhaseHandler {
     static let priority = 800
     static let entries = Mutex<[LogEntry]>([])
 
-    struct Config: PluginConfig {
-        func rendered() -> Rendered { .object([]) }
-    }
-
-    static func decode(
-        _ config: ConfigNode?,
-        at location: TurnpikeModel.SourceLocation,
-        path: FieldPath,
-        scope: PluginScope,
-        diagnostics: Diagnostics
-    ) -> Config? {
-        Config()
-    }
+    typealias Config = EmptyPluginConfig
 
     var name: String { Self.name }
 
@@ -34,9 +23,17 @@ struct StampPlugin: Plugin, ResponseHandler, BodyHandler, LogPhaseHandler {
         context.setHeader("X-Kong-Request-Id", nil)
     }
 
-    func body(_ chunk: [UInt8], last: Bool) -> [UInt8] {
-        let upper = chunk.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 }
-        return last ? upper + Array("[end]".utf8) : upper
+    func bodyFilter(for response: ResponseContext) -> (any BodyFilter)? {
+        UppercaseFilter()
+    }
+
+    /// Upper-cases the body and adds `[end]` at its end.
+    final class UppercaseFilter: BodyFilter {
+        func filter(_ chunk: ByteBuffer, last: Bool) -> ByteBuffer {
+            var out = ByteBuffer(bytes: chunk.readableBytesView.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 })
+            if last { out.writeString("[end]") }
+            return out
+        }
     }
 
     func log(_ entry: LogEntry) {
@@ -53,12 +50,7 @@ struct StampPlugin: Plugin, ResponseHandler, BodyHandler, LogPhaseHandler {
 @Suite struct PluginPhasesEndToEndTests {
     static let registry = PluginRegistry(
         entries: PluginRegistry.builtIn.entries + [
-            PluginRegistry.Entry(
-                StampPlugin.self,
-                response: { _ in StampPlugin() },
-                body: { _ in StampPlugin() },
-                log: { _ in StampPlugin() }
-            )
+            PluginRegistry.Entry(StampPlugin.self) { _, _ in StampPlugin() }
         ]
     )
 

@@ -47,7 +47,7 @@ import TurnpikePlugins
             return
         }
         #expect(r.status == 401)
-        #expect(r.headers["WWW-Authenticate"] == "Basic realm=\"service\"")
+        #expect(r.header("WWW-Authenticate") == "Basic realm=\"service\"")
         var garbage = request(headers: [("Authorization", "Basic !!!")])
         #expect(status(plugin.access(&garbage, directory: Self.directory())) == 401)
     }

@@ -60,11 +60,11 @@ import TurnpikePlugins
         #expect(message(run(query: "apikey=a&apikey=b").0) == "Duplicate API key found")
         guard case .respond(let r) = run().0 else { Issue.record("expected a 401"); return }
         #expect(r.status == 401)
-        #expect(r.headers["WWW-Authenticate"] == "Key")
+        #expect(r.header("WWW-Authenticate") == "Key")
         var withRealm = KeyAuthConfig()
         withRealm.realm = "kong"
         guard case .respond(let r2) = run(withRealm, headers: [("apikey", "x")]).0 else { Issue.record("401"); return }
-        #expect(r2.headers["WWW-Authenticate"] == "Key realm=\"kong\"")
+        #expect(r2.header("WWW-Authenticate") == "Key realm=\"kong\"")
     }
 
     @Test func keyInHeaderOrQuery() {

@@ -15,6 +15,8 @@ struct Directory: CredentialDirectory {
     func consumer(idOrUsername: String) -> Consumer? {
         self.consumers.values.first { $0.username == idOrUsername || $0.id.description == idOrUsername }
     }
+    func route(id: EntityID) -> Route? { nil }
+    func service(id: EntityID) -> Service? { nil }
 }
 
 func request(

@@ -286,9 +286,10 @@ enum HeaderRules {
         Self.writeEdits(edits, into: &writer)
     }
 
-    /// The headers the response handlers set.
+    /// The headers the response handlers set, then those they added.
     static func writeEdits(_ edits: ResponseContext, into writer: inout HeadWriter) {
         for (name, value) in edits.set { writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value)) }
+        for (name, value) in edits.add { writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value)) }
     }
 
     /// Bytes allowed as they are in an upstream path; everything else is percent-encoded.

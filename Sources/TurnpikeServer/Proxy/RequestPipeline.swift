@@ -15,10 +15,12 @@ import TurnpikeRouter
 /// Loop-confined. Made by the client connection at each request head.
 final class RequestPipeline {
     enum State {
-        /// Checking and routing (within `start`).
+        /// Checking, routing, running the access chain (within a call).
         case starting
         /// A plugin reads the body: it is held until complete (or too large), then access runs.
         case holdingBody
+        /// An access handler waits for I/O (`PendingAccess`); the body is held meanwhile.
+        case accessPending(PendingAccess)
         /// Handed to the upstream.
         case proxying(Exchange)
         /// The gateway answered (or is answering); the rest of the request body is dropped.
@@ -47,8 +49,20 @@ final class RequestPipeline {
     private var serviceID: EntityID?
     /// The consumer the access phase identified (for the response and log phases).
     private var consumer: Consumer?
+    /// Kong's `kong.ctx`, from the access phase to the log phase.
+    private var plugins = PluginContext()
+    /// Body held for the access phase (or while it waits), and whether the request had ended.
     private var heldParts: [ByteBuffer] = []
     private var heldBytes = 0
+    private var requestEnded = false
+    /// Whether the access phase read the whole body (a 100 Continue went out for it already).
+    private var bodyRead = false
+    /// The access chain in progress: the next handler to run and the context they share.
+    private var accessCursor = 0
+    private var accessContext: AccessContext?
+    private var accessTimer: Scheduled<Void>?
+    /// The body filters of the current response (those that chose to change it).
+    private var bodyFilters: [any BodyFilter] = []
     private var logged = false
     /// The upstream's status and latency, for the log phase.
     private var responseStatus = 0
@@ -159,6 +173,11 @@ final class RequestPipeline {
             self.heldBytes += buffer.readableBytes
             // Too large to read: the plugins see no body, and the request goes on streaming.
             if self.heldBytes > AccessRequest.bodyBufferLimit { self.forward(body: nil, ended: false) }
+        case .accessPending:
+            self.heldParts.append(buffer)
+            self.heldBytes += buffer.readableBytes
+            // Waiting: hold the client back rather than buffer an unbounded body.
+            if self.heldBytes > 256 * 1024 { self.downstream.pauseReads() }
         case .starting, .answered:
             break
         }
@@ -173,15 +192,25 @@ final class RequestPipeline {
             body.reserveCapacity(self.heldBytes)
             for part in self.heldParts { body += part.readableBytesView }
             self.forward(body: body, ended: true)
+        case .accessPending:
+            self.requestEnded = true
         case .starting, .answered:
             break
         }
     }
 
-    /// The client went away: the exchange in flight ends with it (and never calls back).
+    /// The client went away: the exchange in flight ends with it (and never calls back), and a
+    /// waiting access handler is let go.
     func clientClosed() {
-        if case .proxying(let exchange) = self.state { exchange.clientClosed() }
+        let before = self.state
         self.state = .answered
+        switch before {
+        case .proxying(let exchange): exchange.clientClosed()
+        case .accessPending(let pending): pending.expire()
+        default: break
+        }
+        self.accessTimer?.cancel()
+        self.accessTimer = nil
     }
 
     func clientReadComplete() {
@@ -195,27 +224,109 @@ final class RequestPipeline {
     /// The request broke the protocol mid-body (a bad chunk size) before any response went out:
     /// the exchange is dropped and the client told why; the connection closes.
     func failRequest(status: HTTPResponseStatus, message: String) {
-        if case .proxying(let exchange) = self.state { exchange.abort() }
-        self.state = .answered
+        self.clientClosed()
         self.respond(status: status, message: message, close: true, errorPage: true)
     }
 
     // MARK: - Access and the exchange
 
-    /// Runs the access phase and hands the request to an exchange. `body`: the held body when it
-    /// was read whole (all of it when `ended`); held parts are sent on either way.
+    /// Runs the access phase, then hands the request to an exchange. `body`: the held body when
+    /// it was read whole (all of it when `ended`); held parts are sent on either way.
     private func forward(body: [UInt8]?, ended: Bool) {
+        guard let match = self.match else { return }
+        self.state = .starting
+        self.requestEnded = ended
+        self.bodyRead = body != nil
+        let chain = self.snapshot.chains[match.routeIndex].access
+        guard !chain.isEmpty else {
+            self.proxy(edits: nil)
+            return
+        }
+        let head = self.head
+        var context = AccessContext(
+            request: AccessRequest(
+                method: head.method.rawValue,
+                host: self.connection.forwardedHost(head.host),
+                port: self.connection.localPort,
+                path: self.rawPath,
+                headers: head.stringPairs(limit: self.connection.configuration.maxHeaderCount),
+                query: self.queryStart.map { head.uri[head.uri.utf8.index(after: $0)...] },
+                body: body,
+                clientAddress: self.connection.clientAddress,
+                routeID: self.routeID,
+                serviceID: self.serviceID
+            ),
+            now: UnixTime.now()
+        )
+        self.accessCursor = 0
+        self.runAccess(chain, from: 0, context: &context)
+    }
+
+    /// Runs the chain from `index` on: each handler proceeds, answers, or waits for I/O (the
+    /// chain then resumes here, at the next handler, on this loop).
+    private func runAccess(_ chain: [any AccessHandler], from index: Int, context: inout AccessContext) {
+        var i = index
+        while i < chain.count {
+            let outcome = chain[i].access(&context, directory: self.snapshot)
+            guard self.handle(outcome, chain: chain, at: i, context: &context) else { return }
+            i += 1
+        }
+        self.consumer = context.authentication?.consumer
+        self.plugins = context.plugins
+        self.proxy(edits: context.edits)
+    }
+
+    /// What a handler's outcome means for the chain: true to go on with the next handler.
+    private func handle(
+        _ outcome: AccessOutcome,
+        chain: [any AccessHandler],
+        at index: Int,
+        context: inout AccessContext
+    ) -> Bool {
+        switch outcome {
+        case .proceed:
+            return true
+        case .respond(let response):
+            self.consumer = context.authentication?.consumer
+            self.plugins = context.plugins
+            self.answer(response)
+            return false
+        case .pending(let pending):
+            self.state = .accessPending(pending)
+            self.accessCursor = index
+            self.accessContext = context
+            let loop = self.connection.pool.eventLoop
+            let (seconds, attoseconds) = pending.timeout.components
+            let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            self.accessTimer = loop.assumeIsolated().scheduleTask(in: timeout) { pending.expire() }
+            pending.whenSettled { self.accessResumed(pending, chain: chain) }
+            return false
+        }
+    }
+
+    /// A waiting handler's I/O completed (or timed out): its continuation runs, then the chain
+    /// goes on.
+    private func accessResumed(_ pending: PendingAccess, chain: [any AccessHandler]) {
+        self.accessTimer?.cancel()
+        self.accessTimer = nil
+        guard case .accessPending(let current) = self.state, current === pending,
+            var context = self.accessContext, let continuation = pending.takeContinuation()
+        else { return }
+        self.accessContext = nil
+        self.state = .starting
+        let index = self.accessCursor
+        guard self.handle(continuation(&context), chain: chain, at: index, context: &context) else { return }
+        self.runAccess(chain, from: index + 1, context: &context)
+    }
+
+    /// Hands the request, with the access phase's edits, to an exchange.
+    private func proxy(edits: UpstreamEdits?) {
         guard let match = self.match, let plan = self.plan else { return }
         let head = self.head
         let held = self.heldParts
         self.heldParts = []
-        self.state = .starting
-        var edits: UpstreamEdits?
-        let chain = self.snapshot.chains[match.routeIndex].access
-        if !chain.isEmpty {
-            guard let proceeding = self.runAccess(chain, body: body) else { return }
-            edits = proceeding
-        }
+        self.heldBytes = 0
+        let ended = self.requestEnded
         guard let service = plan.service else {
             self.respond(status: .serviceUnavailable, message: "no Service found with those values")
             return
@@ -285,7 +396,7 @@ final class RequestPipeline {
             upstreamHead: upstreamHead,
             chunkedBody: chunkedBody,
             // Answered already when the body was held for the access phase.
-            expectContinue: body == nil && held.isEmpty && head.expectsContinue,
+            expectContinue: !self.bodyRead && held.isEmpty && head.expectsContinue,
             webSocketUpgrade: isUpgrade,
             key: key,
             service: service
@@ -302,36 +413,27 @@ final class RequestPipeline {
         if ended && !endsWithHead { exchange.clientEnd() }
     }
 
-    /// Runs a chain's access phase: the upstream edits, or nil when a plugin answered (its answer
-    /// is sent here: Kong's error body and the plugin's headers).
-    private func runAccess(_ chain: [any AccessHandler], body: [UInt8]?) -> UpstreamEdits? {
-        let head = self.head
-        var context = AccessContext(
-            request: AccessRequest(
-                method: head.method.rawValue,
-                headers: head.stringPairs(limit: self.connection.configuration.maxHeaderCount),
-                query: self.queryStart.map { head.uri[head.uri.utf8.index(after: $0)...] },
-                body: body
-            ),
-            now: UnixTime.now()
-        )
-        for handler in chain {
-            if case .respond(let response) = handler.access(&context, directory: self.snapshot) {
-                self.consumer = context.authentication?.consumer
-                let headers = response.headers.sorted { $0.key < $1.key }.map { (name: $0.key, value: $0.value) }
-                self.respond(
-                    status: HTTPResponseStatus(statusCode: response.status),
-                    message: response.message,
-                    headers: headers
-                )
-                return nil
-            }
-        }
-        self.consumer = context.authentication?.consumer
-        return context.edits
-    }
-
     // MARK: - Gateway answers
+
+    /// A plugin's answer: Kong's error template around a message, or its own body.
+    private func answer(_ response: LocalResponse) {
+        switch response.body {
+        case .message(let message):
+            self.respond(
+                status: HTTPResponseStatus(statusCode: response.status),
+                message: message,
+                headers: response.headers
+            )
+        case .bytes(let bytes):
+            self.send(
+                status: response.status,
+                headers: response.headers,
+                body: self.downstream.allocator.buffer(bytes: bytes)
+            )
+        case .none:
+            self.send(status: response.status, headers: response.headers, body: nil)
+        }
+    }
 
     /// Answers with Kong's error body, negotiated on `Accept` (`errorPage`: one that Kong's error
     /// handler renders, text/plain by default). `close`: the connection closes after it.
@@ -351,7 +453,7 @@ final class RequestPipeline {
         self.send(
             status: Int(status.code),
             headers: headers + [(name: "Content-Type", value: format.contentType)],
-            body: body,
+            body: self.downstream.allocator.buffer(string: body),
             close: close
         )
     }
@@ -391,40 +493,52 @@ final class RequestPipeline {
             return
         }
         let host = ClientConnection.hostWithoutPort(self.head.host ?? "")
-        self.send(status: code, headers: [(name: "Location", value: "https://\(host)\(self.head.uri)")], body: nil)
+        self.send(
+            status: code,
+            headers: [(name: "Location", value: "https://\(host)\(self.head.uri)")],
+            body: nil
+        )
     }
 
     /// Sends a gateway answer: the response phase runs on it, then the log phase.
-    private func send(status: Int, headers: [(name: String, value: String)], body: String?, close: Bool = false) {
+    private func send(
+        status: Int,
+        headers: [(name: String, value: String)],
+        body: ByteBuffer?,
+        close: Bool = false
+    ) {
         self.state = .answered
         self.responseStarted = true
-        let bodyBytes = body?.utf8.count ?? 0
+        let bodyBytes = body?.readableBytes ?? 0
         self.downstream.sendHead(
             ResponseHeadOut(
                 status: status,
                 kind: .local(headers: headers, latencyMs: Self.milliseconds(since: self.start)),
                 requestID: self.requestID,
-                edits: self.responseEdits(status: status),
+                edits: self.responseEdits(status: status, headers: HeaderFields(headers)),
                 contentLength: bodyBytes,
                 close: close
             )
         )
-        if let body, !body.isEmpty, self.head.method != .HEAD {
-            var buffer = self.downstream.allocator.buffer(capacity: bodyBytes)
-            buffer.writeString(body)
-            self.downstream.sendBody(buffer)
-        }
+        if let body, bodyBytes > 0, self.head.method != .HEAD { self.downstream.sendBody(body) }
         self.log(status: status, upstreamLatencyMs: nil)
         self.downstream.sendEnd()
     }
 
     // MARK: - Response, body and log phases
 
-    /// Runs the request's response handlers for a response with `status`; nil when it has none.
-    private func responseEdits(status: Int) -> ResponseContext? {
+    /// Runs the request's response handlers on a response head; nil when it has none.
+    private func responseEdits(status: Int, headers: @autoclosure () -> HeaderFields) -> ResponseContext? {
         guard let response = self.observers?.response, !response.isEmpty else { return nil }
-        var context = ResponseContext(status: status, requestID: self.requestID, consumer: self.consumer)
+        var context = ResponseContext(
+            status: status,
+            requestID: self.requestID,
+            consumer: self.consumer,
+            headers: headers(),
+            plugins: self.plugins
+        )
         for handler in response { handler.response(&context) }
+        self.plugins = context.plugins
         return context
     }
 
@@ -432,7 +546,7 @@ final class RequestPipeline {
     private func log(status: Int, upstreamLatencyMs: Int64?) {
         guard let log = self.observers?.log, !log.isEmpty, !self.logged else { return }
         self.logged = true
-        let entry = LogEntry(
+        var entry = LogEntry(
             requestID: self.requestID,
             method: self.head.method.rawValue,
             path: String(self.head.uri.prefix { $0 != "?" }),
@@ -443,6 +557,7 @@ final class RequestPipeline {
             totalLatencyMs: Self.milliseconds(since: self.start),
             upstreamLatencyMs: upstreamLatencyMs
         )
+        entry.plugins = self.plugins
         for handler in log { handler.log(entry) }
     }
 
@@ -452,17 +567,29 @@ final class RequestPipeline {
 
     // MARK: - From the exchange
 
-    /// The upstream's response head: the response phase runs, then the head goes to the client.
-    /// With body handlers the length is not relayed (they may change it).
+    /// The upstream's response head: the response phase runs, the body handlers choose whether
+    /// they change this body (then its length is not relayed), and the head goes to the client.
     func upstreamResponseHead(_ head: ResponseHead, upstreamLatencyMs: Int64, proxyLatencyMs: Int64) {
         self.responseStarted = true
         self.responseStatus = head.status
         self.upstreamLatencyMs = upstreamLatencyMs
-        var edits = self.responseEdits(status: head.status)
-        let filtersBody = !(self.observers?.body.isEmpty ?? true)
-        if filtersBody {
-            if edits == nil { edits = ResponseContext(status: head.status, requestID: self.requestID, consumer: nil) }
-            edits?.setHeader("Content-Length", nil)
+        let fields = HeaderFields(bytes: head.bytes, fields: head.fields)
+        var edits = self.responseEdits(status: head.status, headers: fields)
+        if let handlers = self.observers?.body, !handlers.isEmpty, head.status != 101 {
+            let response =
+                edits
+                ?? ResponseContext(
+                    status: head.status,
+                    requestID: self.requestID,
+                    consumer: self.consumer,
+                    headers: fields,
+                    plugins: self.plugins
+                )
+            self.bodyFilters = handlers.compactMap { $0.bodyFilter(for: response) }
+            if !self.bodyFilters.isEmpty {
+                edits = response
+                edits?.setHeader("Content-Length", nil)
+            }
         }
         self.downstream.sendHead(
             ResponseHeadOut(
@@ -475,28 +602,28 @@ final class RequestPipeline {
                 ),
                 requestID: self.requestID,
                 edits: edits,
-                contentLength: filtersBody ? nil : head.contentLength
+                contentLength: self.bodyFilters.isEmpty ? head.contentLength : nil
             )
         )
     }
 
-    /// A piece of the upstream's body, through the body handlers.
+    /// A piece of the upstream's body, through the body filters.
     func upstreamResponseBody(_ buffer: ByteBuffer) {
-        guard let filters = self.observers?.body, !filters.isEmpty else {
+        guard !self.bodyFilters.isEmpty else {
             self.downstream.sendBody(buffer)
             return
         }
-        var bytes = Array(buffer.readableBytesView)
-        for filter in filters { bytes = filter.body(bytes, last: false) }
-        if !bytes.isEmpty { self.downstream.sendBody(self.downstream.allocator.buffer(bytes: bytes)) }
+        var chunk = buffer
+        for filter in self.bodyFilters { chunk = filter.filter(chunk, last: false) }
+        if chunk.readableBytes > 0 { self.downstream.sendBody(chunk) }
     }
 
-    /// The upstream's response ended: the body handlers' last call, the log phase, the end.
+    /// The upstream's response ended: the body filters' last call, the log phase, the end.
     func upstreamResponseEnded() {
-        if let filters = self.observers?.body, !filters.isEmpty {
-            var bytes: [UInt8] = []
-            for filter in filters { bytes = filter.body(bytes, last: true) }
-            if !bytes.isEmpty { self.downstream.sendBody(self.downstream.allocator.buffer(bytes: bytes)) }
+        if !self.bodyFilters.isEmpty {
+            var chunk = ByteBuffer()
+            for filter in self.bodyFilters { chunk = filter.filter(chunk, last: true) }
+            if chunk.readableBytes > 0 { self.downstream.sendBody(chunk) }
         }
         self.state = .answered
         self.log(status: self.responseStatus, upstreamLatencyMs: self.upstreamLatencyMs)

@@ -1,0 +1,185 @@
+public import TurnpikeModel
+
+/// What the access phase sees of a request (Kong's `kong.request`). Built once per request, only
+/// for routes with access handlers.
+public struct AccessRequest: Sendable {
+    public var method: String
+    /// `http` (or `https` on a TLS listener).
+    public var scheme: String
+    /// The Host the client asked for, without its port, lower-cased (Kong's `get_host`); empty
+    /// when the request had none (HTTP/1.0).
+    public var host: String
+    /// The port of the listener the request came in on (Kong's `get_port`).
+    public var port: Int
+    /// The path as the client sent it, without the query (Kong's `get_path`, not normalized).
+    public var path: Substring
+    /// The raw query string (after `?`, not decoded); nil when the target has none.
+    public var query: Substring?
+    /// Header fields as received, in order (at most `--max-headers` of them, as Kong's
+    /// `lua_max_req_headers`).
+    public var headers: [(name: String, value: String)]
+    /// The whole request body, read only when a handler of the chain `needsBody`; nil when the
+    /// request has none or it was too large to hold (Kong's `client_body_buffer_size`).
+    public var body: [UInt8]?
+    /// The client's address (Kong's `get_forwarded_ip` without trusted proxies: the peer).
+    public var clientAddress: String
+    /// The matched route and its service (look the entities up in the `CredentialDirectory`).
+    public var routeID: EntityID?
+    public var serviceID: EntityID?
+
+    public init(
+        method: String,
+        scheme: String = "http",
+        host: String = "",
+        port: Int = 0,
+        path: Substring = "/",
+        headers: [(name: String, value: String)],
+        query: Substring?,
+        body: [UInt8]? = nil,
+        clientAddress: String = "",
+        routeID: EntityID? = nil,
+        serviceID: EntityID? = nil
+    ) {
+        self.method = method
+        self.scheme = scheme
+        self.host = host
+        self.port = port
+        self.path = path
+        self.headers = headers
+        self.query = query
+        self.body = body
+        self.clientAddress = clientAddress
+        self.routeID = routeID
+        self.serviceID = serviceID
+    }
+
+    /// The first `Content-Type` header.
+    public var contentType: String? { self.header("content-type") }
+
+    /// The first value of a header (case-insensitive name).
+    public func header(_ name: String) -> String? {
+        self.headers.first { HeaderName.equal($0.name, name) }?.value
+    }
+
+    /// The largest body an access handler gets to read: nginx's `client_body_buffer_size` as
+    /// Kong sets it (8 KiB); a larger body reads as no body (Kong's `kong.request.get_body`).
+    public static let bodyBufferLimit = 8 * 1024
+}
+
+/// Changes the access phase makes to the request sent upstream (Kong's `kong.service.request`).
+public struct UpstreamEdits: Sendable {
+    /// Headers removed (case-insensitive names), then `set` applied (replacing).
+    public var remove: [String] = []
+    public var set: [(name: String, value: String)] = []
+    /// A replacement for the raw query string (nil: unchanged; empty: drop the query).
+    public var query: String?
+    /// A replacement for the request body (nil: unchanged); sent with its own Content-Length.
+    public var body: [UInt8]?
+
+    public init() {}
+
+    /// Replaces the header upstream (a later plugin's value wins); nil removes it.
+    public mutating func setHeader(_ name: String, _ value: String?) {
+        HeaderEdits.set(name, value, remove: &self.remove, set: &self.set)
+    }
+}
+
+/// How a plugin's access phase ends.
+public enum AccessOutcome: Sendable, Equatable {
+    /// The next handler runs (then the request goes upstream).
+    case proceed
+    /// The gateway answers; no later handler runs and nothing goes upstream.
+    case respond(LocalResponse)
+    /// The plugin waits for I/O (a Redis reply): the chain resumes at the next handler once the
+    /// plugin completes `pending`, on the request's event loop, or when its timeout passes.
+    case pending(PendingAccess)
+
+    public static func == (a: AccessOutcome, b: AccessOutcome) -> Bool {
+        switch (a, b) {
+        case (.proceed, .proceed): return true
+        case (.respond(let x), .respond(let y)): return x == y
+        case (.pending(let x), .pending(let y)): return x === y
+        default: return false
+        }
+    }
+}
+
+/// The identity an auth plugin established (Kong's `ngx.ctx.authenticated_*`).
+public struct Authentication: Sendable {
+    public var consumer: Consumer
+    /// Nil for the anonymous consumer.
+    public var credentialID: EntityID?
+}
+
+/// Per-request state the access phase threads through the plugins of a chain.
+public struct AccessContext: Sendable {
+    public var request: AccessRequest
+    public var edits = UpstreamEdits()
+    public var authentication: Authentication?
+    /// Kong's `kong.ctx`: state a plugin keeps for the later phases of the same request.
+    public var plugins = PluginContext()
+    /// Wall-clock seconds, for credential `ttl`s (injected so tests control time).
+    public var now: Int
+
+    public init(request: AccessRequest, now: Int) {
+        self.request = request
+        self.now = now
+    }
+}
+
+/// Lookups the access phase needs from the running config (the snapshot implements it).
+public protocol CredentialDirectory: Sendable {
+    func keyAuthCredential(key: String) -> KeyAuthCredential?
+    func basicAuthCredential(username: String) -> BasicAuthCredential?
+    /// The consumer's ACL groups, in file order.
+    func groups(consumer: EntityID) -> [String]
+    func consumer(id: EntityID) -> Consumer?
+    func consumer(idOrUsername: String) -> Consumer?
+    func route(id: EntityID) -> Route?
+    func service(id: EntityID) -> Service?
+}
+
+/// A plugin instance ready to run its access phase.
+public protocol AccessHandler: Sendable {
+    var name: String { get }
+    /// Whether the handler reads the request body: the pipeline then holds the body (up to
+    /// `AccessRequest.bodyBufferLimit`) and runs the chain once it is complete.
+    var needsBody: Bool { get }
+    /// Runs on the event loop: synchronous, no blocking. To wait on I/O, return `.pending`.
+    func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome
+}
+
+extension AccessHandler {
+    public var needsBody: Bool { false }
+}
+
+extension AccessContext {
+    /// Kong's identity headers: each is set or removed, so clients cannot smuggle them.
+    public mutating func setConsumerHeaders(consumer: Consumer, credentialID: EntityID?) {
+        let id = consumer.id.description
+        let credential = credentialID?.description
+        if self.edits.set.isEmpty && self.edits.remove.isEmpty {
+            // The usual case, the first plugin to edit headers: no earlier edit to replace.
+            self.edits.remove = Self.identityHeaders
+            self.edits.set.reserveCapacity(4)
+            self.edits.set.append(("X-Consumer-ID", id))
+            if let value = consumer.customID { self.edits.set.append(("X-Consumer-Custom-ID", value)) }
+            if let value = consumer.username { self.edits.set.append(("X-Consumer-Username", value)) }
+            if let credential { self.edits.set.append(("X-Credential-Identifier", credential)) }
+            if credential == nil { self.edits.set.append(("X-Anonymous-Consumer", "true")) }
+        } else {
+            self.edits.setHeader("X-Consumer-ID", id)
+            self.edits.setHeader("X-Consumer-Custom-ID", consumer.customID)
+            self.edits.setHeader("X-Consumer-Username", consumer.username)
+            self.edits.setHeader("X-Credential-Identifier", credential)
+            self.edits.setHeader("X-Anonymous-Consumer", credential == nil ? "true" : nil)
+        }
+        self.authentication = Authentication(consumer: consumer, credentialID: credentialID)
+    }
+
+    /// The headers `setConsumerHeaders` sets or removes, in the order they go upstream.
+    static let identityHeaders = [
+        "X-Consumer-ID", "X-Consumer-Custom-ID", "X-Consumer-Username", "X-Credential-Identifier",
+        "X-Anonymous-Consumer",
+    ]
+}

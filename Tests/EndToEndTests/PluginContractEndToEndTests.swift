@@ -1,0 +1,187 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+import Testing
+import TurnpikeModel
+import TurnpikePlugins
+import TurnpikeServer
+import TurnpikeTestSupport
+
+/// A store that answers later, on the event loop that asked, as a network client (Redis) does;
+/// the key `never` is never answered.
+final class FakeStore: PluginStore {
+    let values: [String: String]
+
+    init(values: [String: String]) {
+        self.values = values
+    }
+
+    func lookup(_ key: String, _ completion: @escaping (String?) -> Void) {
+        guard key != "never", let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return }
+        let value = self.values[key]
+        loop.assumeIsolated().scheduleTask(in: .milliseconds(20)) { completion(value) }
+    }
+}
+
+/// A test plugin using every capability of the wave-2 contract: an access phase that waits on a
+/// store (with a timeout), a local answer with its own body and repeated headers, per-request
+/// state across phases, a response phase that reads the response's headers, a body filter chosen
+/// per response, and a log phase that sees the state.
+struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogPhaseHandler {
+    static let name = "contract-test"
+    static let priority = 900
+    static let logged = Mutex<[String: String]>([:])
+
+    typealias Config = EmptyPluginConfig
+
+    let store: FakeStore
+    var name: String { Self.name }
+
+    func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
+        if context.request.method == "OPTIONS" {
+            return .respond(
+                LocalResponse(
+                    status: 200,
+                    headers: [
+                        (name: "Content-Type", value: "text/plain"), (name: "Vary", value: "Origin"),
+                        (name: "Vary", value: "Accept"),
+                    ],
+                    body: .bytes(Array("preflight for \(context.request.path)".utf8))
+                )
+            )
+        }
+        context.plugins[plugin: Self.name]["path"] = String(context.request.path)
+        guard let key = context.request.header("x-lookup") else { return .proceed }
+        let pending = PendingAccess(timeout: .milliseconds(300)) { _ in
+            .respond(LocalResponse(status: 504, message: "lookup timed out"))
+        }
+        self.store.lookup(key) { value in
+            pending.resume { context in
+                context.edits.setHeader("X-Looked-Up", value ?? "none")
+                context.plugins[plugin: Self.name]["looked"] = value ?? "none"
+                return value == "deny" ? .respond(LocalResponse(status: 403, message: "denied by lookup")) : .proceed
+            }
+        }
+        return .pending(pending)
+    }
+
+    func response(_ context: inout ResponseContext) {
+        context.setHeader("X-Upstream-Type", context.headers.first("content-type") ?? "-")
+        context.addHeader("Vary", "Origin")
+        let looked = context.plugins.value("looked", of: Self.name, as: String.self) ?? "-"
+        context.setHeader("X-Ctx-Looked", looked)
+    }
+
+    func bodyFilter(for response: ResponseContext) -> (any BodyFilter)? {
+        (response.header("content-type") ?? "").hasPrefix("text/plain") ? Shout() : nil
+    }
+
+    /// Upper-cases a text body, keeping per-response state (how many pieces it saw).
+    final class Shout: BodyFilter {
+        var pieces = 0
+
+        func filter(_ chunk: ByteBuffer, last: Bool) -> ByteBuffer {
+            var out = ByteBuffer(bytes: chunk.readableBytesView.map { $0 >= 0x61 && $0 <= 0x7A ? $0 - 0x20 : $0 })
+            if chunk.readableBytes > 0 { self.pieces += 1 }
+            if last { out.writeString(" (\(self.pieces))") }
+            return out
+        }
+    }
+
+    func log(_ entry: LogEntry) {
+        let path = entry.plugins.value("path", of: Self.name, as: String.self) ?? "?"
+        let looked = entry.plugins.value("looked", of: Self.name, as: String.self) ?? "-"
+        Self.logged.withLock { $0[path] = looked }
+    }
+}
+
+/// The plugin contract wave 2 needs (docs/plugins.md), through a real gateway.
+@Suite struct PluginContractEndToEndTests {
+    static let registry = PluginRegistry(
+        entries: PluginRegistry.builtIn.entries + [
+            PluginRegistry.Entry(ContractPlugin.self) { _, stores in
+                ContractPlugin(store: stores.store("contract-test") { FakeStore(values: ["a": "alpha", "d": "deny"]) })
+            }
+        ]
+    )
+
+    static func config(_ text: ScriptedUpstream) -> String {
+        """
+        _format_version: "3.0"
+        services:
+          - name: echo
+            url: http://{{MOCK}}
+            routes:
+              - name: echo
+                paths: [/echo]
+          - name: text
+            url: http://127.0.0.1:\(text.port)
+            routes:
+              - name: text
+                paths: [/text]
+        plugins:
+          - name: contract-test
+        """
+    }
+
+    static let text = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 5\r\n\r\nhello"
+
+    func withGateway(_ body: (TestGateway) async throws -> Void) async throws {
+        try await ScriptedUpstream.with(response: Self.text) { text in
+            try await TestGateway.with(yaml: Self.config(text), registry: Self.registry, body)
+        }
+    }
+
+    @Test func accessWaitsOnAStoreAndTheStateReachesEveryPhase() async throws {
+        try await withGateway { gw in
+            let r = try TestClient.get(port: gw.proxyPort, "/echo/request", headers: ["X-Lookup": "a"])
+            #expect(r.status == 200)
+            #expect((r.json?["headers"] as? [String: String])?["x-looked-up"] == "alpha")
+            #expect(r.header("x-ctx-looked") == "alpha")
+            #expect(r.header("x-upstream-type")?.hasPrefix("application/json") == true)
+            #expect(r.headers("vary") == ["Origin"])
+            // JSON: the body filter declined, so the length passes through.
+            #expect(r.header("content-length") != nil && r.header("transfer-encoding") == nil)
+            try await Task.sleep(for: .milliseconds(50))
+            #expect(ContractPlugin.logged.withLock { $0["/echo/request"] } == "alpha")
+
+            let denied = try TestClient.get(port: gw.proxyPort, "/echo/request", headers: ["X-Lookup": "d"])
+            #expect(denied.status == 403)
+            #expect(denied.json?["message"] as? String == "denied by lookup")
+            #expect(denied.header("x-ctx-looked") == "deny")
+        }
+    }
+
+    @Test func aStoreThatNeverAnswersTimesOut() async throws {
+        try await withGateway { gw in
+            let r = try TestClient.get(port: gw.proxyPort, "/echo/request", headers: ["X-Lookup": "never"])
+            #expect(r.status == 504)
+            #expect(r.json?["message"] as? String == "lookup timed out")
+            // The connection and the gateway go on.
+            #expect(try TestClient.get(port: gw.proxyPort, "/echo/request").status == 200)
+        }
+    }
+
+    @Test func aLocalAnswerWithItsOwnBodyAndRepeatedHeaders() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            try client.send("OPTIONS /echo/x HTTP/1.1\r\nHost: a\r\n\r\n")
+            let r = try client.readResponse()
+            #expect(r.status == 200)
+            #expect(r.text == "preflight for /echo/x")
+            #expect(r.header("content-type") == "text/plain")
+            // The plugin's two Vary lines, then the response phase's own.
+            #expect(r.headers("vary") == ["Origin", "Accept", "Origin"])
+            #expect(r.header("x-upstream-type") == "text/plain")
+        }
+    }
+
+    @Test func aBodyFilterChosenPerResponse() async throws {
+        try await withGateway { gw in
+            let r = try TestClient.get(port: gw.proxyPort, "/text")
+            #expect(r.status == 200)
+            #expect(r.text == "HELLO (1)")
+            #expect(r.header("content-length") == nil && r.header("transfer-encoding") == "chunked")
+        }
+    }
+}
