@@ -1,7 +1,7 @@
 import TurnpikeModel
 
 /// Kong's bodies for responses the gateway makes itself (no route, plugin rejections, upstream
-/// failures), negotiated on `Accept` (kong-format.md §5.10).
+/// failures), negotiated on `Accept` (kong/tools/http.lua's error templates, kong/error_handlers.lua).
 public enum GatewayError {
     public enum Format: Sendable, Equatable {
         case json, text, html, xml

@@ -110,7 +110,7 @@ public final class Snapshot: Sendable {
         self.routes = routes
     }
 
-    /// Kong's precedence (plugins.md §2.2) for scopes known before authentication: per plugin name,
+    /// Kong's precedence (kong/runloop/plugins_iterator.lua) for scopes known before authentication: per plugin name,
     /// route+service, then route, then service, then global; disabled instances do not count.
     /// The instances that apply are split per phase, each in priority order.
     static func chains(_ plugins: [ConfiguredPlugin], route: EntityID?, service: EntityID?) -> PhaseChains {

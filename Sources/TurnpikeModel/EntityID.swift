@@ -122,7 +122,7 @@ public struct EntityID: Sendable, Hashable, Comparable, CustomStringConvertible 
 
 /// Kong's deterministic declarative ids: `uuid5(uuid5(N0, collection), key)`.
 public enum DeclarativeIDs {
-    /// Kong's root namespace for declarative ids (`kong/db/declarative/import.lua`... see kong-format.md §1.4).
+    /// Kong's root namespace for declarative ids (kong/db/declarative/import.lua).
     public static let root = EntityID("fd02801f-0957-4a15-a55a-c8d9606f30b5")!
 
     public static func namespace(_ collection: String) -> EntityID {

@@ -1,4 +1,4 @@
-/// Kong's request-path normalisation (kong-format.md §5.1): decode `%XX` except for reserved
+/// Kong's request-path normalisation (kong/tools/uri.lua, `normalize`): decode `%XX` except for reserved
 /// characters (whose escapes are upper-cased and kept), remove dot segments, collapse `//`.
 ///
 /// Used to check that route prefix paths are already normal, and by the router on every request.

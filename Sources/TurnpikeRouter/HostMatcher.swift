@@ -1,4 +1,4 @@
-/// Host, port and SNI rules of kong-format.md §5.2, on bytes (Kong compares bytes, case-sensitively).
+/// Host, port and SNI rules of Kong's traditional_compatible router (kong/router/transform.lua), on bytes (Kong compares bytes, case-sensitively).
 enum HostMatcher {
     /// Kong's `split_host_port`: split at the first `:` when the rest is a number; otherwise the
     /// whole value is the host and there is no port (so `[::1]:80` stays one host, as in Kong).

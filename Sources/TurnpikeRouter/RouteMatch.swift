@@ -9,9 +9,9 @@ public struct RouteMatch: Sendable {
     public let priority: UInt64
     /// Length of the matched part at the start of the path: the prefix for a prefix path, the
     /// whole regex match for a regex path; nil when the route has no path criterion. This is
-    /// what `strip_path` removes (kong-format.md §5.5).
+    /// what `strip_path` removes (kong/router/utils.lua).
     public let matchedPathLength: Int?
-    /// Regex captures (kong-format.md §5.3); nil for prefix paths and regexes without groups.
+    /// Regex captures (Kong's `uri_captures`); nil for prefix paths and regexes without groups.
     public let captures: RegexCaptures?
 
     /// The matched part of `path` (pass the request's normalised path).

@@ -2,7 +2,7 @@ public import TurnpikeModel
 
 /// How route priorities are computed.
 public enum PriorityMode: Sendable, Hashable {
-    /// What Kong 3.x OSS computes (kong-format.md §5.2): most fields shifted in 32 bits and
+    /// What Kong 3.x OSS computes (kong/router/transform.lua, `get_priority`): most fields shifted in 32 bits and
     /// sign-extended. The default; routes the same requests as Kong.
     case kongCompatible
     /// The layout Kong documents (Kong EE's `route_match_calculation = strict`): criteria count in

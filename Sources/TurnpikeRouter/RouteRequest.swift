@@ -1,6 +1,6 @@
 /// What the router looks at in a request.
 ///
-/// `path` must already be normalised (kong-format.md §5.1): the caller runs
+/// `path` must already be normalised (kong/tools/uri.lua, `normalize`): the caller runs
 /// `PathNormalizer.normalize` once on the path without its query, because the same bytes also feed
 /// `strip_path` and `UpstreamPath.join`. The router does not normalise again.
 public struct RouteRequest: Sendable {
@@ -13,7 +13,7 @@ public struct RouteRequest: Sendable {
     /// The normalised path.
     public var path: [UInt8]
     /// Request headers in arrival order (names as received; only the first 100 are looked at,
-    /// kong-format.md §5.11). Names compare case-insensitively with `_` read as `-`.
+    /// kong/router/compat.lua). Names compare case-insensitively with `_` read as `-`.
     public var headers: [(name: String, value: String)]
     /// True for HTTPS requests (TLS terminated here).
     public var isTLS: Bool

@@ -110,7 +110,7 @@ public final class RouteTable: Sendable {
             let port = state.hostPort ?? request.port
             guard entry.hosts.contains(where: { $0.matches(host: host, port: port) }) else { return nil }
         }
-        // Kong's compat router ignores `snis` for non-HTTPS requests (kong-format.md §5.2).
+        // Kong's compat router ignores `snis` for non-HTTPS requests (kong/router/transform.lua).
         if !entry.snis.isEmpty, request.isTLS {
             guard let sni = request.sni else { return nil }
             let bytes = Array(sni.utf8)

@@ -1,4 +1,4 @@
-/// The path sent upstream (kong-format.md §5.5, Kong's `path_handling: v0`) and
+/// The path sent upstream (kong/router/utils.lua `get_upstream_uri_v0`, Kong's `path_handling: v0`; spec/fixtures/router_path_handling_tests.lua) and
 /// `X-Forwarded-Prefix`. Pure functions on the normalised request path.
 public enum UpstreamPath {
     /// Joins the service path and the request path.

@@ -40,7 +40,7 @@ enum ASCII {
         bytes.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }
     }
 
-    /// Header names for routing: ASCII lower-case, `_` treated like `-` (kong-format.md §5.11).
+    /// Header names for routing: ASCII lower-case, `_` treated like `-` (kong/router/compat.lua).
     static func headerKey(_ name: String) -> String {
         var bytes = Self.lowercased(name.utf8)
         for i in bytes.indices where bytes[i] == UInt8(ascii: "_") { bytes[i] = UInt8(ascii: "-") }

@@ -45,7 +45,7 @@ struct StampPlugin: Plugin, ResponseHandler, BodyHandler, LogPhaseHandler {
     }
 }
 
-/// Response and log phases (plugins.md §1.2): they run for proxied responses and for the
+/// Response and log phases (kong/init.lua: header_filter, body_filter and log run on every response): they run for proxied responses and for the
 /// gateway's own answers, including an access-phase 401.
 @Suite struct PluginPhasesEndToEndTests {
     static let registry = PluginRegistry(

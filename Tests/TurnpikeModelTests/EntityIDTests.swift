@@ -18,7 +18,7 @@ import TurnpikeModel
         #expect((a < b) == (a.description < b.description))
     }
 
-    /// Ids Kong's own tests hard-code (kong-format.md §1.4), recomputed with our UUIDv5.
+    /// Ids Kong's own tests hard-code (spec/02-integration/04-admin_api/15-off_spec.lua), recomputed with our UUIDv5.
     @Test(arguments: [
         ("services", "my-service", "0855b320-0dd2-547d-891d-601e9b38647f"),
         ("routes", "my-route", "481a9539-f49c-51b6-b2e2-fe99ee68866c"),

@@ -2,7 +2,7 @@ import Testing
 import TurnpikeModel
 import TurnpikePlugins
 
-/// key-auth with `key_in_body` (plugins.md §3.3, §3.6) and the body readers behind it.
+/// key-auth with `key_in_body` (kong/plugins/key-auth/handler.lua, kong/pdk/request.lua `get_body`) and the body readers behind it.
 @Suite struct KeyAuthBodyTests {
     static let form = "application/x-www-form-urlencoded"
 

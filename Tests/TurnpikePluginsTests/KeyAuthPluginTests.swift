@@ -2,7 +2,7 @@ import Testing
 import TurnpikeModel
 import TurnpikePlugins
 
-/// key-auth's access phase on hand-built requests (plugins.md §3).
+/// key-auth's access phase on hand-built requests (kong/plugins/key-auth/handler.lua).
 @Suite struct KeyAuthPluginTests {
     static let here = SourceLocation(file: "t", line: 1, column: 1)
     static let alice: Consumer = {

@@ -3,7 +3,7 @@ import TurnpikeModel
 import TurnpikeRouter
 
 @Suite struct RoutePriorityTests {
-    /// Every check value of kong-format.md §5.2.
+    /// Priorities as kong/router/transform.lua `get_priority` computes them (32-bit quirks included).
     static let checkValues: [(Route, UInt64)] = [
         (TestRoutes.route("a", paths: ["/foo"]), 0x2000_0004),
         (TestRoutes.route("b", paths: ["/foo/bar"]), 0x2000_0008),

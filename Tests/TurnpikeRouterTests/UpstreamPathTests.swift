@@ -3,7 +3,7 @@ import TurnpikeModel
 import TurnpikeRouter
 
 @Suite struct UpstreamPathTests {
-    /// kong-format.md §5.5 check vectors: service path, route path (nil: host-only route),
+    /// Kong's path-joining vectors (spec/fixtures/router_path_handling_tests.lua): service path, route path (nil: host-only route),
     /// strip_path (nil: either), raw request path, expected upstream path.
     static let vectors: [(String, String?, Bool?, String, String)] = [
         ("/", "/", nil, "/route/req", "/route/req"),

@@ -5,7 +5,7 @@ import TurnpikePlugins
 
 @testable import TurnpikeServer
 
-/// The heads the proxy writes itself (kong-format.md §5.7–5.9), checked byte for byte.
+/// The heads the proxy writes itself (kong/runloop/handler.lua, kong/templates/nginx_kong.lua), checked byte for byte.
 @Suite struct HeaderRulesTests {
     static func text(_ buffer: ByteBuffer) -> String { String(buffer: buffer) }
 

@@ -4,7 +4,7 @@ import TurnpikeModel
 import TurnpikePlugins
 import TurnpikeServer
 
-/// Kong's scope precedence (plugins.md §2.2) as the snapshot resolves it per route: per plugin
+/// Kong's scope precedence (kong/runloop/plugins_iterator.lua) as the snapshot resolves it per route: per plugin
 /// name the most specific enabled instance runs (route+service, route, service, global); a
 /// disabled instance does not hide a less specific enabled one. Each instance is told apart by
 /// its key name.

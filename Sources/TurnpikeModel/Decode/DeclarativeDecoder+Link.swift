@@ -69,7 +69,7 @@ extension DeclarativeDecoder {
         self.pending = []
     }
 
-    /// Kong's uniqueness rules (kong-format.md §1.5); the error goes to the second occurrence.
+    /// Kong's uniqueness rules (kong/db/schema/others/declarative_config.lua); the error goes to the second occurrence.
     func checkUniqueness() {
         var flagged = Set<String>()
         // Items are read by index through the closures: iterating would copy every entity struct.

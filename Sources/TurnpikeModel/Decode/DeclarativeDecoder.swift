@@ -11,7 +11,7 @@ struct Reference {
     var path: FieldPath
 
     /// The text Kong folds into derived ids. Kong adds nothing for the object form (a quirk that
-    /// makes distinct plugins collide); turnpike uses the id, as kong-format.md §1.4 recommends.
+    /// makes distinct plugins collide); turnpike uses the id.
     var idPart: String {
         switch self.form {
         case .text(let s): return s

@@ -221,7 +221,7 @@ extension DeclarativeDecoder {
     }
 }
 
-/// Route field rules (kong-format.md §2.2).
+/// Route field rules (kong/db/schema/entities/routes.lua).
 public enum RouteRules {
     /// A `hosts` element, as Kong's `typedefs.hosts` checks it (kong/db/schema/typedefs.lua): at
     /// most one `*`, as the whole leftmost or rightmost label; then, with the `*` replaced by `abc`,

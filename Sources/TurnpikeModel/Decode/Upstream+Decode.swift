@@ -64,7 +64,7 @@ extension DeclarativeDecoder {
         let targetsNode = r.take("targets")
         r.finish(allowExtras: true)
 
-        // Kong's shorthand coupling between algorithm and hash_on (kong-format.md §2.6).
+        // Kong's shorthand coupling between algorithm and hash_on (kong/db/schema/entities/upstreams.lua).
         if algorithm == "least-connections" || algorithm == "latency" { hashOn = nil }
         if hashOnGiven, let h = hashOn { algorithm = h == "none" ? "round-robin" : "consistent-hashing" }
         let on = hashOn ?? "none"

@@ -1,6 +1,6 @@
 public import TurnpikeModel
 
-/// acl's config (plugins.md §6.1): exactly one of `allow` and `deny`.
+/// acl's config (kong/plugins/acl/schema.lua): exactly one of `allow` and `deny`.
 public struct ACLConfig: PluginConfig, Equatable {
     public var allow: [String]?
     public var deny: [String]?

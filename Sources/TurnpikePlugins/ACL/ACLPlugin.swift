@@ -1,6 +1,6 @@
 public import TurnpikeModel
 
-/// Kong's acl: allow or deny consumers by group, after authentication (plugins.md §6.1).
+/// Kong's acl: allow or deny consumers by group, after authentication (kong/plugins/acl/handler.lua).
 public struct ACLPlugin: Plugin, AccessHandler {
     public static let name = "acl"
     public static let priority = 950

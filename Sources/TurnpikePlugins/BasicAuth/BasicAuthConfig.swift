@@ -1,6 +1,6 @@
 public import TurnpikeModel
 
-/// basic-auth's config (plugins.md §6.2), Kong defaults filled in.
+/// basic-auth's config (kong/plugins/basic-auth/schema.lua), Kong defaults filled in.
 public struct BasicAuthConfig: PluginConfig, Equatable {
     public var anonymous: String?
     public var hideCredentials = false

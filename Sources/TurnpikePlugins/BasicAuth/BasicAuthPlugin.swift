@@ -1,7 +1,7 @@
 public import TurnpikeModel
 
 /// Kong's basic-auth: `Authorization: Basic base64(user:password)` against consumer credentials
-/// (plugins.md §6.2).
+/// (kong/plugins/basic-auth/access.lua).
 public struct BasicAuthPlugin: Plugin, AccessHandler {
     public static let name = "basic-auth"
     public static let priority = 1100
@@ -30,7 +30,7 @@ public struct BasicAuthPlugin: Plugin, AccessHandler {
         var used: String?
         var credentials: (user: String, password: String)?
         for header in ["proxy-authorization", "authorization"] {
-            guard let value = context.request.headers.first(where: { Self.lowerEquals($0.name, header) })?.value else {
+            guard let value = context.request.header(header) else {
                 continue
             }
             used = header
@@ -77,10 +77,6 @@ public struct BasicAuthPlugin: Plugin, AccessHandler {
         return (
             String(decoding: decoded[..<colon], as: UTF8.self), String(decoding: decoded[(colon + 1)...], as: UTF8.self)
         )
-    }
-
-    static func lowerEquals(_ name: String, _ lower: String) -> Bool {
-        name.utf8.count == lower.utf8.count && name.lowercased() == lower
     }
 }
 

@@ -1,5 +1,5 @@
 /// The top-level fields of a request body, read as Kong's `kong.request.get_body()` reads them
-/// (plugins.md §3.3): `application/x-www-form-urlencoded`, `application/json` (an object) and
+/// (kong/pdk/request.lua, `get_body`): `application/x-www-form-urlencoded`, `application/json` (an object) and
 /// `multipart/form-data`, the media type matched by prefix, case-insensitively. Anything else,
 /// or a body that does not parse, has no fields (never an error).
 ///

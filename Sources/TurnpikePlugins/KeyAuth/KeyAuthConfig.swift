@@ -1,6 +1,6 @@
 public import TurnpikeModel
 
-/// key-auth's config (plugins.md §3.1), Kong defaults filled in.
+/// key-auth's config (kong/plugins/key-auth/schema.lua), Kong defaults filled in.
 public struct KeyAuthConfig: PluginConfig, Equatable {
     public var keyNames: [String] = ["apikey"]
     public var hideCredentials = false

@@ -1,7 +1,7 @@
 public import TurnpikeModel
 
 /// Kong's key-auth: a consumer proves itself with an API key in a header or the query string
-/// (plugins.md §3).
+/// (kong/plugins/key-auth/handler.lua).
 public struct KeyAuthPlugin: Plugin, AccessHandler {
     public static let name = "key-auth"
     public static let priority = 1250

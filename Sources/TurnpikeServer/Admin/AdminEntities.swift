@@ -2,7 +2,7 @@ import TurnpikeEngine
 import TurnpikeModel
 import TurnpikePlugins
 
-/// Kong's read-only DB-less entity endpoints (kong-format.md §4.2–4.3), answered from a snapshot.
+/// Kong's read-only DB-less entity endpoints (kong/api/endpoints.lua; spec/02-integration/04-admin_api/15-off_spec.lua), answered from a snapshot.
 /// Pure: a path and query in, a status and a JSON document out.
 enum AdminEntities {
     struct Reply {

@@ -252,7 +252,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         "keyauth_credentials": "key", "basicauth_credentials": "username",
     ]
 
-    /// Writes in DB-less mode (kong-format.md §4.4): Kong's 405 bodies, whatever the request body.
+    /// Writes in DB-less mode (kong/api/endpoints.lua, DB-less): Kong's 405 bodies, whatever the request body.
     private func refuseWrite(
         context: ChannelHandlerContext,
         head: HTTPRequestHead,

@@ -129,3 +129,10 @@ final class BalancerCursors {
         return balancer.slots[i % balancer.slots.count]
     }
 }
+
+/// Kong's latency headers and log fields count whole milliseconds.
+enum Latency {
+    static func milliseconds(from start: NIODeadline, to end: NIODeadline) -> Int64 {
+        (end - start).nanoseconds / 1_000_000
+    }
+}

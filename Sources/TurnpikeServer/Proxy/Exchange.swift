@@ -122,7 +122,7 @@ final class Exchange: UpstreamDelegate {
         self.headSent = true
         let now = NIODeadline.now()
         self.sentAt = now
-        self.proxyLatency = (now - self.pipeline.start).nanoseconds / 1_000_000
+        self.proxyLatency = Latency.milliseconds(from: self.pipeline.start, to: now)
         let upstream = connection.handler
         upstream.expectResponse(to: self.method)
         upstream.send(self.upstreamHead.bytes)
@@ -272,7 +272,7 @@ final class Exchange: UpstreamDelegate {
         }
         self.pipeline.upstreamResponseHead(
             head,
-            upstreamLatencyMs: self.sentAt.map { (now - $0).nanoseconds / 1_000_000 } ?? 0,
+            upstreamLatencyMs: self.sentAt.map { Latency.milliseconds(from: $0, to: now) } ?? 0,
             proxyLatencyMs: self.proxyLatency
         )
     }
@@ -312,7 +312,7 @@ final class Exchange: UpstreamDelegate {
                 "upstream write timeout",
                 metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"]
             )
-            self.upstreamFailed(.readTimeout)
+            self.upstreamFailed(.writeTimeout)
         }
     }
 
@@ -362,7 +362,7 @@ final class Exchange: UpstreamDelegate {
         // A pooled connection the upstream had closed: try a fresh one, invisibly, even with
         // `retries: 0` (nothing reached the upstream's application).
         if self.reusedConnection, !(connection?.handler.receivedResponseBytes ?? true), self.replay != nil,
-            error != .readTimeout
+            error != .readTimeout, error != .writeTimeout
         {
             self.logger.debug(
                 "stale pooled upstream connection, reconnecting",
@@ -428,7 +428,7 @@ final class Exchange: UpstreamDelegate {
 
     private func failFor(_ error: UpstreamError) {
         switch error {
-        case .connectTimeout, .readTimeout:
+        case .connectTimeout, .readTimeout, .writeTimeout:
             self.fail(status: .gatewayTimeout, message: "The upstream server is timing out")
         default:
             self.fail(status: .badGateway, message: "An invalid response was received from the upstream server")
@@ -491,9 +491,5 @@ final class Exchange: UpstreamDelegate {
         )
         self.upstreamFailed(.readTimeout)
         return nil
-    }
-
-    static func milliseconds(since start: NIODeadline) -> Int64 {
-        (NIODeadline.now() - start).nanoseconds / 1_000_000
     }
 }

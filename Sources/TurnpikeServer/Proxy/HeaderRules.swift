@@ -2,10 +2,11 @@ import NIOCore
 import NIOHTTP1
 import TurnpikePlugins
 
-/// Header rewriting between client and upstream (kong-format.md §5.7–5.9). Pure functions, on
+/// Header rewriting between client and upstream (kong/runloop/handler.lua, kong/templates/nginx_kong.lua). Pure functions, on
 /// the hot path: names are compared case-insensitively in place, without lower-cased copies.
 enum HeaderRules {
-    /// ASCII case-insensitive equality with a lower-case literal.
+    /// ASCII case-insensitive equality with a lower-case literal: `HeaderName.equal`'s fast path
+    /// for names the gateway knows (only one side needs folding).
     @inline(__always)
     static func equals(_ name: String, _ lower: StaticString) -> Bool {
         Self.equals(name.utf8, lower)
@@ -122,7 +123,7 @@ enum HeaderRules {
         !names.isEmpty && names.contains { HeaderName.equal($0.utf8, name) }
     }
 
-    /// What the gateway adds to a request it sends upstream (kong-format.md §5.7).
+    /// What the gateway adds to a request it sends upstream (kong/runloop/handler.lua `access.before`).
     struct Forwarding {
         var host: String
         var clientAddress: String

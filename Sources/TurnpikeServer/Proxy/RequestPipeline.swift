@@ -513,7 +513,7 @@ final class RequestPipeline {
         self.downstream.sendHead(
             ResponseHeadOut(
                 status: status,
-                kind: .local(headers: headers, latencyMs: Self.milliseconds(since: self.start)),
+                kind: .local(headers: headers, latencyMs: Latency.milliseconds(from: self.start, to: .now())),
                 requestID: self.requestID,
                 edits: self.responseEdits(status: status, headers: HeaderFields(headers)),
                 contentLength: bodyBytes,
@@ -554,15 +554,11 @@ final class RequestPipeline {
             routeID: self.routeID,
             serviceID: self.serviceID,
             consumerID: self.consumer?.id,
-            totalLatencyMs: Self.milliseconds(since: self.start),
+            totalLatencyMs: Latency.milliseconds(from: self.start, to: .now()),
             upstreamLatencyMs: upstreamLatencyMs
         )
         entry.plugins = self.plugins
         for handler in log { handler.log(entry) }
-    }
-
-    static func milliseconds(since start: NIODeadline) -> Int64 {
-        (NIODeadline.now() - start).nanoseconds / 1_000_000
     }
 
     // MARK: - From the exchange

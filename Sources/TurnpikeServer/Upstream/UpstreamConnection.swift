@@ -27,6 +27,8 @@ enum UpstreamError: Error, Equatable {
     case connectFailed(String)
     case connectTimeout
     case readTimeout
+    /// The upstream refused more of the request body for `write_timeout`.
+    case writeTimeout
     case closedEarly
     case io(String)
     case invalidResponse

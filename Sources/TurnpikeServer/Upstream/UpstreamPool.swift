@@ -56,7 +56,7 @@ final class UpstreamPool {
             .channelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 128 * 1024))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Header names and values come from NIO's request parser or from us: already valid.
+                    // Header lines come from Turnpike's request parser or from the gateway: already valid.
                     // Requests go up as bytes the proxy writes; responses are parsed by the handler.
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
