@@ -8,46 +8,40 @@ import TurnpikePlugins
 
 /// The upstream part of one request: connects (or reuses a pooled connection), streams the
 /// request body up and the response down, retries as Kong does, and reports back to its
-/// `RequestPipeline`.
+/// `RequestPipeline`. Its decisions are `ExchangeStateMachine`'s; this class does the I/O.
 ///
 /// Loop-confined: the client connection, the upstream connection and every callback run on one
 /// event loop.
 final class Exchange: UpstreamDelegate {
     /// Unowned, not weak: a weak reference gives the pipeline a side table, which makes every
-    /// retain of it slow. The pipeline outlives every call into it: a closed client marks the
-    /// exchange finished (`clientClosed`) before the pipeline goes, and every entry point checks
-    /// `finished` before touching it.
+    /// retain of it slow. The pipeline outlives every call into it: a closed client finishes the
+    /// exchange (`clientClosed`) before the pipeline goes, and every entry point checks that.
     private unowned let pipeline: RequestPipeline
     private let pool: UpstreamPool
+    private var machine: ExchangeStateMachine
     /// The request head as sent upstream (kept for retries).
     private var upstreamHead: UpstreamRequestHead
     /// The request body goes up chunked (the client sent it chunked).
     private let chunkedBody: Bool
     private let expectContinue: Bool
-    private let webSocketUpgrade: Bool
     private var key: UpstreamKey
     private let service: ServicePlan
     private let method: HTTPMethod
 
     private var connection: UpstreamConnection?
-    private var reusedConnection = false
     /// Body parts received before the upstream connection is ready.
     private var pendingBody: [ByteBuffer] = []
     private var pendingBytes = 0
-    /// The body so far, while it fits the replay buffer; nil once it does not (no more retries).
-    private var replay: [ByteBuffer]? = []
+    /// The body so far, while it fits the replay buffer (for a second attempt).
+    private var replay: [ByteBuffer] = []
     private var replayBytes = 0
-    private(set) var clientEnded = false
-    private var headSent = false
-    private var bytesSentUpstream = false
     private var upstreamNeedsFlush = false
-    private(set) var responseStarted = false
-    /// A 101 went to the client; the connections become a tunnel at the response's end.
-    private var upgrading = false
-    private var finished = false
-    private var attempts = 0
     private var sentAt: NIODeadline?
     private var proxyLatency: Int64 = 0
+    /// `write_timeout`: the longest time the upstream may refuse more of the request body.
+    private var writeTimer: Scheduled<Void>?
+    /// The clock was read during the current upstream read (by the response head).
+    private var readClockFresh = false
 
     init(
         pipeline: RequestPipeline,
@@ -57,7 +51,8 @@ final class Exchange: UpstreamDelegate {
         expectContinue: Bool,
         webSocketUpgrade: Bool,
         key: UpstreamKey,
-        service: ServicePlan
+        service: ServicePlan,
+        requestEnded: Bool
     ) {
         self.pipeline = pipeline
         self.pool = pool
@@ -65,32 +60,36 @@ final class Exchange: UpstreamDelegate {
         self.upstreamHead = upstreamHead
         self.chunkedBody = chunkedBody
         self.expectContinue = expectContinue
-        self.webSocketUpgrade = webSocketUpgrade
         self.key = key
         self.service = service
-        self.lastUpstreamRead = pipeline.start
+        self.machine = ExchangeStateMachine(
+            policy: ExchangeStateMachine.Policy(
+                retries: service.retries,
+                method: pipeline.head.method,
+                readTimeout: .milliseconds(Int64(service.readTimeout)),
+                webSocket: webSocketUpgrade
+            ),
+            start: pipeline.start,
+            requestEnded: requestEnded
+        )
     }
 
     private var requestID: String { self.pipeline.requestID }
     private var logger: Logger { self.pipeline.connection.logger }
     private var downstream: any Downstream { self.pipeline.downstream }
 
-    private var eventLoop: any EventLoop { self.pool.eventLoop }
-
-    /// Starts the exchange; `requestEnded` when the request has no body still to come (the read
-    /// timer then starts with the head's send, with no second clock read).
-    func begin(requestEnded: Bool = false) {
-        if requestEnded { self.clientEnded = true }
+    /// Starts the exchange (a request with no body still to come started ended: the read timer
+    /// then starts with the head's send, with no second clock read).
+    func begin() {
         // Expect: 100-continue is answered here (as nginx does); the upstream never sees it.
         if self.expectContinue { self.downstream.sendContinue() }
-        self.attempts = 1
-        self.acquire()
+        self.acquire(fresh: false)
     }
 
     // MARK: - Connecting
 
-    private func acquire() {
-        if let idle = self.pool.takeIdle(self.key) {
+    private func acquire(fresh: Bool) {
+        if !fresh, let idle = self.pool.takeIdle(self.key) {
             self.attach(idle, reused: true)
             return
         }
@@ -104,78 +103,64 @@ final class Exchange: UpstreamDelegate {
     }
 
     private func attach(_ connection: UpstreamConnection, reused: Bool) {
-        guard !self.finished else {
+        guard !self.machine.isFinished else {
             connection.channel.close(promise: nil)
             return
         }
         self.connection = connection
-        self.reusedConnection = reused
-        self.logger.trace(
-            "upstream attached",
-            metadata: [
-                "request.id": "\(self.requestID)", "reused": "\(reused)", "pending": "\(self.pendingBytes)",
-                "ended": "\(self.clientEnded)",
-            ]
-        )
         connection.handler.delegate = self
         connection.handler.prepareForRequest()
-        self.headSent = true
         let now = NIODeadline.now()
         self.sentAt = now
         self.proxyLatency = Latency.milliseconds(from: self.pipeline.start, to: now)
+        let timerStarts = self.machine.connected(reused: reused, now: now)
         let upstream = connection.handler
         upstream.expectResponse(to: self.method)
         upstream.send(self.upstreamHead.bytes)
-        for part in self.pendingBody {
-            self.sendBody(part, to: upstream)
-        }
+        for part in self.pendingBody { self.sendBody(part, to: upstream) }
         self.pendingBody = []
         self.pendingBytes = 0
-        if self.clientEnded {
+        if timerStarts {
             if self.chunkedBody { upstream.send(ChunkedFraming.terminator(allocator: connection.channel.allocator)) }
-            self.startReadTimer(now: now)
+            self.watchReads()
         }
         upstream.flush()
         self.downstream.resumeReads()
     }
 
     private func connectFailed(_ error: any Error) {
-        guard !self.finished else { return }
-        let kind: UpstreamError
+        guard !self.machine.isFinished else { return }
+        let failure: ExchangeStateMachine.Failure
         if case ChannelError.connectTimeout = error {
-            kind = .connectTimeout
+            failure = .connectTimeout
         } else if let connectionError = error as? NIOConnectionError, connectionError.connectionErrors.isEmpty,
             connectionError.dnsAError != nil || connectionError.dnsAAAAError != nil
         {
-            self.fail(status: .serviceUnavailable, message: "name resolution failed")
-            return
+            failure = .nameResolution
         } else {
-            kind = .connectFailed("\(error)")
+            failure = .connectFailed
         }
         self.logger.debug(
             "upstream connect failed",
             metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "error": "\(error)"]
         )
-        if self.canRetry(afterBytesSent: false) {
-            self.retry()
-        } else {
-            self.failFor(kind)
-        }
+        self.perform(self.machine.connectFailed(failure))
     }
 
     // MARK: - Request body from the client
 
     func clientBody(_ buffer: ByteBuffer) {
-        guard !self.finished else { return }
-        if self.replay != nil {
+        guard !self.machine.isFinished else { return }
+        if self.machine.replayable {
             if self.replayBytes + buffer.readableBytes <= self.pipeline.connection.configuration.replayBufferBytes {
-                self.replay?.append(buffer)
+                self.replay.append(buffer)
                 self.replayBytes += buffer.readableBytes
             } else {
-                self.replay = nil
+                self.machine.replayOverflowed()
+                self.replay = []
             }
         }
-        if let connection = self.connection, self.headSent {
+        if let connection = self.connection {
             self.sendBody(buffer, to: connection.handler)
             self.upstreamNeedsFlush = true
             if !connection.channel.isWritable {
@@ -191,20 +176,15 @@ final class Exchange: UpstreamDelegate {
     }
 
     func clientEnd() {
-        self.logger.trace("client end", metadata: ["request.id": "\(self.requestID)", "headSent": "\(self.headSent)"])
-        // Once: a bodiless request's exchange began ended (`begin(requestEnded:)`).
-        guard !self.finished, !self.clientEnded else { return }
-        self.clientEnded = true
-        if let connection = self.connection, self.headSent {
-            if self.chunkedBody {
-                connection.handler.send(ChunkedFraming.terminator(allocator: connection.channel.allocator))
-                self.upstreamNeedsFlush = true
-            }
-            // A request without a body was flushed with its head already.
-            if self.upstreamNeedsFlush { connection.handler.flush() }
-            self.upstreamNeedsFlush = false
-            self.startReadTimer(now: .now())
+        guard self.machine.requestEnded(now: .now()), let connection = self.connection else { return }
+        if self.chunkedBody {
+            connection.handler.send(ChunkedFraming.terminator(allocator: connection.channel.allocator))
+            self.upstreamNeedsFlush = true
         }
+        // A request without a body was flushed with its head already.
+        if self.upstreamNeedsFlush { connection.handler.flush() }
+        self.upstreamNeedsFlush = false
+        self.watchReads()
     }
 
     private func sendBody(_ buffer: ByteBuffer, to upstream: UpstreamHandler) {
@@ -214,7 +194,7 @@ final class Exchange: UpstreamDelegate {
         } else {
             upstream.send(buffer)
         }
-        self.bytesSentUpstream = true
+        self.machine.bodySentUpstream()
     }
 
     func flushUpstream() {
@@ -240,36 +220,21 @@ final class Exchange: UpstreamDelegate {
 
     /// The client went away: drop the upstream connection (it is mid-exchange, not reusable).
     func clientClosed() {
-        guard !self.finished else { return }
-        self.finished = true
-        self.cancelReadTimer()
-        if let connection = self.connection {
-            connection.handler.delegate = nil
-            connection.channel.close(promise: nil)
-            self.connection = nil
-        }
+        guard self.machine.clientClosed() else { return }
+        self.stopWriteTimer()
+        self.dropConnection()
     }
 
     // MARK: - Response from the upstream
 
     func upstreamResponseHead(_ head: ResponseHead) {
-        guard !self.finished else { return }
-        let code = head.status
-        if code == 101 && !self.webSocketUpgrade {
-            // A 101 nobody asked for: not a response we can relay.
-            self.upstreamFailed(.invalidResponse)
+        let now = NIODeadline.now()
+        let action = self.machine.responseHead(status: head.status, now: now)
+        guard action == .forwardHead else {
+            self.perform(action)
             return
         }
-        let now = NIODeadline.now()
-        self.lastUpstreamRead = now
         self.readClockFresh = true
-        self.responseStarted = true
-        if code == 101 {
-            // A WebSocket handshake the upstream accepted: both connections become a byte relay
-            // at the response's end (never returned to the pool).
-            self.upgrading = true
-            self.cancelReadTimer()
-        }
         self.pipeline.upstreamResponseHead(
             head,
             upstreamLatencyMs: self.sentAt.map { Latency.milliseconds(from: $0, to: now) } ?? 0,
@@ -278,36 +243,152 @@ final class Exchange: UpstreamDelegate {
     }
 
     func upstreamResponseBody(_ buffer: ByteBuffer) {
-        guard !self.finished, buffer.readableBytes > 0 else { return }
+        guard !self.machine.isFinished, buffer.readableBytes > 0 else { return }
         self.pipeline.upstreamResponseBody(buffer)
         if !self.downstream.isWritable { self.connection?.handler.pauseReads() }
     }
 
     func upstreamReadComplete() {
-        guard !self.finished else { return }
+        guard !self.machine.isFinished else { return }
         // Every socket read counts for read_timeout (a head or chunk framing arriving slowly too);
-        // the clock is read once per read, not per body part.
-        self.restartReadTimer()
+        // the clock is read once per read, not per body part (the head's reading serves).
+        if self.readClockFresh {
+            self.readClockFresh = false
+        } else {
+            self.machine.upstreamRead(now: .now())
+        }
         self.downstream.flush()
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        if isWritable && !self.finished {
-            self.writeTimer?.cancel()
-            self.writeTimer = nil
+        if isWritable && !self.machine.isFinished {
+            self.stopWriteTimer()
             self.downstream.resumeReads()
         }
     }
 
-    /// `write_timeout`: the longest time the upstream may refuse more of the request body.
-    private var writeTimer: Scheduled<Void>?
+    func upstreamResponseEnd() {
+        let keepAlive = self.connection?.handler.lastResponseKeepAlive ?? false
+        self.perform(self.machine.responseEnded(keepAlive: keepAlive))
+    }
+
+    func upstreamFailed(_ error: UpstreamError) {
+        let failure: ExchangeStateMachine.Failure
+        switch error {
+        case .connectFailed: failure = .connectFailed
+        case .connectTimeout: failure = .connectTimeout
+        case .readTimeout: failure = .readTimeout
+        case .writeTimeout: failure = .writeTimeout
+        case .closedEarly: failure = .closedEarly
+        case .io: failure = .io
+        case .invalidResponse: failure = .invalidResponse
+        }
+        let received = self.connection?.handler.receivedResponseBytes ?? true
+        self.perform(self.machine.upstreamFailed(failure, receivedResponseBytes: received))
+    }
+
+    // MARK: - Carrying out the machine's decisions
+
+    private func perform(_ action: ExchangeStateMachine.Action) {
+        switch action {
+        case .none, .forwardHead:
+            break
+        case .retry:
+            self.dropConnection()
+            self.prepareAttempt()
+            if let balancer = self.service.balancer, !balancer.slots.isEmpty,
+                let i = balancer.slots.firstIndex(of: RoundRobin.Peer(host: self.key.host, port: self.key.port))
+            {
+                // Each retry asks the balancer for the next peer.
+                let peer = balancer.slots[(i + 1) % balancer.slots.count]
+                self.key = UpstreamKey(host: peer.host, port: peer.port)
+                self.upstreamHead.retarget(
+                    host: self.service.upstreamHost(targetHost: peer.host, targetPort: peer.port),
+                    allocator: self.downstream.allocator
+                )
+            }
+            self.acquire(fresh: false)
+        case .reconnect:
+            self.logger.debug(
+                "stale pooled upstream connection, reconnecting",
+                metadata: ["upstream.target": "\(self.key)"]
+            )
+            self.dropConnection()
+            self.prepareAttempt()
+            self.acquire(fresh: true)
+        case .fail(let status, let message):
+            self.stopWriteTimer()
+            self.dropConnection()
+            self.logger.debug(
+                "upstream failed",
+                metadata: [
+                    "upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "status": "\(status.code)",
+                ]
+            )
+            self.pipeline.upstreamFailed(status: status, message: message)
+        case .abortClient:
+            // Part of the response already went out: the client must see a cut connection, never a
+            // response that looks complete.
+            self.stopWriteTimer()
+            self.dropConnection()
+            self.pipeline.upstreamFailedMidResponse()
+        case .releaseConnection, .closeConnection:
+            self.stopWriteTimer()
+            if let connection = self.connection {
+                self.connection = nil
+                if action == .releaseConnection {
+                    self.pool.release(connection, now: self.machine.lastRead)
+                } else {
+                    connection.handler.delegate = nil
+                    connection.channel.close(promise: nil)
+                }
+            }
+            self.pipeline.upstreamResponseEnded()
+        case .tunnel:
+            self.stopWriteTimer()
+            guard let connection = self.connection else { return }
+            self.connection = nil
+            connection.handler.delegate = nil
+            // Leave the decoder's callback before touching the pipelines.
+            let pipeline = self.pipeline
+            self.pool.eventLoop.assumeIsolated().execute {
+                pipeline.upstreamUpgraded(connection.channel)
+            }
+        }
+    }
+
+    /// A new attempt sends the whole body again.
+    private func prepareAttempt() {
+        self.pendingBody = self.replay
+        self.pendingBytes = self.replayBytes
+        self.upstreamNeedsFlush = false
+    }
+
+    /// The connection is mid-exchange: not reusable, closed.
+    private func dropConnection() {
+        guard let connection = self.connection else { return }
+        self.connection = nil
+        connection.handler.delegate = nil
+        connection.channel.close(promise: nil)
+    }
+
+    // MARK: - Timers
+
+    /// `read_timeout` is the longest gap between two reads from the upstream, counted once the
+    /// request has been sent. No timer per request: reads only note their time, and the upstream
+    /// connection's one timer (`UpstreamConnection.watch`) asks `upstreamTimerFired` when it fires.
+    private func watchReads() {
+        self.connection?.watch(until: self.machine.lastRead + self.machine.policy.readTimeout)
+    }
 
     private func startWriteTimer() {
         guard self.writeTimer == nil else { return }
         let timeout = TimeAmount.milliseconds(Int64(self.service.writeTimeout))
-        self.writeTimer = self.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
+        self.writeTimer = self.pool.eventLoop.assumeIsolated().scheduleTask(in: timeout) {
             self.writeTimer = nil
-            guard !self.finished, let connection = self.connection, !connection.channel.isWritable else { return }
+            guard !self.machine.isFinished, let connection = self.connection, !connection.channel.isWritable else {
+                return
+            }
             self.logger.debug(
                 "upstream write timeout",
                 metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"]
@@ -316,164 +397,7 @@ final class Exchange: UpstreamDelegate {
         }
     }
 
-    func upstreamResponseEnd() {
-        guard !self.finished else { return }
-        self.finished = true
-        self.cancelReadTimer()
-        if self.upgrading, let connection = self.connection {
-            self.connection = nil
-            connection.handler.delegate = nil
-            // Leave the decoder's callback before touching the pipelines.
-            let pipeline = self.pipeline
-            self.pool.eventLoop.assumeIsolated().execute {
-                pipeline.upstreamUpgraded(connection.channel)
-            }
-            return
-        }
-        if let connection = self.connection {
-            self.connection = nil
-            // Reusable only after a complete request and a keep-alive response.
-            if self.clientEnded && connection.handler.lastResponseKeepAlive {
-                self.pool.release(connection, now: self.lastUpstreamRead)
-            } else {
-                connection.handler.delegate = nil
-                connection.channel.close(promise: nil)
-            }
-        }
-        self.pipeline.upstreamResponseEnded()
-    }
-
-    func upstreamFailed(_ error: UpstreamError) {
-        guard !self.finished else { return }
-        self.cancelReadTimer()
-        let connection = self.connection
-        self.connection = nil
-        if let connection {
-            connection.handler.delegate = nil
-            connection.channel.close(promise: nil)
-        }
-        if self.responseStarted {
-            // Part of the response already went out: the client must see a cut connection, never a
-            // response that looks complete.
-            self.finished = true
-            self.pipeline.upstreamFailedMidResponse()
-            return
-        }
-        // A pooled connection the upstream had closed: try a fresh one, invisibly, even with
-        // `retries: 0` (nothing reached the upstream's application).
-        if self.reusedConnection, !(connection?.handler.receivedResponseBytes ?? true), self.replay != nil,
-            error != .readTimeout, error != .writeTimeout
-        {
-            self.logger.debug(
-                "stale pooled upstream connection, reconnecting",
-                metadata: ["upstream.target": "\(self.key)"]
-            )
-            self.resetForNewAttempt()
-            self.reusedConnection = false
-            let timeout = TimeAmount.milliseconds(Int64(self.service.connectTimeout))
-            self.pool.connect(self.key, timeout: timeout) { result in
-                switch result {
-                case .success(let connection): self.attach(connection, reused: false)
-                case .failure(let error): self.connectFailed(error)
-                }
-            }
-            return
-        }
-        if self.canRetry(afterBytesSent: self.bytesSentUpstream) {
-            self.retry()
-        } else {
-            self.failFor(error)
-        }
-    }
-
-    // MARK: - Retries and failures
-
-    /// Kong retries connection errors and timeouts up to `retries` times; a request whose body no
-    /// longer fits the replay buffer cannot be sent again, and a non-idempotent one is not sent
-    /// again once any byte of it went out.
-    private func canRetry(afterBytesSent: Bool) -> Bool {
-        guard self.attempts <= self.service.retries, self.replay != nil else { return false }
-        if afterBytesSent || self.headSent {
-            switch self.method {
-            case .POST, .PATCH, .LOCK: return false
-            default: return true
-            }
-        }
-        return true
-    }
-
-    private func retry() {
-        self.attempts += 1
-        self.resetForNewAttempt()
-        if let balancer = self.service.balancer, !balancer.slots.isEmpty {
-            // Each retry asks the balancer for the next peer.
-            if let i = balancer.slots.firstIndex(of: RoundRobin.Peer(host: self.key.host, port: self.key.port)) {
-                let peer = balancer.slots[(i + 1) % balancer.slots.count]
-                self.key = UpstreamKey(host: peer.host, port: peer.port)
-                self.upstreamHead.retarget(
-                    host: self.service.upstreamHost(targetHost: peer.host, targetPort: peer.port),
-                    allocator: self.downstream.allocator
-                )
-            }
-        }
-        self.acquire()
-    }
-
-    private func resetForNewAttempt() {
-        self.headSent = false
-        self.bytesSentUpstream = false
-        self.pendingBody = self.replay ?? []
-        self.pendingBytes = self.replayBytes
-    }
-
-    private func failFor(_ error: UpstreamError) {
-        switch error {
-        case .connectTimeout, .readTimeout, .writeTimeout:
-            self.fail(status: .gatewayTimeout, message: "The upstream server is timing out")
-        default:
-            self.fail(status: .badGateway, message: "An invalid response was received from the upstream server")
-        }
-    }
-
-    private func fail(status: HTTPResponseStatus, message: String) {
-        guard !self.finished else { return }
-        self.finished = true
-        self.cancelReadTimer()
-        self.logger.debug(
-            "upstream failed",
-            metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "status": "\(status.code)"]
-        )
-        self.pipeline.upstreamFailed(status: status, message: message)
-    }
-
-    // MARK: - Timers
-
-    /// `read_timeout` is the longest gap between two reads from the upstream, counted once the
-    /// request has been sent. No timer per request: reads only note their time, and the upstream
-    /// connection's one timer (`UpstreamConnection.watch`) asks `upstreamTimerFired` when it fires.
-    private var lastUpstreamRead: NIODeadline
-    /// `lastUpstreamRead` was set during the current read (by the response head).
-    private var readClockFresh = false
-    private var readTimerActive = false
-
-    private func startReadTimer(now: NIODeadline) {
-        self.lastUpstreamRead = now
-        self.readClockFresh = false
-        self.readTimerActive = true
-        self.connection?.watch(until: self.lastUpstreamRead + .milliseconds(Int64(self.service.readTimeout)))
-    }
-
-    private func restartReadTimer() {
-        // The head's arrival already read the clock during this read.
-        if self.readClockFresh {
-            self.readClockFresh = false
-            return
-        }
-        self.lastUpstreamRead = .now()
-    }
-
-    private func cancelReadTimer() {
-        self.readTimerActive = false
+    private func stopWriteTimer() {
         self.writeTimer?.cancel()
         self.writeTimer = nil
     }
@@ -481,15 +405,18 @@ final class Exchange: UpstreamDelegate {
     /// The connection's timer fired while this exchange uses it: fails the exchange when the
     /// upstream has been silent for `read_timeout`; otherwise returns when to look again.
     func upstreamTimerFired() -> NIODeadline? {
-        guard !self.finished, self.readTimerActive else { return nil }
-        let timeout = TimeAmount.milliseconds(Int64(self.service.readTimeout))
-        let deadline = self.lastUpstreamRead + timeout
-        if NIODeadline.now() < deadline { return deadline }
-        self.logger.debug(
-            "upstream read timeout",
-            metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"]
-        )
-        self.upstreamFailed(.readTimeout)
-        return nil
+        switch self.machine.timerFired(now: .now()) {
+        case .idle:
+            return nil
+        case .next(let deadline):
+            return deadline
+        case .timedOut:
+            self.logger.debug(
+                "upstream read timeout",
+                metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)"]
+            )
+            self.upstreamFailed(.readTimeout)
+            return nil
+        }
     }
 }

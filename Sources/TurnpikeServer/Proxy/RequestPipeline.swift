@@ -390,6 +390,8 @@ final class RequestPipeline {
             edits: edits,
             hostFollowsTarget: !preservesHost && service.balancer != nil
         )
+        // A request with nothing more to send (a GET) ends with its head.
+        let endsWithHead = held.isEmpty && replacedBody == nil && (ended || head.isBodiless)
         let exchange = Exchange(
             pipeline: self,
             pool: connection.pool,
@@ -399,12 +401,11 @@ final class RequestPipeline {
             expectContinue: !self.bodyRead && held.isEmpty && head.expectsContinue,
             webSocketUpgrade: isUpgrade,
             key: key,
-            service: service
+            service: service,
+            requestEnded: endsWithHead
         )
         self.state = .proxying(exchange)
-        // A request with nothing more to send (a GET) ends with its head.
-        let endsWithHead = held.isEmpty && replacedBody == nil && (ended || head.isBodiless)
-        exchange.begin(requestEnded: endsWithHead)
+        exchange.begin()
         if let replacedBody {
             if !replacedBody.isEmpty { exchange.clientBody(self.downstream.allocator.buffer(bytes: replacedBody)) }
         } else {
