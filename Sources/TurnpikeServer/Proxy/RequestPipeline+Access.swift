@@ -1,0 +1,194 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import TurnpikeEngine
+import TurnpikeModel
+import TurnpikePlugins
+import TurnpikeRouter
+
+/// The access phase and the hand-over to the upstream.
+extension RequestPipeline {
+    /// Runs the access phase, then hands the request to an exchange. `body`: the held body when
+    /// it was read whole (all of it when `ended`); held parts are sent on either way.
+    func forward(body: [UInt8]?, ended: Bool) {
+        guard let match = self.match else { return }
+        self.state = .starting
+        self.requestEnded = ended
+        self.bodyRead = body != nil
+        let chain = self.snapshot.chains[match.routeIndex].access
+        guard !chain.isEmpty else {
+            self.proxy(edits: nil)
+            return
+        }
+        let head = self.head
+        var context = AccessContext(
+            request: AccessRequest(
+                method: head.method.rawValue,
+                host: self.connection.forwardedHost(head.host),
+                port: self.connection.localPort,
+                path: self.rawPath,
+                headers: head.stringPairs(limit: self.connection.configuration.maxHeaderCount),
+                query: self.queryStart.map { head.uri[head.uri.utf8.index(after: $0)...] },
+                body: body,
+                clientAddress: self.connection.clientAddress,
+                routeID: self.routeID,
+                serviceID: self.serviceID
+            ),
+            now: UnixTime.now()
+        )
+        self.accessCursor = 0
+        self.runAccess(chain, from: 0, context: &context)
+    }
+
+    /// Runs the chain from `index` on: each handler proceeds, answers, or waits for I/O (the
+    /// chain then resumes here, at the next handler, on this loop).
+    func runAccess(_ chain: [any AccessHandler], from index: Int, context: inout AccessContext) {
+        var i = index
+        while i < chain.count {
+            let outcome = chain[i].access(&context, directory: self.snapshot)
+            guard self.handle(outcome, chain: chain, at: i, context: &context) else { return }
+            i += 1
+        }
+        self.consumer = context.authentication?.consumer
+        self.plugins = context.plugins
+        self.proxy(edits: context.edits)
+    }
+
+    /// What a handler's outcome means for the chain: true to go on with the next handler.
+    func handle(
+        _ outcome: AccessOutcome,
+        chain: [any AccessHandler],
+        at index: Int,
+        context: inout AccessContext
+    ) -> Bool {
+        switch outcome {
+        case .proceed:
+            return true
+        case .respond(let response):
+            self.consumer = context.authentication?.consumer
+            self.plugins = context.plugins
+            self.answer(response)
+            return false
+        case .pending(let pending):
+            self.state = .accessPending(pending)
+            self.accessCursor = index
+            self.accessContext = context
+            let loop = self.connection.pool.eventLoop
+            let (seconds, attoseconds) = pending.timeout.components
+            let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+            self.accessTimer = loop.assumeIsolated().scheduleTask(in: timeout) { pending.expire() }
+            pending.whenSettled { self.accessResumed(pending, chain: chain) }
+            return false
+        }
+    }
+
+    /// A waiting handler's I/O completed (or timed out): its continuation runs, then the chain
+    /// goes on.
+    func accessResumed(_ pending: PendingAccess, chain: [any AccessHandler]) {
+        self.accessTimer?.cancel()
+        self.accessTimer = nil
+        guard case .accessPending(let current) = self.state, current === pending,
+            var context = self.accessContext, let continuation = pending.takeContinuation()
+        else { return }
+        self.accessContext = nil
+        self.state = .starting
+        let index = self.accessCursor
+        guard self.handle(continuation(&context), chain: chain, at: index, context: &context) else { return }
+        self.runAccess(chain, from: index + 1, context: &context)
+    }
+
+    /// Hands the request, with the access phase's edits, to an exchange.
+    func proxy(edits: UpstreamEdits?) {
+        guard let match = self.match, let plan = self.plan else { return }
+        let head = self.head
+        let held = self.heldParts
+        self.heldParts = []
+        self.heldBytes = 0
+        let ended = self.requestEnded
+        guard let service = plan.service else {
+            self.respond(status: .serviceUnavailable, message: "no Service found with those values")
+            return
+        }
+        // Target: a named upstream is balanced; anything else is the service's own host and port.
+        let key: UpstreamKey
+        if let rr = service.balancer {
+            guard let peer = self.connection.balancerCursors.next(in: rr, upstream: service.host) else {
+                self.respond(status: .serviceUnavailable, message: "failure to get a peer from the ring-balancer")
+                return
+            }
+            key = UpstreamKey(host: peer.host, port: peer.port)
+        } else {
+            key = UpstreamKey(host: service.host, port: service.port)
+        }
+
+        let isUpgrade = head.asksUpgrade && HeaderRules.isWebSocketUpgrade(head)
+        let upstreamPath = UpstreamPath.parts(
+            servicePath: service.path,
+            requestPath: self.path,
+            matchedLength: match.matchedPathLength,
+            stripPath: plan.stripPath
+        )
+        let forwardedPrefix = UpstreamPath.forwardedPrefix(
+            requestPath: self.path,
+            matchedLength: match.matchedPathLength,
+            stripPath: plan.stripPath
+        )
+        // The client's Host with preserve_host; else one that depends on the target (and changes
+        // with it when a retry moves to another target).
+        let hostHeader = head.host
+        let preservesHost = plan.preserveHost && hostHeader != nil
+        let upstreamHost =
+            preservesHost ? hostHeader! : service.upstreamHost(targetHost: key.host, targetPort: key.port)
+        // A plugin that rewrote the body (hide_credentials with key_in_body) sends it with its length.
+        let replacedBody = edits?.body
+        let chunkedBody = replacedBody == nil && head.chunked
+        let connection = self.connection
+        var forwarding = HeaderRules.Forwarding(
+            host: upstreamHost,
+            clientAddress: connection.clientAddress,
+            forwardedHost: connection.forwardedHost(hostHeader),
+            forwardedPort: connection.localPortText,
+            forwardedPath: self.rawPath,
+            forwardedPrefix: forwardedPrefix,
+            requestID: self.requestID,
+            via: head.version == .http1_1
+                ? connection.via
+                : "\(head.version.major).\(head.version.minor) " + connection.configuration.serverToken,
+            webSocketUpgrade: isUpgrade,
+            chunkedBody: chunkedBody
+        )
+        forwarding.contentLength = replacedBody?.count
+        let upstreamHead = UpstreamRequestHead(
+            allocator: self.downstream.allocator,
+            client: head,
+            path: upstreamPath,
+            queryStart: self.queryStart,
+            query: edits?.query,
+            forwarding: forwarding,
+            edits: edits,
+            hostFollowsTarget: !preservesHost && service.balancer != nil
+        )
+        // A request with nothing more to send (a GET) ends with its head.
+        let endsWithHead = held.isEmpty && replacedBody == nil && (ended || head.isBodiless)
+        let exchange = Exchange(
+            pipeline: self,
+            pool: connection.pool,
+            upstreamHead: upstreamHead,
+            chunkedBody: chunkedBody,
+            // Answered already when the body was held for the access phase.
+            expectContinue: !self.bodyRead && held.isEmpty && head.expectsContinue,
+            webSocketUpgrade: isUpgrade,
+            key: key,
+            service: service,
+            requestEnded: endsWithHead
+        )
+        self.state = .proxying(exchange)
+        exchange.begin()
+        if let replacedBody {
+            if !replacedBody.isEmpty { exchange.clientBody(self.downstream.allocator.buffer(bytes: replacedBody)) }
+        } else {
+            for part in held { exchange.clientBody(part) }
+        }
+        if ended && !endsWithHead { exchange.clientEnd() }
+    }
+}
