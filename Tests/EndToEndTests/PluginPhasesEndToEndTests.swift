@@ -96,7 +96,8 @@ struct StampPlugin: Plugin, ResponseHandler, BodyHandler, LogPhaseHandler {
             #expect(none.status == 404)
             #expect(none.header("x-stamp") == "404 -")
 
-            try await Task.sleep(for: .milliseconds(50))
+            // The log phase runs after the last byte went out: wait for it (bounded).
+            #expect(await eventually { StampPlugin.logged("/nowhere").count == 1 })
             let deniedLog = StampPlugin.logged("/guarded/request/denied")
             #expect(deniedLog.count == 1)
             #expect(deniedLog.first?.status == 401)

@@ -265,10 +265,15 @@ import Glibc
         private var failures: [String] = []
         private var served = 0
         private var threads: [Thread] = []
+        /// Signalled by each client thread as it ends.
+        private let finished = DispatchSemaphore(value: 0)
+        private let clients: Int
 
         init(port: Int, clients: Int) {
+            self.clients = clients
             for _ in 0..<clients {
                 let thread = Thread { [self] in
+                    defer { self.finished.signal() }
                     var client = try? TestClient(port: port)
                     while !self.isStopped {
                         do {
@@ -297,7 +302,8 @@ import Glibc
         func count() { self.lock.withLock { self.served += 1 } }
         func stop() -> (served: Int, failures: [String]) {
             self.lock.withLock { self.stopped = true }
-            Thread.sleep(forTimeInterval: 0.3)
+            // Each client ends after its request in flight.
+            for _ in 0..<self.clients { self.finished.wait() }
             return self.lock.withLock { (self.served, self.failures) }
         }
     }
@@ -306,6 +312,12 @@ import Glibc
         let client = try TestClient(port: admin)
         try client.send("POST /reload HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
         return try client.readResponse()
+    }
+
+    /// Requests the gateway is answering (`GET /status`, `server.connections_writing`).
+    static func writing(admin: Int) -> Int? {
+        let status = try? TestClient.get(port: admin, "/status")
+        return (status?.json?["server"] as? [String: Any])?["connections_writing"] as? Int
     }
 
     func generation(admin: Int) throws -> Int {
@@ -376,7 +388,8 @@ import Glibc
         let (gw, proxy, admin) = try startGateway(configFile: file)
         defer { gw.signal(SIGKILL) }
         let slow = Task.detached { try TestClient.get(port: proxy, "/a/delay/800") }
-        try await Task.sleep(for: .milliseconds(200))
+        // The slow request is in the gateway (nginx's `writing`) before the reload.
+        #expect(await eventually { Self.writing(admin: admin) == 1 })
         try config(mockPort: mockPort, path: "/b").write(to: file, atomically: true, encoding: .utf8)
         #expect(try postReload(admin: admin).status == 200)
         #expect(try TestClient.get(port: proxy, "/a/request").status == 404)
@@ -388,11 +401,11 @@ import Glibc
     @Test func sigtermLetsInFlightRequestsFinishAndExitsZero() async throws {
         let (mock, _, file) = try startMockWithConfig(path: "/a")
         defer { mock.signal(SIGTERM) }
-        let (gw, proxy, _) = try startGateway(configFile: file)
+        let (gw, proxy, admin) = try startGateway(configFile: file)
         defer { gw.signal(SIGKILL) }
 
         let slow = Task.detached { try TestClient.get(port: proxy, "/a/delay/1000") }
-        try await Task.sleep(for: .milliseconds(300))
+        #expect(await eventually { Self.writing(admin: admin) == 1 })
         gw.signal(SIGTERM)
         let response = try await slow.value
         #expect(response.status == 200)
