@@ -4,7 +4,7 @@ public import TurnpikeModel
 /// serializer): called once per request, after the last byte went out or the exchange failed.
 /// Handlers run on the event loop: they must not block (hand work to a store's queue).
 public struct LogEntry: Sendable {
-    public var requestID: String
+    public var requestID: RequestID
     public var method: String
     public var path: String
     /// The status the client got; 0 when the connection was cut before a response.
@@ -19,7 +19,7 @@ public struct LogEntry: Sendable {
     public var plugins = PluginContext()
 
     public init(
-        requestID: String,
+        requestID: RequestID,
         method: String,
         path: String,
         status: Int,

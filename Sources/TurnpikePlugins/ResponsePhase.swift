@@ -88,7 +88,7 @@ public struct HeaderFields: Sendable {
 /// the headers and change them; the body streams through untouched (see `BodyHandler`).
 public struct ResponseContext: Sendable {
     public let status: Int
-    public let requestID: String
+    public let requestID: RequestID
     /// The consumer the access phase identified, if any.
     public let consumer: Consumer?
     /// The headers as they came (the upstream's, or the gateway's own), before the edits below.
@@ -102,7 +102,7 @@ public struct ResponseContext: Sendable {
 
     public init(
         status: Int,
-        requestID: String,
+        requestID: RequestID,
         consumer: Consumer?,
         headers: HeaderFields = HeaderFields(),
         plugins: PluginContext = PluginContext()

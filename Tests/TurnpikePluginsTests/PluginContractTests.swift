@@ -54,7 +54,12 @@ import TurnpikePlugins
         #expect(fields.first("content-type") == "text/html")
         #expect(fields.values("VARY") == ["Accept", "Cookie"])
         #expect(fields.count == 3 && fields.contains("vary") && !fields.contains("etag"))
-        var context = ResponseContext(status: 200, requestID: "r", consumer: nil, headers: fields)
+        var context = ResponseContext(
+            status: 200,
+            requestID: RequestID(high: 1, low: 2),
+            consumer: nil,
+            headers: fields
+        )
         #expect(context.header("Content-Type") == "text/html")
         context.setHeader("content-type", "application/json")
         context.addHeader("Vary", "Origin")

@@ -7,6 +7,7 @@ import TurnpikePlugins
 
 /// The heads the proxy writes itself (kong/runloop/handler.lua, kong/templates/nginx_kong.lua), checked byte for byte.
 @Suite struct HeaderRulesTests {
+    static let rid = RequestID(high: 0x0a, low: 0xff)
     static func text(_ buffer: ByteBuffer) -> String { String(buffer: buffer) }
 
     static func forwarding(chunked: Bool = false, webSocket: Bool = false) -> HeaderRules.Forwarding {
@@ -17,7 +18,7 @@ import TurnpikePlugins
             forwardedPort: "8000",
             forwardedPath: "/api/x",
             forwardedPrefix: Array("/api".utf8)[...],
-            requestID: "rid",
+            requestID: Self.rid,
             via: "1.1 turnpike/0.1.0",
             webSocketUpgrade: webSocket,
             chunkedBody: chunked
@@ -82,7 +83,7 @@ import TurnpikePlugins
                 X-Forwarded-Prefix: /api\r
                 X-Real-IP: 10.0.0.9\r
                 Via: 1.0 edge, 1.1 turnpike/0.1.0\r
-                X-Kong-Request-Id: rid\r
+                X-Kong-Request-Id: 000000000000000a00000000000000ff\r
                 Connection: keep-alive\r
                 \r
 
@@ -181,7 +182,7 @@ import TurnpikePlugins
                         serverToken: "turnpike/0.1.0",
                         upstreamLatencyMs: 12,
                         proxyLatencyMs: 0,
-                        requestID: "rid",
+                        requestID: Self.rid,
                         edits: edits
                     )
                 }
@@ -206,7 +207,7 @@ import TurnpikePlugins
                         serverToken: "t",
                         upstreamLatencyMs: 0,
                         proxyLatencyMs: 0,
-                        requestID: "r",
+                        requestID: Self.rid,
                         dates: dates,
                         clientAcceptsTrailers: clientAcceptsTrailers
                     )
@@ -232,7 +233,7 @@ import TurnpikePlugins
                 Via: 1.1 upstream, 1.1 turnpike/0.1.0\r
                 X-Kong-Upstream-Latency: 12\r
                 X-Kong-Proxy-Latency: 0\r
-                X-Kong-Request-Id: rid\r
+                X-Kong-Request-Id: 000000000000000a00000000000000ff\r
                 \r
 
                 """
@@ -242,7 +243,7 @@ import TurnpikePlugins
     @Test func upstreamServerHeaderIsKeptAndEditsApply() throws {
         let head = try Self.parsed("HTTP/1.0 599 Odd\r\nServer: nginx\r\nX-Drop: 1\r\nContent-Length: 0\r\n\r\n")
         #expect(!head.keepAlive)
-        var edits = ResponseContext(status: 599, requestID: "rid", consumer: nil)
+        var edits = ResponseContext(status: 599, requestID: Self.rid, consumer: nil)
         edits.setHeader("x-drop", nil)
         edits.setHeader("Via", nil)
         edits.setHeader("X-Added", "a\r\nb")

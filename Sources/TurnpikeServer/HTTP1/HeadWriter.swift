@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import TurnpikePlugins
 
 /// Writes an HTTP/1.x head straight into bytes: the proxy sends heads it builds itself instead of
 /// going through NIO's encoders (no `HTTPHeaders` built only to be serialized, no extra pipeline
@@ -115,6 +116,20 @@ struct HeadWriter {
         }
         if let source = bytes.baseAddress { (self.base + self.count).copyMemory(from: source, byteCount: n) }
         self.count += n
+    }
+
+    /// `X-Kong-Request-Id: <32 hex digits>`, the digits written in place (no string).
+    mutating func requestIDHeader(_ id: RequestID) {
+        self.raw("X-Kong-Request-Id: ")
+        guard self.count + 34 <= self.capacity else {
+            self.overflowed = true
+            return
+        }
+        let base = self.base + self.count
+        id.withHexDigits { i, digit in base.storeBytes(of: digit, toByteOffset: i, as: UInt8.self) }
+        base.storeBytes(of: UInt8(ascii: "\r"), toByteOffset: 32, as: UInt8.self)
+        base.storeBytes(of: UInt8(ascii: "\n"), toByteOffset: 33, as: UInt8.self)
+        self.count += 34
     }
 
     /// `HTTP/1.x code reason` with the reason given as bytes.

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import TurnpikeEngine
+import TurnpikePlugins
 
 /// What every request of one client connection shares: the loop's snapshot slot, upstream pool,
 /// balancer cursors, date cache and counters, the proxy's configuration, and the connection's
@@ -100,20 +101,8 @@ struct RequestIDGenerator {
         return self.state.1 &+ s0
     }
 
-    mutating func next() -> String {
-        let a = self.nextWord()
-        let b = self.nextWord()
-        return String(unsafeUninitializedCapacity: 32) { buffer in
-            for i in 0..<16 {
-                let nibble = UInt8(truncatingIfNeeded: a >> (60 - 4 * UInt64(i))) & 0xf
-                buffer[i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
-            }
-            for i in 0..<16 {
-                let nibble = UInt8(truncatingIfNeeded: b >> (60 - 4 * UInt64(i))) & 0xf
-                buffer[16 + i] = nibble < 10 ? UInt8(ascii: "0") + nibble : UInt8(ascii: "a") + nibble - 10
-            }
-            return 32
-        }
+    mutating func next() -> RequestID {
+        RequestID(high: self.nextWord(), low: self.nextWord())
     }
 }
 

@@ -44,7 +44,7 @@ struct ResponseHeadOut {
     /// The upstream's reason phrase, used when nginx has none for the code.
     var upstreamReason: String?
     var kind: Kind
-    var requestID: String
+    var requestID: RequestID
     /// The response phase's header edits.
     var edits: ResponseContext?
     /// The body's length when known (nil: not known, the downstream frames it).

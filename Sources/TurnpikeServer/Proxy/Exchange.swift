@@ -74,7 +74,7 @@ final class Exchange: UpstreamDelegate {
         )
     }
 
-    private var requestID: String { self.pipeline.requestID }
+    private var requestID: RequestID { self.pipeline.requestID }
     private var logger: Logger { self.pipeline.connection.logger }
     private var downstream: any Downstream { self.pipeline.downstream }
 

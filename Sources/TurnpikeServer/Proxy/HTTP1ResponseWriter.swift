@@ -141,7 +141,7 @@ enum HTTP1ResponseWriter {
             if !(edits?.removes("X-Kong-Response-Latency") ?? false) {
                 writer.header("X-Kong-Response-Latency", latency)
             }
-            if !(edits?.removes("X-Kong-Request-Id") ?? false) { writer.header("X-Kong-Request-Id", out.requestID) }
+            if !(edits?.removes("X-Kong-Request-Id") ?? false) { writer.requestIDHeader(out.requestID) }
             if let edits { HeaderRules.writeEdits(edits, into: &writer) }
             Self.connectionHeader(framing.closeAfter, request: request, into: &writer)
         }

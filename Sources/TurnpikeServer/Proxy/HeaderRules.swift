@@ -134,7 +134,7 @@ enum HeaderRules {
         /// The decoded prefix bytes; percent-encoded as they are written (a `%0D%0A` among them
         /// never reaches the head raw).
         var forwardedPrefix: ArraySlice<UInt8>?
-        var requestID: String
+        var requestID: RequestID
         var via: String
         var webSocketUpgrade = false
         /// The body goes up chunked (the client sent it chunked).
@@ -197,7 +197,7 @@ enum HeaderRules {
         }
         writer.header("X-Real-IP", f.clientAddress)
         writer.header("Via", clientVia.map { $0 + ", " + f.via } ?? f.via)
-        writer.header("X-Kong-Request-Id", f.requestID)
+        writer.requestIDHeader(f.requestID)
         if let edits {
             for (name, value) in edits.set { writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value)) }
         }
@@ -234,7 +234,7 @@ enum HeaderRules {
         serverToken: String,
         upstreamLatencyMs: Int64,
         proxyLatencyMs: Int64,
-        requestID: String,
+        requestID: RequestID,
         dates: HTTPDateCache? = nil,
         edits: ResponseContext? = nil,
         clientAcceptsTrailers: Bool = false
@@ -276,14 +276,14 @@ enum HeaderRules {
             writer.header("Via", upstreamVia.map { $0 + ", " + via } ?? via)
             writer.header("X-Kong-Upstream-Latency", upstreamLatencyMs)
             writer.header("X-Kong-Proxy-Latency", proxyLatencyMs)
-            writer.header("X-Kong-Request-Id", requestID)
+            writer.requestIDHeader(requestID)
             return
         }
         if !hasServer && !edits.removes("Server") { writer.header("Server", serverToken) }
         if !edits.removes("Via") { writer.header("Via", upstreamVia.map { $0 + ", " + via } ?? via) }
         if !edits.removes("X-Kong-Upstream-Latency") { writer.header("X-Kong-Upstream-Latency", upstreamLatencyMs) }
         if !edits.removes("X-Kong-Proxy-Latency") { writer.header("X-Kong-Proxy-Latency", proxyLatencyMs) }
-        if !edits.removes("X-Kong-Request-Id") { writer.header("X-Kong-Request-Id", requestID) }
+        if !edits.removes("X-Kong-Request-Id") { writer.requestIDHeader(requestID) }
         Self.writeEdits(edits, into: &writer)
     }
 

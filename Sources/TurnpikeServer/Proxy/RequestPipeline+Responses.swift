@@ -42,7 +42,7 @@ extension RequestPipeline {
             hasContentType: self.head.contains(name: "content-type"),
             errorPage: errorPage
         )
-        let body = GatewayError.body(message, requestID: self.requestID, format: format)
+        let body = GatewayError.body(message, requestID: self.requestID.description, format: format)
         self.send(
             status: Int(status.code),
             headers: headers + [(name: "Content-Type", value: format.contentType)],
@@ -60,7 +60,7 @@ extension RequestPipeline {
     ) {
         let requestID = connection.requestIDs.next()
         let format = GatewayError.format(accept: nil, hasContentType: false, errorPage: true)
-        let body = GatewayError.body(message, requestID: requestID, format: format)
+        let body = GatewayError.body(message, requestID: requestID.description, format: format)
         downstream.sendHead(
             ResponseHeadOut(
                 status: Int(status.code),

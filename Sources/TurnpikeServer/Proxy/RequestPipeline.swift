@@ -28,7 +28,7 @@ final class RequestPipeline {
     }
 
     let head: RequestHead
-    let requestID: String
+    let requestID: RequestID
     let start: NIODeadline
     let connection: ClientConnection
     /// Unowned, not weak: a weak reference gives the object a side table, which makes every
