@@ -2,7 +2,8 @@
 /// `.pending(p)`, starts its I/O, and when the I/O completes calls `resume` with the rest of its
 /// access phase; the pipeline runs that on the request's context and goes on with the chain. When
 /// `timeout` passes first, `onTimeout` runs instead (Kong's plugins decide there: rate-limiting's
-/// `fault_tolerant` lets the request through), and a late `resume` is ignored.
+/// `fault_tolerant` lets the request through), and a late `resume` is ignored. One
+/// `PendingAccess` belongs to one request: a plugin that merges lookups makes one per request.
 ///
 /// This is the one reviewed `@unchecked Sendable` type of TurnpikePlugins. Safety: a
 /// `PendingAccess` is made, resumed, timed out and waited on only on the event loop of the request
@@ -16,7 +17,8 @@ public final class PendingAccess: @unchecked Sendable {
 
     /// How long the request may wait for `resume`.
     public let timeout: Duration
-    private let onTimeout: Continuation
+    /// What runs when `timeout` passes first.
+    public let onTimeout: Continuation
     private var continuation: Continuation?
     private var waiter: (() -> Void)?
     private var settled = false
@@ -37,6 +39,7 @@ public final class PendingAccess: @unchecked Sendable {
     }
 
     /// The pipeline's side: `body` runs once the access phase may go on (at once if it may now).
+    /// One waiter: a second call replaces the first (whose request then ends by its timeout).
     public func whenSettled(_ body: @escaping () -> Void) {
         self.waiter = body
         if self.settled { self.wake() }

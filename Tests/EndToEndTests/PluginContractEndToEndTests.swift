@@ -55,6 +55,11 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
         let pending = PendingAccess(timeout: .milliseconds(300)) { _ in
             .respond(LocalResponse(status: 504, message: "lookup timed out"))
         }
+        if key == "again" {
+            // A plugin that waits again on the same object: the request ends by its timeout.
+            pending.resume { _ in .pending(pending) }
+            return .pending(pending)
+        }
         self.store.lookup(key) { value in
             pending.resume { context in
                 context.edits.setHeader("X-Looked-Up", value ?? "none")
@@ -70,6 +75,8 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
         context.addHeader("Vary", "Origin")
         let looked = context.plugins.value("looked", of: Self.name, as: String.self) ?? "-"
         context.setHeader("X-Ctx-Looked", looked)
+        // Framing is the gateway's: a plugin's Content-Length never reaches the client.
+        context.setHeader("Content-Length", "999")
     }
 
     func bodyFilter(for response: ResponseContext) -> (any BodyFilter)? {
@@ -91,7 +98,7 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
     func log(_ entry: LogEntry) {
         let path = entry.plugins.value("path", of: Self.name, as: String.self) ?? "?"
         let looked = entry.plugins.value("looked", of: Self.name, as: String.self) ?? "-"
-        Self.logged.withLock { $0[path] = looked }
+        Self.logged.withLock { $0[path] = "\(looked) \(entry.status)" }
     }
 }
 
@@ -144,12 +151,48 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
             // JSON: the body filter declined, so the length passes through.
             #expect(r.header("content-length") != nil && r.header("transfer-encoding") == nil)
             // The log phase runs after the last byte went out: wait for it (bounded).
-            #expect(await eventually { ContractPlugin.logged.withLock { $0["/echo/stored"] } == "alpha" })
+            #expect(await eventually { ContractPlugin.logged.withLock { $0["/echo/stored"] } == "alpha 200" })
 
             let denied = try TestClient.get(port: gw.proxyPort, "/echo/request", headers: ["X-Lookup": "d"])
             #expect(denied.status == 403)
             #expect(denied.json?["message"] as? String == "denied by lookup")
             #expect(denied.header("x-ctx-looked") == "deny")
+        }
+    }
+
+    /// The body that arrived while the access phase waited goes up as soon as it resumes.
+    @Test func aBodyHeldWhileWaitingIsSentOnResume() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            try client.send("POST /echo/held HTTP/1.1\r\nHost: a\r\nX-Lookup: a\r\nContent-Length: 5\r\n\r\nhello")
+            let r = try client.readResponse()
+            #expect(r.status == 200)
+            #expect(r.json?["body"] as? String == "hello")
+            // Again on the same connection (the upstream connection is pooled now).
+            try client.send("POST /echo/held HTTP/1.1\r\nHost: a\r\nX-Lookup: a\r\nContent-Length: 3\r\n\r\nabc")
+            #expect(try client.readResponse().json?["body"] as? String == "abc")
+            #expect(r.header("content-length") != "999")
+        }
+    }
+
+    /// A plugin that waits on the same `PendingAccess` again still ends by its timeout; a client
+    /// that leaves while its request waits is logged with status 0.
+    @Test func waitingRequestsAlwaysEnd() async throws {
+        try await withGateway { gw in
+            let again = try TestClient.get(port: gw.proxyPort, "/echo/again", headers: ["X-Lookup": "again"])
+            #expect(again.status == 504)
+            do {
+                let leaving = try TestClient(port: gw.proxyPort)
+                try leaving.send("GET /echo/left HTTP/1.1\r\nHost: a\r\nX-Lookup: never\r\n\r\n")
+                // The request is in the gateway, waiting on its store; then the client goes.
+                var waiting = false
+                for _ in 0..<200 where !waiting {
+                    waiting = await gw.proxy.statistics.totals().writing == 1
+                    if !waiting { try await Task.sleep(for: .milliseconds(5)) }
+                }
+                #expect(waiting)
+            }
+            #expect(await eventually { ContractPlugin.logged.withLock { $0["/echo/left"] } == "- 0" })
         }
     }
 
@@ -183,6 +226,13 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
             #expect(r.status == 200)
             #expect(r.text == "HELLO (1)")
             #expect(r.header("content-length") == nil && r.header("transfer-encoding") == "chunked")
+            // A HEAD has no body to filter: its length passes, and nothing follows its head.
+            let client = try TestClient(port: gw.proxyPort)
+            try client.send("HEAD /text HTTP/1.1\r\nHost: a\r\n\r\n")
+            let head = try client.readResponse(head: true)
+            #expect(head.status == 200 && head.header("content-length") == "5")
+            try client.send("GET /text HTTP/1.1\r\nHost: a\r\n\r\n")
+            #expect(try client.readResponse().text == "HELLO (1)")
         }
     }
 }

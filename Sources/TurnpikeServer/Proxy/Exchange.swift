@@ -294,6 +294,7 @@ final class Exchange: UpstreamDelegate {
         case .none, .forwardHead:
             break
         case .retry:
+            self.stopWriteTimer()
             self.dropConnection()
             self.prepareAttempt()
             if let balancer = self.service.balancer, !balancer.slots.isEmpty,
@@ -313,6 +314,7 @@ final class Exchange: UpstreamDelegate {
                 "stale pooled upstream connection, reconnecting",
                 metadata: ["upstream.target": "\(self.key)"]
             )
+            self.stopWriteTimer()
             self.dropConnection()
             self.prepareAttempt()
             self.acquire(fresh: true)

@@ -102,7 +102,8 @@ enum HTTP1ResponseWriter {
                     requestID: out.requestID,
                     dates: connection.dates,
                     edits: out.edits,
-                    clientAcceptsTrailers: trailers
+                    clientAcceptsTrailers: trailers,
+                    relayLength: out.contentLength != nil || request.isHEAD
                 )
                 if framing.upgrade {
                     writer.header("Connection", "Upgrade")
@@ -131,7 +132,7 @@ enum HTTP1ResponseWriter {
         let bytes = HeadWriter.write(allocator: allocator, capacity: 256) { writer in
             writer.statusLine(version: request.version, status: HTTPResponseStatus(statusCode: out.status))
             if !(edits?.removes("Date") ?? false) { writer.header("Date", connection.dates.now) }
-            for (name, value) in headers where !(edits?.removes(name) ?? false) {
+            for (name, value) in headers where !(edits?.removes(name) ?? false) && !HeaderRules.isFraming(name) {
                 writer.header(name, HeadWriter.sanitized(value))
             }
             writer.header("Content-Length", Int64(out.contentLength ?? 0))

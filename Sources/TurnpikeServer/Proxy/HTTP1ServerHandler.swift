@@ -411,7 +411,11 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
     }
 
     func becomeTunnel(upstream: any Channel) {
-        guard let context = self.context else { return }
+        // The client left while the 101 was on its way: nothing to relay to.
+        guard let context = self.context, context.channel.isActive else {
+            upstream.close(promise: nil)
+            return
+        }
         self.machine.upgraded()
         self.pipeline = nil
         do {

@@ -237,9 +237,12 @@ enum HeaderRules {
         requestID: RequestID,
         dates: HTTPDateCache? = nil,
         edits: ResponseContext? = nil,
-        clientAcceptsTrailers: Bool = false
+        clientAcceptsTrailers: Bool = false,
+        relayLength: Bool = true
     ) {
         let listed = head.hasConnectionOptions ? Self.connectionTokens(values: head.values("connection")) : []
+        // Never a framing name: what frames the body is the gateway's decision, not a plugin's.
+        let removed = (edits?.remove ?? []).filter { !Self.isFraming($0) }
         var upstreamVia: String?
         var hasServer = false
         var hasDate = false
@@ -261,12 +264,15 @@ enum HeaderRules {
                 hasServer = true
             case .replaced, .forwardedFor, .other:
                 if field.name.count == 4 && Self.equals(name, "date") { hasDate = true }
-                // A length beside Transfer-Encoding does not delimit the body: never relayed.
-                if head.hasTransferEncoding && field.name.count == 14 && Self.equals(name, "content-length") {
+                // A length beside Transfer-Encoding does not delimit the body, and one the body
+                // filters may change is not known: neither is relayed.
+                if (head.hasTransferEncoding || !relayLength) && field.name.count == 14
+                    && Self.equals(name, "content-length")
+                {
                     continue
                 }
             }
-            if Self.isListed(name, in: listed) || Self.isListed(name, in: edits?.remove ?? []) { continue }
+            if Self.isListed(name, in: listed) || Self.isListed(name, in: removed) { continue }
             writer.fieldLine(field, in: raw)
         }
         // nginx dates a response that came without a Date.
@@ -287,10 +293,20 @@ enum HeaderRules {
         Self.writeEdits(edits, into: &writer)
     }
 
-    /// The headers the response handlers set, then those they added.
+    /// The headers the response handlers set, then those they added; never framing headers
+    /// (the gateway frames the body itself; a plugin's `Content-Length` would desync the client).
     static func writeEdits(_ edits: ResponseContext, into writer: inout HeadWriter) {
-        for (name, value) in edits.set { writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value)) }
-        for (name, value) in edits.add { writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value)) }
+        for (name, value) in edits.set where !Self.isFraming(name) && !Self.equals(name, "connection") {
+            writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value))
+        }
+        for (name, value) in edits.add where !Self.isFraming(name) && !Self.equals(name, "connection") {
+            writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value))
+        }
+    }
+
+    /// `Content-Length` and `Transfer-Encoding`: only the gateway writes them.
+    static func isFraming(_ name: String) -> Bool {
+        Self.equals(name, "content-length") || Self.equals(name, "transfer-encoding")
     }
 
     /// Bytes allowed as they are in an upstream path; everything else is percent-encoded.

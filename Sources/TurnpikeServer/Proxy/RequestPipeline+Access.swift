@@ -74,22 +74,37 @@ extension RequestPipeline {
             self.accessCursor = index
             self.accessContext = context
             let loop = self.connection.pool.eventLoop
+            // At most a day: a plugin's timeout is config, but an overflow must not trap.
             let (seconds, attoseconds) = pending.timeout.components
-            let timeout = TimeAmount.nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-            self.accessTimer = loop.assumeIsolated().scheduleTask(in: timeout) { pending.expire() }
-            pending.whenSettled { self.accessResumed(pending, chain: chain) }
+            let timeout = TimeAmount.nanoseconds(
+                max(0, min(seconds, 86_400)) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
+            )
+            // The timer goes through the pipeline, not the plugin's object: whatever the plugin
+            // does with its `PendingAccess`, the request ends by its timeout at the latest.
+            self.accessTimer = loop.assumeIsolated().scheduleTask(in: timeout) {
+                self.accessResumed(pending, chain: chain, timedOut: true)
+            }
+            pending.whenSettled { self.accessResumed(pending, chain: chain, timedOut: false) }
             return false
         }
     }
 
-    /// A waiting handler's I/O completed (or timed out): its continuation runs, then the chain
-    /// goes on.
-    func accessResumed(_ pending: PendingAccess, chain: [any AccessHandler]) {
+    /// A waiting handler's I/O completed (or its timeout passed): its continuation (or its
+    /// `onTimeout`) runs, then the chain goes on.
+    func accessResumed(_ pending: PendingAccess, chain: [any AccessHandler], timedOut: Bool) {
+        guard case .accessPending(let current) = self.state, current === pending, var context = self.accessContext
+        else { return }
+        let continuation: PendingAccess.Continuation
+        if timedOut {
+            pending.expire()
+            continuation = pending.onTimeout
+        } else {
+            // Nothing to run (the plugin handed its continuation over already): the timer stays.
+            guard let resumed = pending.takeContinuation() else { return }
+            continuation = resumed
+        }
         self.accessTimer?.cancel()
         self.accessTimer = nil
-        guard case .accessPending(let current) = self.state, current === pending,
-            var context = self.accessContext, let continuation = pending.takeContinuation()
-        else { return }
         self.accessContext = nil
         self.state = .starting
         let index = self.accessCursor
@@ -190,5 +205,8 @@ extension RequestPipeline {
             for part in held { exchange.clientBody(part) }
         }
         if ended && !endsWithHead { exchange.clientEnd() }
+        // Held parts went to a pooled connection: flush them now (after a pending access phase
+        // this runs outside a client read, whose end would otherwise flush).
+        exchange.flushUpstream()
     }
 }

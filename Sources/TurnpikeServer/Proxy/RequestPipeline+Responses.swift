@@ -164,7 +164,10 @@ extension RequestPipeline {
         self.upstreamLatencyMs = upstreamLatencyMs
         let fields = HeaderFields(bytes: head.bytes, fields: head.fields)
         var edits = self.responseEdits(status: head.status, headers: fields)
-        if let handlers = self.observers?.body, !handlers.isEmpty, head.status != 101 {
+        // Only a response with a body gets body filters (never HEAD, 1xx, 204, 304).
+        let bodyless =
+            self.head.method == .HEAD || head.status < 200 || head.status == 204 || head.status == 304
+        if let handlers = self.observers?.body, !handlers.isEmpty, !bodyless {
             let response =
                 edits
                 ?? ResponseContext(
@@ -175,10 +178,6 @@ extension RequestPipeline {
                     plugins: self.plugins
                 )
             self.bodyFilters = handlers.compactMap { $0.bodyFilter(for: response) }
-            if !self.bodyFilters.isEmpty {
-                edits = response
-                edits?.setHeader("Content-Length", nil)
-            }
         }
         self.downstream.sendHead(
             ResponseHeadOut(

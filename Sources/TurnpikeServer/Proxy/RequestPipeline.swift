@@ -199,11 +199,25 @@ final class RequestPipeline {
         }
     }
 
-    /// The client went away: the exchange in flight ends with it (and never calls back), and a
-    /// waiting access handler is let go.
+    /// The client went away: the exchange in flight ends with it (and never calls back), a
+    /// waiting access handler is let go, and the log phase records what the client got (0 when
+    /// nothing), as nginx finalizes an aborted request.
     func clientClosed() {
+        if case .answered = self.state { return }
+        self.dropInFlight()
+        self.log(status: self.responseStarted ? self.responseStatus : 0, upstreamLatencyMs: self.upstreamLatencyMs)
+    }
+
+    /// Ends what is in flight for the request (its exchange, a waiting access handler).
+    func dropInFlight() {
         let before = self.state
         self.state = .answered
+        // A waiting access phase's state still reaches the log phase.
+        if let context = self.accessContext {
+            self.accessContext = nil
+            self.consumer = context.authentication?.consumer
+            self.plugins = context.plugins
+        }
         switch before {
         case .proxying(let exchange): exchange.clientClosed()
         case .accessPending(let pending): pending.expire()
@@ -224,7 +238,7 @@ final class RequestPipeline {
     /// The request broke the protocol mid-body (a bad chunk size) before any response went out:
     /// the exchange is dropped and the client told why; the connection closes.
     func failRequest(status: HTTPResponseStatus, message: String) {
-        self.clientClosed()
+        self.dropInFlight()
         self.respond(status: status, message: message, close: true, errorPage: true)
     }
 }
