@@ -17,7 +17,7 @@ final class FakeStore: PluginStore {
     }
 
     func lookup(_ key: String, _ completion: @escaping (String?) -> Void) {
-        guard key != "never", let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return }
+        guard key != "never", key != "hang", let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return }
         let value = self.values[key]
         loop.assumeIsolated().scheduleTask(in: .milliseconds(20)) { completion(value) }
     }
@@ -52,7 +52,8 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
         }
         context.plugins[plugin: Self.name]["path"] = String(context.request.path)
         guard let key = context.request.header("x-lookup") else { return .proceed }
-        let pending = PendingAccess(timeout: .milliseconds(300)) { _ in
+        // `hang` waits long enough for a test to leave first, whatever the machine's load.
+        let pending = PendingAccess(timeout: key == "hang" ? .seconds(30) : .milliseconds(300)) { _ in
             .respond(LocalResponse(status: 504, message: "lookup timed out"))
         }
         if key == "again" {
@@ -183,10 +184,10 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
             #expect(again.status == 504)
             do {
                 let leaving = try TestClient(port: gw.proxyPort)
-                try leaving.send("GET /echo/left HTTP/1.1\r\nHost: a\r\nX-Lookup: never\r\n\r\n")
+                try leaving.send("GET /echo/left HTTP/1.1\r\nHost: a\r\nX-Lookup: hang\r\n\r\n")
                 // The request is in the gateway, waiting on its store; then the client goes.
                 var waiting = false
-                for _ in 0..<200 where !waiting {
+                for _ in 0..<2000 where !waiting {
                     waiting = await gw.proxy.statistics.totals().writing == 1
                     if !waiting { try await Task.sleep(for: .milliseconds(5)) }
                 }
