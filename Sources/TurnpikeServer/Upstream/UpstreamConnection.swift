@@ -78,7 +78,7 @@ final class UpstreamConnection {
 
     private func timerFired() {
         self.timer = nil
-        guard self.channel.isActive else { return }
+        guard self.handler.isOpen else { return }
         let next: NIODeadline?
         if let delegate = self.handler.delegate {
             next = delegate.upstreamTimerFired()
@@ -116,6 +116,9 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var broken = false
     /// True once any byte of the current response arrived (a stale pooled connection fails before).
     private(set) var receivedResponseBytes = false
+    /// The connection is up: set when it connected, cleared when it closed. A plain flag read on
+    /// the loop (asking the channel goes through NIO's lifecycle state with reference counting).
+    private(set) var isOpen = false
     private var finished = false
 
     /// Tells the parser which request the next response answers (HEAD has no body).
@@ -150,6 +153,12 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        self.isOpen = context.channel.isActive
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        self.isOpen = true
+        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -232,6 +241,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        self.isOpen = false
         // A body delimited by the close ends here.
         if self.delegate != nil && !self.finished && self.receivedResponseBytes {
             var events: [ResponseParser.Event] = []

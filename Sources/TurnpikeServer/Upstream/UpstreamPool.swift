@@ -39,7 +39,7 @@ final class UpstreamPool {
         }
         while let connection = list.connections.popLast() {
             connection.idleSince = nil
-            if connection.channel.isActive { return connection }
+            if connection.handler.isOpen { return connection }
         }
         return nil
     }
@@ -102,7 +102,7 @@ final class UpstreamPool {
         // An idle connection must keep reading, or a close by the upstream goes unnoticed.
         connection.handler.resumeReads()
         connection.requestsServed += 1
-        guard let list = connection.idleList, connection.channel.isActive,
+        guard let list = connection.idleList, connection.handler.isOpen,
             connection.requestsServed < self.maxRequestsPerConnection,
             list.connections.count < self.maxIdlePerKey
         else {
