@@ -10,7 +10,7 @@ TEST_PKGS   := $(BUILD_PKGS) python3
 BENCH_PKGS  := $(BUILD_PKGS) python3
 
 .PHONY: all deps deps-test deps-bench build release run test test-unit test-e2e fmt lint check-config \
-        bench bench-config bench-proxy bench-router bench-reload clean
+        bench bench-config bench-proxy bench-router bench-reload profile-proxy clean
 
 all: build
 
@@ -85,6 +85,11 @@ bench-reload: release deps-bench
 
 bench-proxy: release deps-bench
 	python3 bench/proxy_bench.py --binary $(RELEASE_BIN)
+
+# Where the proxy's user time goes under load (perf record on the gateway; nginx upstream + wrk).
+profile-proxy: release deps-bench
+	$(call apt_install,linux-perf)
+	bash bench/profile_proxy.sh $(RELEASE_BIN)
 
 bench: bench-config bench-router bench-proxy bench-reload
 
