@@ -88,7 +88,7 @@ bench-proxy: release deps-bench
 
 # Where the proxy's user time goes under load (perf record on the gateway; nginx upstream + wrk).
 profile-proxy: release deps-bench
-	$(call apt_install,linux-perf)
+	$(call apt_install,linux-perf nginx wrk)
 	bash bench/profile_proxy.sh $(RELEASE_BIN)
 
 bench: bench-config bench-router bench-proxy bench-reload
