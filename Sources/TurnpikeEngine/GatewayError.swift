@@ -17,13 +17,14 @@ public enum GatewayError {
     }
 
     /// Picks the format: the `Accept` entry with the highest `q` wins; unknown types, `*/*`,
-    /// `application/*` and no header give JSON. With `errorPage` (answers that Kong's error
-    /// handler, kong/error_handlers.lua, renders: nginx's own 400/405/414/494 and failed proxying)
-    /// a client that sent neither `Accept` nor `Content-Type` gets Kong's `error_default_type`,
-    /// text/plain.
-    public static func format(accept: String?, hasContentType: Bool = true, errorPage: Bool = false) -> Format {
-        guard let accept, !accept.isEmpty else {
-            return errorPage && !hasContentType ? .text : .json
+    /// `application/*` and no header give JSON (`kong.response.error`). With `errorPage` (answers
+    /// that Kong's error handler, kong/error_handlers.lua, renders: nginx's own 400/405/414/494
+    /// and failed proxying) a request without `Accept` is negotiated on its `Content-Type`, and
+    /// one with neither gets Kong's `error_default_type`, text/plain.
+    public static func format(accept: String?, contentType: String? = nil, errorPage: Bool = false) -> Format {
+        let header = accept.flatMap { $0.isEmpty ? nil : $0 } ?? (errorPage ? contentType : nil)
+        guard let accept = header, !accept.isEmpty else {
+            return errorPage ? .text : .json
         }
         var best: (format: Format, q: Double)?
         for item in accept.split(separator: ",") {

@@ -39,7 +39,7 @@ extension RequestPipeline {
     ) {
         let format = GatewayError.format(
             accept: self.head.first(name: "accept"),
-            hasContentType: self.head.contains(name: "content-type"),
+            contentType: self.head.first(name: "content-type"),
             errorPage: errorPage
         )
         let body = GatewayError.body(message, requestID: self.requestID.description, format: format)
@@ -59,7 +59,7 @@ extension RequestPipeline {
         downstream: any Downstream
     ) {
         let requestID = connection.requestIDs.next()
-        let format = GatewayError.format(accept: nil, hasContentType: false, errorPage: true)
+        let format = GatewayError.format(accept: nil, errorPage: true)
         let body = GatewayError.body(message, requestID: requestID.description, format: format)
         downstream.sendHead(
             ResponseHeadOut(
