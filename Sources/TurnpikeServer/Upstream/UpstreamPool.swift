@@ -6,10 +6,8 @@ import NIOPosix
 /// proxied request never hops threads and the pool needs no lock.
 final class UpstreamPool {
     let eventLoop: any EventLoop
-    /// Kong's defaults: 512 idle connections per target, 60 s idle, 10,000 requests per connection.
-    var maxIdlePerKey = 512
-    var idleTimeout: TimeAmount = .seconds(60)
-    var maxRequestsPerConnection = 10_000
+    /// What is kept and for how long (`PoolPolicy`: pure, unit-tested).
+    var policy = PoolPolicy()
     /// Idle connections by target. A connection keeps a reference to its target's list, so
     /// returning it to the pool hashes nothing; only taking one looks the target up.
     private var idle: [UpstreamKey: IdleList] = [:]
@@ -18,7 +16,7 @@ final class UpstreamPool {
     private var lastTaken: (key: UpstreamKey, list: IdleList)?
 
     final class IdleList {
-        var connections: [UpstreamConnection] = []
+        var connections = IdleStack<UpstreamConnection>()
     }
 
     init(eventLoop: any EventLoop) {
@@ -37,11 +35,9 @@ final class UpstreamPool {
             self.lastTaken = (key, found)
             list = found
         }
-        while let connection = list.connections.popLast() {
-            connection.idleSince = nil
-            if connection.handler.isOpen { return connection }
-        }
-        return nil
+        let connection = list.connections.pop { $0.handler.isOpen }
+        connection?.idleSince = nil
+        return connection
     }
 
     /// Opens a new connection on this loop; `completion` runs on this loop.
@@ -102,26 +98,33 @@ final class UpstreamPool {
         // An idle connection must keep reading, or a close by the upstream goes unnoticed.
         connection.handler.resumeReads()
         connection.requestsServed += 1
-        guard let list = connection.idleList, connection.handler.isOpen,
-            connection.requestsServed < self.maxRequestsPerConnection,
-            list.connections.count < self.maxIdlePerKey
+        guard let list = connection.idleList,
+            self.policy.keeps(
+                isOpen: connection.handler.isOpen,
+                requestsServed: connection.requestsServed,
+                idleCount: list.connections.count
+            )
         else {
             connection.channel.close(promise: nil)
             return
         }
-        list.connections.append(connection)
+        list.connections.push(connection)
         connection.idleSince = now
-        connection.watch(until: now + self.idleTimeout)
+        connection.watch(until: now + self.policy.idleTimeout)
     }
 
     /// The connection's timer fired while no exchange uses it: closes it once it idled for
     /// `idleTimeout`, otherwise returns when to look again.
     private func checkIdle(_ connection: UpstreamConnection) -> NIODeadline? {
-        guard let since = connection.idleSince else { return nil }
-        let deadline = since + self.idleTimeout
-        if NIODeadline.now() < deadline { return deadline }
-        connection.channel.close(promise: nil)
-        return nil
+        switch self.policy.idleCheck(idleSince: connection.idleSince, now: .now()) {
+        case .inUse:
+            return nil
+        case .next(let deadline):
+            return deadline
+        case .close:
+            connection.channel.close(promise: nil)
+            return nil
+        }
     }
 
     private func list(for key: UpstreamKey) -> IdleList {
@@ -132,14 +135,13 @@ final class UpstreamPool {
     }
 
     private func remove(_ connection: UpstreamConnection) {
-        connection.idleList?.connections.removeAll { $0 === connection }
+        connection.idleList?.connections.remove { $0 === connection }
     }
 
     /// Closes every idle connection (shutdown).
     func closeAll() {
         for (_, list) in self.idle {
-            for connection in list.connections { connection.channel.close(promise: nil) }
-            list.connections = []
+            for connection in list.connections.removeAll() { connection.channel.close(promise: nil) }
         }
         self.idle = [:]
         self.lastTaken = nil
