@@ -12,9 +12,7 @@ extension RequestPipeline {
     /// it was read whole (all of it when `ended`); held parts are sent on either way.
     func forward(body: [UInt8]?, ended: Bool) {
         guard let match = self.match else { return }
-        self.state = .starting
-        self.requestEnded = ended
-        self.bodyRead = body != nil
+        self.machine.accessStarts(bodyRead: body != nil, ended: ended)
         let chain = self.snapshot.chains[match.routeIndex].access
         guard !chain.isEmpty else {
             self.proxy(edits: nil)
@@ -70,7 +68,8 @@ extension RequestPipeline {
             self.answer(response)
             return false
         case .pending(let pending):
-            self.state = .accessPending(pending)
+            self.machine.accessWaits()
+            self.pending = pending
             self.accessCursor = index
             self.accessContext = context
             let loop = self.connection.pool.eventLoop
@@ -92,7 +91,7 @@ extension RequestPipeline {
     /// A waiting handler's I/O completed (or its timeout passed): its continuation (or its
     /// `onTimeout`) runs, then the chain goes on.
     func accessResumed(_ pending: PendingAccess, chain: [any AccessHandler], timedOut: Bool) {
-        guard case .accessPending(let current) = self.state, current === pending, var context = self.accessContext
+        guard self.machine.phase == .accessPending, self.pending === pending, var context = self.accessContext
         else { return }
         let continuation: PendingAccess.Continuation
         if timedOut {
@@ -106,7 +105,8 @@ extension RequestPipeline {
         self.accessTimer?.cancel()
         self.accessTimer = nil
         self.accessContext = nil
-        self.state = .starting
+        _ = self.machine.accessResumes()
+        self.pending = nil
         let index = self.accessCursor
         guard self.handle(continuation(&context), chain: chain, at: index, context: &context) else { return }
         self.runAccess(chain, from: index + 1, context: &context)
@@ -118,8 +118,7 @@ extension RequestPipeline {
         let head = self.head
         let held = self.heldParts
         self.heldParts = []
-        self.heldBytes = 0
-        let ended = self.requestEnded
+        let ended = self.machine.requestEnded
         guard let service = plan.service else {
             self.respond(status: .serviceUnavailable, message: "no Service found with those values")
             return
@@ -191,13 +190,14 @@ extension RequestPipeline {
             upstreamHead: upstreamHead,
             chunkedBody: chunkedBody,
             // Answered already when the body was held for the access phase.
-            expectContinue: !self.bodyRead && held.isEmpty && head.expectsContinue,
+            expectContinue: !self.machine.bodyRead && held.isEmpty && head.expectsContinue,
             webSocketUpgrade: isUpgrade,
             key: key,
             service: service,
             requestEnded: endsWithHead
         )
-        self.state = .proxying(exchange)
+        self.machine.proxying()
+        self.exchange = exchange
         exchange.begin()
         if let replacedBody {
             if !replacedBody.isEmpty { exchange.clientBody(self.downstream.allocator.buffer(bytes: replacedBody)) }

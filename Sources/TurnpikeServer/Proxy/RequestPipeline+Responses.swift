@@ -100,7 +100,7 @@ extension RequestPipeline {
         body: ByteBuffer?,
         close: Bool = false
     ) {
-        self.state = .answered
+        _ = self.machine.answered()
         self.responseStarted = true
         let bodyBytes = body?.readableBytes ?? 0
         self.downstream.sendHead(
@@ -213,14 +213,14 @@ extension RequestPipeline {
             for filter in self.bodyFilters { chunk = filter.filter(chunk, last: true) }
             if chunk.readableBytes > 0 { self.downstream.sendBody(chunk) }
         }
-        self.state = .answered
+        _ = self.machine.answered()
         self.log(status: self.responseStatus, upstreamLatencyMs: self.upstreamLatencyMs)
         self.downstream.sendEnd()
     }
 
     /// The 101 of a WebSocket handshake went out: the connections become a byte relay.
     func upstreamUpgraded(_ upstream: any Channel) {
-        self.state = .answered
+        _ = self.machine.answered()
         self.log(status: self.responseStatus, upstreamLatencyMs: self.upstreamLatencyMs)
         self.downstream.becomeTunnel(upstream: upstream)
     }
@@ -232,7 +232,7 @@ extension RequestPipeline {
 
     /// The exchange failed after part of the response went out: the client sees a cut connection.
     func upstreamFailedMidResponse() {
-        self.state = .answered
+        _ = self.machine.answered()
         self.log(status: self.responseStatus, upstreamLatencyMs: self.upstreamLatencyMs)
         self.downstream.abort()
     }

@@ -14,19 +14,6 @@ import TurnpikeRouter
 ///
 /// Loop-confined. Made by the client connection at each request head.
 final class RequestPipeline {
-    enum State {
-        /// Checking, routing, running the access chain (within a call).
-        case starting
-        /// A plugin reads the body: it is held until complete (or too large), then access runs.
-        case holdingBody
-        /// An access handler waits for I/O (`PendingAccess`); the body is held meanwhile.
-        case accessPending(PendingAccess)
-        /// Handed to the upstream.
-        case proxying(Exchange)
-        /// The gateway answered (or is answering); the rest of the request body is dropped.
-        case answered
-    }
-
     let head: RequestHead
     let requestID: RequestID
     let start: NIODeadline
@@ -34,7 +21,11 @@ final class RequestPipeline {
     /// Unowned, not weak: a weak reference gives the object a side table, which makes every
     /// retain of it slow. The connection drops the pipeline when it closes or the request ends.
     unowned let downstream: any Downstream
-    var state = State.starting
+    /// The phases and the body's fate in each (`RequestPipelineStateMachine`: pure, unit-tested).
+    var machine = RequestPipelineStateMachine(bodyBufferLimit: AccessRequest.bodyBufferLimit)
+    /// The upstream exchange, once proxying; the waiting access handler, while one waits.
+    var exchange: Exchange?
+    var pending: PendingAccess?
     let snapshot: Snapshot
 
     // Set once routed.
@@ -51,12 +42,8 @@ final class RequestPipeline {
     var consumer: Consumer?
     /// Kong's `kong.ctx`, from the access phase to the log phase.
     var plugins = PluginContext()
-    /// Body held for the access phase (or while it waits), and whether the request had ended.
+    /// Body held for the access phase (or while it waits).
     var heldParts: [ByteBuffer] = []
-    var heldBytes = 0
-    var requestEnded = false
-    /// Whether the access phase read the whole body (a 100 Continue went out for it already).
-    var bodyRead = false
     /// The access chain in progress: the next handler to run and the context they share.
     var accessCursor = 0
     var accessContext: AccessContext?
@@ -140,7 +127,7 @@ final class RequestPipeline {
         self.observe(chains)
         if !chains.access.isEmpty && chains.access.contains(where: { $0.needsBody }) && Self.bodyFitsBuffer(head) {
             // A plugin reads the body (key-auth's key_in_body): hold it, run the chain at its end.
-            self.state = .holdingBody
+            self.machine.holdBody()
             // A client waiting for 100 Continue gets it now: the body is needed before any upstream.
             if head.expectsContinue { self.downstream.sendContinue() }
             return
@@ -165,36 +152,34 @@ final class RequestPipeline {
     // MARK: - From the client
 
     func clientBody(_ buffer: ByteBuffer) {
-        switch self.state {
-        case .proxying(let exchange):
-            exchange.clientBody(buffer)
-        case .holdingBody:
+        switch self.machine.bodyPart(bytes: buffer.readableBytes) {
+        case .send:
+            self.exchange?.clientBody(buffer)
+        case .hold:
             self.heldParts.append(buffer)
-            self.heldBytes += buffer.readableBytes
-            // Too large to read: the plugins see no body, and the request goes on streaming.
-            if self.heldBytes > AccessRequest.bodyBufferLimit { self.forward(body: nil, ended: false) }
-        case .accessPending:
-            self.heldParts.append(buffer)
-            self.heldBytes += buffer.readableBytes
+        case .holdAndPauseReads:
             // Waiting: hold the client back rather than buffer an unbounded body.
-            if self.heldBytes > 256 * 1024 { self.downstream.pauseReads() }
-        case .starting, .answered:
+            self.heldParts.append(buffer)
+            self.downstream.pauseReads()
+        case .holdAndRunAccessUnread:
+            // Too large to read: the plugins see no body, and the request goes on streaming.
+            self.heldParts.append(buffer)
+            self.forward(body: nil, ended: false)
+        case .drop:
             break
         }
     }
 
     func clientEnd() {
-        switch self.state {
-        case .proxying(let exchange):
-            exchange.clientEnd()
-        case .holdingBody:
+        switch self.machine.requestEnd() {
+        case .send:
+            self.exchange?.clientEnd()
+        case .runAccessWithBody:
             var body: [UInt8] = []
-            body.reserveCapacity(self.heldBytes)
+            body.reserveCapacity(self.machine.heldBytes)
             for part in self.heldParts { body += part.readableBytesView }
             self.forward(body: body, ended: true)
-        case .accessPending:
-            self.requestEnded = true
-        case .starting, .answered:
+        case .record, .none:
             break
         }
     }
@@ -203,36 +188,33 @@ final class RequestPipeline {
     /// waiting access handler is let go, and the log phase records what the client got (0 when
     /// nothing), as nginx finalizes an aborted request.
     func clientClosed() {
-        if case .answered = self.state { return }
+        if self.machine.phase == .answered { return }
         self.dropInFlight()
         self.log(status: self.responseStarted ? self.responseStatus : 0, upstreamLatencyMs: self.upstreamLatencyMs)
     }
 
     /// Ends what is in flight for the request (its exchange, a waiting access handler).
     func dropInFlight() {
-        let before = self.state
-        self.state = .answered
+        _ = self.machine.answered()
         // A waiting access phase's state still reaches the log phase.
         if let context = self.accessContext {
             self.accessContext = nil
             self.consumer = context.authentication?.consumer
             self.plugins = context.plugins
         }
-        switch before {
-        case .proxying(let exchange): exchange.clientClosed()
-        case .accessPending(let pending): pending.expire()
-        default: break
-        }
+        self.exchange?.clientClosed()
+        self.pending?.expire()
+        self.pending = nil
         self.accessTimer?.cancel()
         self.accessTimer = nil
     }
 
     func clientReadComplete() {
-        if case .proxying(let exchange) = self.state { exchange.flushUpstream() }
+        self.exchange?.flushUpstream()
     }
 
     func clientWritabilityChanged(isWritable: Bool) {
-        if case .proxying(let exchange) = self.state { exchange.clientWritabilityChanged(isWritable: isWritable) }
+        self.exchange?.clientWritabilityChanged(isWritable: isWritable)
     }
 
     /// The request broke the protocol mid-body (a bad chunk size) before any response went out:
