@@ -209,11 +209,21 @@ public func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) 
 /// Waits until `condition` holds, checking every 5 ms, at most `timeout`: for what happens on the
 /// gateway's loops after a client already saw its answer (a log phase, a counter). Returns whether
 /// it held, so a test asserts on it instead of sleeping a guessed time.
-public func eventually(timeout: Duration = .seconds(5), _ condition: () -> Bool) async -> Bool {
+public func eventually(timeout: Duration = .seconds(5), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
-    while !condition() {
+    while try await !condition() {
         if ContinuousClock.now > deadline { return false }
         try? await Task.sleep(for: .milliseconds(5))
+    }
+    return true
+}
+
+/// `eventually` for synchronous tests (a child process's state read over its admin port).
+public func eventuallySync(timeout: Duration = .seconds(10), _ condition: () throws -> Bool) rethrows -> Bool {
+    let deadline = ContinuousClock.now + timeout
+    while try !condition() {
+        if ContinuousClock.now > deadline { return false }
+        Thread.sleep(forTimeInterval: 0.005)
     }
     return true
 }

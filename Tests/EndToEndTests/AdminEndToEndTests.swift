@@ -125,13 +125,13 @@ import TurnpikeTestSupport
 
     /// Polls `GET /status` (at most 5 s) until `done` holds for its `server` object.
     static func server(_ gw: TestGateway, until done: ([String: Int]) -> Bool) async throws -> [String: Int] {
-        let deadline = ContinuousClock.now + .seconds(5)
-        while true {
+        var server: [String: Int] = [:]
+        _ = try await eventually {
             let status = try await Self.get(gw.adminPort, "/status")
-            let server = (status.json?["server"] as? [String: Int]) ?? [:]
-            if done(server) || ContinuousClock.now > deadline { return server }
-            try await Task.sleep(for: .milliseconds(10))
+            server = (status.json?["server"] as? [String: Int]) ?? [:]
+            return done(server)
         }
+        return server
     }
 
     /// A reload of a file with 20,000 bad entries answers a few kilobytes: the first 100 errors

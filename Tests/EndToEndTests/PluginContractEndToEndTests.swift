@@ -186,12 +186,7 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
                 let leaving = try TestClient(port: gw.proxyPort)
                 try leaving.send("GET /echo/left HTTP/1.1\r\nHost: a\r\nX-Lookup: hang\r\n\r\n")
                 // The request is in the gateway, waiting on its store; then the client goes.
-                var waiting = false
-                for _ in 0..<2000 where !waiting {
-                    waiting = await gw.proxy.statistics.totals().writing == 1
-                    if !waiting { try await Task.sleep(for: .milliseconds(5)) }
-                }
-                #expect(waiting)
+                #expect(await eventually(timeout: .seconds(10)) { await gw.proxy.statistics.totals().writing == 1 })
             }
             #expect(await eventually { ContractPlugin.logged.withLock { $0["/echo/left"] } == "- 0" })
         }

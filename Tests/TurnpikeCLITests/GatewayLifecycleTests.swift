@@ -351,10 +351,7 @@ import Glibc
             expectedGeneration += 1
             if i % 2 == 0 {
                 gw.signal(SIGHUP)
-                let deadline = Date().addingTimeInterval(10)
-                while try generation(admin: admin) != expectedGeneration && Date() < deadline {
-                    Thread.sleep(forTimeInterval: 0.005)
-                }
+                _ = try eventuallySync { try generation(admin: admin) == expectedGeneration }
             } else {
                 let r = try postReload(admin: admin)
                 #expect(r.status == 200)
