@@ -57,7 +57,10 @@ let package = Package(
         .target(
             name: "TurnpikePlugins",
             // NIOCore for ByteBuffer only: plugins never see loops, channels or futures.
-            dependencies: ["TurnpikeModel", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "TurnpikeModel", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: hotPath
         ),
         .target(

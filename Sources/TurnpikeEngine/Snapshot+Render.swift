@@ -14,9 +14,9 @@ extension Snapshot {
         add("services", m.services.map(Self.render))
         add("routes", m.routes.map(Self.render))
         add("consumers", m.consumers.map(Self.render))
-        add("keyauth_credentials", m.keyauthCredentials.map(Self.render))
-        add("basicauth_credentials", m.basicauthCredentials.map(Self.render))
-        add("acls", m.acls.map(Self.render))
+        for list in m.credentials.lists {
+            add(list.kind.collection, (0..<list.count).map { list.rendered(at: $0) })
+        }
         add("plugins", self.plugins.map(Self.render))
         add("upstreams", m.upstreams.map(Self.render))
         add("targets", m.targets.map(Self.render))
@@ -24,7 +24,7 @@ extension Snapshot {
     }
 
     /// What every secret is printed as.
-    public static let redacted = "<redacted>"
+    public static let redacted = Rendered.redacted
 
     public static func render(_ s: Service) -> Rendered {
         .object([
@@ -79,35 +79,6 @@ extension Snapshot {
             ("username", .optional(c.username)),
             ("custom_id", .optional(c.customID)),
             ("tags", .strings(c.tags)),
-        ])
-    }
-
-    public static func render(_ k: KeyAuthCredential) -> Rendered {
-        .object([
-            ("id", .id(k.id)),
-            ("consumer", .id(k.consumer)),
-            ("key", k.key == nil ? .null : .string(Self.redacted)),
-            ("ttl", .optional(k.ttl)),
-            ("tags", .strings(k.tags)),
-        ])
-    }
-
-    public static func render(_ b: BasicAuthCredential) -> Rendered {
-        .object([
-            ("id", .id(b.id)),
-            ("consumer", .id(b.consumer)),
-            ("username", .string(b.username)),
-            ("password", .string(Self.redacted)),
-            ("tags", .strings(b.tags)),
-        ])
-    }
-
-    public static func render(_ a: ACLGroup) -> Rendered {
-        .object([
-            ("id", .id(a.id)),
-            ("consumer", .id(a.consumer)),
-            ("group", .string(a.group)),
-            ("tags", .strings(a.tags)),
         ])
     }
 

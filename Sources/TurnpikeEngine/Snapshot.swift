@@ -58,11 +58,9 @@ public final class Snapshot: Sendable {
     public let consumersByID: [EntityID: Int]
     public let consumersByUsername: [String: Int]
     public let consumersByCustomID: [String: Int]
-    /// key-auth credentials by key: one hash probe per request, whatever the number of consumers.
-    public let keyauthByKey: SecretIndex
-    public let basicauthByUsername: [String: Int]
-    /// ACL groups per consumer, in file order.
-    public let groupsByConsumer: [EntityID: [String]]
+    /// Each credential kind's index (key-auth keys, basic-auth usernames, ACL groups), built by
+    /// the kind's plugin.
+    public let credentialIndexes: CredentialIndexes
     public let upstreamsByID: [EntityID: Int]
     public let upstreamsByName: [String: Int]
     public let targetsByUpstream: [EntityID: [Int]]
@@ -86,15 +84,13 @@ public final class Snapshot: Sendable {
         self.loadedAt = Int(now.tv_sec)
         self.hash = model.isEmpty ? String(repeating: "0", count: 32) : hash
         self.model = model
-        // The consumer-side, routing-side and key indexes are independent: built in parallel
-        // (a config with 100k consumers spends most of its build time here).
-        let (c, r, keys) = SnapshotIndexes.build(model: model, plugins: plugins)
+        // The consumer-side, routing-side and credential indexes are independent: built in
+        // parallel (a config with 100k consumers spends most of its build time here).
+        let (c, r, credentials) = SnapshotIndexes.build(model: model, plugins: plugins)
         self.consumersByID = c.consumersByID
         self.consumersByUsername = c.consumersByUsername
         self.consumersByCustomID = c.consumersByCustomID
-        self.keyauthByKey = keys
-        self.basicauthByUsername = c.basicauthByUsername
-        self.groupsByConsumer = c.groupsByConsumer
+        self.credentialIndexes = credentials
         self.servicesByID = r.servicesByID
         self.servicesByName = r.servicesByName
         self.routesByID = r.routesByID
@@ -146,17 +142,8 @@ public final class Snapshot: Sendable {
 }
 
 extension Snapshot: CredentialDirectory {
-    public func keyAuthCredential(key: String) -> KeyAuthCredential? {
-        let credentials = self.model.keyauthCredentials
-        return self.keyauthByKey.find(key) { credentials[$0].key ?? "" }.map { credentials[$0] }
-    }
-
-    public func basicAuthCredential(username: String) -> BasicAuthCredential? {
-        self.basicauthByUsername[username].map { self.model.basicauthCredentials[$0] }
-    }
-
-    public func groups(consumer: EntityID) -> [String] {
-        self.groupsByConsumer[consumer] ?? []
+    public func credentials<K: CredentialKind>(_ kind: K.Type) -> K.Index? {
+        self.credentialIndexes.index(kind)
     }
 
     public func consumer(id: EntityID) -> Consumer? {

@@ -157,9 +157,7 @@ public struct SnapshotBuilder: Sendable {
         // `anonymous` must name a consumer of this file (Kong answers 500 at request time; a
         // load-time error is kinder and costs nothing).
         for p in out {
-            let anonymous: String? =
-                (p.config as? KeyAuthConfig)?.anonymous ?? (p.config as? BasicAuthConfig)?.anonymous
-            guard let anonymous else { continue }
+            guard let anonymous = p.config.anonymousConsumer else { continue }
             let exists = model.consumers.contains {
                 $0.id.description == anonymous.lowercased() || $0.username == anonymous
             }

@@ -8,8 +8,6 @@ enum SnapshotIndexes {
         var consumersByID: [EntityID: Int]
         var consumersByUsername: [String: Int]
         var consumersByCustomID: [String: Int]
-        var basicauthByUsername: [String: Int]
-        var groupsByConsumer: [EntityID: [String]]
     }
 
     struct Routing: Sendable {
@@ -26,28 +24,28 @@ enum SnapshotIndexes {
         var globalChains: PhaseChains
     }
 
-    static func build(model: Declarative, plugins: [ConfiguredPlugin]) -> (Consumers, Routing, keys: SecretIndex) {
+    static func build(
+        model: Declarative,
+        plugins: [ConfiguredPlugin]
+    ) -> (Consumers, Routing, CredentialIndexes) {
         let consumers = OnceBox<Consumers>()
         let routing = OnceBox<Routing>()
-        let keys = OnceBox<SecretIndex>()
-        // Three parts on the cores there are: the key index (a salted digest per key) is the
-        // largest single piece of the consumer half, so it runs on its own.
-        DispatchQueue.concurrentPerform(iterations: 3) { part in
+        let lists = model.credentials.lists
+        let credentials = lists.map { _ in OnceBox<CredentialIndexes.Entry>() }
+        // The parts run on the cores there are: each credential kind's index (key-auth's is a
+        // salted digest per key, the largest single piece) is a part of its own.
+        DispatchQueue.concurrentPerform(iterations: 2 + lists.count) { part in
             switch part {
             case 0: consumers.value = Self.consumers(model)
             case 1: routing.value = Self.routing(model, plugins)
-            default: keys.value = Self.keyIndex(model)
+            default: credentials[part - 2].value = lists[part - 2].buildIndex()
             }
         }
         // concurrentPerform returns after every part: the values are set.
         return (
             consumers.value ?? Self.consumers(model), routing.value ?? Self.routing(model, plugins),
-            keys.value ?? Self.keyIndex(model)
+            CredentialIndexes(lists.indices.map { credentials[$0].value ?? lists[$0].buildIndex() })
         )
-    }
-
-    static func keyIndex(_ model: Declarative) -> SecretIndex {
-        SecretIndex(model.keyauthCredentials.map(\.key))
     }
 
     static func index<T, K: Hashable>(_ items: [T], _ key: (T) -> K?) -> [K: Int] {
@@ -61,14 +59,10 @@ enum SnapshotIndexes {
     }
 
     static func consumers(_ model: Declarative) -> Consumers {
-        var groups: [EntityID: [String]] = [:]
-        for i in model.acls.indices { groups[model.acls[i].consumer, default: []].append(model.acls[i].group) }
-        return Consumers(
+        Consumers(
             consumersByID: index(model.consumers) { $0.id },
             consumersByUsername: index(model.consumers) { $0.username },
-            consumersByCustomID: index(model.consumers) { $0.customID },
-            basicauthByUsername: index(model.basicauthCredentials) { $0.username },
-            groupsByConsumer: groups
+            consumersByCustomID: index(model.consumers) { $0.customID }
         )
     }
 

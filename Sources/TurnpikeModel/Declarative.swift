@@ -6,25 +6,29 @@ public struct Declarative: Sendable {
     public var services: [Service] = []
     public var routes: [Route] = []
     public var consumers: [Consumer] = []
-    public var keyauthCredentials: [KeyAuthCredential] = []
-    public var basicauthCredentials: [BasicAuthCredential] = []
-    public var acls: [ACLGroup] = []
+    /// Credentials (and ACL groups), one list per kind the plugin registry declares.
+    public var credentials: CredentialSets
     public var plugins: [PluginInstance] = []
     public var upstreams: [Upstream] = []
     public var targets: [Target] = []
 
-    public init() {}
+    public init(credentialKinds: [any CredentialKind.Type] = []) {
+        self.credentials = CredentialSets(kinds: credentialKinds)
+    }
 
     /// True when the file declares no entity at all (Kong's hash is then all zeros).
     public var isEmpty: Bool {
         self.services.isEmpty && self.routes.isEmpty && self.consumers.isEmpty && self.plugins.isEmpty
-            && self.upstreams.isEmpty && self.targets.isEmpty && self.keyauthCredentials.isEmpty
-            && self.basicauthCredentials.isEmpty && self.acls.isEmpty
+            && self.upstreams.isEmpty && self.targets.isEmpty && self.credentials.isEmpty
     }
 
-    /// Decodes and cross-checks a parsed file, throwing every problem found.
-    public static func decode(_ root: ConfigNode) throws(ConfigErrors) -> Declarative {
-        let (model, errors) = Self.decodeCollectingErrors(root)
+    /// Decodes and cross-checks a parsed file, throwing every problem found. `credentialKinds`
+    /// are the consumer-owned collections the plugins declare (`PluginRegistry.credentialKinds`).
+    public static func decode(
+        _ root: ConfigNode,
+        credentialKinds: [any CredentialKind.Type]
+    ) throws(ConfigErrors) -> Declarative {
+        let (model, errors) = Self.decodeCollectingErrors(root, credentialKinds: credentialKinds)
         guard errors.isEmpty, let model else { throw errors }
         return model
     }
@@ -32,8 +36,11 @@ public struct Declarative: Sendable {
     /// Decodes as much as possible and returns the problems alongside, so later stages (plugin
     /// configs) can still report theirs in the same run. The model is nil only when the root is
     /// not a mapping.
-    public static func decodeCollectingErrors(_ root: ConfigNode) -> (Declarative?, ConfigErrors) {
-        let decoder = DeclarativeDecoder()
+    public static func decodeCollectingErrors(
+        _ root: ConfigNode,
+        credentialKinds: [any CredentialKind.Type]
+    ) -> (Declarative?, ConfigErrors) {
+        let decoder = DeclarativeDecoder(credentialKinds: credentialKinds)
         let model = decoder.decodeRoot(root)
         return (model, decoder.diagnostics.errors)
     }

@@ -135,9 +135,6 @@ public enum DeclarativeIDs {
     public static let plugins = namespace("plugins")
     public static let upstreams = namespace("upstreams")
     public static let targets = namespace("targets")
-    public static let keyauthCredentials = namespace("keyauth_credentials")
-    public static let basicauthCredentials = namespace("basicauth_credentials")
-    public static let acls = namespace("acls")
 }
 
 /// How secrets appear where an operator needs to tell them apart without seeing them (admin API):
@@ -163,7 +160,7 @@ public enum SecretDigest {
 }
 
 extension EntityID {
-    static func hexCharacter(_ v: UInt8) -> Character {
+    public static func hexCharacter(_ v: UInt8) -> Character {
         Character(Unicode.Scalar(Self.hexDigit(v)))
     }
 }

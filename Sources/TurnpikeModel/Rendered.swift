@@ -23,6 +23,9 @@ public indirect enum Rendered: Sendable, Equatable {
         }
     }
 
+    /// What every secret is printed as.
+    public static let redacted = "<redacted>"
+
     public static func optional(_ s: String?) -> Rendered { s.map(Rendered.string) ?? .null }
     public static func optional(_ i: Int?) -> Rendered { i.map(Rendered.integer) ?? .null }
     public static func optional(_ b: Bool?) -> Rendered { b.map(Rendered.bool) ?? .null }

@@ -129,10 +129,9 @@ public struct AccessContext: Sendable {
 
 /// Lookups the access phase needs from the running config (the snapshot implements it).
 public protocol CredentialDirectory: Sendable {
-    func keyAuthCredential(key: String) -> KeyAuthCredential?
-    func basicAuthCredential(username: String) -> BasicAuthCredential?
-    /// The consumer's ACL groups, in file order.
-    func groups(consumer: EntityID) -> [String]
+    /// The running config's index of a credential kind (built once per snapshot by
+    /// `CredentialKind.index`); nil when the kind is not registered.
+    func credentials<K: CredentialKind>(_ kind: K.Type) -> K.Index?
     func consumer(id: EntityID) -> Consumer?
     func consumer(idOrUsername: String) -> Consumer?
     func route(id: EntityID) -> Route?

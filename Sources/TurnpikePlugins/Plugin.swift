@@ -17,12 +17,17 @@ public struct PluginScope: Sendable, Equatable {
 public protocol PluginConfig: Sendable {
     /// Every field in Kong's order, for `render` and the admin API. Secrets are redacted.
     func rendered() -> Rendered
+    /// An auth plugin's `anonymous` (consumer id or username), checked at load to name a
+    /// consumer of the file; nil for other plugins.
+    var anonymousConsumer: String? { get }
 }
 
-/// A plugin turnpike implements. Its config schema sits next to its code (`XConfig.swift`).
-///
-/// Request phases join this protocol with the proxy (issue #5); today a plugin knows its name,
-/// priority and how to decode its config.
+extension PluginConfig {
+    public var anonymousConsumer: String? { nil }
+}
+
+/// A plugin turnpike implements. Its config schema sits next to its code (`XConfig.swift`); its
+/// request phases are the phase protocols its instance type conforms to (docs/plugins.md).
 public protocol Plugin: Sendable {
     associatedtype Config: PluginConfig
     /// The Kong name: `key-auth`.

@@ -37,20 +37,27 @@ public struct PluginRegistry: Sendable {
     }
 
     public let entries: [Entry]
+    /// The consumer-owned collections the plugins declare (credentials, ACL groups), in the
+    /// order `render` writes them: one line per kind, the kind itself in its plugin's folder.
+    public let credentialKinds: [any CredentialKind.Type]
     private let byName: [String: Int]
 
-    public init(entries: [Entry]) {
+    public init(entries: [Entry], credentialKinds: [any CredentialKind.Type] = []) {
         self.entries = entries
+        self.credentialKinds = credentialKinds
         var byName: [String: Int] = [:]
         for (i, e) in entries.enumerated() { byName[e.name] = i }
         self.byName = byName
     }
 
-    public static let builtIn = PluginRegistry(entries: [
-        Entry(KeyAuthPlugin.self) { config, _ in KeyAuthPlugin(config: config) },
-        Entry(BasicAuthPlugin.self) { config, _ in BasicAuthPlugin(config: config) },
-        Entry(ACLPlugin.self) { config, _ in ACLPlugin(config: config) },
-    ])
+    public static let builtIn = PluginRegistry(
+        entries: [
+            Entry(KeyAuthPlugin.self) { config, _ in KeyAuthPlugin(config: config) },
+            Entry(BasicAuthPlugin.self) { config, _ in BasicAuthPlugin(config: config) },
+            Entry(ACLPlugin.self) { config, _ in ACLPlugin(config: config) },
+        ],
+        credentialKinds: [KeyAuthCredential.self, BasicAuthCredential.self, ACLGroup.self]
+    )
 
     public func entry(named name: String) -> Entry? {
         self.byName[name].map { self.entries[$0] }

@@ -73,7 +73,10 @@ public struct ConfigLoader: Sendable {
             return .invalid(error.sorted)
         }
         timings.parse = lap()
-        let (model, decodeErrors) = Declarative.decodeCollectingErrors(root)
+        let (model, decodeErrors) = Declarative.decodeCollectingErrors(
+            root,
+            credentialKinds: self.builder.registry.credentialKinds
+        )
         timings.decode = lap()
         defer { timings.build = lap() }
         guard let model else { return .invalid(decodeErrors.sorted) }

@@ -43,6 +43,8 @@ public final class Gateway: Service, Sendable {
     private let reloader: ConfigReloader
     /// The plugins' process-wide state (the loader's builder hands it to every plugin instance).
     private let stores: PluginStores
+    /// The plugins (and credential kinds) this gateway runs, for the admin API's names.
+    private let registry: PluginRegistry
     private let logger: Logger
 
     public init(options: Options, group: any EventLoopGroup, initial: Snapshot, loader: ConfigLoader, logger: Logger) {
@@ -51,6 +53,7 @@ public final class Gateway: Service, Sendable {
         self.store = SnapshotStore(initial: initial, group: group)
         self.reloader = ConfigReloader(path: options.configPath, loader: loader, store: self.store, logger: logger)
         self.stores = loader.builder.stores
+        self.registry = loader.builder.registry
         self.logger = logger
     }
 
@@ -73,6 +76,7 @@ public final class Gateway: Service, Sendable {
                 reloader: self.reloader,
                 statistics: proxy.statistics,
                 serverToken: self.options.proxy.serverToken,
+                registry: self.registry,
                 logger: self.logger
             )
         } catch {

@@ -2,7 +2,7 @@ public import Foundation
 import Logging
 import NIOCore
 public import NIOPosix
-public import TurnpikeEngine
+import TurnpikeEngine
 public import TurnpikePlugins
 public import TurnpikeServer
 
@@ -63,6 +63,7 @@ public final class TestGateway {
             reloader: reloader,
             statistics: proxy.statistics,
             serverToken: configuration.serverToken,
+            registry: registry,
             logger: logger
         )
         return TestGateway(

@@ -110,7 +110,8 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
             PluginRegistry.Entry(ContractPlugin.self) { _, stores in
                 ContractPlugin(store: stores.store("contract-test") { FakeStore(values: ["a": "alpha", "d": "deny"]) })
             }
-        ]
+        ],
+        credentialKinds: PluginRegistry.builtIn.credentialKinds
     )
 
     static func config(_ text: ScriptedUpstream) -> String {

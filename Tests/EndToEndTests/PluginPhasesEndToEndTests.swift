@@ -51,7 +51,8 @@ struct StampPlugin: Plugin, ResponseHandler, BodyHandler, LogPhaseHandler {
     static let registry = PluginRegistry(
         entries: PluginRegistry.builtIn.entries + [
             PluginRegistry.Entry(StampPlugin.self) { _, _ in StampPlugin() }
-        ]
+        ],
+        credentialKinds: PluginRegistry.builtIn.credentialKinds
     )
 
     static let config = """

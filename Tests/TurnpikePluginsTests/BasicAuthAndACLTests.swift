@@ -16,14 +16,10 @@ import TurnpikePlugins
 
     static func directory(groups: [String] = []) -> Directory {
         let credential = BasicAuthCredential(
-            id: EntityID.zero,
-            consumer: bob.id,
             username: "bob",
-            passwordDigest: BasicAuthCredential.digest(password: "pa:ss", consumer: bob.id),
-            location: here,
-            path: FieldPath()
+            passwordDigest: BasicAuthCredential.digest(password: "pa:ss", consumer: bob.id)
         )
-        return Directory(basic: ["bob": credential], consumers: [bob.id: bob], groupsByConsumer: [bob.id: groups])
+        return Directory(basicAuth: [credential], groups: [bob.id: groups], consumer: bob.id, consumers: [bob.id: bob])
     }
 
     /// base64("bob:pa:ss")

@@ -26,10 +26,11 @@ import TurnpikePlugins
     }()
 
     static func directory(ttl: Int? = nil) -> Directory {
-        var credential = KeyAuthCredential(id: EntityID.zero, consumer: alice.id, location: here, path: FieldPath())
-        credential.key = "secret"
-        credential.ttl = ttl
-        return Directory(credentials: ["secret": credential], consumers: [alice.id: alice, anonymous.id: anonymous])
+        Directory(
+            keyAuth: [KeyAuthCredential(key: "secret", ttl: ttl)],
+            consumer: alice.id,
+            consumers: [alice.id: alice, anonymous.id: anonymous]
+        )
     }
 
     func run(

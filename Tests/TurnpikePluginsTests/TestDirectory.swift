@@ -1,16 +1,34 @@
 import TurnpikeModel
 import TurnpikePlugins
 
-/// An in-memory `CredentialDirectory` for plugin tests.
+/// An in-memory `CredentialDirectory` for plugin tests: the kinds' own indexes over the
+/// credentials given.
 struct Directory: CredentialDirectory {
-    var credentials: [String: KeyAuthCredential] = [:]
-    var basic: [String: BasicAuthCredential] = [:]
-    var consumers: [EntityID: Consumer] = [:]
-    var groupsByConsumer: [EntityID: [String]] = [:]
+    static let here = SourceLocation(file: "t", line: 1, column: 1)
 
-    func keyAuthCredential(key: String) -> KeyAuthCredential? { self.credentials[key] }
-    func basicAuthCredential(username: String) -> BasicAuthCredential? { self.basic[username] }
-    func groups(consumer: EntityID) -> [String] { self.groupsByConsumer[consumer] ?? [] }
+    var indexes: CredentialIndexes
+    var consumers: [EntityID: Consumer]
+
+    init(
+        keyAuth: [KeyAuthCredential] = [],
+        basicAuth: [BasicAuthCredential] = [],
+        groups: [EntityID: [String]] = [:],
+        consumer: EntityID = .zero,
+        consumers: [EntityID: Consumer] = [:]
+    ) {
+        func credential<K: CredentialKind>(_ fields: K, of consumer: EntityID) -> Credential<K> {
+            Credential(id: .zero, consumer: consumer, fields: fields, location: Self.here, path: FieldPath())
+        }
+        var sets = CredentialSets(kinds: PluginRegistry.builtIn.credentialKinds)
+        sets[KeyAuthCredential.self] = keyAuth.map { credential($0, of: consumer) }
+        sets[BasicAuthCredential.self] = basicAuth.map { credential($0, of: consumer) }
+        sets[ACLGroup.self] = groups.flatMap { owner, names in names.map { credential(ACLGroup(group: $0), of: owner) }
+        }
+        self.indexes = CredentialIndexes(building: sets)
+        self.consumers = consumers
+    }
+
+    func credentials<K: CredentialKind>(_ kind: K.Type) -> K.Index? { self.indexes.index(kind) }
     func consumer(id: EntityID) -> Consumer? { self.consumers[id] }
     func consumer(idOrUsername: String) -> Consumer? {
         self.consumers.values.first { $0.username == idOrUsername || $0.id.description == idOrUsername }

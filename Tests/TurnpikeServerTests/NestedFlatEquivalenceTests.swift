@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TurnpikeEngine
 import TurnpikeModel
+import TurnpikePlugins
 import TurnpikeServer
 import TurnpikeTestSupport
 
@@ -48,10 +49,10 @@ import TurnpikeTestSupport
         let s = try load("nested.yaml")
         #expect(s.hash.count == 32)
         #expect(s.generation == 1)
-        #expect(s.keyAuthCredential(key: "alice-key") != nil)
-        #expect(s.keyAuthCredential(key: "nope") == nil)
+        #expect(s.credentials(KeyAuthCredential.self)?.credential(key: "alice-key") != nil)
+        #expect(s.credentials(KeyAuthCredential.self)?.credential(key: "nope") == nil)
         #expect(s.consumer(idOrUsername: "alice")?.username == "alice")
-        #expect(s.groupsByConsumer[s.model.consumers[0].id] == ["blocked"])
+        #expect(s.credentials(ACLGroup.self)?.groups(consumer: s.model.consumers[0].id) == ["blocked"])
         #expect(s.servicesByName["svc"] != nil)
         #expect(s.routesByName["r1"] != nil)
         #expect(s.plugins.map(\.instance.name).sorted() == ["acl", "key-auth"])

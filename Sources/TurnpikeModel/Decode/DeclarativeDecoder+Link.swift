@@ -52,21 +52,15 @@ extension DeclarativeDecoder {
                 self.model.plugins[i].route = resolve(ref, field: "route", collection: "routes", in: routes)
             case .pluginConsumer(let i):
                 self.model.plugins[i].consumer = resolve(ref, field: "consumer", collection: "consumers", in: consumers)
-            case .keyauthConsumer(let i):
-                self.model.keyauthCredentials[i].consumer =
-                    resolve(ref, field: "consumer", collection: "consumers", in: consumers) ?? .zero
-            case .basicauthConsumer(let i):
-                self.model.basicauthCredentials[i].consumer =
-                    resolve(ref, field: "consumer", collection: "consumers", in: consumers) ?? .zero
-            case .aclConsumer(let i):
-                self.model.acls[i].consumer =
-                    resolve(ref, field: "consumer", collection: "consumers", in: consumers) ?? .zero
             case .targetUpstream(let i):
                 self.model.targets[i].upstream =
                     resolve(ref, field: "upstream", collection: "upstreams", in: upstreams) ?? .zero
             }
         }
         self.pending = []
+        for reader in self.credentialReaders {
+            reader.link { resolve($0, field: "consumer", collection: "consumers", in: consumers) }
+        }
     }
 
     /// Kong's uniqueness rules (kong/db/schema/others/declarative_config.lua); the error goes to the second occurrence.
@@ -95,7 +89,6 @@ extension DeclarativeDecoder {
             collection: String,
             field: String,
             value: (T) -> String?,
-            shown: (String) -> String = { $0 },
             location: (T) -> SourceLocation,
             path: (T) -> FieldPath
         ) {
@@ -105,7 +98,7 @@ extension DeclarativeDecoder {
                 // One violation per entity: a name clash also makes the name-derived ids clash.
                 if !seen.insert(v).inserted, flagged.insert(path(items[i]).text).inserted {
                     self.diagnostics.add(
-                        "uniqueness violation: '\(collection)' entity with \(field) set to '\(Record.printable(shown(v)))' already declared",
+                        "uniqueness violation: '\(collection)' entity with \(field) set to '\(Record.printable(v))' already declared",
                         at: location(items[i]),
                         path: path(items[i]).text
                     )
@@ -161,24 +154,9 @@ extension DeclarativeDecoder {
             location: { $0.location },
             path: { $0.fieldPath }
         )
-        // The key is a secret: the message names the entry, never the value.
-        unique(
-            m.keyauthCredentials,
-            collection: "keyauth_credentials",
-            field: "key",
-            value: { $0.key },
-            shown: { _ in "<redacted>" },
-            location: { $0.location },
-            path: { $0.fieldPath }
-        )
-        unique(
-            m.basicauthCredentials,
-            collection: "basicauth_credentials",
-            field: "username",
-            value: { $0.username },
-            location: { $0.location },
-            path: { $0.fieldPath }
-        )
+        for reader in self.credentialReaders {
+            reader.checkUniqueness(.collection, flagged: &flagged, diagnostics: self.diagnostics)
+        }
         uniqueIDs(m.services, collection: "services", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
         uniqueIDs(m.routes, collection: "routes", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
         uniqueIDs(
@@ -196,21 +174,9 @@ extension DeclarativeDecoder {
             path: { $0.fieldPath }
         )
         uniqueIDs(m.plugins, collection: "plugins", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
-        uniqueIDs(
-            m.keyauthCredentials,
-            collection: "keyauth_credentials",
-            id: { $0.id },
-            location: { $0.location },
-            path: { $0.fieldPath }
-        )
-        uniqueIDs(
-            m.basicauthCredentials,
-            collection: "basicauth_credentials",
-            id: { $0.id },
-            location: { $0.location },
-            path: { $0.fieldPath }
-        )
-        uniqueIDs(m.acls, collection: "acls", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        for reader in self.credentialReaders {
+            reader.checkIDs(flagged: &flagged, diagnostics: self.diagnostics)
+        }
         uniqueIDs(m.targets, collection: "targets", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
 
         // Scope duplicates that derived ids do not catch (references by name in one place and by id
@@ -243,17 +209,8 @@ extension DeclarativeDecoder {
                 )
             }
         }
-        var aclKeys = Set<String>()
-        var seenACLIDs = Set<EntityID>()
-        for a in m.acls {
-            let first = seenACLIDs.insert(a.id).inserted
-            if !aclKeys.insert("\(a.consumer):\(a.group)").inserted, first {
-                self.diagnostics.add(
-                    "uniqueness violation: 'acls' entity with group set to '\(Record.printable(a.group))' already declared for this consumer",
-                    at: a.location,
-                    path: a.fieldPath.text
-                )
-            }
+        for reader in self.credentialReaders {
+            reader.checkUniqueness(.consumer, flagged: &flagged, diagnostics: self.diagnostics)
         }
     }
 }

@@ -42,9 +42,6 @@ enum PendingLink {
     case pluginService(Int)
     case pluginRoute(Int)
     case pluginConsumer(Int)
-    case keyauthConsumer(Int)
-    case basicauthConsumer(Int)
-    case aclConsumer(Int)
     case targetUpstream(Int)
 }
 
@@ -52,20 +49,23 @@ enum PendingLink {
 /// resolves references and checks uniqueness, collecting every error on the way.
 final class DeclarativeDecoder {
     let diagnostics = Diagnostics()
-    var model = Declarative()
+    var model: Declarative
     var pending: [(PendingLink, Reference)] = []
-    /// Basic-auth credentials whose password is still in clear, hashed once the consumer id is known.
-    var clearPasswords: [Int: String] = [:]
-    /// Credentials and ACLs get their ids after linking (they derive from the consumer id).
-    var explicitKeyauthIDs = Set<Int>()
-    var explicitBasicauthIDs = Set<Int>()
-    var explicitACLIDs = Set<Int>()
+    /// One reader per credential kind the plugins declare, in registration order.
+    let credentialReaders: [any CredentialReading]
     var legacyPaths = false
 
-    static let topLevelCollections: [String] = [
-        "services", "routes", "consumers", "plugins", "upstreams", "targets",
-        "keyauth_credentials", "basicauth_credentials", "acls",
-    ]
+    init(credentialKinds: [any CredentialKind.Type]) {
+        self.credentialReaders = credentialKinds.map { $0.makeReader() }
+        self.model = Declarative(credentialKinds: credentialKinds)
+    }
+
+    /// The collections of the core entities; credential collections follow, in registration order.
+    static let coreCollections: [String] = ["services", "routes", "consumers", "plugins", "upstreams", "targets"]
+
+    func credentialReader(_ collection: String) -> (any CredentialReading)? {
+        self.credentialReaders.first { $0.collection == collection }
+    }
 
     /// Kong collections turnpike does not implement: rejected, never ignored.
     static let unsupportedCollections: [String] = [
@@ -107,7 +107,7 @@ final class DeclarativeDecoder {
         }
         if let t = r.bool("_transform") { self.model.transform = t }
 
-        for name in Self.unsupportedCollections {
+        for name in Self.unsupportedCollections where self.credentialReader(name) == nil {
             guard let node = r.take(name) else { continue }
             if let items = node.sequence, items.isEmpty { continue }
             if node.isNull { continue }
@@ -115,7 +115,7 @@ final class DeclarativeDecoder {
         }
 
         // Top-level collections are read in file order so errors and ids come out in file order.
-        for name in Self.topLevelCollections {
+        for name in Self.coreCollections + self.credentialReaders.map(\.collection) {
             guard let node = r.take(name), !node.isNull else { continue }
             let path = FieldPath(name)
             guard let items = Record.array(node, path: path, diagnostics: self.diagnostics, element: { n, _ in n })
@@ -131,18 +131,16 @@ final class DeclarativeDecoder {
                 case "plugins": self.readPlugin(item, path: itemPath, parents: [])
                 case "upstreams": self.readUpstream(item, path: itemPath)
                 case "targets": self.readTarget(item, path: itemPath, parent: nil)
-                case "keyauth_credentials": self.readKeyAuth(item, path: itemPath, parent: nil)
-                case "basicauth_credentials": self.readBasicAuth(item, path: itemPath, parent: nil)
-                case "acls": self.readACL(item, path: itemPath, parent: nil)
-                default: break
+                default: self.credentialReader(name)?.read(item, path: itemPath, parent: nil, decoder: self)
                 }
             }
         }
         r.finish()
 
         self.link()
-        self.assignCredentialIDs()
+        for reader in self.credentialReaders { reader.assignIDs(transform: self.model.transform) }
         self.checkUniqueness()
+        for reader in self.credentialReaders { reader.store(into: &self.model.credentials) }
         return self.model
     }
 

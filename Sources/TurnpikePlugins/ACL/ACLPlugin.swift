@@ -29,7 +29,7 @@ public struct ACLPlugin: Plugin, AccessHandler {
         guard let authentication = context.authentication else {
             return .respond(LocalResponse(status: 401, message: "Unauthorized"))
         }
-        let groups = directory.groups(consumer: authentication.consumer.id)
+        let groups = directory.credentials(ACLGroup.self)?.groups(consumer: authentication.consumer.id) ?? []
         let allowed: Bool
         if let allow = self.config.allow, !allow.isEmpty {
             if groups.isEmpty {

@@ -8,6 +8,8 @@ public struct BasicAuthConfig: PluginConfig, Equatable {
 
     public init() {}
 
+    public var anonymousConsumer: String? { self.anonymous }
+
     public func rendered() -> Rendered {
         .object([
             ("anonymous", .optional(self.anonymous)),

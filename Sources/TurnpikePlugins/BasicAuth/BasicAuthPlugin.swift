@@ -37,7 +37,8 @@ public struct BasicAuthPlugin: Plugin, AccessHandler {
             credentials = Self.parse(value)
             break
         }
-        if let credentials, let credential = directory.basicAuthCredential(username: credentials.user),
+        if let credentials,
+            let credential = directory.credentials(BasicAuthCredential.self)?.credential(username: credentials.user),
             credential.verify(password: credentials.password),
             let consumer = directory.consumer(id: credential.consumer)
         {

@@ -14,6 +14,8 @@ public struct KeyAuthConfig: PluginConfig, Equatable {
 
     public init() {}
 
+    public var anonymousConsumer: String? { self.anonymous }
+
     public func rendered() -> Rendered {
         .object([
             ("anonymous", .optional(self.anonymous)),

@@ -47,7 +47,7 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
         case .key(let key, let name):
             if key.isEmpty {
                 failure = "No API key found in request"
-            } else if let credential = directory.keyAuthCredential(key: key),
+            } else if let credential = directory.credentials(KeyAuthCredential.self)?.credential(key: key),
                 credential.ttl.map({ context.now < $0 }) ?? true,
                 let consumer = directory.consumer(id: credential.consumer)
             {

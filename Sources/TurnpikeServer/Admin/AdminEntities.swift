@@ -20,13 +20,18 @@ enum AdminEntities {
     static func notFound() -> Reply { Reply(status: 404, body: .object([("message", .string("Not found"))])) }
 
     /// Handles `GET` on an entity path; nil when the path is not an entity path.
-    static func get(segments: [String], query: [String: String], path: String, snapshot s: Snapshot) -> Reply? {
+    static func get(
+        segments: [String],
+        query: [String: String],
+        path: String,
+        snapshot s: Snapshot,
+        enabledPlugins: [String]
+    ) -> Reply? {
         guard let first = segments.first else { return nil }
         switch (first, segments.count) {
         case ("plugins", 2) where segments[1] == "enabled":
             // Kong: the plugins this node can run (its `plugins` property), not those configured.
-            let names = PluginRegistry.builtIn.entries.map(\.name).sorted()
-            return Reply(status: 200, body: .object([("enabled_plugins", .strings(names))]))
+            return Reply(status: 200, body: .object([("enabled_plugins", .strings(enabledPlugins))]))
         case ("targets", _):
             // Kong disables the flat /targets endpoints.
             return notFound()
@@ -81,11 +86,9 @@ enum AdminEntities {
         case "plugins":
             return s.plugins.map { p in Item(id: p.instance.id, key: p.instance.instanceName) { Self.plugin(p, s) } }
         case "upstreams": return m.upstreams.map { e in Item(id: e.id, key: e.name) { Self.upstream(e, s) } }
-        case "key-auths": return m.keyauthCredentials.map { e in Item(id: e.id, key: e.key) { Self.keyAuth(e, s) } }
-        case "basic-auths":
-            return m.basicauthCredentials.map { e in Item(id: e.id, key: e.username) { Self.basicAuth(e, s) } }
-        case "acls": return m.acls.map { e in Item(id: e.id, key: nil) { Self.acl(e, s) } }
-        default: return nil
+        default:
+            guard let list = m.credentials.list(adminCollection: name) else { return nil }
+            return Self.credentials(list, s) { _ in true }
         }
     }
 
@@ -123,34 +126,36 @@ enum AdminEntities {
                 let e = p.consumer.flatMap { s.consumersByID[$0] }.map { m.consumers[$0] }
                 return .single(e.map { e in Item(id: e.id, key: e.username) { Self.consumer(e, s) } })
             }
-        case ("consumers", "key-auth"):
-            return .list(
-                m.keyauthCredentials.filter { $0.consumer == id }.map { e in
-                    Item(id: e.id, key: e.key) { Self.keyAuth(e, s) }
-                }
-            )
-        case ("consumers", "basic-auth"):
-            return .list(
-                m.basicauthCredentials.filter { $0.consumer == id }.map { e in
-                    Item(id: e.id, key: e.username) { Self.basicAuth(e, s) }
-                }
-            )
-        case ("consumers", "acls"):
-            return .list(m.acls.filter { $0.consumer == id }.map { e in Item(id: e.id, key: nil) { Self.acl(e, s) } })
-        case ("key-auths", "consumer"), ("basic-auths", "consumer"), ("acls", "consumer"):
-            let consumerID: EntityID?
-            switch parent {
-            case "key-auths": consumerID = m.keyauthCredentials.first { $0.id == id }?.consumer
-            case "basic-auths": consumerID = m.basicauthCredentials.first { $0.id == id }?.consumer
-            default: consumerID = m.acls.first { $0.id == id }?.consumer
-            }
-            let e = consumerID.flatMap { s.consumersByID[$0] }.map { m.consumers[$0] }
-            return .single(e.map { e in Item(id: e.id, key: e.username) { Self.consumer(e, s) } })
         case ("upstreams", "targets"), ("upstreams", "targets/all"):
             let targets = (s.targetsByUpstream[id] ?? []).map { m.targets[$0] }
             return .list(targets.map { e in Item(id: e.id, key: e.target) { Self.target(e, s) } })
         default:
-            return nil
+            return Self.credentialChildren(of: parent, id: id, relation: relation, snapshot: s)
+        }
+    }
+
+    /// `/consumers/{consumer}/key-auth` and `/key-auths/{credential}/consumer`, for every kind.
+    static func credentialChildren(of parent: String, id: EntityID, relation: String, snapshot s: Snapshot) -> Children?
+    {
+        let m = s.model
+        if parent == "consumers" {
+            guard let list = m.credentials.lists.first(where: { $0.kind.adminNestedCollection == relation }) else {
+                return nil
+            }
+            return .list(Self.credentials(list, s) { $0 == id })
+        }
+        guard relation == "consumer", let list = m.credentials.list(adminCollection: parent) else { return nil }
+        let consumerID = (0..<list.count).first { list.id(at: $0) == id }.map { list.consumer(at: $0) }
+        let e = consumerID.flatMap { s.consumersByID[$0] }.map { m.consumers[$0] }
+        return .single(e.map { e in Item(id: e.id, key: e.username) { Self.consumer(e, s) } })
+    }
+
+    /// The credentials of one kind whose consumer passes `keep`.
+    static func credentials(_ list: any CredentialList, _ s: Snapshot, keep: (EntityID) -> Bool) -> [Item] {
+        (0..<list.count).filter { keep(list.consumer(at: $0)) }.map { i in
+            Item(id: list.id(at: i), key: list.endpointValue(at: i)) {
+                admin(list.adminRendered(at: i), foreignKeys: ["consumer"], s: s)
+            }
         }
     }
 
@@ -245,25 +250,6 @@ enum AdminEntities {
     static func plugin(_ p: ConfiguredPlugin, _ s: Snapshot) -> Rendered {
         admin(Snapshot.render(p), foreignKeys: ["service", "route", "consumer"], s: s)
     }
-    static func acl(_ e: ACLGroup, _ s: Snapshot) -> Rendered {
-        admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s)
-    }
-    static func basicAuth(_ e: BasicAuthCredential, _ s: Snapshot) -> Rendered {
-        admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s)
-    }
-
-    /// Kong shows keys in clear; turnpike shows a short digest, enough to tell keys apart.
-    static func keyAuth(_ e: KeyAuthCredential, _ s: Snapshot) -> Rendered {
-        guard case .object(let fields) = admin(Snapshot.render(e), foreignKeys: ["consumer"], s: s) else {
-            return .null
-        }
-        return .object(
-            fields.map { key, value in
-                key == "key" ? (key, e.key.map { .string(SecretDigest.short($0)) } ?? .null) : (key, value)
-            }
-        )
-    }
-
     static func percentDecoded(_ s: String) -> String {
         guard s.contains("%") else { return s }
         var bytes: [UInt8] = []

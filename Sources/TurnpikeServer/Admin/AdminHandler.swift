@@ -5,6 +5,7 @@ import NIOPosix
 import Synchronization
 import TurnpikeEngine
 import TurnpikeModel
+import TurnpikePlugins
 import TurnpikeYAML
 
 final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -16,6 +17,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
     let statistics: ProxyStatistics?
     let gate: ReloadGate
     let serverToken: String
+    let collections: AdminCollections
     let logger: Logger
     var head: HTTPRequestHead?
     var bodyBytes = 0
@@ -29,6 +31,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         statistics: ProxyStatistics?,
         gate: ReloadGate,
         serverToken: String,
+        collections: AdminCollections,
         logger: Logger
     ) {
         self.store = store
@@ -36,6 +39,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.statistics = statistics
         self.gate = gate
         self.serverToken = serverToken
+        self.collections = collections
         self.logger = logger
     }
 
@@ -63,13 +67,6 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
-    static let entityCollections: [String: String] = [
-        "services": "services", "routes": "routes", "consumers": "consumers", "plugins": "plugins",
-        "upstreams": "upstreams", "targets": "targets", "key-auths": "keyauth_credentials",
-        "basic-auths": "basicauth_credentials", "acls": "acls", "certificates": "certificates", "snis": "snis",
-        "ca_certificates": "ca_certificates", "vaults": "vaults",
-    ]
-
     func route(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? "/"
         var segments = path.split(separator: "/").map(String.init)
@@ -77,7 +74,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         let method = head.method
         // Kong's api_helpers: a path it does not know is 404; a method a known path does not
         // define is 405 (OPTIONS is defined everywhere and lists the others).
-        guard let allowed = Self.allowedMethods(segments) else {
+        guard let allowed = Self.allowedMethods(segments, collections: self.collections) else {
             self.respond(context: context, head: head, status: .notFound, body: Self.message("Not found"))
             return
         }
@@ -85,7 +82,7 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.respondToOptions(context: context, head: head, allowed: allowed)
             return
         }
-        let isEntityPath = segments.first.map { Self.entityCollections[$0] != nil } ?? false
+        let isEntityPath = segments.first.map { self.collections.top[$0] != nil } ?? false
         if isEntityPath, method == .POST || method == .PUT || method == .PATCH || method == .DELETE {
             self.refuseWrite(context: context, head: head, method: method, segments: segments)
             return
@@ -126,7 +123,8 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
                 segments: entitySegments,
                 query: Self.query(head.uri),
                 path: path,
-                snapshot: self.store.current
+                snapshot: self.store.current,
+                enabledPlugins: self.collections.enabledPlugins
             )
             self.respond(
                 context: context,
@@ -147,14 +145,14 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// The methods a path defines, as Kong's admin API does (HEAD goes with GET, OPTIONS with
     /// every path); nil for a path it does not know. Entity paths define Kong's methods, whose
     /// writes answer DB-less 405s.
-    static func allowedMethods(_ segments: [String]) -> [HTTPMethod]? {
+    static func allowedMethods(_ segments: [String], collections: AdminCollections) -> [HTTPMethod]? {
         switch segments {
         case [], ["status"], ["status", "ready"], ["plugins", "enabled"]: return [.GET]
         case ["reload"]: return [.POST]
         case ["config"]: return [.GET, .POST]
         default: break
         }
-        guard let first = segments.first, Self.entityCollections[first] != nil, segments.count <= 4 else {
+        guard let first = segments.first, collections.top[first] != nil, segments.count <= 4 else {
             return nil
         }
         if segments.count == 4 && segments[2] == "targets" && segments[3] == "all" { return [.GET] }
@@ -179,12 +177,6 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.respond(context: context, head: head, status: .noContent, body: nil, extra: headers)
     }
 
-    /// The endpoint key each collection can be addressed by, for Kong's "by 'name'" messages.
-    static let endpointKeys: [String: String] = [
-        "services": "name", "routes": "name", "upstreams": "name", "consumers": "username", "plugins": "instance_name",
-        "keyauth_credentials": "key", "basicauth_credentials": "username",
-    ]
-
     /// Writes in DB-less mode (kong/api/endpoints.lua, DB-less): Kong's 405 bodies, whatever the request body.
     func refuseWrite(
         context: ChannelHandlerContext,
@@ -193,16 +185,13 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         segments: [String]
     ) {
         // The collection written to is the last collection segment (`/consumers/x/key-auth` writes key-auths).
-        let nestedNames = [
-            "key-auth": "keyauth_credentials", "basic-auth": "basicauth_credentials", "acls": "acls",
-            "plugins": "plugins", "routes": "routes", "targets": "targets",
-        ]
         let isCollection = segments.count % 2 == 1
         let collectionSegment = isCollection ? segments[segments.count - 1] : segments[segments.count - 2]
         let collection =
             segments.count <= 2
-            ? (Self.entityCollections[segments[0]] ?? segments[0])
-            : (nestedNames[collectionSegment] ?? Self.entityCollections[collectionSegment] ?? collectionSegment)
+            ? (self.collections.top[segments[0]] ?? segments[0])
+            : (self.collections.nested[collectionSegment] ?? self.collections.top[collectionSegment]
+                ?? collectionSegment)
         let allowed = isCollection ? (method == .POST) : (method != .POST)
         guard allowed else {
             self.refuseMethod(context: context, head: head)
@@ -216,7 +205,9 @@ final class AdminHandler: ChannelInboundHandler, RemovableChannelHandler {
         default: op = "remove"
         }
         var message = "cannot \(op) '\(collection)' entities when not using a database"
-        if !isCollection, let last = segments.last, EntityID(last) == nil, let key = Self.endpointKeys[collection] {
+        if !isCollection, let last = segments.last, EntityID(last) == nil,
+            let key = self.collections.endpointKeys[collection]
+        {
             message = "cannot \(op) '\(collection)' entities by '\(key)' when not using a database"
         }
         self.respond(

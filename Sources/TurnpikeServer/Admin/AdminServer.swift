@@ -3,6 +3,7 @@ public import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Synchronization
+public import TurnpikePlugins
 
 /// The admin listener (read-only apart from `POST /reload`), Kong-shaped JSON.
 public final class AdminServer: Sendable {
@@ -22,9 +23,11 @@ public final class AdminServer: Sendable {
         reloader: ConfigReloader,
         statistics: ProxyStatistics?,
         serverToken: String,
+        registry: PluginRegistry,
         logger: Logger
     ) async throws -> AdminServer {
         let gate = ReloadGate()
+        let collections = AdminCollections(registry: registry)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -38,6 +41,7 @@ public final class AdminServer: Sendable {
                             statistics: statistics,
                             gate: gate,
                             serverToken: serverToken,
+                            collections: collections,
                             logger: logger
                         )
                     )

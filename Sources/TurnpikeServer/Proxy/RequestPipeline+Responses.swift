@@ -163,7 +163,7 @@ extension RequestPipeline {
         self.responseStatus = head.status
         self.upstreamLatencyMs = upstreamLatencyMs
         let fields = HeaderFields(bytes: head.bytes, fields: head.fields)
-        var edits = self.responseEdits(status: head.status, headers: fields)
+        let edits = self.responseEdits(status: head.status, headers: fields)
         // Only a response with a body gets body filters (never HEAD, 1xx, 204, 304).
         let bodyless =
             self.head.method == .HEAD || head.status < 200 || head.status == 204 || head.status == 304

@@ -31,15 +31,9 @@ public struct ConfigChanges: Sendable {
         diff("plugins", old.plugins, new.plugins, id: { $0.instance.id }, render: Snapshot.render)
         diff("upstreams", o.upstreams, n.upstreams, id: { $0.id }, render: Snapshot.render)
         diff("targets", o.targets, n.targets, id: { $0.id }, render: Snapshot.render)
-        self.diff("keyauth_credentials", o.keyauthCredentials, n.keyauthCredentials, id: { $0.id }) {
-            $0.consumer == $1.consumer && $0.key == $1.key && $0.ttl == $1.ttl && $0.tags == $1.tags
-        }
-        self.diff("basicauth_credentials", o.basicauthCredentials, n.basicauthCredentials, id: { $0.id }) {
-            $0.consumer == $1.consumer && $0.username == $1.username && $0.passwordDigest == $1.passwordDigest
-                && $0.tags == $1.tags
-        }
-        self.diff("acls", o.acls, n.acls, id: { $0.id }) {
-            $0.consumer == $1.consumer && $0.group == $1.group && $0.tags == $1.tags
+        for list in n.credentials.lists {
+            let (added, removed, changed) = list.changes(since: o.credentials.list(collection: list.kind.collection))
+            self.kinds.append((list.kind.collection, Counts(added: added, removed: removed, changed: changed)))
         }
     }
 

@@ -1,7 +1,7 @@
 import Testing
 import TurnpikeModel
 
-@testable import TurnpikeEngine
+@testable import TurnpikePlugins
 
 @Suite struct SecretIndexTests {
     let secrets: [String?] = ["alpha-key", nil, "beta-key", "alpha-key", "", "ünïcode-kéy"]
