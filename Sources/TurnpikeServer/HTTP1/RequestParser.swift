@@ -4,7 +4,10 @@ import NIOHTTP1
 /// A client request head, parsed in place: header fields are ranges into `bytes`, so the proxy
 /// copies the lines it forwards straight into the upstream head, and makes a `String` only of
 /// what it reads (Host, the target, a plugin's headers).
-struct RequestHead: ParsedHead {
+///
+/// A class: the pipeline, the access phase and the upstream head all read it, and a copy is one
+/// retain rather than one per string and buffer in it.
+final class RequestHead: ParsedHead, Sendable {
     let bytes: ByteBuffer
     let method: HTTPMethod
     let uri: String
@@ -25,6 +28,42 @@ struct RequestHead: ParsedHead {
     let hasExpect: Bool
     /// A `TE` field lists `trailers`: the upstream gets `TE: trailers` and may send `Trailer`.
     let asksTrailers: Bool
+
+    init(
+        bytes: ByteBuffer,
+        method: HTTPMethod,
+        uri: String,
+        version: HTTPVersion,
+        fields: [(name: Range<Int>, value: Range<Int>)],
+        isKeepAlive: Bool,
+        host: String?,
+        hostCount: Int,
+        contentLength: Int?,
+        chunked: Bool,
+        hasTransferEncoding: Bool,
+        hasConnectionOptions: Bool,
+        hasUpgrade: Bool,
+        asksUpgrade: Bool,
+        hasExpect: Bool,
+        asksTrailers: Bool
+    ) {
+        self.bytes = bytes
+        self.method = method
+        self.uri = uri
+        self.version = version
+        self.fields = fields
+        self.isKeepAlive = isKeepAlive
+        self.host = host
+        self.hostCount = hostCount
+        self.contentLength = contentLength
+        self.chunked = chunked
+        self.hasTransferEncoding = hasTransferEncoding
+        self.hasConnectionOptions = hasConnectionOptions
+        self.hasUpgrade = hasUpgrade
+        self.asksUpgrade = asksUpgrade
+        self.hasExpect = hasExpect
+        self.asksTrailers = asksTrailers
+    }
 
     var headerCount: Int { self.fields.count }
 
