@@ -11,9 +11,14 @@ extension DeclarativeDecoder {
         let username = r.string("username")
         let customID = r.string("custom_id")
         let tags = self.readTags(&r)
-        let credentials = self.credentialReaders.map { r.take($0.collection) }
+        // Into a list kept across consumers: no allocation per consumer (100,000 are common).
+        var credentials = self.consumerChildren
+        self.consumerChildren = []
+        credentials.removeAll(keepingCapacity: true)
+        for reader in self.credentialReaders { credentials.append(r.take(reader.collection)) }
+        defer { self.consumerChildren = credentials }
         let plugins = r.take("plugins")
-        for nested in Self.unsupportedConsumerChildren where self.credentialReader(nested) == nil {
+        for nested in self.refusedConsumerChildren {
             if let n = r.take(nested), !n.isNull, !(n.sequence?.isEmpty ?? false) {
                 r.error("'\(nested)' entities are not supported by turnpike", key: nested, node: n)
             }

@@ -63,22 +63,26 @@ final class CredentialReader<Kind: CredentialKind>: CredentialReading {
     func assignIDs(transform: Bool) {
         let namespace = DeclarativeIDs.namespace(Kind.collection)
         var ordinals: [EntityID: Int] = [:]
-        for i in self.items.indices {
-            let consumer = self.items[i].consumer
-            if !self.explicitIDs.contains(i) {
-                switch self.items[i].fields.derivedID(consumer: consumer) {
-                case .name(let text):
-                    self.items[i].id = EntityID.v5(namespace: namespace, name: text)
-                case .ordinal:
-                    let n = ordinals[consumer, default: 0]
-                    ordinals[consumer] = n + 1
-                    // uuid5 over the consumer id's 16 bytes and the ordinal: no strings for 100k credentials.
-                    self.items[i].id = withUnsafeBytes(
-                        of: (consumer.high.bigEndian, consumer.low.bigEndian, UInt64(n).bigEndian)
-                    ) { EntityID.v5(namespace: namespace, bytes: $0) }
+        // Through a buffer pointer: this code is not specialized for the kind, and `items[i].x`
+        // would copy the whole credential to read one field (100,000 credentials are common).
+        self.items.withUnsafeMutableBufferPointer { items in
+            for i in items.indices {
+                let consumer = items[i].consumer
+                if !self.explicitIDs.contains(i) {
+                    switch items[i].fields.derivedID(consumer: consumer) {
+                    case .name(let text):
+                        items[i].id = EntityID.v5(namespace: namespace, name: text)
+                    case .ordinal:
+                        let n = ordinals[consumer, default: 0]
+                        ordinals[consumer] = n + 1
+                        // uuid5 over the consumer id's 16 bytes and the ordinal: no strings for 100k credentials.
+                        items[i].id = withUnsafeBytes(
+                            of: (consumer.high.bigEndian, consumer.low.bigEndian, UInt64(n).bigEndian)
+                        ) { EntityID.v5(namespace: namespace, bytes: $0) }
+                    }
                 }
+                items[i].fields.link(consumer: consumer, transform: transform)
             }
-            self.items[i].fields.link(consumer: consumer, transform: transform)
         }
     }
 
@@ -90,32 +94,36 @@ final class CredentialReader<Kind: CredentialKind>: CredentialReading {
     ) {
         for unique in Kind.uniqueFields where unique.scope == scope {
             var seen = Set<String>(minimumCapacity: self.items.count)
-            for i in self.items.indices {
-                guard let value = unique.value(self.items[i].fields) else { continue }
-                let key = scope == .consumer ? "\(self.items[i].consumer):\(value)" : value
-                guard !seen.insert(key).inserted, flagged.insert(self.items[i].fieldPath.text).inserted else {
-                    continue
+            self.items.withUnsafeBufferPointer { items in
+                for i in items.indices {
+                    guard let value = unique.value(items[i].fields) else { continue }
+                    let key = scope == .consumer ? "\(items[i].consumer):\(value)" : value
+                    guard !seen.insert(key).inserted, flagged.insert(items[i].fieldPath.text).inserted else {
+                        continue
+                    }
+                    let shown = unique.secret ? "<redacted>" : Record.printable(value)
+                    let suffix = scope == .consumer ? " for this consumer" : ""
+                    diagnostics.add(
+                        "uniqueness violation: '\(Kind.collection)' entity with \(unique.field) set to '\(shown)' already declared\(suffix)",
+                        at: items[i].location,
+                        path: items[i].fieldPath.text
+                    )
                 }
-                let shown = unique.secret ? "<redacted>" : Record.printable(value)
-                let suffix = scope == .consumer ? " for this consumer" : ""
-                diagnostics.add(
-                    "uniqueness violation: '\(Kind.collection)' entity with \(unique.field) set to '\(shown)' already declared\(suffix)",
-                    at: self.items[i].location,
-                    path: self.items[i].fieldPath.text
-                )
             }
         }
     }
 
     func checkIDs(flagged: inout Set<String>, diagnostics: Diagnostics) {
         var seen = Set<EntityID>(minimumCapacity: self.items.count)
-        for i in self.items.indices where !seen.insert(self.items[i].id).inserted {
-            guard flagged.insert(self.items[i].fieldPath.text).inserted else { continue }
-            diagnostics.add(
-                "uniqueness violation: '\(Kind.collection)' entity with primary key set to '\(self.items[i].id)' already declared",
-                at: self.items[i].location,
-                path: self.items[i].fieldPath.text
-            )
+        self.items.withUnsafeBufferPointer { items in
+            for i in items.indices where !seen.insert(items[i].id).inserted {
+                guard flagged.insert(items[i].fieldPath.text).inserted else { continue }
+                diagnostics.add(
+                    "uniqueness violation: '\(Kind.collection)' entity with primary key set to '\(items[i].id)' already declared",
+                    at: items[i].location,
+                    path: items[i].fieldPath.text
+                )
+            }
         }
     }
 

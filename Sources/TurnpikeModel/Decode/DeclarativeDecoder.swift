@@ -55,9 +55,16 @@ final class DeclarativeDecoder {
     let credentialReaders: [any CredentialReading]
     var legacyPaths = false
 
+    /// Kong's consumer children turnpike refuses (those no registered kind reads).
+    let refusedConsumerChildren: [String]
+    /// A consumer's credential lists, reused from one consumer to the next.
+    var consumerChildren: [ConfigNode?] = []
+
     init(credentialKinds: [any CredentialKind.Type]) {
         self.credentialReaders = credentialKinds.map { $0.makeReader() }
         self.model = Declarative(credentialKinds: credentialKinds)
+        let read = Set(credentialKinds.map { $0.collection })
+        self.refusedConsumerChildren = Self.unsupportedConsumerChildren.filter { !read.contains($0) }
     }
 
     /// The collections of the core entities; credential collections follow, in registration order.

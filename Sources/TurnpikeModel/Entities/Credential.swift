@@ -94,12 +94,14 @@ public struct CredentialUniqueField<Kind: CredentialKind>: Sendable {
 /// lookup: `credential.key`).
 @dynamicMemberLookup
 public struct Credential<Kind: CredentialKind>: Sendable {
+    // The kind's fields last: the common ones then sit at fixed offsets, which generic code
+    // (the decoder, the admin API) reads without asking the kind's layout.
     public var id: EntityID
     public var consumer: EntityID
     public var tags: [String]?
-    public var fields: Kind
     public var location: SourceLocation
     public var fieldPath: FieldPath
+    public var fields: Kind
 
     public init(
         id: EntityID,
@@ -117,6 +119,9 @@ public struct Credential<Kind: CredentialKind>: Sendable {
         self.fieldPath = path
     }
 
+    /// For reading code; code that runs per request or per credential at load reads
+    /// `fields.x` directly (a key path is applied at run time when not inlined).
+    @inlinable
     public subscript<T>(dynamicMember keyPath: KeyPath<Kind, T>) -> T {
         self.fields[keyPath: keyPath]
     }

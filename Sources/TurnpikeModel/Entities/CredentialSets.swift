@@ -24,29 +24,39 @@ public struct CredentialCollection<Kind: CredentialKind>: CredentialList {
 
     public var kind: any CredentialKind.Type { Kind.self }
     public var count: Int { self.items.count }
-    public func id(at index: Int) -> EntityID { self.items[index].id }
-    public func consumer(at index: Int) -> EntityID { self.items[index].consumer }
-    public func endpointValue(at index: Int) -> String? { self.items[index].fields.endpointValue }
-    public func rendered(at index: Int) -> Rendered { self.items[index].rendered() }
-    public func adminRendered(at index: Int) -> Rendered { self.items[index].adminRendered() }
+    // Through buffer pointers: this code is not specialized for the kind, and `items[i].x`
+    // would copy the whole credential to read one field.
+    public func id(at index: Int) -> EntityID { self.items.withUnsafeBufferPointer { $0[index].id } }
+    public func consumer(at index: Int) -> EntityID { self.items.withUnsafeBufferPointer { $0[index].consumer } }
+    public func endpointValue(at index: Int) -> String? {
+        self.items.withUnsafeBufferPointer { $0[index].fields.endpointValue }
+    }
+    public func rendered(at index: Int) -> Rendered { self.items.withUnsafeBufferPointer { $0[index].rendered() } }
+    public func adminRendered(at index: Int) -> Rendered {
+        self.items.withUnsafeBufferPointer { $0[index].adminRendered() }
+    }
 
     public func changes(since old: (any CredentialList)?) -> (added: Int, removed: Int, changed: Int) {
-        let before = (old as? Self)?.items ?? []
+        let old = (old as? Self)?.items ?? []
         var byID: [EntityID: Int] = [:]
-        byID.reserveCapacity(before.count)
-        for i in before.indices { byID[before[i].id] = i }
+        byID.reserveCapacity(old.count)
         var added = 0
         var changed = 0
         var kept = 0
-        for j in self.items.indices {
-            if let i = byID[self.items[j].id] {
-                kept += 1
-                if !before[i].sameContent(as: self.items[j]) { changed += 1 }
-            } else {
-                added += 1
+        old.withUnsafeBufferPointer { before in
+            for i in before.indices { byID[before[i].id] = i }
+            self.items.withUnsafeBufferPointer { after in
+                for j in after.indices {
+                    if let i = byID[after[j].id] {
+                        kept += 1
+                        if !before[i].sameContent(as: after[j]) { changed += 1 }
+                    } else {
+                        added += 1
+                    }
+                }
             }
         }
-        return (added, before.count - kept, changed)
+        return (added, old.count - kept, changed)
     }
 
     public func buildIndex() -> CredentialIndexes.Entry {

@@ -30,7 +30,9 @@ public struct ACLGroup: CredentialKind {
 
     public static func index(_ credentials: [Credential<ACLGroup>]) -> Index {
         var groups: [EntityID: [String]] = [:]
-        for i in credentials.indices { groups[credentials[i].consumer, default: []].append(credentials[i].group) }
+        for i in credentials.indices {
+            groups[credentials[i].consumer, default: []].append(credentials[i].fields.group)
+        }
         return Index(groupsByConsumer: groups)
     }
 }

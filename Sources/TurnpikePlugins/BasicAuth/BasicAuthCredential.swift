@@ -70,8 +70,8 @@ public struct BasicAuthCredential: CredentialKind {
     public static func index(_ credentials: [Credential<BasicAuthCredential>]) -> Index {
         var byUsername: [String: Credential<BasicAuthCredential>] = [:]
         byUsername.reserveCapacity(credentials.count)
-        for credential in credentials where byUsername[credential.username] == nil {
-            byUsername[credential.username] = credential
+        for credential in credentials where byUsername[credential.fields.username] == nil {
+            byUsername[credential.fields.username] = credential
         }
         return Index(byUsername: byUsername)
     }

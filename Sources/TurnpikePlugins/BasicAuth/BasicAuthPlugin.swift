@@ -44,7 +44,7 @@ public struct BasicAuthPlugin: Plugin, AccessHandler {
         {
             if self.config.hideCredentials, let used { context.edits.remove.append(used) }
             context.setConsumerHeaders(consumer: consumer, credentialID: credential.id)
-            context.edits.setHeader("X-Credential-Identifier", credential.username)
+            context.edits.setHeader("X-Credential-Identifier", credential.fields.username)
             return .proceed
         }
         if let anonymous = self.config.anonymous {

@@ -40,11 +40,11 @@ public struct KeyAuthCredential: CredentialKind {
         let credentials: [Credential<KeyAuthCredential>]
 
         public func credential(key: String) -> Credential<KeyAuthCredential>? {
-            self.keys.find(key) { self.credentials[$0].key ?? "" }.map { self.credentials[$0] }
+            self.keys.find(key) { self.credentials[$0].fields.key ?? "" }.map { self.credentials[$0] }
         }
     }
 
     public static func index(_ credentials: [Credential<KeyAuthCredential>]) -> Index {
-        Index(keys: SecretIndex(credentials.map(\.key)), credentials: credentials)
+        Index(keys: SecretIndex(credentials.map(\.fields.key)), credentials: credentials)
     }
 }

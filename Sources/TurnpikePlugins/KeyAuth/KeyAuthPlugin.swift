@@ -48,7 +48,7 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
             if key.isEmpty {
                 failure = "No API key found in request"
             } else if let credential = directory.credentials(KeyAuthCredential.self)?.credential(key: key),
-                credential.ttl.map({ context.now < $0 }) ?? true,
+                credential.fields.ttl.map({ context.now < $0 }) ?? true,
                 let consumer = directory.consumer(id: credential.consumer)
             {
                 if self.config.hideCredentials { self.hide(name, in: &context) }
