@@ -10,7 +10,7 @@ TEST_PKGS   := $(BUILD_PKGS) python3
 BENCH_PKGS  := $(BUILD_PKGS) python3
 
 .PHONY: all deps deps-test deps-bench build release run test test-unit test-e2e fmt lint check-config \
-        bench bench-config bench-proxy bench-router bench-reload profile-proxy clean
+        bench bench-config bench-proxy bench-router bench-reload profile-proxy bench-mallocs clean
 
 all: build
 
@@ -85,6 +85,11 @@ bench-reload: release deps-bench
 
 bench-proxy: release deps-bench
 	python3 bench/proxy_bench.py --binary $(RELEASE_BIN)
+
+# Allocations per proxied GET, plain and key-auth routes (an LD_PRELOAD counter; nginx upstream).
+bench-mallocs: release deps-bench
+	$(call apt_install,gcc nginx)
+	bash bench/malloc_per_request.sh $(RELEASE_BIN)
 
 # Where the proxy's user time goes under load (perf record on the gateway; nginx upstream + wrk).
 profile-proxy: release deps-bench

@@ -2,7 +2,8 @@ public import TurnpikeModel
 
 /// The compiled, immutable router: routes in Kong's precedence, indexed so a match does not scan
 /// every route. Built by `RouteTableBuilder`; safe to share across event loops (only `let`s;
-/// compiled regexes are read-only; per-match scratch is local to each `match` call).
+/// compiled regexes are read-only; per-match scratch is local to each `match` call or the
+/// caller's own `RouteScratch`).
 ///
 /// Lookup: routes are bucketed by host (one bucket per exact host, one per `*.suffix`, one per
 /// `prefix.*`, one for routes without hosts). A request visits only the buckets its Host can
@@ -52,14 +53,26 @@ public final class RouteTable: Sendable {
         self.entries.map { ($0.routeIndex, $0.sortID, $0.priority) }
     }
 
-    /// The best route for `request`, or nil (Kong answers 404). Allocates a few small arrays,
+    /// The best route for `request`, or nil (Kong answers 404). Allocates its candidate lists,
     /// and PCRE2 match data only when a regex is evaluated.
     public func match(_ request: RouteRequest) -> RouteMatch? {
+        var scratch = RouteScratch()
+        return self.match(request, scratch: &scratch)
+    }
+
+    /// `match(_:)` with the candidate lists kept in `scratch` between calls: a connection that
+    /// keeps one routes its requests without allocating them (the scratch is left empty, holding
+    /// no reference into this table).
+    public func match(_ request: RouteRequest, scratch: inout RouteScratch) -> RouteMatch? {
+        defer { scratch.lists.removeAll(keepingCapacity: true) }
+        return self.match(request, lists: &scratch.lists)
+    }
+
+    private func match(_ request: RouteRequest, lists: inout [ArraySlice<Int32>]) -> RouteMatch? {
         // Without host criteria (every route with hosts is filed under a host bucket) the Host is
         // never looked at: not split either.
         let usesHosts = !self.exactHosts.isEmpty || !self.suffixHosts.isEmpty || !self.prefixHosts.isEmpty
         var state = RequestState(request: request, parseHost: usesHosts)
-        var lists: [ArraySlice<Int32>] = []
         lists.reserveCapacity(16)
         request.path.withUnsafeBufferPointer { path in
             if let host = state.host {
@@ -217,4 +230,12 @@ private struct RequestState {
         self.matchScratch = fresh
         return fresh
     }
+}
+
+/// The candidate lists of `RouteTable.match(_:scratch:)`, reused between matches (one per
+/// connection: its capacity stays, its contents do not).
+public struct RouteScratch {
+    var lists: [ArraySlice<Int32>] = []
+
+    public init() {}
 }

@@ -64,6 +64,38 @@ import TurnpikePlugins
         }
     }
 
+    @Test func aConnectionsHeadBufferIsReusedOnlyOnceNothingElseHoldsIt() {
+        let allocator = ByteBufferAllocator()
+        var buffer = ByteBuffer()
+        func write(_ text: String, capacity: Int = 16) {
+            HeadWriter.write(into: &buffer, allocator: allocator, capacity: capacity) { $0.raw(text) }
+        }
+        func storage(_ b: ByteBuffer) -> UnsafeRawPointer? {
+            b.withUnsafeReadableBytes { UnsafeRawPointer($0.baseAddress) }
+        }
+        write("HTTP/1.1 200 OK\r\n")
+        let first = storage(buffer)
+        // Nothing else holds it (the channel has sent it): the next head goes into the same memory.
+        write("HTTP/1.1 404 Not Found\r\n")
+        #expect(Self.text(buffer) == "HTTP/1.1 404 Not Found\r\n\r\n")
+        #expect(storage(buffer) == first)
+        // A head still being sent is never overwritten: the next one gets memory of its own.
+        let inFlight = buffer
+        write("HTTP/1.1 204 No Content\r\n")
+        #expect(Self.text(inFlight) == "HTTP/1.1 404 Not Found\r\n\r\n")
+        #expect(Self.text(buffer) == "HTTP/1.1 204 No Content\r\n\r\n")
+        #expect(storage(buffer) != storage(inFlight))
+        // A head larger than the first guess (and than the kept buffer) still comes out whole; a
+        // buffer grown past the kept size is let go at the next head.
+        let large = String(repeating: "x", count: HeadWriter.retainedCapacity + 100)
+        write(large)
+        #expect(Self.text(buffer) == large + "\r\n")
+        #expect(buffer.capacity > HeadWriter.retainedCapacity)
+        write("HTTP/1.1 200 OK\r\n")
+        #expect(buffer.capacity <= HeadWriter.retainedCapacity)
+        #expect(Self.text(buffer) == "HTTP/1.1 200 OK\r\n\r\n")
+    }
+
     @Test func upstreamRequestHeadIsKongs() throws {
         let client: HTTPHeaders = [
             "Host": "example.com:8000", "User-Agent": "curl/8", "X-Forwarded-For": "1.2.3.4", "Via": "1.0 edge",

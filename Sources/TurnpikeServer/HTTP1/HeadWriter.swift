@@ -25,9 +25,29 @@ struct HeadWriter {
     /// the head is added here. `body` may run more than once (when `capacity` was too small), so
     /// it must only write.
     static func write(allocator: ByteBufferAllocator, capacity: Int, _ body: (inout HeadWriter) -> Void) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: max(capacity, 64))
+        Self.write(into: &buffer, allocator: allocator, capacity: capacity, body)
+        return buffer
+    }
+
+    /// `write`, reusing `buffer`'s memory: a connection keeps one buffer per kind of head and
+    /// writes each head over the last. Once the channel has sent the last head, nothing else holds
+    /// the buffer and no allocation happens; while something does, `clear` gives a fresh one
+    /// (value semantics: the head being sent is never overwritten). A buffer grown past
+    /// `retainedCapacity` by a large head is let go rather than kept for the connection's life.
+    static func write(
+        into buffer: inout ByteBuffer,
+        allocator: ByteBufferAllocator,
+        capacity: Int,
+        _ body: (inout HeadWriter) -> Void
+    ) {
         var capacity = max(capacity, 64)
+        if buffer.capacity > Self.retainedCapacity {
+            buffer = allocator.buffer(capacity: capacity)
+        } else {
+            buffer.clear()
+        }
         while true {
-            var buffer = allocator.buffer(capacity: capacity)
             var overflowed = false
             buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: capacity) { raw in
                 var writer = HeadWriter(raw)
@@ -36,10 +56,14 @@ struct HeadWriter {
                 overflowed = writer.overflowed
                 return overflowed ? 0 : writer.count
             }
-            if !overflowed { return buffer }
-            capacity *= 2
+            if !overflowed { return }
+            capacity = max(capacity, buffer.capacity) * 2
+            buffer.clear()
         }
     }
+
+    /// The largest head buffer a connection keeps between heads.
+    static let retainedCapacity = 8192
 
     // MARK: Pieces
 

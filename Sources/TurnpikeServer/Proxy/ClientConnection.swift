@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import TurnpikeEngine
 import TurnpikePlugins
+import TurnpikeRouter
 
 /// What every request of one client connection shares: the loop's snapshot slot, upstream pool,
 /// balancer cursors, date cache and counters, the proxy's configuration, and the connection's
@@ -21,6 +22,10 @@ final class ClientConnection {
     var localPortText = "0"
     /// Request ids, from a generator seeded once per connection.
     var requestIDs = RequestIDGenerator()
+    /// The route matcher's candidate lists and the upstream request head's bytes, reused from
+    /// request to request (no allocation per request once the connection has warmed up).
+    var routeScratch = RouteScratch()
+    var upstreamHeadBuffer = ByteBuffer()
     /// The last Host this connection sent and its `X-Forwarded-Host`: a keep-alive client sends
     /// the same Host request after request.
     private var lastForwardedHost: (host: String, forwarded: String)?

@@ -26,13 +26,15 @@ enum HTTP1ResponseWriter {
         var upgrade = false
     }
 
-    /// The head's bytes and the framing of what follows.
+    /// Writes the head's bytes into `buffer` (the connection's, reused: see
+    /// `HeadWriter.write(into:)`) and returns the framing of what follows.
     static func write(
         _ head: ResponseHeadOut,
         request: Request,
         connection: ClientConnection,
+        into buffer: inout ByteBuffer,
         allocator: ByteBufferAllocator
-    ) -> (ByteBuffer, Framing) {
+    ) -> Framing {
         switch head.kind {
         case .proxied(let upstream, let upstreamLatency, let proxyLatency, let trailers):
             return Self.proxied(
@@ -42,6 +44,7 @@ enum HTTP1ResponseWriter {
                 trailers: trailers,
                 request: request,
                 connection: connection,
+                into: &buffer,
                 allocator: allocator
             )
         case .local(let headers, let latency):
@@ -51,6 +54,7 @@ enum HTTP1ResponseWriter {
                 latency: latency,
                 request: request,
                 connection: connection,
+                into: &buffer,
                 allocator: allocator
             )
         }
@@ -63,8 +67,9 @@ enum HTTP1ResponseWriter {
         trailers: Bool,
         request: Request,
         connection: ClientConnection,
+        into buffer: inout ByteBuffer,
         allocator: ByteBufferAllocator
-    ) -> (ByteBuffer, Framing) {
+    ) -> Framing {
         let code = out.status
         var framing = Framing(closeAfter: out.close || !request.keepAlive)
         if code == 101 {
@@ -88,8 +93,8 @@ enum HTTP1ResponseWriter {
         let known = HTTPResponseStatus(statusCode: code).reasonPhrase
         let reason = known.isEmpty ? (out.upstreamReason ?? head.reasonPhrase) : known
         let upgrade = framing.upgrade ? head.first(name: "upgrade") : nil
-        let bytes = head.bytes.withUnsafeReadableBytes { raw in
-            HeadWriter.write(allocator: allocator, capacity: 256 + raw.count) { writer in
+        head.bytes.withUnsafeReadableBytes { raw in
+            HeadWriter.write(into: &buffer, allocator: allocator, capacity: 256 + raw.count) { writer in
                 writer.statusLine(version: request.version, code: code, reason: reason)
                 HeaderRules.writeClientResponseHeaders(
                     into: &writer,
@@ -114,7 +119,7 @@ enum HTTP1ResponseWriter {
                 Self.connectionHeader(framing.closeAfter, request: request, into: &writer)
             }
         }
-        return (bytes, framing)
+        return framing
     }
 
     /// A gateway-made head: Kong's order (Date, the answer's own headers, Content-Length, Server,
@@ -125,11 +130,12 @@ enum HTTP1ResponseWriter {
         latency: Int64,
         request: Request,
         connection: ClientConnection,
+        into buffer: inout ByteBuffer,
         allocator: ByteBufferAllocator
-    ) -> (ByteBuffer, Framing) {
+    ) -> Framing {
         let framing = Framing(closeAfter: out.close || !request.keepAlive)
         let edits = out.edits
-        let bytes = HeadWriter.write(allocator: allocator, capacity: 256) { writer in
+        HeadWriter.write(into: &buffer, allocator: allocator, capacity: 256) { writer in
             writer.statusLine(version: request.version, status: HTTPResponseStatus(statusCode: out.status))
             if !(edits?.removes("Date") ?? false) { writer.header("Date", connection.dates.now) }
             for (name, value) in headers where !(edits?.removes(name) ?? false) && !HeaderRules.isFraming(name) {
@@ -146,7 +152,7 @@ enum HTTP1ResponseWriter {
             if let edits { HeaderRules.writeEdits(edits, into: &writer) }
             Self.connectionHeader(framing.closeAfter, request: request, into: &writer)
         }
-        return (bytes, framing)
+        return framing
     }
 
     private static func connectionHeader(_ close: Bool, request: Request, into writer: inout HeadWriter) {

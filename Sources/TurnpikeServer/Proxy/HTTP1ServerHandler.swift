@@ -30,9 +30,11 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
     /// What the current request says about its response, and how its body goes out.
     private var request = HTTP1ResponseWriter.Request.unreadable
     private var framing = HTTP1ResponseWriter.Framing()
-    /// The response head, held until the end of the current read so a small body that came with
-    /// it joins it in one buffer, one write.
-    private var heldHead: ByteBuffer?
+    /// The response head, held (`headHeld`) until the end of the current read so a small body
+    /// that came with it joins it in one buffer, one write. The buffer is reused from response to
+    /// response (`HeadWriter.write(into:)`): no allocation per head once the connection is warm.
+    private var head = ByteBuffer()
+    private var headHeld = false
     /// What nginx's counters currently count this connection as.
     private var counted = ProxyStatistics.Activity.waiting
 
@@ -338,18 +340,19 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
     }
 
     func sendHead(_ head: ResponseHeadOut) {
-        let (bytes, framing) = HTTP1ResponseWriter.write(
+        self.releaseHead()
+        self.framing = HTTP1ResponseWriter.write(
             head,
             request: self.request,
             connection: self.connection,
+            into: &self.head,
             allocator: self.allocator
         )
-        self.framing = framing
-        if framing.upgrade {
-            self.write(bytes)
+        if self.framing.upgrade {
+            self.write(self.head)
             self.context?.flush()
         } else {
-            self.heldHead = bytes
+            self.headHeld = true
         }
     }
 
@@ -363,10 +366,8 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
             }
             return
         }
-        if var head = self.heldHead, buffer.readableBytes <= 4096 {
-            self.heldHead = nil
-            head.writeImmutableBuffer(buffer)
-            self.heldHead = head
+        if self.headHeld, buffer.readableBytes <= 4096 {
+            self.head.writeImmutableBuffer(buffer)
             return
         }
         self.releaseHead()
@@ -435,9 +436,9 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
     }
 
     private func releaseHead() {
-        if let head = self.heldHead {
-            self.heldHead = nil
-            self.write(head)
+        if self.headHeld {
+            self.headHeld = false
+            self.write(self.head)
         }
     }
 }

@@ -173,6 +173,7 @@ extension RequestPipeline {
         )
         forwarding.contentLength = replacedBody?.count
         let upstreamHead = UpstreamRequestHead(
+            buffer: &connection.upstreamHeadBuffer,
             allocator: self.downstream.allocator,
             client: head,
             path: upstreamPath,

@@ -103,7 +103,7 @@ final class RequestPipeline {
             path: path,
             headers: routeHeaders
         )
-        guard let match = snapshot.routes.match(request) else {
+        guard let match = snapshot.routes.match(request, scratch: &self.connection.routeScratch) else {
             // Kong answers the router's 404 before any access handler runs (`Kong.access` ->
             // `runloop.access.before`, kong/runloop/handler.lua): a global key-auth never turns it
             // into a 401. Global plugins still see the 404 in their response and log phases.

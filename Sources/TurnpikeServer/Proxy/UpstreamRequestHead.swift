@@ -15,9 +15,12 @@ struct UpstreamRequestHead {
     /// Where the `Host` value sits in `bytes`; nil when it does not change with the target.
     private var hostValue: Range<Int>?
 
-    /// Writes the head. `query`: nil keeps the client's (from `uri[queryStart...]`), empty drops
-    /// it, anything else replaces it. `hostFollowsTarget`: the Host was computed from the target.
+    /// Writes the head into `buffer` (the connection's, reused from head to head; see
+    /// `HeadWriter.write(into:)`). `query`: nil keeps the client's (from `uri[queryStart...]`),
+    /// empty drops it, anything else replaces it. `hostFollowsTarget`: the Host was computed from
+    /// the target.
     init(
+        buffer: inout ByteBuffer,
         allocator: ByteBufferAllocator,
         client head: RequestHead,
         path: UpstreamPath.Parts,
@@ -29,9 +32,14 @@ struct UpstreamRequestHead {
     ) {
         let uri = head.uri
         var hostValue = 0..<0
-        self.bytes = HeadWriter.write(
+        // Room for the gateway's own headers and the plugins' edits: one pass in the usual case.
+        var added = 0
+        for (name, value) in edits?.set ?? [] { added += name.utf8.count + value.utf8.count + 4 }
+        HeadWriter.write(
+            into: &buffer,
             allocator: allocator,
             capacity: 384 + 3 * path.count + uri.utf8.count + (query?.utf8.count ?? 0) + head.bytes.readableBytes
+                + added
         ) { writer in
             writer.raw(head.method.rawValue)
             writer.byte(UInt8(ascii: " "))
@@ -54,6 +62,7 @@ struct UpstreamRequestHead {
                 edits: edits
             )
         }
+        self.bytes = buffer
         self.hostValue = hostFollowsTarget ? hostValue : nil
     }
 
