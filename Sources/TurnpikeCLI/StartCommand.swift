@@ -28,8 +28,20 @@ struct StartCommand: AsyncParsableCommand {
     @Option(help: "The declarative config file (default: $KONG_DECLARATIVE_CONFIG).")
     var config: String?
 
-    @Option(help: "Proxy listen address HOST:PORT (default: $KONG_PROXY_LISTEN, else 0.0.0.0:8000).")
+    @Option(
+        help: """
+            Proxy listeners in Kong's proxy_listen syntax, comma-separated: ADDRESS:PORT [ssl] \
+            [http2] [reuseport] [backlog=N] [bind], or off (default: $KONG_PROXY_LISTEN, else \
+            "0.0.0.0:8000, 0.0.0.0:8443 ssl").
+            """
+    )
     var proxyListen: String?
+
+    @Option(help: "PEM certificate chain for ssl listeners (default: $KONG_SSL_CERT, else a self-signed one).")
+    var sslCert: String?
+
+    @Option(help: "PEM private key of --ssl-cert (default: $KONG_SSL_CERT_KEY).")
+    var sslCertKey: String?
 
     @Option(help: "Admin listen address HOST:PORT (default: $KONG_ADMIN_LISTEN, else 127.0.0.1:8001).")
     var adminListen: String?
@@ -90,10 +102,12 @@ struct StartCommand: AsyncParsableCommand {
             )
             throw ExitCode(2)
         }
-        let proxy: ListenAddress
+        let listeners: [ProxyListener]
         let admin: ListenAddress
         do {
-            proxy = try ListenAddress.parse(self.proxyListen ?? Environment.get("KONG_PROXY_LISTEN") ?? "0.0.0.0:8000")
+            listeners = try ProxyListener.parseList(
+                self.proxyListen ?? Environment.get("KONG_PROXY_LISTEN") ?? ProxyListener.kongDefault
+            )
             admin = try ListenAddress.parse(
                 self.adminListen ?? Environment.get("KONG_ADMIN_LISTEN") ?? "127.0.0.1:8001"
             )
@@ -101,7 +115,6 @@ struct StartCommand: AsyncParsableCommand {
             FileHandleStandardError.write("turnpike: \(error)\n")
             throw ExitCode(2)
         }
-
         let loader = ConfigLoader(limits: YAMLLimits(maxBytes: self.maxConfigSize))
         let snapshot: Snapshot
         switch loader.load(path: path) {
@@ -119,6 +132,19 @@ struct StartCommand: AsyncParsableCommand {
             metadata: ["config.file": "\(path)", "config.hash": "\(snapshot.hash)", "config.generation": "1"]
         )
 
+        let certificate = try Self.certificate(
+            for: listeners,
+            certFile: self.sslCert ?? Environment.get("KONG_SSL_CERT"),
+            keyFile: self.sslCertKey ?? Environment.get("KONG_SSL_CERT_KEY"),
+            logger: logger
+        )
+        for listener in listeners where listener.http2Requested {
+            logger.warning(
+                "http2 is not served yet: this listener speaks HTTP/1.1 (ALPN offers http/1.1 only)",
+                metadata: ["listen": "\(listener)"]
+            )
+        }
+
         var proxyConfiguration = ProxyConfiguration()
         proxyConfiguration.maxURIBytes = self.maxUriSize
         proxyConfiguration.maxHeaderBytes = self.maxHeaderSize
@@ -132,8 +158,8 @@ struct StartCommand: AsyncParsableCommand {
         let gateway = Gateway(
             options: Gateway.Options(
                 configPath: path,
-                proxyHost: proxy.host,
-                proxyPort: proxy.port,
+                proxyListeners: listeners,
+                certificate: certificate,
                 adminHost: admin.host,
                 adminPort: admin.port,
                 drainTimeout: .seconds(self.drainTimeout),
@@ -163,6 +189,38 @@ struct StartCommand: AsyncParsableCommand {
 }
 
 extension StartCommand {
+    /// The certificate `ssl` listeners present: Kong's `ssl_cert`/`ssl_cert_key` when given (both
+    /// or neither), else one generated in memory for `localhost`, as Kong generates its default.
+    static func certificate(
+        for listeners: [ProxyListener],
+        certFile: String?,
+        keyFile: String?,
+        logger: Logger
+    ) throws -> ServerCertificate? {
+        guard listeners.contains(where: \.ssl) else { return nil }
+        switch (certFile, keyFile) {
+        case (let cert?, let key?):
+            do {
+                return try ServerCertificate.load(certificateFile: cert, keyFile: key)
+            } catch {
+                FileHandleStandardError.write("turnpike: \(error)\n")
+                throw ExitCode(2)
+            }
+        case (nil, nil):
+            do {
+                let generated = try ServerCertificate.selfSigned()
+                logger.notice("ssl listeners present a self-signed certificate for localhost (no --ssl-cert)")
+                return generated
+            } catch {
+                FileHandleStandardError.write("turnpike: cannot generate the default certificate: \(error)\n")
+                throw ExitCode(1)
+            }
+        default:
+            FileHandleStandardError.write("turnpike: --ssl-cert and --ssl-cert-key go together\n")
+            throw ExitCode(2)
+        }
+    }
+
     /// Every client and upstream connection is a file descriptor: take the hard limit, as nginx's
     /// `worker_rlimit_nofile` does, so 10,000+ concurrent connections fit.
     static func raiseOpenFileLimit(logger: Logger) {
@@ -176,8 +234,7 @@ extension StartCommand {
     }
 }
 
-/// `HOST:PORT`, `[v6]:PORT`, or Kong's `KONG_PROXY_LISTEN` form (`0.0.0.0:8000 reuseport, 0.0.0.0:8443 ssl`:
-/// the first entry without `ssl` is used; TLS listeners are not supported).
+/// The admin listener: `HOST:PORT` or `[v6]:PORT`.
 struct ListenAddress: Equatable {
     var host: String
     var port: Int
@@ -187,23 +244,13 @@ struct ListenAddress: Equatable {
         var description: String { "invalid listen address '\(text)' (expected HOST:PORT)" }
     }
 
+    /// Kong's `admin_listen` form is accepted too: its first entry without `ssl` is used (the
+    /// admin API has no TLS listener).
     static func parse(_ text: String) throws(Invalid) -> ListenAddress {
-        let entries = text.split(separator: ",").map { $0.split(separator: " ").map(String.init) }
-        guard let entry = entries.first(where: { !$0.isEmpty && !$0.dropFirst().contains("ssl") }),
-            let address = entry.first
+        guard let entries = try? ProxyListener.parseList(text, setting: "admin_listen"),
+            let entry = entries.first(where: { !$0.ssl })
         else { throw Invalid(text: text) }
-        if address.hasPrefix("["), let close = address.firstIndex(of: "]") {
-            let host = String(address[address.index(after: address.startIndex)..<close])
-            let rest = address[address.index(after: close)...]
-            guard rest.hasPrefix(":"), let port = Int(rest.dropFirst()), (0...65535).contains(port) else {
-                throw Invalid(text: text)
-            }
-            return ListenAddress(host: host, port: port)
-        }
-        guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
-            (0...65535).contains(port), colon != address.startIndex
-        else { throw Invalid(text: text) }
-        return ListenAddress(host: String(address[..<colon]), port: port)
+        return ListenAddress(host: entry.host, port: entry.port)
     }
 }
 

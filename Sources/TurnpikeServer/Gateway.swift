@@ -11,8 +11,9 @@ import UnixSignals
 public final class Gateway: Service, Sendable {
     public struct Options: Sendable {
         public var configPath: String
-        public var proxyHost: String
-        public var proxyPort: Int
+        /// Kong's `proxy_listen` entries; `ssl` ones present `certificate`.
+        public var proxyListeners: [ProxyListener]
+        public var certificate: ServerCertificate?
         public var adminHost: String
         public var adminPort: Int
         public var drainTimeout: Duration
@@ -20,16 +21,16 @@ public final class Gateway: Service, Sendable {
 
         public init(
             configPath: String,
-            proxyHost: String,
-            proxyPort: Int,
+            proxyListeners: [ProxyListener],
+            certificate: ServerCertificate?,
             adminHost: String,
             adminPort: Int,
             drainTimeout: Duration,
             proxy: ProxyConfiguration
         ) {
             self.configPath = configPath
-            self.proxyHost = proxyHost
-            self.proxyPort = proxyPort
+            self.proxyListeners = proxyListeners
+            self.certificate = certificate
             self.adminHost = adminHost
             self.adminPort = adminPort
             self.drainTimeout = drainTimeout
@@ -59,8 +60,8 @@ public final class Gateway: Service, Sendable {
 
     public func run() async throws {
         let proxy = try await ProxyServer.start(
-            host: self.options.proxyHost,
-            port: self.options.proxyPort,
+            listeners: self.options.proxyListeners,
+            certificate: self.options.certificate,
             group: self.group,
             store: self.store,
             configuration: self.options.proxy,

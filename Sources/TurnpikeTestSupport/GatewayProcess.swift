@@ -59,6 +59,24 @@ public final class GatewayProcess: @unchecked Sendable {
         return nil
     }
 
+    /// The ports of every `<label> listening` line, in order, once `count` of them are logged.
+    public func listeningPorts(_ label: String, count: Int) -> [Int] {
+        var ports: [Int] = []
+        for _ in 0..<200 {
+            ports = []
+            for line in self.stderr.split(separator: "\n") where line.contains("\(label) listening") {
+                guard let range = line.range(of: "listen.address=") else { continue }
+                let address = line[range.upperBound...].split(separator: " ").first ?? ""
+                if let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]) {
+                    ports.append(port)
+                }
+            }
+            if ports.count >= count { return ports }
+            usleep(50_000)
+        }
+        return ports
+    }
+
     public func signal(_ sig: Int32) {
         kill(self.process.processIdentifier, sig)
     }

@@ -17,6 +17,8 @@ public final class TestGateway {
     public let reloader: ConfigReloader
     public let mockPort: Int
     public let proxyPort: Int
+    /// The TLS listener's port, when the gateway was started with a certificate.
+    public let proxyTLSPort: Int?
     public let adminPort: Int
     /// The config file the reloader reads.
     public let configFile: URL
@@ -29,7 +31,8 @@ public final class TestGateway {
     public static func start(
         yaml: String,
         configuration: ProxyConfiguration = ProxyConfiguration(),
-        registry: PluginRegistry = .builtIn
+        registry: PluginRegistry = .builtIn,
+        certificate: ServerCertificate? = nil
     ) async throws -> TestGateway {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         var logger = Logger(label: "turnpike.test")
@@ -46,9 +49,11 @@ public final class TestGateway {
             throw Failure(description: "test config invalid: \(loader.load(path: configFile.path))")
         }
         let store = SnapshotStore(initial: snapshot, group: group)
+        var listeners = [ProxyListener(host: "127.0.0.1", port: 0)]
+        if certificate != nil { listeners.append(ProxyListener(host: "127.0.0.1", port: 0, ssl: true)) }
         let proxy = try await ProxyServer.start(
-            host: "127.0.0.1",
-            port: 0,
+            listeners: listeners,
+            certificate: certificate,
             group: group,
             store: store,
             configuration: configuration,
@@ -92,9 +97,15 @@ public final class TestGateway {
         yaml: String,
         configuration: ProxyConfiguration = ProxyConfiguration(),
         registry: PluginRegistry = .builtIn,
+        certificate: ServerCertificate? = nil,
         _ body: (TestGateway) async throws -> Void
     ) async throws {
-        let gateway = try await Self.start(yaml: yaml, configuration: configuration, registry: registry)
+        let gateway = try await Self.start(
+            yaml: yaml,
+            configuration: configuration,
+            registry: registry,
+            certificate: certificate
+        )
         do {
             try await body(gateway)
         } catch {
@@ -122,6 +133,7 @@ public final class TestGateway {
         self.reloader = reloader
         self.mockPort = mockPort
         self.proxyPort = proxy.localAddress?.port ?? 0
+        self.proxyTLSPort = proxy.localAddresses.count > 1 ? proxy.localAddresses[1]?.port : nil
         self.adminPort = admin.localAddress?.port ?? 0
         self.configFile = configFile
     }

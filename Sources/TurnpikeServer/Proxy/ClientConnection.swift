@@ -17,6 +17,10 @@ final class ClientConnection {
     let logger: Logger
     /// `1.1 turnpike/<version>`, the proxy's `Via` entry for HTTP/1.1.
     let via: String
+    /// The connection came through a TLS listener (`https`), and the server name its handshake
+    /// asked for (nil without SNI, and on plain listeners).
+    let isTLS: Bool
+    var sni: String?
     var clientAddress = "unknown"
     var localPort = 0
     var localPortText = "0"
@@ -37,8 +41,10 @@ final class ClientConnection {
         dates: HTTPDateCache,
         counters: ProxyStatistics.Counters,
         configuration: ProxyConfiguration,
-        logger: Logger
+        logger: Logger,
+        isTLS: Bool = false
     ) {
+        self.isTLS = isTLS
         self.slot = slot
         self.pool = pool
         self.balancerCursors = balancerCursors

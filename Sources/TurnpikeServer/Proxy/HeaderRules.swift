@@ -126,6 +126,8 @@ enum HeaderRules {
     /// What the gateway adds to a request it sends upstream (kong/runloop/handler.lua `access.before`).
     struct Forwarding {
         var host: String
+        /// The client came over TLS (`X-Forwarded-Proto: https`).
+        var tls = false
         var clientAddress: String
         var forwardedHost: String
         var forwardedPort: String
@@ -184,7 +186,7 @@ enum HeaderRules {
         // (Meaningless when the writer overflowed: it then runs again with more room.)
         let hostValue = hostStart..<max(hostStart, writer.count - 2)
         writer.header("X-Forwarded-For", forwardedFor.map { $0 + ", " + f.clientAddress } ?? f.clientAddress)
-        writer.header("X-Forwarded-Proto", "http")
+        writer.header("X-Forwarded-Proto", f.tls ? "https" : "http")
         writer.header("X-Forwarded-Host", f.forwardedHost)
         writer.header("X-Forwarded-Port", f.forwardedPort)
         writer.raw("X-Forwarded-Path: ")

@@ -22,6 +22,7 @@ extension RequestPipeline {
         var context = AccessContext(
             request: AccessRequest(
                 method: head.method.rawValue,
+                scheme: self.connection.isTLS ? "https" : "http",
                 host: self.connection.forwardedHost(head.host),
                 port: self.connection.localPort,
                 path: self.rawPath,
@@ -172,6 +173,7 @@ extension RequestPipeline {
             chunkedBody: chunkedBody
         )
         forwarding.contentLength = replacedBody?.count
+        forwarding.tls = connection.isTLS
         let upstreamHead = UpstreamRequestHead(
             buffer: &connection.upstreamHeadBuffer,
             allocator: self.downstream.allocator,

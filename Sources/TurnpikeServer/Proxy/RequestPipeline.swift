@@ -101,7 +101,9 @@ final class RequestPipeline {
             host: head.host,
             port: self.connection.localPort,
             path: path,
-            headers: routeHeaders
+            headers: routeHeaders,
+            isTLS: self.connection.isTLS,
+            sni: self.connection.sni
         )
         guard let match = snapshot.routes.match(request, scratch: &self.connection.routeScratch) else {
             // Kong answers the router's 404 before any access handler runs (`Kong.access` ->
@@ -112,7 +114,8 @@ final class RequestPipeline {
             return
         }
         let plan = snapshot.routePlans[match.routeIndex]
-        if !plan.acceptsHTTP {
+        // https-only routes over plain HTTP (kong/runloop/handler.lua: on the request's scheme).
+        if !plan.acceptsHTTP && !self.connection.isTLS {
             self.redirectToHTTPS(statusCode: plan.httpsRedirectStatusCode)
             return
         }
