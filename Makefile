@@ -43,7 +43,7 @@ release: deps
 # upstream on 127.0.0.1:9000. Ctrl-C stops both.
 run: release
 	$(RELEASE_BIN) validate $(CONFIG)
-	@echo "mock upstream on 127.0.0.1:9000; gateway on 0.0.0.0:8000, admin on 127.0.0.1:8001 (Ctrl-C stops both)"
+	@echo "mock upstream on 127.0.0.1:9000; gateway on 0.0.0.0:8000 and 0.0.0.0:8443 (TLS, self-signed certificate), admin on 127.0.0.1:8001 (Ctrl-C stops both)"
 	@$(RELEASE_BIN) mock --listen 127.0.0.1:9000 & mock=$$!; \
 	trap 'kill $$mock 2>/dev/null' EXIT INT TERM; \
 	$(RELEASE_BIN) start --config $(CONFIG)
