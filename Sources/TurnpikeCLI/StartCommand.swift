@@ -115,7 +115,8 @@ struct StartCommand: AsyncParsableCommand {
             FileHandleStandardError.write("turnpike: \(error)\n")
             throw ExitCode(2)
         }
-        let loader = ConfigLoader(limits: YAMLLimits(maxBytes: self.maxConfigSize))
+        var loader = ConfigLoader(limits: YAMLLimits(maxBytes: self.maxConfigSize))
+        loader.tlsContexts = UpstreamTLSContexts()
         let snapshot: Snapshot
         switch loader.load(path: path) {
         case .valid(let s):

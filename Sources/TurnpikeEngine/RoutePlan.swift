@@ -42,6 +42,8 @@ public final class ServicePlan: Sendable {
     public let hostHeader: String
     /// The port that goes without saying in `Host`: 80 for http (443 for https).
     public let defaultPort: Int
+    /// How to speak TLS to the targets (`protocol: https`); nil for plain HTTP.
+    public let tls: UpstreamTLS?
 
     init(service: Service, balancer: RoundRobin?, upstreamHostHeader: String?) {
         self.id = service.id
@@ -55,6 +57,9 @@ public final class ServicePlan: Sendable {
         self.balancer = balancer
         self.upstreamHostHeader = upstreamHostHeader
         self.defaultPort = service.protocol == .https ? 443 : 80
+        self.tls =
+            service.protocol == .https
+            ? UpstreamTLS(verify: service.tlsVerify ?? false) : nil
         let host = service.host.contains(":") ? "[\(service.host)]" : service.host
         self.hostHeader = service.port == self.defaultPort ? host : "\(host):\(service.port)"
     }
@@ -73,5 +78,31 @@ public final class ServicePlan: Sendable {
             name = targetHost.contains(":") ? "[\(targetHost)]" : targetHost
         }
         return targetPort == self.defaultPort ? name : "\(name):\(targetPort)"
+    }
+}
+
+/// A service's TLS settings towards its targets (Kong's service `tls_verify`), resolved when the
+/// snapshot is built. Two services with equal settings can share a pooled connection to the same
+/// target and server name; with different settings they never do.
+public struct UpstreamTLS: Hashable, Sendable {
+    /// Verify the target's certificate and name (Kong: `tls_verify`, unset meaning nginx's
+    /// `proxy_ssl_verify off`), against the system's trust store.
+    public var verify: Bool
+
+    public init(verify: Bool) {
+        self.verify = verify
+    }
+
+    /// The server name sent to a target (Kong's `proxy_ssl_name $upstream_host`): the `Host`
+    /// sent upstream without its port; nil when that is an IP address (no SNI then).
+    public static func serverName(forHost host: String) -> String? {
+        var name = Substring(host)
+        if name.hasPrefix("[") { return nil }  // an IPv6 literal
+        if let colon = name.lastIndex(of: ":") { name = name[..<colon] }
+        if name.isEmpty { return nil }
+        let isIPv4 =
+            name.split(separator: ".", omittingEmptySubsequences: false).count == 4
+            && name.allSatisfy { $0 == "." || $0.isASCII && $0.isNumber }
+        return isIPv4 ? nil : String(name)
     }
 }

@@ -62,11 +62,19 @@ public struct SnapshotBuilder: Sendable {
     /// already has decode errors, so one `validate` run reports both kinds.
     @discardableResult
     public func check(_ model: Declarative, diagnostics: Diagnostics) -> [ConfiguredPlugin] {
-        for service in model.services where service.protocol != .http {
+        for service in model.services where service.protocol != .http && service.protocol != .https {
             diagnostics.add(
-                "protocol '\(service.protocol.rawValue)' is not supported by turnpike yet (supported: http)",
+                "protocol '\(service.protocol.rawValue)' is not supported by turnpike yet (supported: http, https)",
                 at: service.location,
                 path: service.fieldPath.appending("protocol").text
+            )
+        }
+        // Not run yet (issue #12): refused rather than accepted and ignored.
+        for service in model.services where service.tlsVerifyDepth != nil {
+            diagnostics.add(
+                "tls_verify_depth is not supported by turnpike yet",
+                at: service.location,
+                path: service.fieldPath.appending("tls_verify_depth").text
             )
         }
         for route in model.routes {

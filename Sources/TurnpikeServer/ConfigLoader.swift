@@ -28,6 +28,9 @@ public struct ConfigLoader: Sendable {
 
     public var limits: YAMLLimits
     public var builder: SnapshotBuilder
+    /// Set by a running gateway: each loaded snapshot's upstream TLS contexts are made here, off
+    /// the event loops (`validate` and `render` leave it nil).
+    public var tlsContexts: UpstreamTLSContexts?
 
     public init(limits: YAMLLimits = YAMLLimits(), builder: SnapshotBuilder = SnapshotBuilder()) {
         self.limits = limits
@@ -88,7 +91,9 @@ public struct ConfigLoader: Sendable {
             return .invalid(diagnostics.errors.sorted)
         }
         do {
-            return .valid(try self.builder.build(model, hash: Self.md5Hex(bytes), generation: generation))
+            let snapshot = try self.builder.build(model, hash: Self.md5Hex(bytes), generation: generation)
+            self.tlsContexts?.prepare(snapshot)
+            return .valid(snapshot)
         } catch {
             return .invalid(error.sorted)
         }

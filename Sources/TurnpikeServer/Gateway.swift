@@ -46,6 +46,7 @@ public final class Gateway: Service, Sendable {
     private let stores: PluginStores
     /// The plugins (and credential kinds) this gateway runs, for the admin API's names.
     private let registry: PluginRegistry
+    private let upstreamTLS: UpstreamTLSContexts
     private let logger: Logger
 
     public init(options: Options, group: any EventLoopGroup, initial: Snapshot, loader: ConfigLoader, logger: Logger) {
@@ -55,6 +56,7 @@ public final class Gateway: Service, Sendable {
         self.reloader = ConfigReloader(path: options.configPath, loader: loader, store: self.store, logger: logger)
         self.stores = loader.builder.stores
         self.registry = loader.builder.registry
+        self.upstreamTLS = loader.tlsContexts ?? UpstreamTLSContexts()
         self.logger = logger
     }
 
@@ -62,6 +64,7 @@ public final class Gateway: Service, Sendable {
         let proxy = try await ProxyServer.start(
             listeners: self.options.proxyListeners,
             certificate: self.options.certificate,
+            upstreamTLS: self.upstreamTLS,
             group: self.group,
             store: self.store,
             configuration: self.options.proxy,

@@ -11,6 +11,9 @@ public import TurnpikeServer
 public final class TestGateway {
     public let group: MultiThreadedEventLoopGroup
     public let mock: MockServer
+    /// The same echo upstream over TLS (a self-signed certificate for `localhost`).
+    public let tlsMock: MockServer
+    public let tlsMockPort: Int
     public let proxy: ProxyServer
     public let admin: AdminServer
     public let store: SnapshotStore
@@ -27,7 +30,8 @@ public final class TestGateway {
         public var description: String
     }
 
-    /// `yaml` may use `{{MOCK}}` for the mock upstream's `127.0.0.1:<port>`.
+    /// `yaml` may use `{{MOCK}}` for the mock upstream's `127.0.0.1:<port>`, `{{MOCK_TLS_PORT}}`
+    /// for the TLS mock's port.
     public static func start(
         yaml: String,
         configuration: ProxyConfiguration = ProxyConfiguration(),
@@ -41,10 +45,19 @@ public final class TestGateway {
             ProcessInfo.processInfo.environment["TURNPIKE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         let mock = try await MockServer.start(host: "127.0.0.1", port: 0, group: group, logger: logger)
         let mockPort = mock.localAddress?.port ?? 0
+        let tlsMock = try await MockServer.start(
+            host: "127.0.0.1",
+            port: 0,
+            group: group,
+            certificate: try ServerCertificate.selfSigned(),
+            logger: logger
+        )
+        let tlsMockPort = tlsMock.localAddress?.port ?? 0
         let configFile = try CommandRunner.temporaryDirectory().appendingPathComponent("kong.yaml")
-        let text = Self.expand(yaml, mockPort: mockPort)
+        let text = Self.expand(yaml, mockPort: mockPort, tlsMockPort: tlsMockPort)
         try text.write(to: configFile, atomically: true, encoding: .utf8)
-        let loader = ConfigLoader(builder: SnapshotBuilder(registry: registry))
+        var loader = ConfigLoader(builder: SnapshotBuilder(registry: registry))
+        loader.tlsContexts = UpstreamTLSContexts()
         guard case .valid(let snapshot) = loader.load(path: configFile.path) else {
             throw Failure(description: "test config invalid: \(loader.load(path: configFile.path))")
         }
@@ -54,6 +67,7 @@ public final class TestGateway {
         let proxy = try await ProxyServer.start(
             listeners: listeners,
             certificate: certificate,
+            upstreamTLS: loader.tlsContexts ?? UpstreamTLSContexts(),
             group: group,
             store: store,
             configuration: configuration,
@@ -74,6 +88,8 @@ public final class TestGateway {
         return TestGateway(
             group: group,
             mock: mock,
+            tlsMock: tlsMock,
+            tlsMockPort: tlsMockPort,
             proxy: proxy,
             admin: admin,
             store: store,
@@ -83,13 +99,17 @@ public final class TestGateway {
         )
     }
 
-    static func expand(_ yaml: String, mockPort: Int) -> String {
-        yaml.replacingAll("{{MOCK}}", "127.0.0.1:\(mockPort)")
+    static func expand(_ yaml: String, mockPort: Int, tlsMockPort: Int) -> String {
+        yaml.replacingAll("{{MOCK}}", "127.0.0.1:\(mockPort)").replacingAll("{{MOCK_TLS_PORT}}", "\(tlsMockPort)")
     }
 
     /// Replaces the config file (`{{MOCK}}` expanded); a reload then reads it.
     public func writeConfig(_ yaml: String) throws {
-        try Self.expand(yaml, mockPort: self.mockPort).write(to: self.configFile, atomically: true, encoding: .utf8)
+        try Self.expand(yaml, mockPort: self.mockPort, tlsMockPort: self.tlsMockPort).write(
+            to: self.configFile,
+            atomically: true,
+            encoding: .utf8
+        )
     }
 
     /// Starts a gateway, runs `body` with it and stops it, also when `body` throws.
@@ -118,6 +138,8 @@ public final class TestGateway {
     private init(
         group: MultiThreadedEventLoopGroup,
         mock: MockServer,
+        tlsMock: MockServer,
+        tlsMockPort: Int,
         proxy: ProxyServer,
         admin: AdminServer,
         store: SnapshotStore,
@@ -127,6 +149,8 @@ public final class TestGateway {
     ) {
         self.group = group
         self.mock = mock
+        self.tlsMock = tlsMock
+        self.tlsMockPort = tlsMockPort
         self.proxy = proxy
         self.admin = admin
         self.store = store
@@ -142,6 +166,7 @@ public final class TestGateway {
         await self.admin.shutdown()
         await self.proxy.shutdown(timeout: .seconds(1))
         try? await self.mock.close()
+        try? await self.tlsMock.close()
         try? await self.group.shutdownGracefully()
         try? FileManager.default.removeItem(at: self.configFile.deletingLastPathComponent())
     }

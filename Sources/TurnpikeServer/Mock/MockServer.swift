@@ -2,6 +2,8 @@ public import Logging
 public import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import TurnpikeModel
 
 /// `turnpike mock`: a local request-echo upstream in the spirit of mockbin's `/request`, for
@@ -11,7 +13,10 @@ import TurnpikeModel
 /// - `ANY /delay/<ms>`: the echo, after `ms` milliseconds.
 /// - `GET /bytes/<n>`: `n` bytes of `x`, streamed.
 /// - a WebSocket handshake (`Upgrade: websocket`): 101, then every byte is echoed back.
-/// - anything else: JSON of the request (method, url, path, query, headers, body).
+/// - anything else: JSON of the request (method, url, path, query, headers, body; over TLS also
+///   `tls.server_name`, the SNI the client sent).
+///
+/// With a certificate it speaks TLS only (an HTTPS upstream for tests and demos).
 public final class MockServer: Sendable {
     public let channel: any Channel
 
@@ -27,8 +32,10 @@ public final class MockServer: Sendable {
         host: String,
         port: Int,
         group: any EventLoopGroup,
+        certificate: ServerCertificate? = nil,
         logger: Logger
     ) async throws -> MockServer {
+        let tls = try certificate.map { try ServerTLS.makeContext($0) }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -42,7 +49,27 @@ public final class MockServer: Sendable {
                         withErrorHandling: false,
                         withOutboundHeaderValidation: false
                     )
-                    try channel.pipeline.syncOperations.addHandler(MockHandler())
+                    let mock = MockHandler()
+                    try channel.pipeline.syncOperations.addHandler(mock)
+                    if let tls {
+                        // The SNI handler notes the server name, then TLS goes in its place.
+                        let sniBox = NIOLoopBoundBox<(any ChannelHandler)?>(nil, eventLoop: channel.eventLoop)
+                        let sni = ByteToMessageHandler(
+                            SNIHandler { result in
+                                mock.tls = true
+                                if case .hostname(let name) = result { mock.serverName = name }
+                                return channel.eventLoop.makeCompletedFuture {
+                                    guard let sni = sniBox.value else { return }
+                                    try channel.pipeline.syncOperations.addHandler(
+                                        NIOSSLServerHandler(context: tls),
+                                        position: .after(sni)
+                                    )
+                                }
+                            }
+                        )
+                        sniBox.value = sni
+                        try channel.pipeline.syncOperations.addHandler(sni, position: .first)
+                    }
                 }
             }
             .bind(host: host, port: port)
@@ -78,6 +105,9 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
     static let maxEchoedBody = 1 << 20
 
     private var head: HTTPRequestHead?
+    /// The connection came over TLS, and the server name its handshake asked for.
+    var tls = false
+    var serverName: String?
     private var body: [UInt8] = []
     private var bodySize = 0
 
@@ -249,15 +279,17 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
         }
         let host = head.headers.first(name: "host") ?? "localhost"
-        return .object([
-            ("method", .string(head.method.rawValue)),
-            ("url", .string("http://\(host)\(head.uri)")),
-            ("path", .string(path)),
-            ("httpVersion", .string("HTTP/\(head.version.major).\(head.version.minor)")),
-            ("query", .object(query)),
-            ("headers", .object(headers)),
-            ("body", .string(String(decoding: self.body, as: UTF8.self))),
-            ("bodySize", .integer(self.bodySize)),
-        ])
+        return .object(
+            [
+                ("method", .string(head.method.rawValue)),
+                ("url", .string("\(self.tls ? "https" : "http")://\(host)\(head.uri)")),
+                ("path", .string(path)),
+                ("httpVersion", .string("HTTP/\(head.version.major).\(head.version.minor)")),
+                ("query", .object(query)),
+                ("headers", .object(headers)),
+                ("body", .string(String(decoding: self.body, as: UTF8.self))),
+                ("bodySize", .integer(self.bodySize)),
+            ] + (self.tls ? [("tls", .object([("server_name", self.serverName.map { .string($0) } ?? .null)]))] : [])
+        )
     }
 }

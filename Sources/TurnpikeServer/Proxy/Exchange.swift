@@ -302,11 +302,19 @@ final class Exchange: UpstreamDelegate {
             {
                 // Each retry asks the balancer for the next peer.
                 let peer = balancer.slots[(i + 1) % balancer.slots.count]
-                self.key = UpstreamKey(host: peer.host, port: peer.port)
-                self.upstreamHead.retarget(
-                    host: self.service.upstreamHost(targetHost: peer.host, targetPort: peer.port),
-                    allocator: self.downstream.allocator
+                let host = self.service.upstreamHost(targetHost: peer.host, targetPort: peer.port)
+                var key = UpstreamKey(
+                    host: peer.host,
+                    port: peer.port,
+                    tls: self.key.tls,
+                    serverName: self.key.serverName
                 )
+                // A Host that follows the target takes the server name with it.
+                if self.upstreamHead.hostFollowsTarget, key.tls != nil {
+                    key.serverName = UpstreamTLS.serverName(forHost: host)
+                }
+                self.key = key
+                self.upstreamHead.retarget(host: host, allocator: self.downstream.allocator)
             }
             self.acquire(fresh: false)
         case .reconnect:

@@ -28,8 +28,8 @@ public final class ProxyServer: Sendable {
         let cursors = BalancerCursors()
         let dates = HTTPDateCache()
 
-        init(eventLoop: any EventLoop) {
-            self.pool = UpstreamPool(eventLoop: eventLoop)
+        init(eventLoop: any EventLoop, tlsContexts: UpstreamTLSContexts) {
+            self.pool = UpstreamPool(eventLoop: eventLoop, tlsContexts: tlsContexts)
         }
     }
 
@@ -79,6 +79,7 @@ public final class ProxyServer: Sendable {
     public static func start(
         listeners: [ProxyListener],
         certificate: ServerCertificate?,
+        upstreamTLS: UpstreamTLSContexts = UpstreamTLSContexts(),
         group: any EventLoopGroup,
         store: SnapshotStore,
         configuration: ProxyConfiguration = ProxyConfiguration(),
@@ -86,7 +87,9 @@ public final class ProxyServer: Sendable {
     ) async throws -> ProxyServer {
         var loopStates: [NIOLoopBound<LoopState>] = []
         for loop in group.makeIterator() {
-            let state = try await loop.submit { NIOLoopBound(LoopState(eventLoop: loop), eventLoop: loop) }.get()
+            let state = try await loop.submit {
+                NIOLoopBound(LoopState(eventLoop: loop, tlsContexts: upstreamTLS), eventLoop: loop)
+            }.get()
             loopStates.append(state)
         }
         let states = loopStates

@@ -125,15 +125,15 @@ extension RequestPipeline {
             return
         }
         // Target: a named upstream is balanced; anything else is the service's own host and port.
-        let key: UpstreamKey
+        var key: UpstreamKey
         if let rr = service.balancer {
             guard let peer = self.connection.balancerCursors.next(in: rr, upstream: service.host) else {
                 self.respond(status: .serviceUnavailable, message: "failure to get a peer from the ring-balancer")
                 return
             }
-            key = UpstreamKey(host: peer.host, port: peer.port)
+            key = UpstreamKey(host: peer.host, port: peer.port, tls: service.tls)
         } else {
-            key = UpstreamKey(host: service.host, port: service.port)
+            key = UpstreamKey(host: service.host, port: service.port, tls: service.tls)
         }
 
         let isUpgrade = head.asksUpgrade && HeaderRules.isWebSocketUpgrade(head)
@@ -154,6 +154,8 @@ extension RequestPipeline {
         let preservesHost = plan.preserveHost && hostHeader != nil
         let upstreamHost =
             preservesHost ? hostHeader! : service.upstreamHost(targetHost: key.host, targetPort: key.port)
+        // The server name is the Host sent upstream (Kong's `proxy_ssl_name $upstream_host`).
+        if service.tls != nil { key.serverName = UpstreamTLS.serverName(forHost: upstreamHost) }
         // A plugin that rewrote the body (hide_credentials with key_in_body) sends it with its length.
         let replacedBody = edits?.body
         let chunkedBody = replacedBody == nil && head.chunked

@@ -66,6 +66,9 @@ struct UpstreamRequestHead {
         self.hostValue = hostFollowsTarget ? hostValue : nil
     }
 
+    /// Whether the `Host` value changes with the target (a retry rewrites it).
+    var hostFollowsTarget: Bool { self.hostValue != nil }
+
     /// Rewrites the `Host` value for a new target (a retry); a no-op when the Host does not
     /// follow the target or is already `host`.
     mutating func retarget(host: String, allocator: ByteBufferAllocator) {

@@ -1,12 +1,27 @@
 import NIOCore
 import NIOHTTP1
+import TurnpikeEngine
 
 /// Where a request goes: resolved host (name or IP) and port.
 struct UpstreamKey: Hashable, Sendable, CustomStringConvertible {
     var host: String
     var port: Int
+    /// TLS towards the target (nil: plain HTTP), and the server name sent in its handshake: a
+    /// pooled connection is reused only for the same target, settings and name.
+    var tls: UpstreamTLS?
+    var serverName: String?
 
-    var description: String { "\(self.host):\(self.port)" }
+    init(host: String, port: Int, tls: UpstreamTLS? = nil, serverName: String? = nil) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+        self.serverName = serverName
+    }
+
+    var description: String {
+        guard self.tls != nil else { return "\(self.host):\(self.port)" }
+        return "https://\(self.host):\(self.port)" + (self.serverName.map { " (SNI \($0))" } ?? "")
+    }
 }
 
 /// What an upstream connection reports to the exchange using it. All calls happen on the

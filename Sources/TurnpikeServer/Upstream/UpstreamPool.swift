@@ -1,11 +1,14 @@
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 
 /// Keep-alive upstream connections of one event loop, by target. Used only on that loop, so a
 /// proxied request never hops threads and the pool needs no lock.
 final class UpstreamPool {
     let eventLoop: any EventLoop
+    /// Client TLS contexts for `https` targets (made at load time, shared by every loop).
+    let tlsContexts: UpstreamTLSContexts
     /// What is kept and for how long (`PoolPolicy`: pure, unit-tested).
     var policy = PoolPolicy()
     /// Idle connections by target. A connection keeps a reference to its target's list, so
@@ -19,8 +22,9 @@ final class UpstreamPool {
         var connections = IdleStack<UpstreamConnection>()
     }
 
-    init(eventLoop: any EventLoop) {
+    init(eventLoop: any EventLoop, tlsContexts: UpstreamTLSContexts = UpstreamTLSContexts()) {
         self.eventLoop = eventLoop
+        self.tlsContexts = tlsContexts
     }
 
     /// A pooled idle connection to `key`, or nil.
@@ -46,7 +50,14 @@ final class UpstreamPool {
         timeout: TimeAmount,
         completion: @escaping (Result<UpstreamConnection, any Error>) -> Void
     ) {
-        ClientBootstrap(group: self.eventLoop)
+        let tls: NIOSSLContext?
+        do {
+            tls = try key.tls.map { try self.tlsContexts.context(for: $0) }
+        } catch {
+            completion(.failure(error))
+            return
+        }
+        let connected = ClientBootstrap(group: self.eventLoop)
             .connectTimeout(timeout)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.writeBufferWaterMark, value: .init(low: 32 * 1024, high: 128 * 1024))
@@ -54,10 +65,37 @@ final class UpstreamPool {
                 channel.eventLoop.makeCompletedFuture {
                     // Header lines come from Turnpike's request parser or from the gateway: already valid.
                     // Requests go up as bytes the proxy writes; responses are parsed by the handler.
+                    // An https target: TLS below it (the request waits in it until the handshake ends).
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(
+                            NIOSSLClientHandler(context: tls, serverHostname: key.serverName)
+                        )
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(eventLoop: channel.eventLoop))
+                    }
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
                 }
             }
             .connect(host: key.host, port: key.port)
+        // Over TLS the connection is ready once its handshake is done, within the connect
+        // timeout again (nginx times the handshake with proxy_connect_timeout too).
+        let ready =
+            tls == nil
+            ? connected
+            : connected.flatMap { channel in
+                guard let waiter = try? channel.pipeline.syncOperations.handler(type: TLSHandshakeWaiter.self) else {
+                    return channel.eventLoop.makeSucceededFuture(channel)
+                }
+                let timer = channel.eventLoop.assumeIsolated().scheduleTask(in: timeout) { waiter.timeOut() }
+                return waiter.done.futureResult.assumeIsolated().map { _ -> any Channel in
+                    timer.cancel()
+                    return channel
+                }.flatMapErrorThrowing { error in
+                    timer.cancel()
+                    channel.close(promise: nil)
+                    throw error
+                }.nonisolated()
+            }
+        ready
             .assumeIsolated()
             .whenComplete { result in
                 switch result {
