@@ -43,7 +43,11 @@ let package = Package(
         ),
         .target(
             name: "TurnpikeModel",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            // X509: certificate checks at load (ca_certificates, later certificates).
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+            ],
             swiftSettings: strict
         ),
         .target(

@@ -45,7 +45,8 @@ public final class ServicePlan: Sendable {
     /// How to speak TLS to the targets (`protocol: https`); nil for plain HTTP.
     public let tls: UpstreamTLS?
 
-    init(service: Service, balancer: RoundRobin?, upstreamHostHeader: String?) {
+    /// `caCertificates`: the PEM text of the service's `ca_certificates`, in its order.
+    init(service: Service, balancer: RoundRobin?, upstreamHostHeader: String?, caCertificates: [String]? = nil) {
         self.id = service.id
         self.host = service.host
         self.port = service.port
@@ -59,7 +60,7 @@ public final class ServicePlan: Sendable {
         self.defaultPort = service.protocol == .https ? 443 : 80
         self.tls =
             service.protocol == .https
-            ? UpstreamTLS(verify: service.tlsVerify ?? false) : nil
+            ? UpstreamTLS(verify: service.tlsVerify ?? false, trust: caCertificates) : nil
         let host = service.host.contains(":") ? "[\(service.host)]" : service.host
         self.hostHeader = service.port == self.defaultPort ? host : "\(host):\(service.port)"
     }
@@ -86,11 +87,15 @@ public final class ServicePlan: Sendable {
 /// target and server name; with different settings they never do.
 public struct UpstreamTLS: Hashable, Sendable {
     /// Verify the target's certificate and name (Kong: `tls_verify`, unset meaning nginx's
-    /// `proxy_ssl_verify off`), against the system's trust store.
+    /// `proxy_ssl_verify off`).
     public var verify: Bool
+    /// The CA certificates (PEM) trusted when verifying: the service's `ca_certificates`; nil for
+    /// the system's trust store.
+    public var trust: [String]?
 
-    public init(verify: Bool) {
+    public init(verify: Bool, trust: [String]? = nil) {
         self.verify = verify
+        self.trust = trust
     }
 
     /// The server name sent to a target (Kong's `proxy_ssl_name $upstream_host`): the `Host`

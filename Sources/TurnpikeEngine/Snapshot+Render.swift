@@ -20,6 +20,7 @@ extension Snapshot {
         add("plugins", self.plugins.map(Self.render))
         add("upstreams", m.upstreams.map(Self.render))
         add("targets", m.targets.map(Self.render))
+        add("ca_certificates", m.caCertificates.map(Self.render))
         return .object(top)
     }
 
@@ -41,7 +42,7 @@ extension Snapshot {
             ("enabled", .bool(s.enabled)),
             ("tls_verify", .optional(s.tlsVerify)),
             ("tls_verify_depth", .optional(s.tlsVerifyDepth)),
-            ("ca_certificates", .strings(s.caCertificates)),
+            ("ca_certificates", .strings(s.caCertificates?.map(\.description))),
             ("client_certificate", .optional(s.clientCertificate)),
             ("tags", .strings(s.tags)),
         ])
@@ -183,6 +184,16 @@ extension Snapshot {
                 ])
             ),
             ("threshold", seconds(h.threshold)),
+        ])
+    }
+
+    /// A CA certificate is public material: shown in full, as Kong shows it.
+    public static func render(_ c: CACertificate) -> Rendered {
+        .object([
+            ("id", .id(c.id)),
+            ("cert", .string(c.cert)),
+            ("cert_digest", .string(c.certDigest)),
+            ("tags", .strings(c.tags)),
         ])
     }
 

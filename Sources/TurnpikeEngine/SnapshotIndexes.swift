@@ -75,12 +75,15 @@ enum SnapshotIndexes {
             balancers[u.name] = RoundRobin(targets: (targets[u.id] ?? []).map { model.targets[$0] })
         }
         var servicePlans: [EntityID: ServicePlan] = [:]
+        var caPEM: [EntityID: String] = [:]
+        for ca in model.caCertificates { caPEM[ca.id] = ca.cert }
         for service in model.services {
             let upstreamHostHeader = upstreamsByName[service.host].flatMap { model.upstreams[$0].hostHeader }
             servicePlans[service.id] = ServicePlan(
                 service: service,
                 balancer: balancers[service.host],
-                upstreamHostHeader: upstreamHostHeader
+                upstreamHostHeader: upstreamHostHeader,
+                caCertificates: service.caCertificates.map { ids in ids.compactMap { caPEM[$0] } }
             )
         }
         let routePlans = model.routes.indices.map { i in

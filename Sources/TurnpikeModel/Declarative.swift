@@ -11,6 +11,7 @@ public struct Declarative: Sendable {
     public var plugins: [PluginInstance] = []
     public var upstreams: [Upstream] = []
     public var targets: [Target] = []
+    public var caCertificates: [CACertificate] = []
 
     public init(credentialKinds: [any CredentialKind.Type] = []) {
         self.credentials = CredentialSets(kinds: credentialKinds)
@@ -20,6 +21,7 @@ public struct Declarative: Sendable {
     public var isEmpty: Bool {
         self.services.isEmpty && self.routes.isEmpty && self.consumers.isEmpty && self.plugins.isEmpty
             && self.upstreams.isEmpty && self.targets.isEmpty && self.credentials.isEmpty
+            && self.caCertificates.isEmpty
     }
 
     /// Decodes and cross-checks a parsed file, throwing every problem found. `credentialKinds`

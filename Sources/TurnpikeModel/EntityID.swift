@@ -135,6 +135,7 @@ public enum DeclarativeIDs {
     public static let plugins = namespace("plugins")
     public static let upstreams = namespace("upstreams")
     public static let targets = namespace("targets")
+    public static let caCertificates = namespace("ca_certificates")
 }
 
 /// How secrets appear where an operator needs to tell them apart without seeing them (admin API):

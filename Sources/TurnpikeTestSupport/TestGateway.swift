@@ -2,6 +2,7 @@ public import Foundation
 import Logging
 import NIOCore
 public import NIOPosix
+import NIOSSL
 import TurnpikeEngine
 public import TurnpikePlugins
 public import TurnpikeServer
@@ -11,7 +12,8 @@ public import TurnpikeServer
 public final class TestGateway {
     public let group: MultiThreadedEventLoopGroup
     public let mock: MockServer
-    /// The same echo upstream over TLS (a self-signed certificate for `localhost`).
+    /// The same echo upstream over TLS (a certificate for `localhost` issued by
+    /// `TestCertificates.mockAuthority`).
     public let tlsMock: MockServer
     public let tlsMockPort: Int
     public let proxy: ProxyServer
@@ -49,7 +51,7 @@ public final class TestGateway {
             host: "127.0.0.1",
             port: 0,
             group: group,
-            certificate: try ServerCertificate.selfSigned(),
+            certificate: try Self.mockCertificate(),
             logger: logger
         )
         let tlsMockPort = tlsMock.localAddress?.port ?? 0
@@ -96,6 +98,14 @@ public final class TestGateway {
             reloader: reloader,
             mockPort: mockPort,
             configFile: configFile
+        )
+    }
+
+    static func mockCertificate() throws -> ServerCertificate {
+        let pair = try TestCertificates.mockAuthority.issue(["localhost"])
+        return ServerCertificate(
+            chain: [try NIOSSLCertificate(bytes: Array(pair.certificatePEM.utf8), format: .pem)],
+            key: try NIOSSLPrivateKey(bytes: Array(pair.keyPEM.utf8), format: .pem)
         )
     }
 

@@ -88,6 +88,76 @@ import TurnpikeTestSupport
         }
     }
 
+    /// Two CAs: the mock's own and another; services trusting each.
+    static func caConfig() throws -> String {
+        let other = try TestCertificates.Authority(commonName: "Other CA")
+        return """
+            _format_version: "3.0"
+            ca_certificates:
+              - id: 7e1f1b2a-53c5-4d77-9a0b-5e1c0f2f0a01
+                cert: |
+            \(TestCertificates.yamlBlock(TestCertificates.mockAuthority.certificatePEM, indent: 6))
+              - id: 7e1f1b2a-53c5-4d77-9a0b-5e1c0f2f0a02
+                cert: |
+            \(TestCertificates.yamlBlock(other.certificatePEM, indent: 6))
+            services:
+              - name: right-ca
+                url: https://localhost:{{MOCK_TLS_PORT}}
+                tls_verify: true
+                ca_certificates: [7e1f1b2a-53c5-4d77-9a0b-5e1c0f2f0a01]
+                routes:
+                  - name: right-ca
+                    paths: [/right-ca]
+              - name: wrong-ca
+                url: https://localhost:{{MOCK_TLS_PORT}}
+                tls_verify: true
+                ca_certificates: [7e1f1b2a-53c5-4d77-9a0b-5e1c0f2f0a02]
+                routes:
+                  - name: wrong-ca
+                    paths: [/wrong-ca]
+              - name: wrong-name
+                url: https://127.0.0.1:{{MOCK_TLS_PORT}}
+                host: 127.0.0.1
+                tls_verify: true
+                ca_certificates: [7e1f1b2a-53c5-4d77-9a0b-5e1c0f2f0a01]
+                routes:
+                  - name: wrong-name
+                    paths: [/wrong-name]
+                    preserve_host: true
+              - name: unverified
+                url: https://localhost:{{MOCK_TLS_PORT}}
+                ca_certificates: [7e1f1b2a-53c5-4d77-9a0b-5e1c0f2f0a02]
+                routes:
+                  - name: unverified
+                    paths: [/unverified]
+            """
+    }
+
+    @Test func caCertificatesAreTheTrustStoreOfAVerifyingService() async throws {
+        try await TestGateway.with(yaml: try Self.caConfig()) { gw in
+            let right = try TestClient.get(port: gw.proxyPort, "/right-ca/request")
+            #expect(right.status == 200, "\(right.text)")
+            #expect((right.json?["tls"] as? [String: Any])?["server_name"] as? String == "localhost")
+            #expect(try TestClient.get(port: gw.proxyPort, "/wrong-ca/request").status == 502)
+            // The right CA, but the name sent is not the certificate's.
+            let wrongName = try TestClient.get(
+                port: gw.proxyPort,
+                "/wrong-name/request",
+                headers: ["Host": "other.test"]
+            )
+            #expect(wrongName.status == 502)
+            // Without tls_verify nothing is verified, whatever the CAs.
+            #expect(try TestClient.get(port: gw.proxyPort, "/unverified/request").status == 200)
+            // Kong's admin listing; a CA certificate is public and shown whole.
+            let admin = try TestClient.get(port: gw.adminPort, "/ca_certificates")
+            let data = try #require(admin.json?["data"] as? [[String: Any]])
+            #expect(data.count == 2)
+            let digest = try #require(data.first?["cert_digest"] as? String)
+            #expect(digest.count == 64 && digest.allSatisfy(\.isHexDigit))
+            #expect((data.first?["cert"] as? String)?.hasPrefix("-----BEGIN CERTIFICATE-----") == true)
+        }
+    }
+
     @Test func aFailedVerificationOrHandshakeIsKongs502() async throws {
         try await TestGateway.with(yaml: Self.config) { gw in
             // tls_verify against the system trust store: the mock's self-signed certificate fails.

@@ -58,6 +58,19 @@ extension DeclarativeDecoder {
             }
         }
         self.pending = []
+
+        // A service's `ca_certificates` name entities of this file (Kong resolves them at request
+        // time and logs a failure; a missing one is a load error here).
+        let caIDs = Set(self.model.caCertificates.map(\.id))
+        for service in self.model.services {
+            for (j, id) in (service.caCertificates ?? []).enumerated() where !caIDs.contains(id) {
+                self.diagnostics.add(
+                    "invalid reference 'ca_certificates: \(id)' (no such entry in 'ca_certificates')",
+                    at: service.location,
+                    path: service.fieldPath.appending("ca_certificates").index(j).text
+                )
+            }
+        }
         for reader in self.credentialReaders {
             reader.link { resolve($0, field: "consumer", collection: "consumers", in: consumers) }
         }
@@ -178,6 +191,21 @@ extension DeclarativeDecoder {
             reader.checkIDs(flagged: &flagged, diagnostics: self.diagnostics)
         }
         uniqueIDs(m.targets, collection: "targets", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        unique(
+            m.caCertificates,
+            collection: "ca_certificates",
+            field: "cert_digest",
+            value: { $0.certDigest },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
+        uniqueIDs(
+            m.caCertificates,
+            collection: "ca_certificates",
+            id: { $0.id },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
 
         // Scope duplicates that derived ids do not catch (references by name in one place and by id
         // in another; explicit ids; the same target with and without its default port).

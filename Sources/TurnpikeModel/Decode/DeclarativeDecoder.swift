@@ -68,7 +68,9 @@ final class DeclarativeDecoder {
     }
 
     /// The collections of the core entities; credential collections follow, in registration order.
-    static let coreCollections: [String] = ["services", "routes", "consumers", "plugins", "upstreams", "targets"]
+    static let coreCollections: [String] = [
+        "services", "routes", "consumers", "plugins", "upstreams", "targets", "ca_certificates",
+    ]
 
     func credentialReader(_ collection: String) -> (any CredentialReading)? {
         self.credentialReaders.first { $0.collection == collection }
@@ -76,7 +78,7 @@ final class DeclarativeDecoder {
 
     /// Kong collections turnpike does not implement: rejected, never ignored.
     static let unsupportedCollections: [String] = [
-        "certificates", "snis", "ca_certificates", "vaults", "key_sets", "keys", "filter_chains",
+        "certificates", "snis", "vaults", "key_sets", "keys", "filter_chains",
         "workspaces", "parameters", "clustering_data_planes", "jwt_secrets", "hmacauth_credentials",
         "oauth2_credentials", "oauth2_authorization_codes", "oauth2_tokens", "consumer_groups",
         "consumer_group_consumers", "consumer_group_plugins", "ldap_auth_credentials", "sessions",
@@ -138,6 +140,7 @@ final class DeclarativeDecoder {
                 case "plugins": self.readPlugin(item, path: itemPath, parents: [])
                 case "upstreams": self.readUpstream(item, path: itemPath)
                 case "targets": self.readTarget(item, path: itemPath, parent: nil)
+                case "ca_certificates": self.readCACertificate(item, path: itemPath)
                 default: self.credentialReader(name)?.read(item, path: itemPath, parent: nil, decoder: self)
                 }
             }

@@ -84,10 +84,15 @@ extension DeclarativeDecoder {
         let tlsVerify = r.bool("tls_verify")
         let depthNode = r.has("tls_verify_depth") && !r.isNull("tls_verify_depth")
         let tlsDepth = r.integer("tls_verify_depth", in: 0...64)
-        var caCertificates: [String]?
-        if let caNode = r.value("ca_certificates") {
-            r.error("'ca_certificates' are not supported by turnpike", key: "ca_certificates", node: caNode)
-            caCertificates = []
+        let caGiven = r.has("ca_certificates") && !r.isNull("ca_certificates")
+        let diagnostics = self.diagnostics
+        let caCertificates = r.array("ca_certificates") { node, path -> EntityID? in
+            guard let s = Record.string(node, path: path, diagnostics: diagnostics) else { return nil }
+            guard let id = EntityID(s) else {
+                diagnostics.add("expected a valid UUID", node: node, path: path.text)
+                return nil
+            }
+            return id
         }
         var clientCertificate: String?
         if let certNode = r.value("client_certificate") {
@@ -107,7 +112,9 @@ extension DeclarativeDecoder {
             conditionalFailed = true
         }
         if p != .https && p != .tls {
-            for (given, key) in [(tlsVerifyNode, "tls_verify"), (depthNode, "tls_verify_depth")] where given {
+            for (given, key) in [
+                (tlsVerifyNode, "tls_verify"), (depthNode, "tls_verify_depth"), (caGiven, "ca_certificates"),
+            ] where given {
                 r.error("value must be null", key: key)
                 conditionalFailed = true
             }

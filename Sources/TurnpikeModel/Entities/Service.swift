@@ -13,7 +13,8 @@ public struct Service: Sendable {
     public var enabled: Bool
     public var tlsVerify: Bool?
     public var tlsVerifyDepth: Int?
-    public var caCertificates: [String]?
+    /// Ids of `ca_certificates` entities: the trust store when verifying targets.
+    public var caCertificates: [EntityID]?
     public var clientCertificate: String?
     public var tags: [String]?
     /// Where the entity starts in the file, for errors about the whole entity.

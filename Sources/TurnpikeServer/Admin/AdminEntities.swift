@@ -86,6 +86,8 @@ enum AdminEntities {
         case "plugins":
             return s.plugins.map { p in Item(id: p.instance.id, key: p.instance.instanceName) { Self.plugin(p, s) } }
         case "upstreams": return m.upstreams.map { e in Item(id: e.id, key: e.name) { Self.upstream(e, s) } }
+        case "ca_certificates":
+            return m.caCertificates.map { e in Item(id: e.id, key: nil) { Self.caCertificate(e, s) } }
         default:
             guard let list = m.credentials.list(adminCollection: name) else { return nil }
             return Self.credentials(list, s) { _ in true }
@@ -244,6 +246,9 @@ enum AdminEntities {
     }
     static func consumer(_ e: Consumer, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
     static func upstream(_ e: Upstream, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
+    static func caCertificate(_ e: CACertificate, _ s: Snapshot) -> Rendered {
+        admin(Snapshot.render(e), foreignKeys: [], s: s)
+    }
     static func target(_ e: Target, _ s: Snapshot) -> Rendered {
         admin(Snapshot.render(e), foreignKeys: ["upstream"], s: s, millis: true)
     }

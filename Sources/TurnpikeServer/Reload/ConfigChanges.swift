@@ -31,6 +31,7 @@ public struct ConfigChanges: Sendable {
         diff("plugins", old.plugins, new.plugins, id: { $0.instance.id }, render: Snapshot.render)
         diff("upstreams", o.upstreams, n.upstreams, id: { $0.id }, render: Snapshot.render)
         diff("targets", o.targets, n.targets, id: { $0.id }, render: Snapshot.render)
+        diff("ca_certificates", o.caCertificates, n.caCertificates, id: { $0.id }, render: Snapshot.render)
         for list in n.credentials.lists {
             let (added, removed, changed) = list.changes(since: o.credentials.list(collection: list.kind.collection))
             self.kinds.append((list.kind.collection, Counts(added: added, removed: removed, changed: changed)))

@@ -36,12 +36,18 @@ public final class UpstreamTLSContexts: Sendable {
 
     /// nginx's upstream TLS as Kong configures it: TLS 1.2 and 1.3, no ALPN (HTTP/1.1 to the
     /// target), the target's certificate and name verified only with `tls_verify`, against the
-    /// system's trust store.
+    /// service's `ca_certificates` when it has any, else the system's trust store.
     static func make(_ settings: UpstreamTLS) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         configuration.certificateVerification = settings.verify ? .fullVerification : .none
-        configuration.trustRoots = .default
+        if let trust = settings.trust {
+            configuration.trustRoots = .certificates(
+                try trust.flatMap { try NIOSSLCertificate.fromPEMBytes(Array($0.utf8)) }
+            )
+        } else {
+            configuration.trustRoots = .default
+        }
         return try NIOSSLContext(configuration: configuration)
     }
 }
