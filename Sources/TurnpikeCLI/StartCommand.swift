@@ -117,6 +117,7 @@ struct StartCommand: AsyncParsableCommand {
         }
         var loader = ConfigLoader(limits: YAMLLimits(maxBytes: self.maxConfigSize))
         loader.tlsContexts = UpstreamTLSContexts()
+        loader.builder.compileCertificate = ServerTLS.compile
         let snapshot: Snapshot
         switch loader.load(path: path) {
         case .valid(let s):

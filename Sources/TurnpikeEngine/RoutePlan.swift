@@ -46,7 +46,13 @@ public final class ServicePlan: Sendable {
     public let tls: UpstreamTLS?
 
     /// `caCertificates`: the PEM text of the service's `ca_certificates`, in its order.
-    init(service: Service, balancer: RoundRobin?, upstreamHostHeader: String?, caCertificates: [String]? = nil) {
+    init(
+        service: Service,
+        balancer: RoundRobin?,
+        upstreamHostHeader: String?,
+        caCertificates: [String]? = nil,
+        clientCertificate: TLSCertificate? = nil
+    ) {
         self.id = service.id
         self.host = service.host
         self.port = service.port
@@ -60,7 +66,11 @@ public final class ServicePlan: Sendable {
         self.defaultPort = service.protocol == .https ? 443 : 80
         self.tls =
             service.protocol == .https
-            ? UpstreamTLS(verify: service.tlsVerify ?? false, trust: caCertificates) : nil
+            ? UpstreamTLS(
+                verify: service.tlsVerify ?? false,
+                trust: caCertificates,
+                clientCertificate: clientCertificate.map { UpstreamTLS.ClientCertificate(chain: $0.cert, key: $0.key) }
+            ) : nil
         let host = service.host.contains(":") ? "[\(service.host)]" : service.host
         self.hostHeader = service.port == self.defaultPort ? host : "\(host):\(service.port)"
     }
@@ -85,17 +95,31 @@ public final class ServicePlan: Sendable {
 /// A service's TLS settings towards its targets (Kong's service `tls_verify`), resolved when the
 /// snapshot is built. Two services with equal settings can share a pooled connection to the same
 /// target and server name; with different settings they never do.
-public struct UpstreamTLS: Hashable, Sendable {
+public struct UpstreamTLS: Hashable, Sendable, CustomStringConvertible {
     /// Verify the target's certificate and name (Kong: `tls_verify`, unset meaning nginx's
     /// `proxy_ssl_verify off`).
     public var verify: Bool
     /// The CA certificates (PEM) trusted when verifying: the service's `ca_certificates`; nil for
     /// the system's trust store.
     public var trust: [String]?
+    /// The certificate presented to the targets (the service's `client_certificate`: mTLS).
+    public var clientCertificate: ClientCertificate?
 
-    public init(verify: Bool, trust: [String]? = nil) {
+    /// A PEM chain and its PEM key; the key never shows in a description.
+    public struct ClientCertificate: Hashable, Sendable {
+        public var chain: String
+        public var key: String
+    }
+
+    public init(verify: Bool, trust: [String]? = nil, clientCertificate: ClientCertificate? = nil) {
         self.verify = verify
         self.trust = trust
+        self.clientCertificate = clientCertificate
+    }
+
+    public var description: String {
+        "verify=\(self.verify) trust=\(self.trust.map { "\($0.count) CA" } ?? "system")"
+            + (self.clientCertificate == nil ? "" : " client-certificate")
     }
 
     /// The server name sent to a target (Kong's `proxy_ssl_name $upstream_host`): the `Host`

@@ -21,6 +21,8 @@ extension Snapshot {
         add("upstreams", m.upstreams.map(Self.render))
         add("targets", m.targets.map(Self.render))
         add("ca_certificates", m.caCertificates.map(Self.render))
+        add("certificates", m.certificates.map(Self.render))
+        add("snis", m.snis.map(Self.render))
         return .object(top)
     }
 
@@ -43,7 +45,7 @@ extension Snapshot {
             ("tls_verify", .optional(s.tlsVerify)),
             ("tls_verify_depth", .optional(s.tlsVerifyDepth)),
             ("ca_certificates", .strings(s.caCertificates?.map(\.description))),
-            ("client_certificate", .optional(s.clientCertificate)),
+            ("client_certificate", s.clientCertificate.map { .object([("id", .id($0))]) } ?? .null),
             ("tags", .strings(s.tags)),
         ])
     }
@@ -194,6 +196,27 @@ extension Snapshot {
             ("cert", .string(c.cert)),
             ("cert_digest", .string(c.certDigest)),
             ("tags", .strings(c.tags)),
+        ])
+    }
+
+    /// The private key never appears: `<redacted>` stands in its place.
+    public static func render(_ c: TLSCertificate) -> Rendered {
+        .object([
+            ("id", .id(c.id)),
+            ("cert", .string(c.cert)),
+            ("key", .string(Self.redacted)),
+            ("cert_alt", .null),
+            ("key_alt", .null),
+            ("tags", .strings(c.tags)),
+        ])
+    }
+
+    public static func render(_ s: SNI) -> Rendered {
+        .object([
+            ("id", .id(s.id)),
+            ("name", .string(s.name)),
+            ("certificate", .object([("id", .id(s.certificate))])),
+            ("tags", .strings(s.tags)),
         ])
     }
 

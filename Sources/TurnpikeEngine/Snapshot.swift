@@ -76,8 +76,18 @@ public final class Snapshot: Sendable {
     /// by priority once here; empty for most routes. `globalChains` run when no route matched.
     public let chains: [PhaseChains]
     public let globalChains: PhaseChains
+    /// The server certificates, by SNI (`certificates`, `snis`).
+    public let certificates: CertificateTable
 
-    init(generation: Int, hash: String, model: Declarative, plugins: [ConfiguredPlugin], routes: RouteTable) {
+    init(
+        generation: Int,
+        hash: String,
+        model: Declarative,
+        plugins: [ConfiguredPlugin],
+        routes: RouteTable,
+        certificates: CertificateTable = .empty
+    ) {
+        self.certificates = certificates
         self.generation = generation
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)

@@ -10,6 +10,9 @@ public struct SnapshotBuilder: Sendable {
     public var registry: PluginRegistry
     /// The process's plugin state, handed to every plugin instance the builder makes.
     public var stores: PluginStores
+    /// Makes a certificate's TLS material when a snapshot is built (set by a running gateway: its
+    /// TLS context; `validate` leaves it nil). Errors are config errors at the certificate.
+    public var compileCertificate: (@Sendable (TLSCertificate) throws -> any Sendable)?
 
     public init(registry: PluginRegistry = .builtIn, stores: PluginStores = PluginStores()) {
         self.registry = registry
@@ -21,8 +24,16 @@ public struct SnapshotBuilder: Sendable {
         let diagnostics = Diagnostics()
         let plugins = self.check(model, diagnostics: diagnostics)
         let table = self.compileRoutes(model, diagnostics: diagnostics)
+        let certificates = CertificateTable.build(model, compile: self.compileCertificate, diagnostics: diagnostics)
         guard diagnostics.isEmpty, let table else { throw ConfigErrors(diagnostics.errors.sorted) }
-        return Snapshot(generation: generation, hash: hash, model: model, plugins: plugins, routes: table)
+        return Snapshot(
+            generation: generation,
+            hash: hash,
+            model: model,
+            plugins: plugins,
+            routes: table,
+            certificates: certificates
+        )
     }
 
     /// Compiles the router; regexes PCRE2 rejects are reported at the path that holds them.

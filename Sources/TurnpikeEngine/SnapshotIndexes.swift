@@ -77,13 +77,18 @@ enum SnapshotIndexes {
         var servicePlans: [EntityID: ServicePlan] = [:]
         var caPEM: [EntityID: String] = [:]
         for ca in model.caCertificates { caPEM[ca.id] = ca.cert }
+        var certificatesByID: [EntityID: Int] = [:]
+        for (i, c) in model.certificates.enumerated() { certificatesByID[c.id] = i }
         for service in model.services {
             let upstreamHostHeader = upstreamsByName[service.host].flatMap { model.upstreams[$0].hostHeader }
             servicePlans[service.id] = ServicePlan(
                 service: service,
                 balancer: balancers[service.host],
                 upstreamHostHeader: upstreamHostHeader,
-                caCertificates: service.caCertificates.map { ids in ids.compactMap { caPEM[$0] } }
+                caCertificates: service.caCertificates.map { ids in ids.compactMap { caPEM[$0] } },
+                clientCertificate: service.clientCertificate.flatMap { certificatesByID[$0] }.map {
+                    model.certificates[$0]
+                }
             )
         }
         let routePlans = model.routes.indices.map { i in

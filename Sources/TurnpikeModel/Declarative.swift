@@ -12,6 +12,8 @@ public struct Declarative: Sendable {
     public var upstreams: [Upstream] = []
     public var targets: [Target] = []
     public var caCertificates: [CACertificate] = []
+    public var certificates: [TLSCertificate] = []
+    public var snis: [SNI] = []
 
     public init(credentialKinds: [any CredentialKind.Type] = []) {
         self.credentials = CredentialSets(kinds: credentialKinds)
@@ -21,7 +23,7 @@ public struct Declarative: Sendable {
     public var isEmpty: Bool {
         self.services.isEmpty && self.routes.isEmpty && self.consumers.isEmpty && self.plugins.isEmpty
             && self.upstreams.isEmpty && self.targets.isEmpty && self.credentials.isEmpty
-            && self.caCertificates.isEmpty
+            && self.caCertificates.isEmpty && self.certificates.isEmpty && self.snis.isEmpty
     }
 
     /// Decodes and cross-checks a parsed file, throwing every problem found. `credentialKinds`

@@ -136,6 +136,8 @@ public enum DeclarativeIDs {
     public static let upstreams = namespace("upstreams")
     public static let targets = namespace("targets")
     public static let caCertificates = namespace("ca_certificates")
+    public static let certificates = namespace("certificates")
+    public static let snis = namespace("snis")
 }
 
 /// How secrets appear where an operator needs to tell them apart without seeing them (admin API):

@@ -16,6 +16,9 @@ public final class TestGateway {
     /// `TestCertificates.mockAuthority`).
     public let tlsMock: MockServer
     public let tlsMockPort: Int
+    /// The TLS mock again, demanding a client certificate issued by the same authority.
+    public let mtlsMock: MockServer
+    public let mtlsMockPort: Int
     public let proxy: ProxyServer
     public let admin: AdminServer
     public let store: SnapshotStore
@@ -55,11 +58,23 @@ public final class TestGateway {
             logger: logger
         )
         let tlsMockPort = tlsMock.localAddress?.port ?? 0
+        let mtlsMock = try await MockServer.start(
+            host: "127.0.0.1",
+            port: 0,
+            group: group,
+            certificate: try Self.mockCertificate(),
+            clientCAs: [
+                try NIOSSLCertificate(bytes: Array(TestCertificates.mockAuthority.certificatePEM.utf8), format: .pem)
+            ],
+            logger: logger
+        )
+        let mtlsMockPort = mtlsMock.localAddress?.port ?? 0
         let configFile = try CommandRunner.temporaryDirectory().appendingPathComponent("kong.yaml")
-        let text = Self.expand(yaml, mockPort: mockPort, tlsMockPort: tlsMockPort)
+        let text = Self.expand(yaml, mockPort: mockPort, tlsMockPort: tlsMockPort, mtlsMockPort: mtlsMockPort)
         try text.write(to: configFile, atomically: true, encoding: .utf8)
         var loader = ConfigLoader(builder: SnapshotBuilder(registry: registry))
         loader.tlsContexts = UpstreamTLSContexts()
+        loader.builder.compileCertificate = ServerTLS.compile
         guard case .valid(let snapshot) = loader.load(path: configFile.path) else {
             throw Failure(description: "test config invalid: \(loader.load(path: configFile.path))")
         }
@@ -92,6 +107,8 @@ public final class TestGateway {
             mock: mock,
             tlsMock: tlsMock,
             tlsMockPort: tlsMockPort,
+            mtlsMock: mtlsMock,
+            mtlsMockPort: mtlsMockPort,
             proxy: proxy,
             admin: admin,
             store: store,
@@ -109,17 +126,19 @@ public final class TestGateway {
         )
     }
 
-    static func expand(_ yaml: String, mockPort: Int, tlsMockPort: Int) -> String {
+    static func expand(_ yaml: String, mockPort: Int, tlsMockPort: Int, mtlsMockPort: Int) -> String {
         yaml.replacingAll("{{MOCK}}", "127.0.0.1:\(mockPort)").replacingAll("{{MOCK_TLS_PORT}}", "\(tlsMockPort)")
+            .replacingAll("{{MOCK_MTLS_PORT}}", "\(mtlsMockPort)")
     }
 
     /// Replaces the config file (`{{MOCK}}` expanded); a reload then reads it.
     public func writeConfig(_ yaml: String) throws {
-        try Self.expand(yaml, mockPort: self.mockPort, tlsMockPort: self.tlsMockPort).write(
-            to: self.configFile,
-            atomically: true,
-            encoding: .utf8
-        )
+        try Self.expand(yaml, mockPort: self.mockPort, tlsMockPort: self.tlsMockPort, mtlsMockPort: self.mtlsMockPort)
+            .write(
+                to: self.configFile,
+                atomically: true,
+                encoding: .utf8
+            )
     }
 
     /// Starts a gateway, runs `body` with it and stops it, also when `body` throws.
@@ -150,6 +169,8 @@ public final class TestGateway {
         mock: MockServer,
         tlsMock: MockServer,
         tlsMockPort: Int,
+        mtlsMock: MockServer,
+        mtlsMockPort: Int,
         proxy: ProxyServer,
         admin: AdminServer,
         store: SnapshotStore,
@@ -161,6 +182,8 @@ public final class TestGateway {
         self.mock = mock
         self.tlsMock = tlsMock
         self.tlsMockPort = tlsMockPort
+        self.mtlsMock = mtlsMock
+        self.mtlsMockPort = mtlsMockPort
         self.proxy = proxy
         self.admin = admin
         self.store = store
@@ -177,6 +200,7 @@ public final class TestGateway {
         await self.proxy.shutdown(timeout: .seconds(1))
         try? await self.mock.close()
         try? await self.tlsMock.close()
+        try? await self.mtlsMock.close()
         try? await self.group.shutdownGracefully()
         try? FileManager.default.removeItem(at: self.configFile.deletingLastPathComponent())
     }

@@ -20,6 +20,7 @@ extension DeclarativeDecoder {
         let routes = index(self.model.routes, key: { $0.name }, id: { $0.id })
         let consumers = index(self.model.consumers, key: { $0.username }, id: { $0.id })
         let upstreams = index(self.model.upstreams, key: { $0.name }, id: { $0.id })
+        let certificates = index(self.model.certificates, key: { _ in nil }, id: { $0.id })
 
         func resolve(
             _ ref: Reference,
@@ -55,6 +56,16 @@ extension DeclarativeDecoder {
             case .targetUpstream(let i):
                 self.model.targets[i].upstream =
                     resolve(ref, field: "upstream", collection: "upstreams", in: upstreams) ?? .zero
+            case .serviceClientCertificate(let i):
+                self.model.services[i].clientCertificate = resolve(
+                    ref,
+                    field: "client_certificate",
+                    collection: "certificates",
+                    in: certificates
+                )
+            case .sniCertificate(let i):
+                self.model.snis[i].certificate =
+                    resolve(ref, field: "certificate", collection: "certificates", in: certificates) ?? .zero
             }
         }
         self.pending = []
@@ -191,6 +202,21 @@ extension DeclarativeDecoder {
             reader.checkIDs(flagged: &flagged, diagnostics: self.diagnostics)
         }
         uniqueIDs(m.targets, collection: "targets", id: { $0.id }, location: { $0.location }, path: { $0.fieldPath })
+        unique(
+            m.snis,
+            collection: "snis",
+            field: "name",
+            value: { $0.name },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
+        uniqueIDs(
+            m.certificates,
+            collection: "certificates",
+            id: { $0.id },
+            location: { $0.location },
+            path: { $0.fieldPath }
+        )
         unique(
             m.caCertificates,
             collection: "ca_certificates",

@@ -43,6 +43,8 @@ enum PendingLink {
     case pluginRoute(Int)
     case pluginConsumer(Int)
     case targetUpstream(Int)
+    case sniCertificate(Int)
+    case serviceClientCertificate(Int)
 }
 
 /// Walks a parsed file into a `Declarative`: reads every entity (nested or flat), assigns ids,
@@ -69,7 +71,8 @@ final class DeclarativeDecoder {
 
     /// The collections of the core entities; credential collections follow, in registration order.
     static let coreCollections: [String] = [
-        "services", "routes", "consumers", "plugins", "upstreams", "targets", "ca_certificates",
+        "services", "routes", "consumers", "plugins", "upstreams", "targets", "ca_certificates", "certificates",
+        "snis",
     ]
 
     func credentialReader(_ collection: String) -> (any CredentialReading)? {
@@ -78,7 +81,7 @@ final class DeclarativeDecoder {
 
     /// Kong collections turnpike does not implement: rejected, never ignored.
     static let unsupportedCollections: [String] = [
-        "certificates", "snis", "vaults", "key_sets", "keys", "filter_chains",
+        "vaults", "key_sets", "keys", "filter_chains",
         "workspaces", "parameters", "clustering_data_planes", "jwt_secrets", "hmacauth_credentials",
         "oauth2_credentials", "oauth2_authorization_codes", "oauth2_tokens", "consumer_groups",
         "consumer_group_consumers", "consumer_group_plugins", "ldap_auth_credentials", "sessions",
@@ -141,6 +144,8 @@ final class DeclarativeDecoder {
                 case "upstreams": self.readUpstream(item, path: itemPath)
                 case "targets": self.readTarget(item, path: itemPath, parent: nil)
                 case "ca_certificates": self.readCACertificate(item, path: itemPath)
+                case "certificates": self.readCertificate(item, path: itemPath)
+                case "snis": self.readSNI(item, path: itemPath, parent: nil)
                 default: self.credentialReader(name)?.read(item, path: itemPath, parent: nil, decoder: self)
                 }
             }

@@ -94,11 +94,8 @@ extension DeclarativeDecoder {
             }
             return id
         }
-        var clientCertificate: String?
-        if let certNode = r.value("client_certificate") {
-            r.error("'client_certificate' is not supported by turnpike", key: "client_certificate", node: certNode)
-            clientCertificate = ""
-        }
+        let clientCertificateGiven = r.has("client_certificate") && !r.isNull("client_certificate")
+        let clientCertificateRef = self.readReference(&r, key: "client_certificate")
 
         let routesNode = r.take("routes")
         let pluginsNode = r.take("plugins")
@@ -114,6 +111,7 @@ extension DeclarativeDecoder {
         if p != .https && p != .tls {
             for (given, key) in [
                 (tlsVerifyNode, "tls_verify"), (depthNode, "tls_verify_depth"), (caGiven, "ca_certificates"),
+                (clientCertificateGiven, "client_certificate"),
             ] where given {
                 r.error("value must be null", key: key)
                 conditionalFailed = true
@@ -144,8 +142,10 @@ extension DeclarativeDecoder {
         service.tlsVerify = tlsVerify
         service.tlsVerifyDepth = tlsDepth
         service.caCertificates = caCertificates
-        service.clientCertificate = clientCertificate
         service.tags = tags
+        if let clientCertificateRef {
+            self.pending.append((.serviceClientCertificate(self.model.services.count), clientCertificateRef))
+        }
         self.model.services.append(service)
 
         let parent = Parent(field: "service", id: id, key: name)

@@ -15,7 +15,8 @@ public struct Service: Sendable {
     public var tlsVerifyDepth: Int?
     /// Ids of `ca_certificates` entities: the trust store when verifying targets.
     public var caCertificates: [EntityID]?
-    public var clientCertificate: String?
+    /// A `certificates` entity presented to the targets (mTLS).
+    public var clientCertificate: EntityID?
     public var tags: [String]?
     /// Where the entity starts in the file, for errors about the whole entity.
     public var location: SourceLocation

@@ -20,10 +20,10 @@ struct AdminCollections: Sendable {
             "upstreams": "upstreams", "targets": "targets", "certificates": "certificates", "snis": "snis",
             "ca_certificates": "ca_certificates", "vaults": "vaults",
         ]
-        var nested = ["plugins": "plugins", "routes": "routes", "targets": "targets"]
+        var nested = ["plugins": "plugins", "routes": "routes", "targets": "targets", "snis": "snis"]
         var endpointKeys = [
             "services": "name", "routes": "name", "upstreams": "name", "consumers": "username",
-            "plugins": "instance_name",
+            "plugins": "instance_name", "snis": "name",
         ]
         for kind in registry.credentialKinds {
             top[kind.adminCollection] = kind.collection

@@ -88,6 +88,9 @@ enum AdminEntities {
         case "upstreams": return m.upstreams.map { e in Item(id: e.id, key: e.name) { Self.upstream(e, s) } }
         case "ca_certificates":
             return m.caCertificates.map { e in Item(id: e.id, key: nil) { Self.caCertificate(e, s) } }
+        case "certificates":
+            return m.certificates.map { e in Item(id: e.id, key: nil) { Self.certificate(e, s) } }
+        case "snis": return m.snis.map { e in Item(id: e.id, key: e.name) { Self.sni(e, s) } }
         default:
             guard let list = m.credentials.list(adminCollection: name) else { return nil }
             return Self.credentials(list, s) { _ in true }
@@ -128,6 +131,10 @@ enum AdminEntities {
                 let e = p.consumer.flatMap { s.consumersByID[$0] }.map { m.consumers[$0] }
                 return .single(e.map { e in Item(id: e.id, key: e.username) { Self.consumer(e, s) } })
             }
+        case ("certificates", "snis"):
+            return .list(
+                m.snis.filter { $0.certificate == id }.map { e in Item(id: e.id, key: e.name) { Self.sni(e, s) } }
+            )
         case ("upstreams", "targets"), ("upstreams", "targets/all"):
             let targets = (s.targetsByUpstream[id] ?? []).map { m.targets[$0] }
             return .list(targets.map { e in Item(id: e.id, key: e.target) { Self.target(e, s) } })
@@ -246,6 +253,14 @@ enum AdminEntities {
     }
     static func consumer(_ e: Consumer, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
     static func upstream(_ e: Upstream, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
+    /// Kong's admin shape: the SNI names inline; the key redacted (as in `render`).
+    static func certificate(_ e: TLSCertificate, _ s: Snapshot) -> Rendered {
+        guard case .object(var fields) = admin(Snapshot.render(e), foreignKeys: [], s: s) else { return .null }
+        let names = s.model.snis.filter { $0.certificate == e.id }.map(\.name)
+        fields.insert(("snis", .strings(names)), at: fields.count - 2)
+        return .object(fields)
+    }
+    static func sni(_ e: SNI, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }
     static func caCertificate(_ e: CACertificate, _ s: Snapshot) -> Rendered {
         admin(Snapshot.render(e), foreignKeys: [], s: s)
     }

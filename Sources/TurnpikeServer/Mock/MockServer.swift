@@ -2,7 +2,7 @@ public import Logging
 public import NIOCore
 import NIOHTTP1
 import NIOPosix
-import NIOSSL
+public import NIOSSL
 import NIOTLS
 import TurnpikeModel
 
@@ -16,7 +16,8 @@ import TurnpikeModel
 /// - anything else: JSON of the request (method, url, path, query, headers, body; over TLS also
 ///   `tls.server_name`, the SNI the client sent).
 ///
-/// With a certificate it speaks TLS only (an HTTPS upstream for tests and demos).
+/// With a certificate it speaks TLS only (an HTTPS upstream for tests and demos); with client CAs
+/// too, it demands a client certificate they issued (mTLS).
 public final class MockServer: Sendable {
     public let channel: any Channel
 
@@ -33,9 +34,10 @@ public final class MockServer: Sendable {
         port: Int,
         group: any EventLoopGroup,
         certificate: ServerCertificate? = nil,
+        clientCAs: [NIOSSLCertificate]? = nil,
         logger: Logger
     ) async throws -> MockServer {
-        let tls = try certificate.map { try ServerTLS.makeContext($0) }
+        let tls = try certificate.map { try ServerTLS.makeContext($0, clientCAs: clientCAs) }
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)

@@ -32,6 +32,11 @@ public struct ConfigChanges: Sendable {
         diff("upstreams", o.upstreams, n.upstreams, id: { $0.id }, render: Snapshot.render)
         diff("targets", o.targets, n.targets, id: { $0.id }, render: Snapshot.render)
         diff("ca_certificates", o.caCertificates, n.caCertificates, id: { $0.id }, render: Snapshot.render)
+        // The rendering redacts the key: a new key alone counts as a change too.
+        self.diff("certificates", o.certificates, n.certificates, id: { $0.id }) {
+            $0.cert == $1.cert && $0.key == $1.key && $0.tags == $1.tags
+        }
+        diff("snis", o.snis, n.snis, id: { $0.id }, render: Snapshot.render)
         for list in n.credentials.lists {
             let (added, removed, changed) = list.changes(since: o.credentials.list(collection: list.kind.collection))
             self.kinds.append((list.kind.collection, Counts(added: added, removed: removed, changed: changed)))

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 public import NIOSSL
 import SwiftASN1
+public import TurnpikeModel
 import X509
 
 /// A certificate chain and its private key, as a TLS listener presents them: Kong's `ssl_cert` /
@@ -102,13 +103,29 @@ public enum ServerTLS {
         "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-ECDSA-CHACHA20-POLY1305", "ECDHE-RSA-CHACHA20-POLY1305",
     ].joined(separator: ":")
 
+    /// The TLS context of a `certificates` entity, made when a snapshot is built
+    /// (`SnapshotBuilder.compileCertificate`).
+    @Sendable public static func compile(_ entity: TLSCertificate) throws -> any Sendable {
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(entity.cert.utf8))
+        let key = try NIOSSLPrivateKey(bytes: Array(entity.key.utf8), format: .pem)
+        return try Self.makeContext(ServerCertificate(chain: chain, key: key))
+    }
+
     /// A server context presenting `certificate`. Made once per certificate (at start, or when a
     /// snapshot is built), never per connection.
-    public static func makeContext(_ certificate: ServerCertificate) throws -> NIOSSLContext {
+    /// `clientCAs`: demand a client certificate issued by one of them (the mock upstream's mTLS).
+    public static func makeContext(
+        _ certificate: ServerCertificate,
+        clientCAs: [NIOSSLCertificate]? = nil
+    ) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeServerConfiguration(
             certificateChain: certificate.chain.map { .certificate($0) },
             privateKey: .privateKey(certificate.key)
         )
+        if let clientCAs {
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = .certificates(clientCAs)
+        }
         configuration.minimumTLSVersion = .tlsv12
         configuration.maximumTLSVersion = .tlsv13
         configuration.cipherSuites = Self.intermediateCiphers

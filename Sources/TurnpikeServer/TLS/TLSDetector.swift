@@ -2,6 +2,7 @@ import NIOCore
 import NIOHTTP1
 import NIOSSL
 import NIOTLS
+import TurnpikeEngine
 
 /// The first handler of a connection on a TLS listener. A TLS connection starts with a handshake
 /// record (first byte 0x16): the detector hands the bytes to NIO's `SNIHandler`, which reads the
@@ -66,9 +67,13 @@ final class TLSDetector: ChannelInboundHandler, RemovableChannelHandler {
         let sni = ByteToMessageHandler(
             SNIHandler { result in
                 if case .hostname(let name) = result { connection.sni = name }
+                // The certificate for the name, from this loop's snapshot (kong/runloop/certificate.lua);
+                // the listener's own when no `snis` entry applies.
+                let chosen = connection.slot.value.certificates.entry(forServerName: connection.sni)
+                let context = chosen?.compiled as? NIOSSLContext ?? tls
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
-                        NIOSSLServerHandler(context: tls),
+                        NIOSSLServerHandler(context: context),
                         position: .before(http)
                     )
                 }

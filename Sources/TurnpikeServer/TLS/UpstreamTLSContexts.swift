@@ -48,6 +48,12 @@ public final class UpstreamTLSContexts: Sendable {
         } else {
             configuration.trustRoots = .default
         }
+        if let client = settings.clientCertificate {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(client.chain.utf8)).map {
+                .certificate($0)
+            }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(client.key.utf8), format: .pem))
+        }
         return try NIOSSLContext(configuration: configuration)
     }
 }

@@ -1,0 +1,134 @@
+import Foundation
+import SwiftASN1
+import X509
+
+extension DeclarativeDecoder {
+    /// One `certificates` entry and its nested `snis`, with Kong's checks: PEM that parses, a key
+    /// that parses and matches the certificate (kong/db/schema/entities/certificates.lua). The key
+    /// never appears in a message.
+    func readCertificate(_ node: ConfigNode, path: FieldPath) {
+        guard var r = Record(node, path: path, diagnostics: self.diagnostics) else { return }
+        r.extras()
+        self.skipTimestamps(&r)
+        let explicitID = self.readID(&r)
+        let tags = self.readTags(&r)
+        let certNode = r.value("cert", required: true)
+        let cert = certNode.flatMap { Record.string($0, path: r.fieldPath("cert"), diagnostics: self.diagnostics) }
+        let keyNode = r.value("key", required: true)
+        let key = keyNode.flatMap { Record.string($0, path: r.fieldPath("key"), diagnostics: self.diagnostics) }
+        let certAlt = r.value("cert_alt")
+        let keyAlt = r.value("key_alt")
+        let snisNode = r.take("snis")
+        r.finish(allowExtras: true)
+        if (certAlt == nil) != (keyAlt == nil) {
+            r.entityError("all or none of these fields must be set: 'cert_alt', 'key_alt'")
+        } else if let certAlt {
+            // Serving a second key type means choosing by the client's signature algorithms.
+            r.error("'cert_alt' and 'key_alt' are not supported by turnpike yet", key: "cert_alt", node: certAlt)
+        }
+
+        var checked: (certificate: Certificate, notValidAfter: Date)?
+        if let cert, let certNode {
+            switch PEMCertificates.check(cert) {
+            case .failure(let failure):
+                r.error(failure.message, key: "cert", node: certNode)
+            case .success(let value):
+                if let leaf = try? Certificate(pemEncoded: cert) { checked = (leaf, value.notValidAfter) }
+            }
+        }
+        var privateKey: Certificate.PrivateKey?
+        if let key, let keyNode {
+            do {
+                privateKey = try Certificate.PrivateKey(pemEncoded: key)
+            } catch {
+                // The key's text is never echoed: only what is wrong with it.
+                r.error("invalid key: \(PEMCertificates.reason(error))", key: "key", node: keyNode)
+            }
+        }
+        if let checked, let privateKey, checked.certificate.publicKey != privateKey.publicKey {
+            r.entityError("certificate does not match key")
+        }
+
+        let id =
+            explicitID
+            ?? self.contentID(
+                namespace: DeclarativeIDs.certificates,
+                collection: "certificates",
+                node: node,
+                excluding: ["snis", "_comment", "_ignore", "tags"],
+                parent: nil
+            )
+        if let cert, let key, let checked {
+            var entity = TLSCertificate(
+                id: id,
+                cert: cert,
+                key: key,
+                notValidAfter: checked.notValidAfter,
+                location: node.location,
+                path: path
+            )
+            entity.tags = tags
+            self.model.certificates.append(entity)
+        }
+
+        guard let snisNode, !snisNode.isNull,
+            let items = Record.array(
+                snisNode,
+                path: path.appending("snis"),
+                diagnostics: self.diagnostics,
+                element: { n, _ in n }
+            )
+        else { return }
+        let parent = Parent(field: "certificate", id: id, key: nil)
+        for (i, item) in items.enumerated() {
+            self.readSNI(item, path: path.appending("snis").index(i), parent: parent)
+        }
+    }
+
+    /// One `snis` entry, flat (with `certificate`) or nested in its certificate (an object, or
+    /// just the name as a string).
+    func readSNI(_ node: ConfigNode, path: FieldPath, parent: Parent?) {
+        var name: String?
+        var nameNode = node
+        var explicitID: EntityID?
+        var tags: [String]?
+        var certificateRef: Reference?
+        if parent != nil, let s = node.string {
+            name = s
+        } else {
+            guard var r = Record(node, path: path, diagnostics: self.diagnostics) else { return }
+            r.extras()
+            self.skipTimestamps(&r)
+            explicitID = self.readID(&r)
+            tags = self.readTags(&r)
+            if let parent {
+                self.checkRestatedParent(&r, parent: parent)
+            } else {
+                certificateRef = self.readReference(&r, key: "certificate", required: true)
+            }
+            if let n = r.value("name", required: true) {
+                nameNode = n
+                name = Record.string(n, path: r.fieldPath("name"), diagnostics: self.diagnostics)
+            }
+            r.finish(allowExtras: true)
+        }
+        guard let name else { return }
+        let namePath = node.string == nil ? path.appending("name") : path
+        if let message = RouteRules.sni(name) {
+            self.diagnostics.add(message, node: nameNode, path: namePath.text)
+            return
+        }
+        let id = explicitID ?? EntityID.v5(namespace: DeclarativeIDs.snis, name: name.lowercased())
+        var sni = SNI(
+            id: id,
+            name: name.lowercased(),
+            certificate: parent?.id ?? .zero,
+            location: node.location,
+            path: path
+        )
+        sni.tags = tags
+        let index = self.model.snis.count
+        self.model.snis.append(sni)
+        if let certificateRef { self.pending.append((.sniCertificate(index), certificateRef)) }
+    }
+}
