@@ -168,7 +168,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TurnpikeCLITests",
-            dependencies: ["TurnpikeTestSupport"],
+            dependencies: ["TurnpikeTestSupport", "TurnpikeServer"],
             swiftSettings: strict
         ),
     ]

@@ -129,6 +129,7 @@ struct StartCommand: AsyncParsableCommand {
             FileHandleStandardError.write("turnpike: \(message)\n")
             throw ExitCode(1)
         }
+        for warning in snapshot.warnings { logger.warning("\(warning)") }
         logger.notice(
             "configuration loaded",
             metadata: ["config.file": "\(path)", "config.hash": "\(snapshot.hash)", "config.generation": "1"]

@@ -53,6 +53,9 @@ struct ValidateCommand: ParsableCommand {
             switch outcome {
             case .valid(let snapshot):
                 ExitWithoutTeardown.keep(snapshot)
+                for warning in snapshot.warnings {
+                    FileHandleStandardError.write("\(warning.location): warning: \(warning.path): \(warning.message)\n")
+                }
                 if !self.quiet && self.format == .text {
                     let m = snapshot.model
                     StandardOutput.write(

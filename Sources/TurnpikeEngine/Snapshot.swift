@@ -1,3 +1,4 @@
+import Foundation
 public import TurnpikeModel
 public import TurnpikePlugins
 public import TurnpikeRouter
@@ -78,6 +79,9 @@ public final class Snapshot: Sendable {
     public let globalChains: PhaseChains
     /// The server certificates, by SNI (`certificates`, `snis`).
     public let certificates: CertificateTable
+    /// What loads but deserves a word (`FILE:LINE:COL: path: message`): an expired certificate
+    /// loads, as in Kong, with a warning.
+    public let warnings: [ConfigError]
 
     init(
         generation: Int,
@@ -114,6 +118,17 @@ public final class Snapshot: Sendable {
         self.globalChains = r.globalChains
         self.plugins = plugins
         self.routes = routes
+        var warnings: [ConfigError] = []
+        for c in model.certificates where c.notValidAfter.timeIntervalSince1970 < Double(self.loadedAt) {
+            warnings.append(
+                ConfigError(
+                    "certificate expired, \"Not After\" time is in the past (loaded, as Kong does)",
+                    at: c.location,
+                    path: c.fieldPath.appending("cert").text
+                )
+            )
+        }
+        self.warnings = warnings
     }
 
     /// Kong's precedence (kong/runloop/plugins_iterator.lua) for scopes known before authentication: per plugin name,

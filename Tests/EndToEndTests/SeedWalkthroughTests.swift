@@ -68,6 +68,37 @@ import TurnpikeTestSupport
         #expect(try TestClient.get(port: port, "/mock/request").status == 200)
     }
 
+    /// The same steps over `https://localhost:<tls port>` (curl -k: the listener's generated
+    /// certificate), the plugin disabled by editing the file and reloading.
+    @Test func walkthroughOverHTTPS() async throws {
+        try await TestGateway.with(yaml: Self.config(enabled: true), certificate: try ServerCertificate.selfSigned()) {
+            gw in
+            let tls = try #require(gw.proxyTLSPort)
+            func get(_ path: String, _ headers: [(String, String)] = []) async throws -> TLSTestClient.Response {
+                try await TLSTestClient.request(port: tls, path: path, headers: headers, serverName: "localhost")
+            }
+            func json(_ r: TLSTestClient.Response) -> [String: Any]? {
+                try? JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any]
+            }
+            let missing = try await get("/mock")
+            #expect(missing.status == 401)
+            #expect(missing.header("www-authenticate") == "Key")
+            #expect(json(missing)?["message"] as? String == "No API key found in request")
+            let byHeader = try await get("/mock/request", [("apikey", "apikey")])
+            #expect(byHeader.status == 200)
+            let upstream = json(byHeader)?["headers"] as? [String: String] ?? [:]
+            #expect(upstream["x-consumer-username"] == "consumer")
+            #expect(upstream["x-forwarded-proto"] == "https")
+            #expect(try await get("/mock/?apikey=apikey").status == 200)
+            let wrong = try await get("/mock/request", [("apikey", "nope")])
+            #expect(wrong.status == 401)
+            #expect(json(wrong)?["message"] as? String == "Unauthorized")
+            try gw.writeConfig(Self.config(enabled: false))
+            _ = await gw.reloader.reload()
+            #expect(try await get("/mock/request").status == 200)
+        }
+    }
+
     @Test func basicAuthWithACL() async throws {
         let yaml = """
             _format_version: "3.0"

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TurnpikeServer
 import TurnpikeTestSupport
 
 #if canImport(Glibc)
@@ -68,5 +69,26 @@ import Glibc
             #expect(gw.stderr.contains(message), "\(gw.stderr)")
             #expect(!gw.stderr.contains("listening"))
         }
+    }
+}
+
+/// `validate` and an expired certificate: it loads (exit 0), as in Kong, with a warning.
+@Suite struct ExpiredCertificateTests {
+    @Test func anExpiredCertificateIsValidWithAWarning() throws {
+        let pem = try ServerCertificate.selfSignedPEM(commonName: "old.test", validFor: -60)
+        let yaml = """
+            _format_version: "3.0"
+            certificates:
+              - cert: |
+            \(TestCertificates.yamlBlock(pem.certificate, indent: 6))
+                key: |
+            \(TestCertificates.yamlBlock(pem.key, indent: 6))
+            """
+        let file = try CommandRunner.temporaryDirectory().appendingPathComponent("kong.yaml")
+        try yaml.write(to: file, atomically: true, encoding: .utf8)
+        let r = try CommandRunner.run(["validate", file.path])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stderr.contains(":3:5: warning: certificates[0].cert: certificate expired"), "\(r.stderr)")
+        #expect(!r.stderr.contains("PRIVATE KEY"))
     }
 }

@@ -72,6 +72,7 @@ public actor ConfigReloader {
                         result = .unchanged(hash: current.hash)
                     } else {
                         do {
+                            for warning in snapshot.warnings { self.logger.warning("\(warning)") }
                             try await self.store.publish(snapshot)
                             self.generation = snapshot.generation
                             let duration = clock.now - started
