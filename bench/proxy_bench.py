@@ -33,6 +33,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -162,8 +163,14 @@ def user_seconds(pids):
     return sum(proc_cpu_ticks(p, which=(11,)) for p in pids) / CLK_TCK
 
 
-def http_get(port, path, headers=None, timeout=2.0):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+def http_get(port, path, headers=None, timeout=2.0, tls=False):
+    if tls:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection("127.0.0.1", port, timeout=timeout, context=context)
+    else:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         conn.request("GET", path, headers=headers or {})
         r = conn.getresponse()
@@ -172,7 +179,7 @@ def http_get(port, path, headers=None, timeout=2.0):
         conn.close()
 
 
-def wait_ready(proc, port, path, headers=None, timeout=30.0):
+def wait_ready(proc, port, path, headers=None, timeout=30.0, tls=False):
     """Until GET path answers 200 with the upstream body (the whole chain works)."""
     deadline = time.monotonic() + timeout
     last = "no answer"
@@ -181,7 +188,7 @@ def wait_ready(proc, port, path, headers=None, timeout=30.0):
             raise RuntimeError(f"{proc.args} exited with {proc.returncode}; log {proc.log_path}:\n"
                                + tail(proc.log_path))
         try:
-            status, body = http_get(port, path, headers)
+            status, body = http_get(port, path, headers, tls=tls)
             if status == 200 and body == UPSTREAM_BODY:
                 return
             last = f"HTTP {status} {body[:200]!r}"
@@ -248,6 +255,16 @@ UPSTREAM_HTTP = """\
         # A proxy that forgets to strip the route prefix fails the readiness check.
         location /bench/ {{
             return 404 "prefix not stripped\\n";
+        }}
+    }}
+    # The same upstream over TLS (the HTTPS-upstream cases), TLS 1.3, the bench certificate.
+    server {{
+        listen 127.0.0.1:{tls_port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.3;
+        location / {{
+            return 200 "hello\\n";
         }}
     }}
 """
@@ -317,11 +334,27 @@ def upstream_status(port):
     return int(m.group(1)), int(m.group(3))
 
 
+def bench_certificate():
+    """An ECDSA P-256 certificate for localhost (openssl), made once per run, used by every TLS
+    listener: nginx's and Turnpike's present the same certificate."""
+    d = os.path.abspath(os.path.join(WORK_DIR, "tls"))
+    os.makedirs(d, exist_ok=True)
+    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
+    if not os.path.exists(cert):
+        subprocess.check_call(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                               "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                               "-addext", "subjectAltName=DNS:localhost"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
+
+
 def start_upstream(cpu):
-    port = free_port()
-    n = Nginx("upstream", UPSTREAM_HTTP.format(port=port), cpu)
+    port, tls_port = free_port(), free_port()
+    cert, key = bench_certificate()
+    n = Nginx("upstream", UPSTREAM_HTTP.format(port=port, tls_port=tls_port, cert=cert, key=key), cpu)
     wait_ready(n.proc, port, "/hello")
-    return n, port
+    wait_ready(n.proc, tls_port, "/hello", tls=True)
+    return n, port, tls_port
 
 
 # ---------------------------------------------------------------------------------------------
@@ -334,6 +367,7 @@ class Env:
     args: argparse.Namespace
     upstream_port: int
     upstream: Nginx
+    upstream_tls_port: int = 0
 
 
 @dataclasses.dataclass
@@ -343,6 +377,8 @@ class Target:
     cpu_pids: Callable[[], List[int]]   # processes whose CPU time is the proxy's (empty: none)
     stop: Callable[[], None]
     headers: dict = dataclasses.field(default_factory=dict)  # sent by wrk (-H) and the readiness check
+    tls: bool = False          # wrk speaks https
+    close: bool = False        # a new connection (a new TLS handshake) per request
 
 
 @dataclasses.dataclass
@@ -456,6 +492,65 @@ def start_nginx_map(consumers):
     return start
 
 
+# ---- TLS: the same certificate (ECDSA P-256) and TLS 1.3 on nginx and Turnpike ---------------------
+
+NGINX_TLS = """\
+    upstream bench_upstream {{
+        server 127.0.0.1:{upstream_port};
+        keepalive 64;
+        keepalive_requests 100000;
+    }}
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {cert};
+        ssl_certificate_key {key};
+        ssl_protocols TLSv1.3;
+        location /bench/ {{
+            proxy_pass {scheme}://bench_upstream/;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_ssl_protocols TLSv1.2 TLSv1.3;
+        }}
+    }}
+"""
+
+
+def start_nginx_tls(name, close=False, https_upstream=False):
+    def start(env):
+        port = free_port()
+        cert, key = bench_certificate()
+        upstream = env.upstream_tls_port if https_upstream else env.upstream_port
+        http = NGINX_TLS.format(upstream_port=upstream, port=port, cert=cert, key=key,
+                                scheme="https" if https_upstream else "http")
+        n = Nginx(name, http, env.args.proxy_cpu)
+        wait_ready(n.proc, port, "/bench/hello", tls=True)
+        return Target(port=port, path="/bench/hello", cpu_pids=n.cpu_pids, stop=n.stop, tls=True, close=close)
+    return start
+
+
+def start_turnpike_tls(name, close=False, https_upstream=False):
+    def start(env):
+        d = os.path.abspath(os.path.join(WORK_DIR, name))
+        os.makedirs(d, exist_ok=True)
+        config = os.path.join(d, "kong.yaml")
+        write_kong_yaml(config, env.upstream_tls_port if https_upstream else env.upstream_port)
+        if https_upstream:
+            with open(config) as f:
+                text = f.read()
+            with open(config, "w") as f:
+                f.write(text.replace("url: http://127.0.0.1:", "url: https://127.0.0.1:"))
+        cert, key = bench_certificate()
+        port, admin = free_port(), free_port()
+        argv = [os.path.abspath(env.args.binary), "start", "--config", config,
+                "--proxy-listen", f"127.0.0.1:{port} ssl", "--admin-listen", f"127.0.0.1:{admin}",
+                "--ssl-cert", cert, "--ssl-cert-key", key, "--workers", "1"] + env.args.turnpike_arg
+        p = PROCS.start(argv, os.path.join(d, "stderr.log"), cpu=env.args.proxy_cpu)
+        wait_ready(p, port, "/bench/hello", tls=True)
+        return Target(port=port, path="/bench/hello", cpu_pids=lambda: [p.pid], stop=lambda: PROCS.stop(p),
+                      tls=True, close=close)
+    return start
+
+
 CASES: List[Case] = [
     Case("direct", "wrk -> upstream nginx (no proxy)", start_direct),
     Case("nginx-proxy", "nginx reverse proxy (1 worker, upstream keepalive 64)", start_nginx_proxy),
@@ -468,6 +563,16 @@ CASES: List[Case] = [
     Case("turnpike-keyauth-1", "turnpike + key-auth on the route, 1 consumer", start_turnpike_keyauth(1)),
     Case("nginx-map-100k", "nginx-proxy + map on the apikey header, 100,000 keys", start_nginx_map(100_000)),
     Case("turnpike-keyauth-100k", "turnpike + key-auth, 100,000 consumers", start_turnpike_keyauth(100_000)),
+    Case("nginx-tls", "nginx terminating TLS 1.3 (ECDSA P-256), keep-alive", start_nginx_tls("nginx-tls")),
+    Case("turnpike-tls", "turnpike ssl listener, same certificate, keep-alive", start_turnpike_tls("turnpike-tls")),
+    Case("nginx-tls-handshake", "nginx TLS, a new connection and handshake per request",
+         start_nginx_tls("nginx-tls-handshake", close=True)),
+    Case("turnpike-tls-handshake", "turnpike TLS, a new connection and handshake per request",
+         start_turnpike_tls("turnpike-tls-handshake", close=True)),
+    Case("nginx-https-upstream", "nginx TLS to an HTTPS upstream (keep-alive both sides)",
+         start_nginx_tls("nginx-https-upstream", https_upstream=True)),
+    Case("turnpike-https-upstream", "turnpike TLS to an HTTPS upstream (keep-alive both sides)",
+         start_turnpike_tls("turnpike-https-upstream", https_upstream=True)),
 ]
 
 
@@ -481,6 +586,9 @@ COMPARISONS: List[Comparison] = [
     Comparison("turnpike", "nginx-proxy"),
     Comparison("turnpike-keyauth-1", "nginx-map-1"),
     Comparison("turnpike-keyauth-100k", "nginx-map-100k"),
+    Comparison("turnpike-tls", "nginx-tls"),
+    Comparison("turnpike-tls-handshake", "nginx-tls-handshake"),
+    Comparison("turnpike-https-upstream", "nginx-https-upstream"),
 ]
 
 
@@ -526,11 +634,13 @@ def parse_wrk(out):
 
 
 def wrk(args, target, duration):
-    url = f"http://127.0.0.1:{target.port}{target.path}"
+    url = f"{'https' if target.tls else 'http'}://127.0.0.1:{target.port}{target.path}"
     argv = ["taskset", "-c", str(args.load_cpu), "wrk", "-t1", f"-c{args.connections}", f"-d{duration}s",
             "--latency"]
     for k, v in target.headers.items():
         argv += ["-H", f"{k}: {v}"]
+    if target.close:
+        argv += ["-H", "Connection: close"]
     argv.append(url)
     # wrk is short-lived and runs in the foreground; tracked so Ctrl-C also stops it.
     log = os.path.join(WORK_DIR, "wrk.log")
@@ -684,8 +794,8 @@ def main():
     shutil.rmtree(WORK_DIR, ignore_errors=True)   # configs and logs of the previous run
     os.makedirs(WORK_DIR, exist_ok=True)
     try:
-        upstream, upstream_port = start_upstream(args.load_cpu)
-        env = Env(args=args, upstream_port=upstream_port, upstream=upstream)
+        upstream, upstream_port, upstream_tls_port = start_upstream(args.load_cpu)
+        env = Env(args=args, upstream_port=upstream_port, upstream=upstream, upstream_tls_port=upstream_tls_port)
         results = {}
         for case in CASES:
             if case.name in selected:
