@@ -68,6 +68,7 @@ public final class ServicePlan: Sendable {
             service.protocol == .https
             ? UpstreamTLS(
                 verify: service.tlsVerify ?? false,
+                verifyDepth: service.tlsVerifyDepth,
                 trust: caCertificates,
                 clientCertificate: clientCertificate.map { UpstreamTLS.ClientCertificate(chain: $0.cert, key: $0.key) }
             ) : nil
@@ -99,6 +100,9 @@ public struct UpstreamTLS: Hashable, Sendable, CustomStringConvertible {
     /// Verify the target's certificate and name (Kong: `tls_verify`, unset meaning nginx's
     /// `proxy_ssl_verify off`).
     public var verify: Bool
+    /// The most intermediate CAs a verified chain may have (Kong's `tls_verify_depth`; nil:
+    /// nginx's default, 1).
+    public var verifyDepth: Int?
     /// The CA certificates (PEM) trusted when verifying: the service's `ca_certificates`; nil for
     /// the system's trust store.
     public var trust: [String]?
@@ -111,14 +115,20 @@ public struct UpstreamTLS: Hashable, Sendable, CustomStringConvertible {
         public var key: String
     }
 
-    public init(verify: Bool, trust: [String]? = nil, clientCertificate: ClientCertificate? = nil) {
+    public init(
+        verify: Bool,
+        verifyDepth: Int? = nil,
+        trust: [String]? = nil,
+        clientCertificate: ClientCertificate? = nil
+    ) {
         self.verify = verify
+        self.verifyDepth = verifyDepth
         self.trust = trust
         self.clientCertificate = clientCertificate
     }
 
     public var description: String {
-        "verify=\(self.verify) trust=\(self.trust.map { "\($0.count) CA" } ?? "system")"
+        "verify=\(self.verify) depth=\(self.verifyDepth.map(String.init) ?? "default") trust=\(self.trust.map { "\($0.count) CA" } ?? "system")"
             + (self.clientCertificate == nil ? "" : " client-certificate")
     }
 

@@ -80,14 +80,6 @@ public struct SnapshotBuilder: Sendable {
                 path: service.fieldPath.appending("protocol").text
             )
         }
-        // Not run yet (issue #12): refused rather than accepted and ignored.
-        for service in model.services where service.tlsVerifyDepth != nil {
-            diagnostics.add(
-                "tls_verify_depth is not supported by turnpike yet",
-                at: service.location,
-                path: service.fieldPath.appending("tls_verify_depth").text
-            )
-        }
         for route in model.routes {
             let unsupported = route.protocols.filter { $0 != .http && $0 != .https }
             if !unsupported.isEmpty {

@@ -50,6 +50,34 @@ public enum TestCertificates {
             self.certificatePEM = try certificate.serializeAsPEM().pemString
         }
 
+        /// An intermediate CA under this one.
+        public func intermediate(commonName: String) throws -> Authority {
+            let key = P256.Signing.PrivateKey()
+            let now = Date()
+            let certificate = try Certificate(
+                version: .v3,
+                serialNumber: Certificate.SerialNumber(),
+                publicKey: Certificate.PublicKey(key.publicKey),
+                notValidBefore: now.addingTimeInterval(-3600),
+                notValidAfter: now.addingTimeInterval(86_400),
+                issuer: self.certificate.subject,
+                subject: try DistinguishedName { CommonName(commonName) },
+                signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: try Certificate.Extensions {
+                    Critical(BasicConstraints.isCertificateAuthority(maxPathLength: nil))
+                    Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+                },
+                issuerPrivateKey: Certificate.PrivateKey(try P256.Signing.PrivateKey(rawRepresentation: self.keyBytes))
+            )
+            return Authority(certificate: certificate, keyBytes: key.rawRepresentation)
+        }
+
+        init(certificate: Certificate, keyBytes: Data) {
+            self.certificate = certificate
+            self.keyBytes = keyBytes
+            self.certificatePEM = (try? certificate.serializeAsPEM().pemString) ?? ""
+        }
+
         /// A server certificate for `names` (the first is also the common name), signed here.
         public func issue(_ names: [String]) throws -> Pair {
             let key = P256.Signing.PrivateKey()

@@ -50,9 +50,9 @@ final class UpstreamPool {
         timeout: TimeAmount,
         completion: @escaping (Result<UpstreamConnection, any Error>) -> Void
     ) {
-        let tls: NIOSSLContext?
+        let tls: UpstreamTLSContexts.Prepared?
         do {
-            tls = try key.tls.map { try self.tlsContexts.context(for: $0) }
+            tls = try key.tls.map { try self.tlsContexts.material(for: $0) }
         } catch {
             completion(.failure(error))
             return
@@ -67,9 +67,25 @@ final class UpstreamPool {
                     // Requests go up as bytes the proxy writes; responses are parsed by the handler.
                     // An https target: TLS below it (the request waits in it until the handshake ends).
                     if let tls {
-                        try channel.pipeline.syncOperations.addHandler(
-                            NIOSSLClientHandler(context: tls, serverHostname: key.serverName)
-                        )
+                        let handler: NIOSSLClientHandler
+                        if let verifier = tls.verifier {
+                            let targetIP = key.serverName == nil ? key.host : nil
+                            handler = try NIOSSLClientHandler(
+                                context: tls.context,
+                                serverHostname: key.serverName,
+                                customVerificationCallback: { presented, promise in
+                                    verifier.verify(
+                                        presented,
+                                        serverName: key.serverName,
+                                        targetIP: targetIP,
+                                        promise: promise
+                                    )
+                                }
+                            )
+                        } else {
+                            handler = try NIOSSLClientHandler(context: tls.context, serverHostname: key.serverName)
+                        }
+                        try channel.pipeline.syncOperations.addHandler(handler)
                         try channel.pipeline.syncOperations.addHandler(TLSHandshakeWaiter(eventLoop: channel.eventLoop))
                     }
                     try channel.pipeline.syncOperations.addHandler(UpstreamHandler())
