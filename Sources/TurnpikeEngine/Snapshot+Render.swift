@@ -205,8 +205,8 @@ extension Snapshot {
             ("id", .id(c.id)),
             ("cert", .string(c.cert)),
             ("key", .string(Self.redacted)),
-            ("cert_alt", .null),
-            ("key_alt", .null),
+            ("cert_alt", .optional(c.alternative?.cert)),
+            ("key_alt", c.alternative == nil ? .null : .string(Self.redacted)),
             ("tags", .strings(c.tags)),
         ])
     }

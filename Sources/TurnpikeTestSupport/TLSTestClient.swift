@@ -35,9 +35,16 @@ public enum TLSTestClient {
         headers: [(String, String)] = [],
         serverName: String? = nil,
         trustRoots: [NIOSSLCertificate]? = nil,
+        signatureAlgorithms: [SignatureAlgorithm]? = nil,
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> Response {
-        let session = try await Session.open(port: port, serverName: serverName, trustRoots: trustRoots, group: group)
+        let session = try await Session.open(
+            port: port,
+            serverName: serverName,
+            trustRoots: trustRoots,
+            signatureAlgorithms: signatureAlgorithms,
+            group: group
+        )
         defer { session.close() }
         return try await session.request(
             method: method,
@@ -63,10 +70,13 @@ public enum TLSTestClient {
             port: Int,
             serverName: String? = nil,
             trustRoots: [NIOSSLCertificate]? = nil,
+            signatureAlgorithms: [SignatureAlgorithm]? = nil,
             group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
         ) async throws -> Session {
             var configuration = TLSConfiguration.makeClientConfiguration()
             configuration.applicationProtocols = ["http/1.1"]
+            // The signature schemes offered (an RSA-only client, say).
+            configuration.verifySignatureAlgorithms = signatureAlgorithms
             if let trustRoots {
                 configuration.trustRoots = .certificates(trustRoots)
             } else {

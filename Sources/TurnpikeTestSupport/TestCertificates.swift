@@ -3,6 +3,7 @@ import Foundation
 import SwiftASN1
 import TurnpikeServer
 import X509
+import _CryptoExtras
 
 /// Certificates tests make for themselves (PEM text, to write into files or configs).
 public enum TestCertificates {
@@ -79,14 +80,24 @@ public enum TestCertificates {
         }
 
         /// A server certificate for `names` (the first is also the common name), signed here.
-        public func issue(_ names: [String]) throws -> Pair {
-            let key = P256.Signing.PrivateKey()
+        public func issue(_ names: [String], rsa: Bool = false) throws -> Pair {
+            let publicKey: Certificate.PublicKey
+            let keyPEM: String
+            if rsa {
+                let key = try _RSA.Signing.PrivateKey(keySize: .bits2048)
+                publicKey = Certificate.PublicKey(key.publicKey)
+                keyPEM = key.pemRepresentation
+            } else {
+                let key = P256.Signing.PrivateKey()
+                publicKey = Certificate.PublicKey(key.publicKey)
+                keyPEM = key.pemRepresentation
+            }
             let subject = try DistinguishedName { CommonName(names.first ?? "localhost") }
             let now = Date()
             let certificate = try Certificate(
                 version: .v3,
                 serialNumber: Certificate.SerialNumber(),
-                publicKey: Certificate.PublicKey(key.publicKey),
+                publicKey: publicKey,
                 notValidBefore: now.addingTimeInterval(-3600),
                 notValidAfter: now.addingTimeInterval(86_400),
                 issuer: self.certificate.subject,
@@ -98,7 +109,7 @@ public enum TestCertificates {
                 },
                 issuerPrivateKey: Certificate.PrivateKey(try P256.Signing.PrivateKey(rawRepresentation: self.keyBytes))
             )
-            return Pair(certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: key.pemRepresentation)
+            return Pair(certificatePEM: try certificate.serializeAsPEM().pemString, keyPEM: keyPEM)
         }
     }
 

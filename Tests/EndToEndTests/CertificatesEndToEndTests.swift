@@ -88,6 +88,46 @@ import TurnpikeTestSupport
         }
     }
 
+    @Test func certAltServesRSAClientsFromTheSameEntity() async throws {
+        let ca = TestCertificates.mockAuthority
+        let ecdsa = try ca.issue(["dual.test"])
+        let rsa = try ca.issue(["dual-rsa.test"], rsa: true)
+        let entity = """
+              - id: 3c8f6a0e-1d2b-4c3d-9e4f-5a6b7c8d9e01
+                cert: |
+            \(TestCertificates.yamlBlock(ecdsa.certificatePEM, indent: 6))
+                key: |
+            \(TestCertificates.yamlBlock(ecdsa.keyPEM, indent: 6))
+                cert_alt: |
+            \(TestCertificates.yamlBlock(rsa.certificatePEM, indent: 6))
+                key_alt: |
+            \(TestCertificates.yamlBlock(rsa.keyPEM, indent: 6))
+                snis: [dual.test]
+            """
+        try await TestGateway.with(
+            yaml: Self.config(certificates: [entity]),
+            certificate: try ServerCertificate.selfSigned()
+        ) {
+            gw in
+            let tls = try #require(gw.proxyTLSPort)
+            let modern = try await TLSTestClient.request(port: tls, path: "/open/x", serverName: "dual.test")
+            #expect(Self.name(modern.peerCertificate).contains("common_name=dual.test;"))
+            let rsaOnly = try await TLSTestClient.request(
+                port: tls,
+                path: "/open/x",
+                serverName: "dual.test",
+                signatureAlgorithms: [.rsaPssRsaeSha256, .rsaPkcs1Sha256]
+            )
+            #expect(rsaOnly.status == 200)
+            #expect(Self.name(rsaOnly.peerCertificate).contains("common_name=dual-rsa.test"))
+            // The key_alt is a secret too.
+            let admin = try TestClient.get(port: gw.adminPort, "/certificates")
+            let listed = try #require((admin.json?["data"] as? [[String: Any]])?.first)
+            #expect(listed["key_alt"] as? String == "<redacted>")
+            #expect((listed["cert_alt"] as? String)?.hasPrefix("-----BEGIN CERTIFICATE-----") == true)
+        }
+    }
+
     @Test func reloadSwapsCertificatesForNewHandshakesOnly() async throws {
         let ca = TestCertificates.mockAuthority
         let first = Self.config(certificates: [

@@ -57,6 +57,35 @@ import TurnpikeYAML
         #expect(alt == ["k.yaml:3:5: certificates[0]: all or none of these fields must be set: 'cert_alt', 'key_alt'"])
     }
 
+    @Test func certAltIsTheOtherKeyTypeAndMatchesItsKey() throws {
+        let ca = TestCertificates.mockAuthority
+        let ecdsa = try ca.issue(["a.test"])
+        let ecdsa2 = try ca.issue(["a.test"])
+        let rsa = try ca.issue(["a.test"], rsa: true)
+        func alt(_ cert: String, _ key: String) -> String {
+            "    cert_alt: |\n\(TestCertificates.yamlBlock(cert, indent: 6))\n    key_alt: |\n\(TestCertificates.yamlBlock(key, indent: 6))"
+        }
+        #expect(
+            Self.errors(
+                Self.certificate(ecdsa.certificatePEM, ecdsa.keyPEM, extra: alt(rsa.certificatePEM, rsa.keyPEM))
+            ).isEmpty
+        )
+        #expect(
+            Self.errors(
+                Self.certificate(ecdsa.certificatePEM, ecdsa.keyPEM, extra: alt(ecdsa2.certificatePEM, ecdsa2.keyPEM))
+            )
+                == [
+                    "k.yaml:3:5: certificates[0]: certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), the provided certificates were both of the same type"
+                ]
+        )
+        #expect(
+            Self.errors(
+                Self.certificate(ecdsa.certificatePEM, ecdsa.keyPEM, extra: alt(rsa.certificatePEM, ecdsa2.keyPEM))
+            )
+                == ["k.yaml:3:5: certificates[0]: alternative certificate does not match key"]
+        )
+    }
+
     @Test func sniNamesAreCheckedAndUnique() throws {
         let a = try TestCertificates.mockAuthority.issue(["a.test"])
         let errors = Self.errors(

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import SwiftASN1
 import X509
@@ -16,38 +17,37 @@ extension DeclarativeDecoder {
         let cert = certNode.flatMap { Record.string($0, path: r.fieldPath("cert"), diagnostics: self.diagnostics) }
         let keyNode = r.value("key", required: true)
         let key = keyNode.flatMap { Record.string($0, path: r.fieldPath("key"), diagnostics: self.diagnostics) }
-        let certAlt = r.value("cert_alt")
-        let keyAlt = r.value("key_alt")
+        let certAlt = self.readPEMField(&r, "cert_alt")
+        let keyAlt = self.readPEMField(&r, "key_alt")
         let snisNode = r.take("snis")
         r.finish(allowExtras: true)
+
+        let main = self.checkPair(&r, cert: cert, certNode: certNode, key: key, keyNode: keyNode, alternative: false)
+        var alternative: (cert: String, key: String)?
         if (certAlt == nil) != (keyAlt == nil) {
             r.entityError("all or none of these fields must be set: 'cert_alt', 'key_alt'")
-        } else if let certAlt {
-            // Serving a second key type means choosing by the client's signature algorithms.
-            r.error("'cert_alt' and 'key_alt' are not supported by turnpike yet", key: "cert_alt", node: certAlt)
-        }
-
-        var checked: (certificate: Certificate, notValidAfter: Date)?
-        if let cert, let certNode {
-            switch PEMCertificates.check(cert) {
-            case .failure(let failure):
-                r.error(failure.message, key: "cert", node: certNode)
-            case .success(let value):
-                if let leaf = try? Certificate(pemEncoded: cert) { checked = (leaf, value.notValidAfter) }
+        } else if let certAlt, let keyAlt {
+            let alt = self.checkPair(
+                &r,
+                cert: certAlt.text,
+                certNode: certAlt.node,
+                key: keyAlt.text,
+                keyNode: keyAlt.node,
+                alternative: true
+            )
+            if let main, let alt {
+                // One ECDSA and one other (RSA): what a TLS handshake can choose between.
+                if main.isECDSA == alt.isECDSA {
+                    r.entityError(
+                        "certificate and alternative certificate need to have different type (e.g. RSA and ECDSA), "
+                            + "the provided certificates were both of the same type"
+                    )
+                } else {
+                    alternative = (certAlt.text, keyAlt.text)
+                }
             }
         }
-        var privateKey: Certificate.PrivateKey?
-        if let key, let keyNode {
-            do {
-                privateKey = try Certificate.PrivateKey(pemEncoded: key)
-            } catch {
-                // The key's text is never echoed: only what is wrong with it.
-                r.error("invalid key: \(PEMCertificates.reason(error))", key: "key", node: keyNode)
-            }
-        }
-        if let checked, let privateKey, checked.certificate.publicKey != privateKey.publicKey {
-            r.entityError("certificate does not match key")
-        }
+        let checked = main
 
         let id =
             explicitID
@@ -64,10 +64,12 @@ extension DeclarativeDecoder {
                 cert: cert,
                 key: key,
                 notValidAfter: checked.notValidAfter,
+                isECDSA: checked.isECDSA,
                 location: node.location,
                 path: path
             )
             entity.tags = tags
+            entity.alternative = alternative
             self.model.certificates.append(entity)
         }
 
@@ -83,6 +85,55 @@ extension DeclarativeDecoder {
         for (i, item) in items.enumerated() {
             self.readSNI(item, path: path.appending("snis").index(i), parent: parent)
         }
+    }
+
+    /// A PEM text field, with its node.
+    func readPEMField(_ r: inout Record, _ key: String) -> (text: String, node: ConfigNode)? {
+        guard let node = r.value(key),
+            let text = Record.string(node, path: r.fieldPath(key), diagnostics: self.diagnostics)
+        else { return nil }
+        return (text, node)
+    }
+
+    /// A certificate and its key, checked as Kong checks them; nil when either is missing or bad.
+    func checkPair(
+        _ r: inout Record,
+        cert: String?,
+        certNode: ConfigNode?,
+        key: String?,
+        keyNode: ConfigNode?,
+        alternative: Bool
+    ) -> (notValidAfter: Date, isECDSA: Bool)? {
+        let certKey = alternative ? "cert_alt" : "cert"
+        let keyKey = alternative ? "key_alt" : "key"
+        var leaf: (certificate: Certificate, notValidAfter: Date)?
+        if let cert, let certNode {
+            switch PEMCertificates.check(cert) {
+            case .failure(let failure):
+                r.error(failure.message, key: certKey, node: certNode)
+            case .success(let value):
+                if let certificate = try? Certificate(pemEncoded: cert) { leaf = (certificate, value.notValidAfter) }
+            }
+        }
+        var privateKey: Certificate.PrivateKey?
+        if let key, let keyNode {
+            do {
+                privateKey = try Certificate.PrivateKey(pemEncoded: key)
+            } catch {
+                // The key's text is never echoed: only what is wrong with it.
+                r.error("invalid key: \(PEMCertificates.reason(error))", key: keyKey, node: keyNode)
+            }
+        }
+        guard let leaf, let privateKey else { return nil }
+        guard leaf.certificate.publicKey == privateKey.publicKey else {
+            r.entityError(alternative ? "alternative certificate does not match key" : "certificate does not match key")
+            return nil
+        }
+        let publicKey = leaf.certificate.publicKey
+        let isECDSA =
+            P256.Signing.PublicKey(publicKey) != nil || P384.Signing.PublicKey(publicKey) != nil
+            || P521.Signing.PublicKey(publicKey) != nil
+        return (leaf.notValidAfter, isECDSA)
     }
 
     /// One `snis` entry, flat (with `certificate`) or nested in its certificate (an object, or

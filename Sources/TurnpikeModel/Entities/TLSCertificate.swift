@@ -10,6 +10,10 @@ public struct TLSCertificate: Sendable {
     public var cert: String
     /// PEM private key, as given.
     public var key: String
+    /// The leaf's key is ECDSA (else RSA or another type).
+    public var isECDSA: Bool
+    /// `cert_alt` and `key_alt`: the same names with the other key type (RSA beside ECDSA).
+    public var alternative: (cert: String, key: String)?
     public var tags: [String]?
     /// The leaf's expiry (an expired certificate loads, with a warning, as in Kong).
     public var notValidAfter: Date
@@ -21,12 +25,14 @@ public struct TLSCertificate: Sendable {
         cert: String,
         key: String,
         notValidAfter: Date,
+        isECDSA: Bool = false,
         location: SourceLocation,
         path: FieldPath
     ) {
         self.id = id
         self.cert = cert
         self.key = key
+        self.isECDSA = isECDSA
         self.notValidAfter = notValidAfter
         self.location = location
         self.fieldPath = path

@@ -35,6 +35,7 @@ public struct ConfigChanges: Sendable {
         // The rendering redacts the key: a new key alone counts as a change too.
         self.diff("certificates", o.certificates, n.certificates, id: { $0.id }) {
             $0.cert == $1.cert && $0.key == $1.key && $0.tags == $1.tags
+                && $0.alternative?.cert == $1.alternative?.cert && $0.alternative?.key == $1.alternative?.key
         }
         diff("snis", o.snis, n.snis, id: { $0.id }, render: Snapshot.render)
         for list in n.credentials.lists {

@@ -106,9 +106,16 @@ public enum ServerTLS {
     /// The TLS context of a `certificates` entity, made when a snapshot is built
     /// (`SnapshotBuilder.compileCertificate`).
     @Sendable public static func compile(_ entity: TLSCertificate) throws -> any Sendable {
-        let chain = try NIOSSLCertificate.fromPEMBytes(Array(entity.cert.utf8))
-        let key = try NIOSSLPrivateKey(bytes: Array(entity.key.utf8), format: .pem)
-        return try Self.makeContext(ServerCertificate(chain: chain, key: key))
+        func context(_ cert: String, _ key: String) throws -> NIOSSLContext {
+            let chain = try NIOSSLCertificate.fromPEMBytes(Array(cert.utf8))
+            let key = try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)
+            return try Self.makeContext(ServerCertificate(chain: chain, key: key))
+        }
+        return CompiledCertificate(
+            primary: try context(entity.cert, entity.key),
+            primaryIsECDSA: entity.isECDSA,
+            alternative: try entity.alternative.map { try context($0.cert, $0.key) }
+        )
     }
 
     /// A server context presenting `certificate`. Made once per certificate (at start, or when a
@@ -131,5 +138,20 @@ public enum ServerTLS {
         configuration.cipherSuites = Self.intermediateCiphers
         configuration.applicationProtocols = ["http/1.1"]
         return try NIOSSLContext(configuration: configuration)
+    }
+}
+
+/// A `certificates` entity as a TLS listener presents it: its context, and its `cert_alt`'s (the
+/// other key type) when it has one.
+struct CompiledCertificate: Sendable {
+    let primary: NIOSSLContext
+    let primaryIsECDSA: Bool
+    let alternative: NIOSSLContext?
+
+    /// The ECDSA certificate to a client that takes one, the RSA one otherwise (OpenSSL's choice for
+    /// nginx with two certificates: the client's signature algorithms decide).
+    func context(acceptsECDSA: Bool) -> NIOSSLContext {
+        guard let alternative else { return self.primary }
+        return acceptsECDSA == self.primaryIsECDSA ? self.primary : alternative
     }
 }

@@ -1,13 +1,13 @@
 import NIOCore
 import NIOHTTP1
 import NIOSSL
-import NIOTLS
 import TurnpikeEngine
 
 /// The first handler of a connection on a TLS listener. A TLS connection starts with a handshake
-/// record (first byte 0x16): the detector hands the bytes to NIO's `SNIHandler`, which reads the
-/// server name from the ClientHello; the name is noted on the connection (for routes' `snis`) and
-/// the TLS handler goes in front of the HTTP handler, presenting the listener's certificate.
+/// record (first byte 0x16): the detector hands the bytes to a `ClientHelloReader`, which reads the
+/// server name and the signature algorithms from the ClientHello; the name is noted on the
+/// connection (for routes' `snis`) and the TLS handler goes in front of the HTTP handler, presenting
+/// the certificate chosen for the name.
 /// Anything else is plain HTTP sent to the HTTPS port: nginx's answer (its 497, sent as a 400 with
 /// its own page, kong/templates/nginx_kong.lua has no error_page for it) once the request head has
 /// arrived, then the connection closes.
@@ -65,12 +65,14 @@ final class TLSDetector: ChannelInboundHandler, RemovableChannelHandler {
         let http = self.http
         let channel = context.channel
         let sni = ByteToMessageHandler(
-            SNIHandler { result in
-                if case .hostname(let name) = result { connection.sni = name }
+            ClientHelloReader { hello in
+                connection.sni = hello?.serverName
                 // The certificate for the name, from this loop's snapshot (kong/runloop/certificate.lua);
-                // the listener's own when no `snis` entry applies.
+                // the listener's own when no `snis` entry applies; of a certificate with `cert_alt`,
+                // the key type the client takes.
                 let chosen = connection.slot.value.certificates.entry(forServerName: connection.sni)
-                let context = chosen?.compiled as? NIOSSLContext ?? tls
+                let compiled = chosen?.compiled as? CompiledCertificate
+                let context = compiled?.context(acceptsECDSA: hello?.acceptsECDSA ?? false) ?? tls
                 return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         NIOSSLServerHandler(context: context),
