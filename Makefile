@@ -6,7 +6,7 @@ CONFIG      ?= kong.yaml.example
 RELEASE_BIN := .build/release/turnpike
 # System packages the build and the tests need (Debian names).
 BUILD_PKGS  := libyaml-dev libpcre2-dev pkg-config
-TEST_PKGS   := $(BUILD_PKGS) python3
+TEST_PKGS   := $(BUILD_PKGS) python3 redis-server
 BENCH_PKGS  := $(BUILD_PKGS) python3
 
 .PHONY: all deps deps-test deps-bench build release run test test-unit test-e2e fmt lint check-config \

@@ -70,6 +70,16 @@ let package = Package(
             swiftSettings: hotPath
         ),
         .target(
+            name: "TurnpikeRedis",
+            // A small RESP2 client on SwiftNIO (no Swift Redis client is available here).
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "TurnpikeEngine",
             dependencies: ["TurnpikeModel", "TurnpikeRouter", "TurnpikePlugins"],
             swiftSettings: hotPath
@@ -141,6 +151,14 @@ let package = Package(
         .testTarget(
             name: "TurnpikeRouterTests",
             dependencies: ["TurnpikeRouter", "TurnpikeModel"],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TurnpikeRedisTests",
+            dependencies: [
+                "TurnpikeRedis", "TurnpikeTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
