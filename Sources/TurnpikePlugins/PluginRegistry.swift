@@ -55,6 +55,7 @@ public struct PluginRegistry: Sendable {
             Entry(KeyAuthPlugin.self) { config, _ in KeyAuthPlugin(config: config) },
             Entry(BasicAuthPlugin.self) { config, _ in BasicAuthPlugin(config: config) },
             Entry(ACLPlugin.self) { config, _ in ACLPlugin(config: config) },
+            Entry(IPRestrictionPlugin.self) { config, _ in IPRestrictionPlugin(config: config) },
         ],
         credentialKinds: [KeyAuthCredential.self, BasicAuthCredential.self, ACLGroup.self]
     )

@@ -8,8 +8,8 @@ import TurnpikePlugins
         let priorities = entries.map(\.priority)
         #expect(Set(priorities).count == priorities.count, "priorities must be unique")
         let order = entries.sorted { $0.priority != $1.priority ? $0.priority > $1.priority : $0.name > $1.name }
-        #expect(order.map(\.name) == ["key-auth", "basic-auth", "acl"])
-        #expect(order.map(\.priority) == [1250, 1100, 950])
+        #expect(order.map(\.name) == ["key-auth", "basic-auth", "ip-restriction", "acl"])
+        #expect(order.map(\.priority) == [1250, 1100, 990, 950])
     }
 
     @Test func unknownAndUnsupportedNames() {
