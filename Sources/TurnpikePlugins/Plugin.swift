@@ -50,3 +50,27 @@ public protocol Plugin: Sendable {
 extension Plugin {
     public static var allowsConsumerScope: Bool { true }
 }
+
+/// A config whose checks do not depend on the plugin's scope: its plugin's `decode` is then the
+/// config's own (no forwarding code per plugin).
+public protocol ScopeFreePluginConfig: PluginConfig {
+    static func decode(
+        _ node: ConfigNode?,
+        at location: SourceLocation,
+        path: FieldPath,
+        diagnostics: Diagnostics
+    )
+        -> Self?
+}
+
+extension Plugin where Config: ScopeFreePluginConfig {
+    public static func decode(
+        _ config: ConfigNode?,
+        at location: SourceLocation,
+        path: FieldPath,
+        scope: PluginScope,
+        diagnostics: Diagnostics
+    ) -> Config? {
+        Config.decode(config, at: location, path: path, diagnostics: diagnostics)
+    }
+}

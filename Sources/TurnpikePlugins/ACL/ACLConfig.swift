@@ -1,7 +1,7 @@
 public import TurnpikeModel
 
 /// acl's config (kong/plugins/acl/schema.lua): exactly one of `allow` and `deny`.
-public struct ACLConfig: PluginConfig, Equatable {
+public struct ACLConfig: ScopeFreePluginConfig, Equatable {
     public var allow: [String]?
     public var deny: [String]?
     public var hideGroupsHeader = false
@@ -18,7 +18,7 @@ public struct ACLConfig: PluginConfig, Equatable {
         ])
     }
 
-    static func decode(
+    public static func decode(
         _ node: ConfigNode?,
         at location: SourceLocation,
         path: FieldPath,

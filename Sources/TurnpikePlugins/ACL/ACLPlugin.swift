@@ -1,26 +1,17 @@
-public import TurnpikeModel
+import TurnpikeModel
 
 /// Kong's acl: allow or deny consumers by group, after authentication (kong/plugins/acl/handler.lua).
 public struct ACLPlugin: Plugin, AccessHandler {
     public static let name = "acl"
     public static let priority = 950
     public static let allowsConsumerScope = false
+    public typealias Config = ACLConfig
 
     public let config: ACLConfig
     public var name: String { Self.name }
 
     public init(config: ACLConfig) {
         self.config = config
-    }
-
-    public static func decode(
-        _ config: ConfigNode?,
-        at location: SourceLocation,
-        path: FieldPath,
-        scope: PluginScope,
-        diagnostics: Diagnostics
-    ) -> ACLConfig? {
-        ACLConfig.decode(config, at: location, path: path, diagnostics: diagnostics)
     }
 
     static let forbidden = "You cannot consume this service"

@@ -1,7 +1,7 @@
 public import TurnpikeModel
 
 /// basic-auth's config (kong/plugins/basic-auth/schema.lua), Kong defaults filled in.
-public struct BasicAuthConfig: PluginConfig, Equatable {
+public struct BasicAuthConfig: ScopeFreePluginConfig, Equatable {
     public var anonymous: String?
     public var hideCredentials = false
     public var realm = "service"
@@ -18,7 +18,12 @@ public struct BasicAuthConfig: PluginConfig, Equatable {
         ])
     }
 
-    static func decode(_ node: ConfigNode?, path: FieldPath, diagnostics: Diagnostics) -> BasicAuthConfig? {
+    public static func decode(
+        _ node: ConfigNode?,
+        at location: SourceLocation,
+        path: FieldPath,
+        diagnostics: Diagnostics
+    ) -> BasicAuthConfig? {
         var config = BasicAuthConfig()
         guard let node else { return config }
         guard var r = Record(node, path: path, diagnostics: diagnostics) else { return nil }

@@ -1,4 +1,4 @@
-public import TurnpikeModel
+import TurnpikeModel
 
 /// Kong's basic-auth: `Authorization: Basic base64(user:password)` against consumer credentials
 /// (kong/plugins/basic-auth/access.lua).
@@ -6,22 +6,13 @@ public struct BasicAuthPlugin: Plugin, AccessHandler {
     public static let name = "basic-auth"
     public static let priority = 1100
     public static let allowsConsumerScope = false
+    public typealias Config = BasicAuthConfig
 
     public let config: BasicAuthConfig
     public var name: String { Self.name }
 
     public init(config: BasicAuthConfig) {
         self.config = config
-    }
-
-    public static func decode(
-        _ config: ConfigNode?,
-        at location: SourceLocation,
-        path: FieldPath,
-        scope: PluginScope,
-        diagnostics: Diagnostics
-    ) -> BasicAuthConfig? {
-        BasicAuthConfig.decode(config, path: path, diagnostics: diagnostics)
     }
 
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {

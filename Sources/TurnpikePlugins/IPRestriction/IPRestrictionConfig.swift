@@ -2,7 +2,7 @@ public import TurnpikeModel
 
 /// ip-restriction's config (kong/plugins/ip-restriction/schema.lua): `allow` and `deny` lists of
 /// IPs or CIDR ranges (at least one), the rejection's `status` and `message`.
-public struct IPRestrictionConfig: PluginConfig, Equatable {
+public struct IPRestrictionConfig: ScopeFreePluginConfig, Equatable {
     public var allow: [String]?
     public var deny: [String]?
     public var status: Int?
@@ -22,7 +22,7 @@ public struct IPRestrictionConfig: PluginConfig, Equatable {
         ])
     }
 
-    static func decode(
+    public static func decode(
         _ node: ConfigNode?,
         at location: SourceLocation,
         path: FieldPath,

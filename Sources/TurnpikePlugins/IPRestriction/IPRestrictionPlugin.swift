@@ -1,4 +1,4 @@
-public import TurnpikeModel
+import TurnpikeModel
 
 /// Kong's ip-restriction (kong/plugins/ip-restriction/handler.lua): the deny list first, then the
 /// allow list must match; the client address is the connection's peer.
@@ -6,22 +6,13 @@ public struct IPRestrictionPlugin: Plugin, AccessHandler {
     public static let name = "ip-restriction"
     public static let priority = 990
     public static let allowsConsumerScope = false
+    public typealias Config = IPRestrictionConfig
 
     public let config: IPRestrictionConfig
     public var name: String { Self.name }
 
     public init(config: IPRestrictionConfig) {
         self.config = config
-    }
-
-    public static func decode(
-        _ config: ConfigNode?,
-        at location: SourceLocation,
-        path: FieldPath,
-        scope: PluginScope,
-        diagnostics: Diagnostics
-    ) -> IPRestrictionConfig? {
-        IPRestrictionConfig.decode(config, at: location, path: path, diagnostics: diagnostics)
     }
 
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {

@@ -1,7 +1,7 @@
 public import TurnpikeModel
 
 /// key-auth's config (kong/plugins/key-auth/schema.lua), Kong defaults filled in.
-public struct KeyAuthConfig: PluginConfig, Equatable {
+public struct KeyAuthConfig: ScopeFreePluginConfig, Equatable {
     public var keyNames: [String] = ["apikey"]
     public var hideCredentials = false
     /// Consumer id or username used when authentication fails ("OR" mode).
@@ -29,7 +29,12 @@ public struct KeyAuthConfig: PluginConfig, Equatable {
         ])
     }
 
-    static func decode(_ node: ConfigNode?, path: FieldPath, diagnostics: Diagnostics) -> KeyAuthConfig? {
+    public static func decode(
+        _ node: ConfigNode?,
+        at location: SourceLocation,
+        path: FieldPath,
+        diagnostics: Diagnostics
+    ) -> KeyAuthConfig? {
         var config = KeyAuthConfig()
         guard let node else { return config }
         guard var r = Record(node, path: path, diagnostics: diagnostics) else { return nil }

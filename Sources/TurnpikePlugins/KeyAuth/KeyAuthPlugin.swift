@@ -1,4 +1,4 @@
-public import TurnpikeModel
+import TurnpikeModel
 
 /// Kong's key-auth: a consumer proves itself with an API key in a header or the query string
 /// (kong/plugins/key-auth/handler.lua).
@@ -6,6 +6,7 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
     public static let name = "key-auth"
     public static let priority = 1250
     public static let allowsConsumerScope = false
+    public typealias Config = KeyAuthConfig
 
     public let config: KeyAuthConfig
     public var name: String { Self.name }
@@ -13,16 +14,6 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
 
     public init(config: KeyAuthConfig) {
         self.config = config
-    }
-
-    public static func decode(
-        _ config: ConfigNode?,
-        at location: SourceLocation,
-        path: FieldPath,
-        scope: PluginScope,
-        diagnostics: Diagnostics
-    ) -> KeyAuthConfig? {
-        KeyAuthConfig.decode(config, path: path, diagnostics: diagnostics)
     }
 
     /// Where a key was found, for `hide_credentials`.
