@@ -5,7 +5,6 @@ import TurnpikeModel
 public struct IPRestrictionPlugin: Plugin, AccessHandler {
     public static let name = "ip-restriction"
     public static let priority = 990
-    public static let allowsConsumerScope = false
     public typealias Config = IPRestrictionConfig
 
     public let config: IPRestrictionConfig
