@@ -13,23 +13,8 @@ DIR=bench-out/mallocs
 mkdir -p "$DIR"
 gcc -O2 -shared -fPIC -o "$DIR/malloc_count.so" bench/malloc_count.c -ldl
 UP=18190
-cat > "$DIR/nginx.conf" <<CONF
-daemon off;
-worker_processes 1;
-pid $PWD/$DIR/nginx.pid;
-error_log $PWD/$DIR/error.log warn;
-events { worker_connections 1024; }
-http {
-    access_log off;
-    keepalive_requests 1000000;
-    client_body_temp_path $PWD/$DIR/body;
-    proxy_temp_path $PWD/$DIR/proxy;
-    fastcgi_temp_path $PWD/$DIR/fastcgi;
-    uwsgi_temp_path $PWD/$DIR/uwsgi;
-    scgi_temp_path $PWD/$DIR/scgi;
-    server { listen 127.0.0.1:$UP; location / { return 200 "hello\n"; } }
-}
-CONF
+. bench/upstream_nginx.sh
+upstream_nginx_conf "$DIR" "$UP"
 cat > "$DIR/kong.yaml" <<CONF
 _format_version: "3.0"
 services:

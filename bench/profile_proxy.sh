@@ -12,23 +12,8 @@ OUT=${2:-bench-out/profile/perf.data}
 DIR=bench-out/profile
 mkdir -p "$DIR"
 PORT=18090
-cat > "$DIR/nginx.conf" <<EOF
-daemon off;
-worker_processes 1;
-pid $PWD/$DIR/nginx.pid;
-error_log $PWD/$DIR/error.log warn;
-events { worker_connections 4096; }
-http {
-    access_log off;
-    keepalive_requests 100000;
-    client_body_temp_path $PWD/$DIR/body;
-    proxy_temp_path $PWD/$DIR/proxy;
-    fastcgi_temp_path $PWD/$DIR/fastcgi;
-    uwsgi_temp_path $PWD/$DIR/uwsgi;
-    scgi_temp_path $PWD/$DIR/scgi;
-    server { listen 127.0.0.1:$PORT; location / { return 200 "hello\n"; } }
-}
-EOF
+. bench/upstream_nginx.sh
+upstream_nginx_conf "$DIR" "$PORT"
 cat > "$DIR/kong.yaml" <<EOF
 _format_version: "3.0"
 services:
