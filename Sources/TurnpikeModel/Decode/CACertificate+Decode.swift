@@ -12,11 +12,10 @@ extension DeclarativeDecoder {
         self.skipTimestamps(&r)
         let explicitID = self.readID(&r)
         let tags = self.readTags(&r)
-        let certNode = r.value("cert", required: true)
-        let cert = certNode.flatMap { Record.string($0, path: r.fieldPath("cert"), diagnostics: self.diagnostics) }
+        let certField = self.readPEMField(&r, "cert", required: true)
         let givenDigest = r.string("cert_digest")
         r.finish(allowExtras: true)
-        guard let cert, let certNode else { return }
+        guard let (cert, certNode) = certField else { return }
 
         let checked: PEMCertificates.Checked
         switch PEMCertificates.check(cert) {

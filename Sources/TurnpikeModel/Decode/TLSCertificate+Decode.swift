@@ -13,10 +13,9 @@ extension DeclarativeDecoder {
         self.skipTimestamps(&r)
         let explicitID = self.readID(&r)
         let tags = self.readTags(&r)
-        let certNode = r.value("cert", required: true)
-        let cert = certNode.flatMap { Record.string($0, path: r.fieldPath("cert"), diagnostics: self.diagnostics) }
-        let keyNode = r.value("key", required: true)
-        let key = keyNode.flatMap { Record.string($0, path: r.fieldPath("key"), diagnostics: self.diagnostics) }
+        let certField = self.readPEMField(&r, "cert", required: true)
+        let keyField = self.readPEMField(&r, "key", required: true)
+        let (cert, certNode, key, keyNode) = (certField?.text, certField?.node, keyField?.text, keyField?.node)
         let certAlt = self.readPEMField(&r, "cert_alt")
         let keyAlt = self.readPEMField(&r, "key_alt")
         let snisNode = r.take("snis")
@@ -88,8 +87,8 @@ extension DeclarativeDecoder {
     }
 
     /// A PEM text field, with its node.
-    func readPEMField(_ r: inout Record, _ key: String) -> (text: String, node: ConfigNode)? {
-        guard let node = r.value(key),
+    func readPEMField(_ r: inout Record, _ key: String, required: Bool = false) -> (text: String, node: ConfigNode)? {
+        guard let node = r.value(key, required: required),
             let text = Record.string(node, path: r.fieldPath(key), diagnostics: self.diagnostics)
         else { return nil }
         return (text, node)
