@@ -1,0 +1,49 @@
+import Dispatch
+import Testing
+import TurnpikePlugins
+
+@testable import TurnpikeServer
+
+/// The `local` policy's counters: one count per window, shared by threads, bounded in memory.
+@Suite struct LocalRateCountersTests {
+    static func key(_ id: String, _ period: RateLimitPeriod = .minute, at start: Int64 = 60) -> LocalRateCounters.Key {
+        LocalRateCounters.Key(instance: "plugin-1", identifier: id, period: period, windowStart: start)
+    }
+
+    @Test func countsPerWindowAndIdentifier() {
+        let counters = LocalRateCounters()
+        counters.add(1, to: Self.key("a"), now: 61)
+        counters.add(2, to: Self.key("a"), now: 61)
+        counters.add(1, to: Self.key("b"), now: 61)
+        #expect(counters.count(Self.key("a")) == 3)
+        #expect(counters.count(Self.key("b")) == 1)
+        // The next window starts from zero.
+        #expect(counters.count(Self.key("a", at: 120)) == 0)
+        #expect(counters.count(Self.key("a", .hour, at: 0)) == 0)
+    }
+
+    @Test func concurrentIncrementsAreAllCounted() {
+        let counters = LocalRateCounters(shards: 4)
+        DispatchQueue.concurrentPerform(iterations: 8) { worker in
+            for i in 0..<2_000 {
+                counters.add(1, to: Self.key("shared"), now: 61)
+                counters.add(1, to: Self.key("w\(worker)-\(i % 10)"), now: 61)
+            }
+        }
+        #expect(counters.count(Self.key("shared")) == 16_000)
+        #expect(counters.count(Self.key("w3-7")) == 200)
+    }
+
+    @Test func memoryIsBoundedEndedWindowsGoFirst() {
+        let counters = LocalRateCounters(shards: 1, maxEntriesPerShard: 100)
+        for i in 0..<100 { counters.add(1, to: Self.key("old-\(i)", at: 0), now: 10) }
+        // The old windows have ended by now: the next new key makes room by dropping them.
+        counters.add(1, to: Self.key("new", at: 120), now: 130)
+        #expect(counters.entryCount == 1)
+        // Identifiers that keep coming within one live window: the oldest windows go, the
+        // count stays under the bound.
+        for i in 0..<1_000 { counters.add(1, to: Self.key("flood-\(i)", at: 120 + Int64(i)), now: 130) }
+        #expect(counters.entryCount <= 100)
+        #expect(counters.count(Self.key("flood-999", at: 1_119)) == 1)
+    }
+}
