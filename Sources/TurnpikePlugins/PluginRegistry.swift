@@ -57,6 +57,7 @@ public struct PluginRegistry: Sendable {
             Entry(ACLPlugin.self) { config, _ in ACLPlugin(config: config) },
             Entry(IPRestrictionPlugin.self) { config, _ in IPRestrictionPlugin(config: config) },
             Entry(RequestTerminationPlugin.self) { config, _ in RequestTerminationPlugin(config: config) },
+            Entry(RateLimitingPlugin.self) { config, stores in RateLimitingPlugin(config: config, stores: stores) },
         ],
         credentialKinds: [KeyAuthCredential.self, BasicAuthCredential.self, ACLGroup.self]
     )

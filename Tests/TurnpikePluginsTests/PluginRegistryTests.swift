@@ -8,8 +8,12 @@ import TurnpikePlugins
         let priorities = entries.map(\.priority)
         #expect(Set(priorities).count == priorities.count, "priorities must be unique")
         let order = entries.sorted { $0.priority != $1.priority ? $0.priority > $1.priority : $0.name > $1.name }
-        #expect(order.map(\.name) == ["key-auth", "basic-auth", "ip-restriction", "acl", "request-termination"])
-        #expect(order.map(\.priority) == [1250, 1100, 990, 950, 2])
+        #expect(
+            order.map(\.name) == [
+                "key-auth", "basic-auth", "ip-restriction", "acl", "rate-limiting", "request-termination",
+            ]
+        )
+        #expect(order.map(\.priority) == [1250, 1100, 990, 950, 910, 2])
     }
 
     @Test func unknownAndUnsupportedNames() {
@@ -24,7 +28,9 @@ import TurnpikePlugins
         // request-termination may be attached to a consumer in Kong (Turnpike refuses that at
         // load until consumer scopes are resolved).
         #expect(
-            registry.entries.filter(\.allowsConsumerScope).map(\.name) == ["ip-restriction", "request-termination"]
+            registry.entries.filter(\.allowsConsumerScope).map(\.name).sorted() == [
+                "ip-restriction", "rate-limiting", "request-termination",
+            ]
         )
     }
 }

@@ -1,12 +1,11 @@
 import Synchronization
-public import TurnpikePlugins
 
 /// rate-limiting's `local` policy store: one counter per (plugin instance, identifier, period,
 /// window), shared by every event loop so a limit holds for the whole node. Keys are spread over
 /// shards, each with its own short lock, so two loops rarely meet on one (no lock is global).
 /// Memory is bounded: a shard past `maxEntriesPerShard` first drops the windows that have ended,
 /// then, if the identifiers an attacker controls keep it full, the oldest windows.
-public final class LocalRateCounters: Sendable {
+public final class LocalRateCounters: PluginStore {
     public struct Key: Hashable, Sendable {
         public var instance: String
         public var identifier: String

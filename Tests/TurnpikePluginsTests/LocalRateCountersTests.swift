@@ -1,8 +1,7 @@
 import Dispatch
 import Testing
-import TurnpikePlugins
 
-@testable import TurnpikeServer
+@testable import TurnpikePlugins
 
 /// The `local` policy's counters: one count per window, shared by threads, bounded in memory.
 @Suite struct LocalRateCountersTests {
