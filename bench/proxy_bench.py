@@ -476,6 +476,15 @@ def start_turnpike_keyauth(consumers):
     return start
 
 
+def start_turnpike_ratelimit(env):
+    """key-auth (1 consumer) plus rate-limiting, local policy, a limit never reached: what counting
+    costs over key-auth alone."""
+    extra = ("        plugins:\n          - name: key-auth\n"
+             "          - name: rate-limiting\n            config: {minute: 1000000000, limit_by: consumer}\n"
+             "consumers:\n  - username: user-0\n    keyauth_credentials:\n      - key: key-00000000\n")
+    return start_turnpike_with(env, "turnpike-ratelimit-local", extra, headers={"apikey": bench_key(1)})
+
+
 def start_nginx_map(consumers):
     def start(env):
         port = free_port()
@@ -563,6 +572,8 @@ CASES: List[Case] = [
     Case("turnpike-keyauth-1", "turnpike + key-auth on the route, 1 consumer", start_turnpike_keyauth(1)),
     Case("nginx-map-100k", "nginx-proxy + map on the apikey header, 100,000 keys", start_nginx_map(100_000)),
     Case("turnpike-keyauth-100k", "turnpike + key-auth, 100,000 consumers", start_turnpike_keyauth(100_000)),
+    Case("turnpike-ratelimit-local", "turnpike + key-auth + rate-limiting (local policy), 1 consumer",
+         start_turnpike_ratelimit),
     Case("nginx-tls", "nginx terminating TLS 1.3 (ECDSA P-256), keep-alive", start_nginx_tls("nginx-tls")),
     Case("turnpike-tls", "turnpike ssl listener, same certificate, keep-alive", start_turnpike_tls("turnpike-tls")),
     Case("nginx-tls-handshake", "nginx TLS, a new connection and handshake per request",

@@ -6,7 +6,7 @@ import Testing
 /// The `local` policy's counters: one count per window, shared by threads, bounded in memory.
 @Suite struct LocalRateCountersTests {
     static func key(_ id: String, _ period: RateLimitPeriod = .minute, at start: Int64 = 60) -> LocalRateCounters.Key {
-        LocalRateCounters.Key(instance: "plugin-1", identifier: id, period: period, windowStart: start)
+        LocalRateCounters.Key(attachment: 1, identifier: .text(id), period: period, windowStart: start)
     }
 
     @Test func countsPerWindowAndIdentifier() {
@@ -31,6 +31,23 @@ import Testing
         }
         #expect(counters.count(Self.key("shared")) == 16_000)
         #expect(counters.count(Self.key("w3-7")) == 200)
+    }
+
+    @Test func oneRequestIsCheckedAndCountedUnderOneLock() {
+        let counters = LocalRateCounters()
+        let who = LocalRateCounters.Identifier.text("10.0.0.1")
+        func take() -> [Int64] {
+            counters.countAndAdmit(attachment: 1, identifier: who, periods: [.second, .minute], now: 61) {
+                $0[1] < 2
+            }
+        }
+        #expect(take() == [0, 0])
+        #expect(take() == [1, 1])
+        // Refused: counted as before, not incremented.
+        #expect(take() == [2, 2])
+        #expect(take() == [2, 2])
+        #expect(counters.attachmentNumber("r:s") == counters.attachmentNumber("r:s"))
+        #expect(counters.attachmentNumber("r:s") != counters.attachmentNumber("r2:s"))
     }
 
     @Test func memoryIsBoundedEndedWindowsGoFirst() {

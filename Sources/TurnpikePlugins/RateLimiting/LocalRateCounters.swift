@@ -1,19 +1,29 @@
 import Synchronization
+public import TurnpikeModel
 
-/// rate-limiting's `local` policy store: one counter per (plugin instance, identifier, period,
+/// rate-limiting's `local` policy store: one counter per (plugin attachment, identifier, period,
 /// window), shared by every event loop so a limit holds for the whole node. Keys are spread over
-/// shards, each with its own short lock, so two loops rarely meet on one (no lock is global).
+/// shards, each with its own short lock (no lock is global); one request takes one shard's lock
+/// once (all its periods share the shard: the shard follows the attachment and the identifier).
 /// Memory is bounded: a shard past `maxEntriesPerShard` first drops the windows that have ended,
-/// then, if the identifiers an attacker controls keep it full, the oldest windows.
+/// then, if identifiers an attacker controls keep it full, the oldest windows.
 public final class LocalRateCounters: PluginStore {
+    /// What a request is counted as: an entity's id (consumer, credential, service) or a text
+    /// (client address, header value, path).
+    public enum Identifier: Hashable, Sendable {
+        case id(EntityID)
+        case text(String)
+    }
+
     public struct Key: Hashable, Sendable {
-        public var instance: String
-        public var identifier: String
+        /// The plugin's attachment, as a small number (`attachmentNumber`).
+        public var attachment: Int
+        public var identifier: Identifier
         public var period: RateLimitPeriod
         public var windowStart: Int64
 
-        public init(instance: String, identifier: String, period: RateLimitPeriod, windowStart: Int64) {
-            self.instance = instance
+        public init(attachment: Int, identifier: Identifier, period: RateLimitPeriod, windowStart: Int64) {
+            self.attachment = attachment
             self.identifier = identifier
             self.period = period
             self.windowStart = windowStart
@@ -28,37 +38,72 @@ public final class LocalRateCounters: PluginStore {
 
     private let shards: [Shard]
     let maxEntriesPerShard: Int
+    private let attachments = Mutex<[String: Int]>([:])
 
     public init(shards: Int = 64, maxEntriesPerShard: Int = 16_384) {
         self.shards = (0..<max(1, shards)).map { _ in Shard() }
         self.maxEntriesPerShard = maxEntriesPerShard
     }
 
-    private func shard(_ key: Key) -> Shard {
+    /// A number for an attachment (`<route id>:<service id>`), the same for the process's life,
+    /// so keys hash a word instead of two UUIDs' text (at plugin creation, not per request).
+    public func attachmentNumber(_ attachment: String) -> Int {
+        self.attachments.withLock { table in
+            if let n = table[attachment] { return n }
+            let n = table.count
+            table[attachment] = n
+            return n
+        }
+    }
+
+    private func shard(attachment: Int, identifier: Identifier) -> Shard {
         var hasher = Hasher()
-        hasher.combine(key.instance)
-        hasher.combine(key.identifier)
+        hasher.combine(attachment)
+        hasher.combine(identifier)
         return self.shards[Int(UInt(bitPattern: hasher.finalize()) % UInt(self.shards.count))]
     }
 
     /// The count in `key`'s window (0 when none).
     public func count(_ key: Key) -> Int64 {
-        self.shard(key).counters.withLock { $0[key] ?? 0 }
+        self.shard(attachment: key.attachment, identifier: key.identifier).counters.withLock { $0[key] ?? 0 }
     }
 
     /// Adds `amount` to `key`'s window; `now` lets a full shard drop ended windows.
     public func add(_ amount: Int64, to key: Key, now: Int64) {
-        self.shard(key).counters.withLock { counters in
-            if counters[key] == nil && counters.count >= self.maxEntriesPerShard {
-                Self.evict(&counters, now: now, keep: self.maxEntriesPerShard * 3 / 4)
+        self.shard(attachment: key.attachment, identifier: key.identifier).counters.withLock { counters in
+            Self.add(amount, to: key, in: &counters, now: now, bound: self.maxEntriesPerShard)
+        }
+    }
+
+    /// Kong's check-then-count for one request, under one lock: the counts of `periods`' current
+    /// windows; when `admit` says yes to them, each is incremented.
+    public func countAndAdmit(
+        attachment: Int,
+        identifier: Identifier,
+        periods: [RateLimitPeriod],
+        now: Int64,
+        admit: ([Int64]) -> Bool
+    ) -> [Int64] {
+        let keys = periods.map {
+            Key(attachment: attachment, identifier: identifier, period: $0, windowStart: $0.windowStart(at: now))
+        }
+        return self.shard(attachment: attachment, identifier: identifier).counters.withLock { counters in
+            let counts = keys.map { counters[$0] ?? 0 }
+            if admit(counts) {
+                for key in keys { Self.add(1, to: key, in: &counters, now: now, bound: self.maxEntriesPerShard) }
             }
-            counters[key, default: 0] += amount
+            return counts
         }
     }
 
     /// Entries held, over every shard (for tests and `/status`).
     public var entryCount: Int {
         self.shards.reduce(0) { total, shard in total + shard.counters.withLock { $0.count } }
+    }
+
+    private static func add(_ amount: Int64, to key: Key, in counters: inout [Key: Int64], now: Int64, bound: Int) {
+        if counters[key] == nil && counters.count >= bound { Self.evict(&counters, now: now, keep: bound * 3 / 4) }
+        counters[key, default: 0] += amount
     }
 
     private static func evict(_ counters: inout [Key: Int64], now: Int64, keep: Int) {

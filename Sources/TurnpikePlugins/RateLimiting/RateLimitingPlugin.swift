@@ -14,85 +14,98 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
 
     public let config: RateLimitingConfig
     let counters: LocalRateCounters
-    /// `<route id>:<service id>` of the instance's attachment (zeros when not attached).
-    let attachment: String
+    /// The instance's attachment (`<route id>:<service id>`, zeros when not attached), numbered
+    /// by the store.
+    let attachment: Int
+    /// The configured periods, shortest first, and their limits.
+    let periods: [RateLimitPeriod]
+    let limits: [Double]
     public var name: String { Self.name }
 
     public init(config: RateLimitingConfig, stores: PluginStores) {
         self.config = config
         self.counters = stores.store("rate-limiting.local") { LocalRateCounters() }
-        self.attachment =
+        self.attachment = self.counters.attachmentNumber(
             (config.scope.route ?? .zero).description + ":" + (config.scope.service ?? .zero).description
+        )
+        self.periods = config.periods.map(\.period)
+        self.limits = config.periods.map(\.limit)
     }
 
     /// The identifier counted (Kong's `get_identifier`): the client's address when the chosen
     /// one is missing.
-    func identifier(_ context: AccessContext) -> String {
+    func identifier(_ context: AccessContext) -> LocalRateCounters.Identifier {
         let request = context.request
-        var identifier: String?
         switch self.config.limitBy {
-        case "service": identifier = request.serviceID?.description
+        case "service":
+            if let id = request.serviceID { return .id(id) }
         case "consumer":
-            identifier = context.authentication.map { $0.consumer.id.description }
-        case "credential": identifier = context.authentication?.credentialID?.description
+            if let consumer = context.authentication?.consumer { return .id(consumer.id) }
+        case "credential":
+            if let id = context.authentication?.credentialID { return .id(id) }
         case "header":
-            if let name = self.config.headerName {
-                identifier = request.headers.first { Self.headerMatches($0.name, name) }?.value
+            if let name = self.config.headerName,
+                let value = request.headers.first(where: { Self.headerMatches($0.name, name) })?.value
+            {
+                return .text(value)
             }
         case "path":
-            if let path = self.config.path, request.path == path { identifier = path }
-        default: break
+            if let path = self.config.path, request.path == path { return .text(path) }
+        default:
+            break
         }
-        return identifier ?? request.clientAddress
+        return .text(request.clientAddress)
     }
 
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
         let now = Int64(context.now)
-        let identifier = self.identifier(context)
-        var usage: [(period: RateLimitPeriod, limit: Double, remaining: Double, key: LocalRateCounters.Key)] = []
-        var stop: RateLimitPeriod?
-        for (period, limit) in self.config.periods {
-            let key = LocalRateCounters.Key(
-                instance: self.attachment,
-                identifier: identifier,
-                period: period,
-                windowStart: period.windowStart(at: now)
-            )
-            let remaining = limit - Double(self.counters.count(key))
-            if remaining <= 0 { stop = period }
-            usage.append((period, limit, remaining, key))
+        let limits = self.limits
+        var stop: Int?
+        // Kong checks every period, then counts the request only when none has reached its limit.
+        let counts = self.counters.countAndAdmit(
+            attachment: self.attachment,
+            identifier: self.identifier(context),
+            periods: self.periods,
+            now: now
+        ) { counts in
+            for i in counts.indices where limits[i] - Double(counts[i]) <= 0 { stop = i }
+            return stop == nil
+        }
+        if self.config.hideClientHeaders {
+            guard stop != nil else { return .proceed }
+            return .respond(LocalResponse(status: Int(self.config.errorCode), message: self.config.errorMessage))
         }
         var headers: [(name: String, value: String)] = []
-        var reset: Int64 = 1
-        if !self.config.hideClientHeaders {
-            var chosen: (limit: Double, remaining: Double, period: RateLimitPeriod)?
-            for u in usage {
-                let remaining = max(0, stop == nil || stop == u.period ? u.remaining - 1 : u.remaining)
-                if chosen == nil || remaining < chosen!.remaining
-                    || (remaining == chosen!.remaining && u.period.length > chosen!.period.length)
-                {
-                    chosen = (u.limit, remaining, u.period)
-                }
-                headers.append(("X-RateLimit-Limit-\(u.period.headerName)", Self.number(u.limit)))
-                headers.append(("X-RateLimit-Remaining-\(u.period.headerName)", Self.number(remaining)))
+        headers.reserveCapacity(2 * counts.count + 4)
+        var chosen = 0
+        var chosenRemaining = Double.infinity
+        for i in counts.indices {
+            let left = limits[i] - Double(counts[i])
+            let remaining = max(0, stop == nil || stop == i ? left - 1 : left)
+            // The lowest remaining names the RateLimit headers; a tie goes to the longer period.
+            if remaining <= chosenRemaining {
+                chosen = i
+                chosenRemaining = remaining
             }
-            if let chosen {
-                reset = chosen.period.reset(at: now)
-                headers.append(("RateLimit-Limit", Self.number(chosen.limit)))
-                headers.append(("RateLimit-Remaining", Self.number(chosen.remaining)))
-                headers.append(("RateLimit-Reset", String(reset)))
-            }
+            headers.append((Self.limitHeaders[self.periods[i].rawValue], Self.number(limits[i])))
+            headers.append((Self.remainingHeaders[self.periods[i].rawValue], Self.number(remaining)))
         }
+        let reset = String(self.periods[chosen].reset(at: now))
+        headers.append(("RateLimit-Limit", Self.number(limits[chosen])))
+        headers.append(("RateLimit-Remaining", Self.number(chosenRemaining)))
+        headers.append(("RateLimit-Reset", reset))
         if stop != nil {
-            if !self.config.hideClientHeaders { headers.append(("Retry-After", String(reset))) }
+            headers.append(("Retry-After", reset))
             var response = LocalResponse(status: Int(self.config.errorCode), message: self.config.errorMessage)
             response.headers = headers
             return .respond(response)
         }
-        for u in usage { self.counters.add(1, to: u.key, now: now) }
-        if !headers.isEmpty { context.plugins[plugin: Self.name]["headers"] = headers }
+        context.plugins[plugin: Self.name]["headers"] = headers
         return .proceed
     }
+
+    static let limitHeaders = RateLimitPeriod.allCases.map { "X-RateLimit-Limit-\($0.headerName)" }
+    static let remainingHeaders = RateLimitPeriod.allCases.map { "X-RateLimit-Remaining-\($0.headerName)" }
 
     /// The headers go on the response (Kong applies them in the access phase, nginx sends them).
     public func response(_ context: inout ResponseContext) {
