@@ -30,7 +30,27 @@ public struct PhaseChains: Sendable {
 public enum HeaderName {
     @inlinable
     public static func equal(_ a: String, _ b: String) -> Bool {
-        a.utf8.count == b.utf8.count && Self.equal(a.utf8, b.utf8)
+        guard a.utf8.count == b.utf8.count else { return false }
+        // Native strings are contiguous: compare their bytes by index, not through iterators.
+        let fast: Bool?? = a.utf8.withContiguousStorageIfAvailable { x in
+            b.utf8.withContiguousStorageIfAvailable { y in Self.equalBytes(x, y) }
+        }
+        if let fast, let result = fast { return result }
+        return Self.equal(a.utf8, b.utf8)
+    }
+
+    @inlinable
+    static func equalBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard a.count == b.count else { return false }
+        for i in 0..<a.count {
+            let x = a[i]
+            let y = b[i]
+            if x == y { continue }
+            let fx = (x >= 0x41 && x <= 0x5A) ? x | 0x20 : x
+            let fy = (y >= 0x41 && y <= 0x5A) ? y | 0x20 : y
+            if fx != fy { return false }
+        }
+        return true
     }
 
     @inlinable
