@@ -121,6 +121,17 @@ public struct ResponseContext: Sendable {
         HeaderEdits.set(name, value, remove: &self.remove, set: &self.set)
     }
 
+    /// `setHeader` for each pair, in order (names distinct); the usual case, the first handler to
+    /// edit headers, takes the list as it is instead of comparing names.
+    public mutating func setHeaders(_ headers: [(name: String, value: String)]) {
+        guard self.set.isEmpty && self.remove.isEmpty && self.add.isEmpty else {
+            for (name, value) in headers { self.setHeader(name, value) }
+            return
+        }
+        self.remove = headers.map(\.name)
+        self.set = headers
+    }
+
     /// Adds one more line of the header, keeping the others (Kong's `kong.response.add_header`,
     /// as cors adds `Vary: Origin`).
     public mutating func addHeader(_ name: String, _ value: String) {

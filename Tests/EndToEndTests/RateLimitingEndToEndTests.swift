@@ -16,19 +16,20 @@ import TurnpikeTestSupport
                 paths: [/limited]
                 plugins:
                   - name: rate-limiting
-                    config: {minute: 3, hour: 100, limit_by: ip}
+                    config: {day: 3, month: 100, limit_by: ip}
         """
 
-    @Test func threeAMinuteThenKongs429() async throws {
+    /// A day's limit: the window cannot roll over during the test (a minute's could, at :59).
+    @Test func threeADayThenKongs429() async throws {
         try await TestGateway.with(yaml: Self.config) { gw in
             // New connections land on either loop: the count is the node's.
             for expected in [2, 1, 0] {
                 let r = try TestClient.get(port: gw.proxyPort, "/limited/request")
                 #expect(r.status == 200)
-                #expect(r.header("x-ratelimit-limit-minute") == "3")
-                #expect(r.header("x-ratelimit-remaining-minute") == "\(expected)")
+                #expect(r.header("x-ratelimit-limit-day") == "3")
+                #expect(r.header("x-ratelimit-remaining-day") == "\(expected)")
                 #expect(r.header("ratelimit-remaining") == "\(expected)")
-                #expect(r.header("x-ratelimit-limit-hour") == "100")
+                #expect(r.header("x-ratelimit-limit-month") == "100")
             }
             // A reload (the plugin unchanged) keeps the counts.
             try gw.writeConfig(Self.config + "\n# reloaded\n")
@@ -40,7 +41,7 @@ import TurnpikeTestSupport
             )
             #expect(refused.status == 429)
             #expect(refused.json?["message"] as? String == "API rate limit exceeded")
-            #expect(refused.header("x-ratelimit-remaining-minute") == "0")
+            #expect(refused.header("x-ratelimit-remaining-day") == "0")
             #expect(refused.header("retry-after") == refused.header("ratelimit-reset"))
         }
     }

@@ -110,3 +110,23 @@ import TurnpikeModel
         #expect(headers.isEmpty)
     }
 }
+
+/// `ResponseContext.setHeaders`: the same edits as one `setHeader` per pair.
+@Suite struct SetHeadersTests {
+    @Test func aListIsSetAsOneByOne() {
+        let list = [(name: "X-A", value: "1"), (name: "X-B", value: "2")]
+        var fast = ResponseContext(status: 200, requestID: RequestID(high: 0, low: 0), consumer: nil)
+        fast.setHeaders(list)
+        var slow = ResponseContext(status: 200, requestID: RequestID(high: 0, low: 0), consumer: nil)
+        for (n, v) in list { slow.setHeader(n, v) }
+        #expect(fast.remove == slow.remove)
+        #expect(fast.set.map(\.name) == slow.set.map(\.name) && fast.set.map(\.value) == slow.set.map(\.value))
+        // After another handler's edits, the list replaces what it names.
+        var later = ResponseContext(status: 200, requestID: RequestID(high: 0, low: 0), consumer: nil)
+        later.setHeader("x-a", "0")
+        later.addHeader("X-B", "extra")
+        later.setHeaders(list)
+        #expect(later.header("X-A") == "1" && later.header("x-b") == "2")
+        #expect(later.add.isEmpty)
+    }
+}

@@ -111,7 +111,7 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     public func response(_ context: inout ResponseContext) {
         guard let headers = context.plugins.value("headers", of: Self.name, as: [(name: String, value: String)].self)
         else { return }
-        for (name, value) in headers { context.setHeader(name, value) }
+        context.setHeaders(headers)
     }
 
     /// Lua's `tostring` of a number: no decimals for whole numbers.
