@@ -39,6 +39,20 @@ public enum HeaderName {
         return Self.equal(a.utf8, b.utf8)
     }
 
+    /// A header name as `ngx.req.get_headers()` finds it (kong.request.get_header): case-insensitive,
+    /// `_` read as `-` on both sides.
+    public static func lookupEqual(_ header: String, _ name: String) -> Bool {
+        guard header.utf8.count == name.utf8.count else { return false }
+        for (h, n) in zip(header.utf8, name.utf8) where Self.lookupFold(h) != Self.lookupFold(n) {
+            return false
+        }
+        return true
+    }
+
+    static func lookupFold(_ c: UInt8) -> UInt8 {
+        (c >= 0x41 && c <= 0x5A) ? c | 0x20 : (c == UInt8(ascii: "_") ? UInt8(ascii: "-") : c)
+    }
+
     @inlinable
     static func equalBytes(_ a: UnsafeBufferPointer<UInt8>, _ b: UnsafeBufferPointer<UInt8>) -> Bool {
         guard a.count == b.count else { return false }

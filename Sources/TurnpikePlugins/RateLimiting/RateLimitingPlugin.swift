@@ -45,7 +45,7 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
             if let id = context.authentication?.credentialID { return .id(id) }
         case "header":
             if let name = self.config.headerName,
-                let value = request.headers.first(where: { Self.headerMatches($0.name, name) })?.value
+                let value = request.headers.first(where: { HeaderName.lookupEqual($0.name, name) })?.value
             {
                 return .text(value)
             }
@@ -117,10 +117,6 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     /// Lua's `tostring` of a number: no decimals for whole numbers.
     static func number(_ v: Double) -> String {
         v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
-    }
-
-    static func headerMatches(_ header: String, _ name: String) -> Bool {
-        RequestTerminationPlugin.headerMatches(header, name)
     }
 }
 

@@ -47,20 +47,10 @@ public struct RequestTerminationPlugin: Plugin, AccessHandler {
             let request = context.request
             // Headers as ngx.req.get_headers() finds them (case-insensitive, `_` for `-`), then
             // the query's arguments by name.
-            let inHeaders = request.headers.contains { Self.headerMatches($0.name, trigger) }
+            let inHeaders = request.headers.contains { HeaderName.lookupEqual($0.name, trigger) }
             let inQuery = request.query.map { QueryString.arguments($0).contains { $0.0 == trigger } } ?? false
             guard inHeaders || inQuery else { return .proceed }
         }
         return .respond(self.response)
-    }
-
-    static func headerMatches(_ header: String, _ name: String) -> Bool {
-        guard header.utf8.count == name.utf8.count else { return false }
-        for (h, n) in zip(header.utf8, name.utf8) {
-            let hl = (h >= 0x41 && h <= 0x5A) ? h | 0x20 : (h == UInt8(ascii: "_") ? UInt8(ascii: "-") : h)
-            let nl = (n >= 0x41 && n <= 0x5A) ? n | 0x20 : (n == UInt8(ascii: "_") ? UInt8(ascii: "-") : n)
-            if hl != nl { return false }
-        }
-        return true
     }
 }
