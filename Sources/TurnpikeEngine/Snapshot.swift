@@ -131,38 +131,81 @@ public final class Snapshot: Sendable {
         self.warnings = warnings
     }
 
-    /// Kong's precedence (kong/runloop/plugins_iterator.lua) for scopes known before authentication: per plugin name,
-    /// route+service, then route, then service, then global; disabled instances do not count.
-    /// The instances that apply are split per phase, each in priority order.
+    /// Kong's precedence (kong/runloop/plugins_iterator.lua `lookup_cfg`): per plugin name the
+    /// most specific enabled instance runs, in the order route+service+consumer, route+consumer,
+    /// service+consumer, route+service, consumer, route, service, global. Scopes without a consumer
+    /// resolve here; a plugin that also has consumer-scoped instances gets one slot that picks by
+    /// the consumer the access phase identified (`ConsumerScoped`). The slots are split per phase,
+    /// each in priority order.
     static func chains(_ plugins: [ConfiguredPlugin], route: EntityID?, service: EntityID?) -> PhaseChains {
-        var best: [String: (rank: Int, plugin: ConfiguredPlugin)] = [:]
-        for p in plugins where p.instance.enabled && p.instance.consumer == nil && p.hasHandlers {
+        typealias Ranked = (rank: Int, plugin: ConfiguredPlugin)
+        var best: [String: Ranked] = [:]
+        var byConsumer: [String: [EntityID: Ranked]] = [:]
+        for p in plugins where p.instance.enabled && p.hasHandlers {
             guard p.instance.protocols.contains(.http) || p.instance.protocols.contains(.https) else { continue }
             let i = p.instance
-            let rank: Int
-            if let r = i.route, let s = i.service {
-                guard r == route, s == service else { continue }
-                rank = 4
-            } else if let r = i.route {
-                guard r == route else { continue }
-                rank = 3
-            } else if let s = i.service {
-                guard s == service else { continue }
-                rank = 2
-            } else {
-                rank = 1
+            guard let rank = Self.rank(i, route: route, service: service) else { continue }
+            if let consumer = i.consumer {
+                if rank > (byConsumer[i.name]?[consumer]?.rank ?? 0) {
+                    byConsumer[i.name, default: [:]][consumer] = (rank, p)
+                }
+            } else if rank > (best[i.name]?.rank ?? 0) {
+                best[i.name] = (rank, p)
             }
-            if rank > (best[i.name]?.rank ?? 0) { best[i.name] = (rank, p) }
         }
-        let ordered = best.values.map(\.plugin).sorted {
-            $0.priority != $1.priority ? $0.priority > $1.priority : $0.instance.name > $1.instance.name
+        var slots: [(priority: Int, name: String, fallback: ConfiguredPlugin?, chosen: [EntityID: ConfiguredPlugin])] =
+            []
+        for name in Set(best.keys).union(byConsumer.keys) {
+            let fallback = best[name]
+            var chosen: [EntityID: ConfiguredPlugin] = [:]
+            // A consumer's instance wins only over a less specific one (route+service beats consumer).
+            for (consumer, entry) in byConsumer[name] ?? [:] where entry.rank > (fallback?.rank ?? 0) {
+                chosen[consumer] = entry.plugin
+            }
+            guard let priority = fallback?.plugin.priority ?? chosen.first?.value.priority else { continue }
+            slots.append((priority, name, fallback?.plugin, chosen))
         }
-        return PhaseChains(
-            access: ordered.compactMap(\.access),
-            response: ordered.compactMap(\.response),
-            body: ordered.compactMap(\.body),
-            log: ordered.compactMap(\.log)
-        )
+        slots.sort { $0.priority != $1.priority ? $0.priority > $1.priority : $0.name > $1.name }
+        var chains = PhaseChains()
+        for slot in slots {
+            if slot.chosen.isEmpty, let p = slot.fallback {
+                if let h = p.access { chains.access.append(h) }
+                if let h = p.response { chains.response.append(h) }
+                if let h = p.body { chains.body.append(h) }
+                if let h = p.log { chains.log.append(h) }
+                continue
+            }
+            let any = slot.fallback ?? slot.chosen.first!.value
+            func scoped<H>(_ handler: (ConfiguredPlugin) -> H?) -> ConsumerScoped<H> {
+                ConsumerScoped(
+                    name: slot.name,
+                    fallback: slot.fallback.flatMap(handler),
+                    byConsumer: slot.chosen.compactMapValues(handler)
+                )
+            }
+            if any.access != nil { chains.access.append(scoped(\.access)) }
+            if any.response != nil { chains.response.append(scoped(\.response)) }
+            if any.body != nil { chains.body.append(scoped(\.body)) }
+            if any.log != nil { chains.log.append(scoped(\.log)) }
+        }
+        return chains
+    }
+
+    /// The instance's rank in Kong's precedence for a request on `route` of `service` (8 the most
+    /// specific), or nil when it does not apply there.
+    static func rank(_ i: PluginInstance, route: EntityID?, service: EntityID?) -> Int? {
+        if let r = i.route, r != route { return nil }
+        if let s = i.service, s != service { return nil }
+        switch (i.route != nil, i.service != nil, i.consumer != nil) {
+        case (true, true, true): return 8
+        case (true, false, true): return 7
+        case (false, true, true): return 6
+        case (true, true, false): return 5
+        case (false, false, true): return 4
+        case (true, false, false): return 3
+        case (false, true, false): return 2
+        case (false, false, false): return 1
+        }
     }
 }
 

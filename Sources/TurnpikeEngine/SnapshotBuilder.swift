@@ -134,14 +134,6 @@ public struct SnapshotBuilder: Sendable {
                     at: plugin.location,
                     path: plugin.label.appending("consumer").text
                 )
-            } else if plugin.consumer != nil {
-                // Kong allows it for this plugin, but chains do not resolve consumer scopes yet
-                // (they come with rate-limiting): refused rather than never applied.
-                diagnostics.add(
-                    "consumer-scoped '\(plugin.name)' instances are not supported by turnpike yet",
-                    at: plugin.location,
-                    path: plugin.label.appending("consumer").text
-                )
             }
             let scope = PluginScope(service: plugin.service, route: plugin.route, consumer: plugin.consumer)
             let configPath = plugin.label.appending("config")

@@ -103,17 +103,22 @@ enum SnapshotIndexes {
         var byRoute: [EntityID: [ConfiguredPlugin]] = [:]
         var byService: [EntityID: [ConfiguredPlugin]] = [:]
         var global: [ConfiguredPlugin] = []
-        for p in plugins where p.instance.enabled && p.instance.consumer == nil && p.hasHandlers {
+        var consumerOnly: [ConfiguredPlugin] = []
+        for p in plugins where p.instance.enabled && p.hasHandlers {
             if let r = p.instance.route {
                 byRoute[r, default: []].append(p)
             } else if let s = p.instance.service {
                 byService[s, default: []].append(p)
+            } else if p.instance.consumer != nil {
+                // Consumer-only instances apply on every route, not to requests that match none.
+                consumerOnly.append(p)
             } else {
                 global.append(p)
             }
         }
         let chains = model.routes.map { route -> PhaseChains in
-            let candidates = (byRoute[route.id] ?? []) + (route.service.flatMap { byService[$0] } ?? []) + global
+            let candidates =
+                (byRoute[route.id] ?? []) + (route.service.flatMap { byService[$0] } ?? []) + global + consumerOnly
             return candidates.isEmpty ? .empty : Snapshot.chains(candidates, route: route.id, service: route.service)
         }
         return Routing(

@@ -45,4 +45,45 @@ import TurnpikeTestSupport
             #expect(refused.header("retry-after") == refused.header("ratelimit-reset"))
         }
     }
+
+    /// A consumer's own instance replaces the route's once key-auth has identified the consumer
+    /// (Kong's consumer scope); other consumers keep the route's limit.
+    @Test func aConsumerScopedLimitAppliesToItsConsumerOnly() async throws {
+        let config = """
+            _format_version: "3.0"
+            consumers:
+              - username: alice
+                keyauth_credentials: [{key: alice-key}]
+              - username: bob
+                keyauth_credentials: [{key: bob-key}]
+            services:
+              - name: mock
+                url: http://{{MOCK}}
+                routes:
+                  - name: limited
+                    paths: [/limited]
+                    plugins:
+                      - name: key-auth
+                      - name: rate-limiting
+                        config: {day: 100}
+            plugins:
+              - name: rate-limiting
+                consumer: alice
+                config: {day: 2}
+            """
+        try await TestGateway.with(yaml: config) { gw in
+            for expected in ["1", "0"] {
+                let r = try TestClient.get(port: gw.proxyPort, "/limited/request", headers: ["apikey": "alice-key"])
+                #expect(r.status == 200)
+                #expect(r.header("x-ratelimit-limit-day") == "2")
+                #expect(r.header("x-ratelimit-remaining-day") == expected)
+            }
+            let refused = try TestClient.get(port: gw.proxyPort, "/limited/request", headers: ["apikey": "alice-key"])
+            #expect(refused.status == 429)
+            let bob = try TestClient.get(port: gw.proxyPort, "/limited/request", headers: ["apikey": "bob-key"])
+            #expect(bob.status == 200)
+            #expect(bob.header("x-ratelimit-limit-day") == "100")
+            #expect(bob.header("x-ratelimit-remaining-day") == "99")
+        }
+    }
 }

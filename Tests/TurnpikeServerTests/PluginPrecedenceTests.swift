@@ -100,3 +100,117 @@ import TurnpikeServer
         #expect(snapshot.globalChains.access.map(\.name) == ["key-auth"])
     }
 }
+
+/// Consumer-scoped instances (Kong's `lookup_cfg`): per plugin name, route+service+consumer,
+/// route+consumer, service+consumer, route+service, consumer, route, service, global. Each
+/// request-termination instance is told apart by its message.
+@Suite struct ConsumerScopePrecedenceTests {
+    static let config = """
+        _format_version: "3.0"
+        consumers:
+          - username: alice
+          - username: bob
+          - username: carol
+          - username: dave
+        services:
+          - name: s1
+            url: http://127.0.0.1:1
+            routes:
+              - name: r1
+                paths: [/r1]
+              - name: r-rs
+                paths: [/rs]
+          - name: s2
+            url: http://127.0.0.1:2
+            routes:
+              - name: r2
+                paths: [/r2]
+        plugins:
+          - name: request-termination
+            config: {message: global}
+          - name: request-termination
+            route: r-rs
+            service: s1
+            config: {message: route-and-service}
+          - name: request-termination
+            consumer: alice
+            config: {message: alice}
+          - name: request-termination
+            consumer: bob
+            service: s1
+            config: {message: bob-s1}
+          - name: request-termination
+            consumer: bob
+            route: r1
+            config: {message: bob-r1}
+          - name: request-termination
+            consumer: carol
+            route: r1
+            service: s1
+            config: {message: carol-r1-s1}
+          - name: request-termination
+            consumer: carol
+            enabled: false
+            config: {message: carol-off}
+          - name: rate-limiting
+            consumer: dave
+            route: r2
+            config: {minute: 5}
+        """
+
+    static func snapshot() throws -> Snapshot {
+        let result = ConfigLoader().compile(Array(Self.config.utf8), file: "consumers.yaml")
+        guard case .valid(let snapshot) = result else {
+            Issue.record("config did not load: \(result)")
+            throw CancellationError()
+        }
+        return snapshot
+    }
+
+    /// The message the request-termination slot of `route` gives `consumer` (nil: none runs).
+    static func message(_ snapshot: Snapshot, route: String, consumer: String?) throws -> String? {
+        let i = try #require(snapshot.model.routes.firstIndex { $0.name == route })
+        let id = consumer.flatMap { snapshot.consumer(idOrUsername: $0)?.id }
+        let slot = try #require(snapshot.chains[i].access.first { $0.name == "request-termination" })
+        let handler: (any AccessHandler)?
+        if let scoped = slot as? ConsumerScoped<any AccessHandler> {
+            handler = scoped.handler(for: id)
+        } else {
+            handler = slot
+        }
+        return (handler as? RequestTerminationPlugin)?.config.message
+    }
+
+    @Test(arguments: [
+        ("r1", nil, "global"),
+        ("r1", "alice", "alice"),  // consumer beats global
+        ("r1", "bob", "bob-r1"),  // route+consumer beats service+consumer
+        ("r2", "bob", "global"),  // bob's instances are for s1 and r1 only
+        ("r1", "carol", "carol-r1-s1"),  // route+service+consumer beats all
+        ("r2", "carol", "global"),  // carol's other instance is disabled
+        ("r-rs", "alice", "route-and-service"),  // route+service beats consumer alone
+        ("r-rs", "bob", "bob-s1"),  // service+consumer beats route+service
+        ("r-rs", "dave", "route-and-service"),
+    ])
+    func mostSpecificInstanceForTheConsumer(route: String, consumer: String?, expected: String) throws {
+        let snapshot = try Self.snapshot()
+        #expect(try Self.message(snapshot, route: route, consumer: consumer) == expected)
+    }
+
+    @Test func aPluginOnlyOnAConsumerRunsOnlyForThatConsumer() throws {
+        let snapshot = try Self.snapshot()
+        let i = try #require(snapshot.model.routes.firstIndex { $0.name == "r2" })
+        let slot = try #require(snapshot.chains[i].access.first { $0.name == "rate-limiting" })
+        let scoped = try #require(slot as? ConsumerScoped<any AccessHandler>)
+        #expect(scoped.handler(for: nil) == nil)
+        #expect(scoped.handler(for: snapshot.consumer(idOrUsername: "alice")?.id) == nil)
+        #expect(scoped.handler(for: snapshot.consumer(idOrUsername: "dave")?.id) is RateLimitingPlugin)
+        // Its response phase (the rate-limit headers) is scoped the same way.
+        #expect(snapshot.chains[i].response.contains { $0 is ConsumerScoped<any ResponseHandler> })
+        // Not on r1: dave's instance is for r2.
+        let r1 = try #require(snapshot.model.routes.firstIndex { $0.name == "r1" })
+        #expect(!snapshot.chains[r1].access.contains { $0.name == "rate-limiting" })
+        // Chains stay in priority order: rate-limiting (910) before request-termination (2).
+        #expect(snapshot.chains[i].access.map(\.name) == ["rate-limiting", "request-termination"])
+    }
+}
