@@ -10,7 +10,7 @@ TEST_PKGS   := $(BUILD_PKGS) python3 redis-server
 BENCH_PKGS  := $(BUILD_PKGS) python3
 
 .PHONY: all deps deps-test deps-bench build release run test test-unit test-e2e fmt lint check-config \
-        bench bench-config bench-proxy bench-router bench-reload profile-proxy bench-mallocs clean
+        bench bench-config bench-proxy bench-router bench-reload profile-proxy bench-mallocs demo-cluster clean
 
 all: build
 
@@ -47,6 +47,12 @@ run: release
 	@$(RELEASE_BIN) mock --listen 127.0.0.1:9000 & mock=$$!; \
 	trap 'kill $$mock 2>/dev/null' EXIT INT TERM; \
 	$(RELEASE_BIN) start --config $(CONFIG)
+
+# A fleet on loopback: redis-server + three nodes on the same file, one rate limit for all of
+# them, Redis stopped and restarted mid-way (demo/cluster.sh).
+demo-cluster: release
+	$(call apt_install,redis-server curl)
+	bash demo/cluster.sh $(RELEASE_BIN)
 
 test: deps-test
 	$(SWIFT) build --build-tests

@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "TurnpikeServer",
             dependencies: [
-                "TurnpikeModel", "TurnpikeYAML", "TurnpikePlugins", "TurnpikeEngine",
+                "TurnpikeModel", "TurnpikeYAML", "TurnpikePlugins", "TurnpikeEngine", "TurnpikeRedis",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -170,7 +170,7 @@ let package = Package(
             name: "TurnpikeServerTests",
             dependencies: [
                 "TurnpikeServer", "TurnpikeModel", "TurnpikeEngine", "TurnpikeYAML", "TurnpikePlugins",
-                "TurnpikeTestSupport", .product(name: "NIOCore", package: "swift-nio"),
+                "TurnpikeRedis", "TurnpikeTestSupport", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -181,7 +181,8 @@ let package = Package(
             name: "EndToEndTests",
             dependencies: [
                 "TurnpikeServer", "TurnpikeTestSupport", "TurnpikeEngine", "TurnpikePlugins", "TurnpikeModel",
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                "TurnpikeRedis", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: strict
         ),

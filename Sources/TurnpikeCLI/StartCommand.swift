@@ -115,9 +115,10 @@ struct StartCommand: AsyncParsableCommand {
             FileHandleStandardError.write("turnpike: \(error)\n")
             throw ExitCode(2)
         }
-        var loader = ConfigLoader(limits: YAMLLimits(maxBytes: self.maxConfigSize))
-        loader.tlsContexts = UpstreamTLSContexts()
-        loader.builder.compileCertificate = ServerTLS.compile
+        let loader = ConfigLoader.serving(
+            limits: YAMLLimits(maxBytes: self.maxConfigSize),
+            logger: Logger(label: "turnpike.redis")
+        )
         let snapshot: Snapshot
         switch loader.load(path: path) {
         case .valid(let s):

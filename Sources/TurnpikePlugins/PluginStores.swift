@@ -7,8 +7,25 @@ import Synchronization
 /// only on that loop, and sum the parts on read).
 public final class PluginStores: Sendable {
     private let stores = Mutex<[String: any PluginStore]>([:])
+    private let sharedCounterStores = Mutex<[RedisSettings: any SharedCounters]>([:])
+    /// Makes the shared counters of the `redis` policies (nil: none in this process).
+    public let sharedCountersProvider: (any SharedCountersProvider)?
 
-    public init() {}
+    public init(sharedCounters: (any SharedCountersProvider)? = nil) {
+        self.sharedCountersProvider = sharedCounters
+    }
+
+    /// The shared counters for `settings`: one per distinct settings for the process's life, so
+    /// instances (and reloads) with the same Redis share its connections.
+    public func sharedCounters(_ settings: RedisSettings) -> any SharedCounters {
+        guard let provider = self.sharedCountersProvider else { return UnavailableSharedCounters() }
+        return self.sharedCounterStores.withLock { stores in
+            if let existing = stores[settings] { return existing }
+            let made = provider.counters(for: settings)
+            stores[settings] = made
+            return made
+        }
+    }
 
     /// The store under `key`, made by `make` the first time (or when the one there has another
     /// type). The key names what the state belongs to: the plugin and whatever in its config

@@ -1,7 +1,8 @@
 import Crypto
+public import Logging
 public import TurnpikeEngine
 public import TurnpikeModel
-import TurnpikePlugins
+public import TurnpikePlugins
 public import TurnpikeYAML
 
 #if canImport(Glibc)
@@ -35,6 +36,27 @@ public struct ConfigLoader: Sendable {
     public init(limits: YAMLLimits = YAMLLimits(), builder: SnapshotBuilder = SnapshotBuilder()) {
         self.limits = limits
         self.builder = builder
+    }
+
+    /// The loader of a running gateway: snapshots come with their upstream TLS contexts and
+    /// certificates compiled, and plugins' `redis` policies reach Redis (logging to `logger`).
+    public static func serving(
+        limits: YAMLLimits = YAMLLimits(),
+        registry: PluginRegistry = .builtIn,
+        logger: Logger
+    )
+        -> ConfigLoader
+    {
+        var loader = ConfigLoader(
+            limits: limits,
+            builder: SnapshotBuilder(
+                registry: registry,
+                stores: PluginStores(sharedCounters: RedisSharedCountersProvider(logger: logger))
+            )
+        )
+        loader.tlsContexts = UpstreamTLSContexts()
+        loader.builder.compileCertificate = ServerTLS.compile
+        return loader
     }
 
     /// Reads, parses and builds `path`; `generation` is stamped into the snapshot.

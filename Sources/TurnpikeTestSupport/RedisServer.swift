@@ -4,15 +4,18 @@ import Foundation
 /// `make test` installs the Debian package.
 public final class RedisServer: @unchecked Sendable {
     public let port: Int
-    private let process: Process
+    private var process: Process
+    private let binary: String
+    private let arguments: [String]
     private let directory: URL
 
     public struct Unavailable: Error, CustomStringConvertible {
         public var description: String
     }
 
-    /// `password`: `requirepass`.
-    public init(password: String? = nil) throws {
+    /// `password`: `requirepass`. `tls`: serve TLS (only) with this certificate, no client
+    /// certificate asked.
+    public init(password: String? = nil, tls: (certificatePEM: String, keyPEM: String)? = nil) throws {
         guard
             let binary = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: {
                 FileManager.default.isExecutableFile(atPath: $0)
@@ -20,35 +23,50 @@ public final class RedisServer: @unchecked Sendable {
         else {
             throw Unavailable(description: "redis-server is not installed (make test installs it)")
         }
+        self.binary = binary
         self.directory = try CommandRunner.temporaryDirectory()
+        var common = [
+            "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", self.directory.path, "--loglevel",
+            "warning",
+        ]
+        if let password { common += ["--requirepass", password] }
+        if let tls {
+            let cert = self.directory.appendingPathComponent("redis.crt")
+            let key = self.directory.appendingPathComponent("redis.key")
+            try tls.certificatePEM.write(to: cert, atomically: true, encoding: .utf8)
+            try tls.keyPEM.write(to: key, atomically: true, encoding: .utf8)
+            common += ["--tls-cert-file", cert.path, "--tls-key-file", key.path, "--tls-auth-clients", "no"]
+        }
         var lastError: (any Error)?
         for _ in 0..<5 {
             let port = Int.random(in: 20_000..<60_000)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: binary)
-            var arguments = [
-                "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                "--dir", self.directory.path, "--loglevel", "warning",
-            ]
-            if let password { arguments += ["--requirepass", password] }
-            process.arguments = arguments
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
+            let arguments =
+                (tls == nil ? ["--port", String(port)] : ["--port", "0", "--tls-port", String(port)]) + common
             do {
-                try process.run()
+                let process = try Self.launch(binary, arguments)
+                if Self.waitListening(port: port, process: process) {
+                    self.port = port
+                    self.process = process
+                    self.arguments = arguments
+                    return
+                }
+                process.terminate()
+                lastError = Unavailable(description: "redis-server did not listen on \(port)")
             } catch {
                 lastError = error
-                continue
             }
-            if Self.waitListening(port: port, process: process) {
-                self.port = port
-                self.process = process
-                return
-            }
-            process.terminate()
-            lastError = Unavailable(description: "redis-server did not listen on \(port)")
         }
         throw lastError ?? Unavailable(description: "redis-server did not start")
+    }
+
+    private static func launch(_ binary: String, _ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
     }
 
     private static func waitListening(port: Int, process: Process) -> Bool {
@@ -60,14 +78,35 @@ public final class RedisServer: @unchecked Sendable {
         return false
     }
 
-    /// Kills the server (nothing of it is kept) and waits by polling (Foundation's
-    /// `waitUntilExit` can hang off the main thread on Linux).
-    public func stop() {
-        if self.process.isRunning {
-            kill(self.process.processIdentifier, SIGKILL)
-            let deadline = Date().addingTimeInterval(5)
-            while self.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+    /// Kills the server (its data is lost, as with a crash); `restart` brings it back on the same
+    /// port, empty.
+    public func kill() {
+        guard self.process.isRunning else { return }
+        Glibc.kill(self.process.processIdentifier, SIGKILL)
+        // Polling: Foundation's `waitUntilExit` can hang off the main thread on Linux.
+        let deadline = Date().addingTimeInterval(5)
+        while self.process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+    }
+
+    /// Starts the server again on its port (after `kill`).
+    public func restart() throws {
+        self.kill()
+        for _ in 0..<20 {
+            let process = try Self.launch(self.binary, self.arguments)
+            if Self.waitListening(port: self.port, process: process) {
+                self.process = process
+                return
+            }
+            // The port may still be in TIME_WAIT's grip for a moment.
+            process.terminate()
+            Thread.sleep(forTimeInterval: 0.1)
         }
+        throw Unavailable(description: "redis-server did not come back on \(self.port)")
+    }
+
+    /// Kills the server and removes its directory.
+    public func stop() {
+        self.kill()
         try? FileManager.default.removeItem(at: self.directory)
     }
 

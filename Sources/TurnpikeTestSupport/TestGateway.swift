@@ -72,9 +72,7 @@ public final class TestGateway {
         let configFile = try CommandRunner.temporaryDirectory().appendingPathComponent("kong.yaml")
         let text = Self.expand(yaml, mockPort: mockPort, tlsMockPort: tlsMockPort, mtlsMockPort: mtlsMockPort)
         try text.write(to: configFile, atomically: true, encoding: .utf8)
-        var loader = ConfigLoader(builder: SnapshotBuilder(registry: registry))
-        loader.tlsContexts = UpstreamTLSContexts()
-        loader.builder.compileCertificate = ServerTLS.compile
+        let loader = ConfigLoader.serving(registry: registry, logger: logger)
         guard case .valid(let snapshot) = loader.load(path: configFile.path) else {
             throw Failure(description: "test config invalid: \(loader.load(path: configFile.path))")
         }

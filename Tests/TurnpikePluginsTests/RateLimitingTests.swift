@@ -130,3 +130,177 @@ import TurnpikeModel
         #expect(later.add.isEmpty)
     }
 }
+
+/// A shared store that answers from memory, recording what it was asked, on the caller's thread.
+final class FakeSharedCounters: SharedCounters, @unchecked Sendable {
+    var counts: [String: Int64] = [:]
+    var asked: [[SharedCounterCommand]] = []
+    var failing = false
+    /// When set, replies are held until `release()` (as a network round trip would).
+    var holding = false
+    var held: [() -> Void] = []
+
+    func run(
+        _ commands: [SharedCounterCommand],
+        completion: @escaping @Sendable (Result<[Int64], SharedCountersFailure>) -> Void
+    ) {
+        self.asked.append(commands)
+        let reply = { [self] in
+            if self.failing {
+                completion(.failure(SharedCountersFailure("down")))
+                return
+            }
+            var out: [Int64] = []
+            for command in commands {
+                switch command {
+                case .countBeforeIncrement(let key, _):
+                    out.append(self.counts[key, default: 0])
+                    self.counts[key, default: 0] += 1
+                case .add(let key, let amount, _):
+                    self.counts[key, default: 0] += amount
+                    out.append(self.counts[key]!)
+                case .get(let key):
+                    out.append(self.counts[key, default: 0])
+                }
+            }
+            completion(.success(out))
+        }
+        if self.holding { self.held.append(reply) } else { reply() }
+    }
+
+    func release() {
+        let held = self.held
+        self.held = []
+        for reply in held { reply() }
+    }
+}
+
+struct FakeProvider: SharedCountersProvider {
+    let store: FakeSharedCounters
+    func counters(for settings: RedisSettings) -> any SharedCounters { self.store }
+}
+
+/// rate-limiting, redis policy, against a fake store: Kong's keys and usage arithmetic (every
+/// request counted), waiting without blocking, and the fault-tolerant choice.
+@Suite struct RateLimitingRedisPolicyTests {
+    static func plugin(
+        _ store: FakeSharedCounters,
+        _ limits: [RateLimitPeriod: Double],
+        configure: (inout RateLimitingConfig) -> Void = { _ in }
+    ) -> RateLimitingPlugin {
+        var config = RateLimitingConfig()
+        config.limits = limits
+        config.policy = "redis"
+        config.redis.host = "127.0.0.1"
+        configure(&config)
+        return RateLimitingPlugin(config: config, stores: PluginStores(sharedCounters: FakeProvider(store: store)))
+    }
+
+    /// Runs the access phase to its end (the fake answers at once unless holding).
+    static func run(_ plugin: RateLimitingPlugin, at now: Int, client: String = "10.0.0.1") -> AccessOutcome {
+        var context = AccessContext(
+            request: AccessRequest(method: "GET", headers: [], query: nil, clientAddress: client),
+            now: now
+        )
+        var outcome = plugin.access(&context, directory: Directory())
+        if case .pending(let pending) = outcome {
+            var continuation: PendingAccess.Continuation?
+            pending.whenSettled { continuation = pending.takeContinuation() }
+            guard let continuation else { return outcome }
+            outcome = continuation(&context)
+        }
+        return outcome
+    }
+
+    static let t = RateLimitingTests.t  // 2024-02-29T13:45:30Z
+
+    @Test func kongsKeysAndExpiries() {
+        let store = FakeSharedCounters()
+        let route = EntityID("5a5f4b1c-0d6e-4f70-8a9b-0c1d2e3f4a5b")!
+        let plugin = Self.plugin(store, [.minute: 5, .day: 100]) { $0.scope = PluginScope(route: route) }
+        #expect(Self.run(plugin, at: Self.t) == .proceed)
+        let minute = Int64(Self.t - 30) * 1000
+        let day = Int64(Self.t - (13 * 3600 + 45 * 60 + 30)) * 1000
+        #expect(
+            store.asked == [
+                [
+                    .countBeforeIncrement(
+                        key: "ratelimit:\(route):00000000-0000-0000-0000-000000000000:10.0.0.1:\(minute):minute",
+                        expiry: 60
+                    ),
+                    .countBeforeIncrement(
+                        key: "ratelimit:\(route):00000000-0000-0000-0000-000000000000:10.0.0.1:\(day):day",
+                        expiry: 86_400
+                    ),
+                ]
+            ]
+        )
+    }
+
+    @Test func refusedRequestsCountAsInKong() {
+        let store = FakeSharedCounters()
+        let plugin = Self.plugin(store, [.minute: 2])
+        #expect(Self.run(plugin, at: Self.t) == .proceed)
+        #expect(Self.run(plugin, at: Self.t) == .proceed)
+        for _ in 0..<2 {
+            guard case .respond(let r) = Self.run(plugin, at: Self.t) else {
+                Issue.record("over the limit, yet proxied")
+                return
+            }
+            #expect(r.status == 429)
+            #expect(r.header("X-RateLimit-Remaining-Minute") == "0")
+            #expect(r.header("Retry-After") == "30")
+        }
+        // Kong's usage script counts every request, refused ones too.
+        #expect(store.counts.values.first == 4)
+    }
+
+    @Test func theRequestWaitsForTheReply() {
+        let store = FakeSharedCounters()
+        store.holding = true
+        let plugin = Self.plugin(store, [.minute: 2])
+        var context = AccessContext(
+            request: AccessRequest(method: "GET", headers: [], query: nil, clientAddress: "10.0.0.1"),
+            now: Self.t
+        )
+        guard case .pending(let pending) = plugin.access(&context, directory: Directory()) else {
+            Issue.record("the redis policy answered without its store")
+            return
+        }
+        var resumed = false
+        pending.whenSettled { resumed = true }
+        #expect(!resumed)
+        store.release()
+        #expect(resumed)
+        let outcome = pending.takeContinuation()?(&context)
+        #expect(outcome == .proceed)
+        #expect(
+            context.plugins.value("headers", of: "rate-limiting", as: [(name: String, value: String)].self)?.first?
+                .value == "2"
+        )
+    }
+
+    @Test func aStoreFailureFollowsFaultTolerant() {
+        let store = FakeSharedCounters()
+        store.failing = true
+        #expect(Self.run(Self.plugin(store, [.minute: 2]), at: Self.t) == .proceed)
+        let strict = Self.plugin(store, [.minute: 2]) { $0.faultTolerant = false }
+        guard case .respond(let r) = Self.run(strict, at: Self.t) else {
+            Issue.record("fault_tolerant false let the request through")
+            return
+        }
+        #expect(r.status == 500 && r.message == "An unexpected error occurred")
+        // A timeout decides the same way.
+        var context = AccessContext(
+            request: AccessRequest(method: "GET", headers: [], query: nil, clientAddress: "10.0.0.1"),
+            now: Self.t
+        )
+        store.failing = false
+        store.holding = true
+        guard case .pending(let pending) = strict.access(&context, directory: Directory()) else { return }
+        #expect(pending.timeout == .milliseconds(2000))
+        #expect(
+            pending.onTimeout(&context) == .respond(LocalResponse(status: 500, message: "An unexpected error occurred"))
+        )
+    }
+}

@@ -15,22 +15,10 @@ public struct RateLimitingConfig: ScopeFreePluginConfig, Equatable {
     public var errorCode: Double = 429
     public var errorMessage = "API rate limit exceeded"
     public var syncRate: Double = -1
-    public var redis = Redis()
+    public var redis = RedisSettings()
     /// The route and service the instance is attached to (its counters' key, as Kong's); not
     /// part of the config's text.
     public var scope = PluginScope()
-
-    public struct Redis: Equatable, Sendable {
-        public var host: String?
-        public var port = 6379
-        public var timeout = 2000
-        public var username: String?
-        public var password: String?
-        public var database = 0
-        public var ssl = false
-        public var sslVerify = false
-        public var serverName: String?
-    }
 
     public init() {}
 
@@ -58,21 +46,7 @@ public struct RateLimitingConfig: ScopeFreePluginConfig, Equatable {
             ("month", number(self.limits[.month])),
             ("path", .optional(self.path)),
             ("policy", .string(self.policy)),
-            (
-                "redis",
-                .object([
-                    ("database", .integer(self.redis.database)),
-                    ("host", .optional(self.redis.host)),
-                    // A secret: never shown (render, admin API, /config).
-                    ("password", self.redis.password == nil ? .null : .string(Rendered.redacted)),
-                    ("port", .integer(self.redis.port)),
-                    ("server_name", .optional(self.redis.serverName)),
-                    ("ssl", .bool(self.redis.ssl)),
-                    ("ssl_verify", .bool(self.redis.sslVerify)),
-                    ("timeout", .integer(self.redis.timeout)),
-                    ("username", .optional(self.redis.username)),
-                ])
-            ),
+            ("redis", self.redis.rendered()),
             ("second", number(self.limits[.second])),
             ("sync_rate", number(self.syncRate)),
             ("year", number(self.limits[.year])),
@@ -151,20 +125,7 @@ public struct RateLimitingConfig: ScopeFreePluginConfig, Equatable {
             for required in ["fault_tolerant", "hide_client_headers", "sync_rate"] where r.isNull(required) {
                 r.error("required field missing", key: required)
             }
-            if let n = r.value("redis") {
-                config.redis =
-                    Self.decodeRedis(n, path: path.appending("redis"), diagnostics: diagnostics) ?? config.redis
-            }
-            // The deprecated flat fields (Kong's shorthand_fields), onto `redis`.
-            if let v = r.string("redis_host") { config.redis.host = v }
-            if let v = r.integer("redis_port", in: 0...65535) { config.redis.port = v }
-            if let v = r.string("redis_password", allowEmpty: true) { config.redis.password = v }
-            if let v = r.string("redis_username") { config.redis.username = v }
-            if let v = r.bool("redis_ssl") { config.redis.ssl = v }
-            if let v = r.bool("redis_ssl_verify") { config.redis.sslVerify = v }
-            if let v = r.string("redis_server_name") { config.redis.serverName = v }
-            if let v = r.integer("redis_timeout", in: 0...2_147_483_646) { config.redis.timeout = v }
-            if let v = r.integer("redis_database") { config.redis.database = v }
+            config.redis = RedisSettings.decode(in: &r, path: path, diagnostics: diagnostics)
             r.finish()
         }
         guard diagnostics.errors.count == before else { return nil }
@@ -190,11 +151,13 @@ public struct RateLimitingConfig: ScopeFreePluginConfig, Equatable {
             problem = "sync_rate must be greater than 0.02, or -1 to disable"
         }
         if let problem { diagnostics.add(problem, at: place, path: path.text) }
-        if diagnostics.errors.count == before && config.policy == "redis" {
+        if diagnostics.errors.count == before && config.policy == "redis" && config.syncRate != -1 {
+            // Kong's batched mode (counts kept per node, pushed every sync_rate seconds) is not
+            // built: refused rather than run as the realtime mode it would silently become.
             diagnostics.add(
-                "policy 'redis' is not supported by turnpike yet (supported: local)",
-                at: place,
-                path: path.appending("policy").text
+                "sync_rate is not supported by turnpike yet (-1: every request counted in Redis at once)",
+                at: node?["sync_rate"]?.location ?? place,
+                path: path.appending("sync_rate").text
             )
         }
         return diagnostics.errors.count == before ? config : nil
@@ -219,22 +182,5 @@ public struct RateLimitingConfig: ScopeFreePluginConfig, Equatable {
         let whole = Int(tenths / 10)
         let decimal = Int(abs(tenths.truncatingRemainder(dividingBy: 10)))
         return "\(whole).\(decimal)"
-    }
-
-    static func decodeRedis(_ node: ConfigNode, path: FieldPath, diagnostics: Diagnostics) -> Redis? {
-        guard !node.isNull else { return nil }
-        guard var r = Record(node, path: path, diagnostics: diagnostics) else { return nil }
-        var redis = Redis()
-        redis.host = r.string("host")
-        if let v = r.integer("port", in: 0...65535) { redis.port = v }
-        if let v = r.integer("timeout", in: 0...2_147_483_646) { redis.timeout = v }
-        redis.username = r.string("username")
-        redis.password = r.string("password", allowEmpty: true)
-        if let v = r.integer("database") { redis.database = v }
-        if let v = r.bool("ssl") { redis.ssl = v }
-        if let v = r.bool("ssl_verify") { redis.sslVerify = v }
-        redis.serverName = r.string("server_name")
-        r.finish()
-        return redis
     }
 }

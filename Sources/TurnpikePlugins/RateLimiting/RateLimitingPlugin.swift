@@ -1,12 +1,17 @@
 public import TurnpikeModel
 
-/// Kong's rate-limiting with the `local` policy (kong/plugins/rate-limiting/handler.lua,
-/// policies/init.lua): per identifier, fixed UTC windows per configured period; a request is
-/// refused when any period's count has reached its limit (refused requests are not counted);
-/// Kong's `X-RateLimit-*`, `RateLimit-*` and `Retry-After` headers on every answer unless
-/// `hide_client_headers`. Counters live in a process-wide store shared by every event loop, keyed
-/// as Kong keys them (the route and service the instance is attached to, the identifier, the
-/// window, the period), so a reload that keeps the plugin keeps its counts.
+/// Kong's rate-limiting (kong/plugins/rate-limiting/handler.lua, policies/init.lua): per
+/// identifier, fixed UTC windows per configured period; a request is refused when any period's
+/// count has reached its limit; Kong's `X-RateLimit-*`, `RateLimit-*` and `Retry-After` headers on
+/// every answer unless `hide_client_headers`.
+/// - `local`: counters in a process-wide store shared by every event loop, keyed as Kong keys
+///   them (the route and service the instance is attached to, the identifier, the window, the
+///   period), so a reload that keeps the plugin keeps its counts; refused requests are not counted.
+/// - `redis`: Kong's keys (`ratelimit:<route>:<service>:<identifier>:<window start ms>:<period>`)
+///   and its usage script (count and read in one step, every request counted, refused or not), so
+///   a fleet shares one limit, Kong nodes included. The access phase waits for the reply without
+///   blocking its loop; Redis unreachable or slower than `redis.timeout` lets the request through
+///   without headers under `fault_tolerant` and answers Kong's 500 otherwise.
 public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     public static let name = "rate-limiting"
     public static let priority = 910
@@ -14,6 +19,10 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
 
     public let config: RateLimitingConfig
     let counters: LocalRateCounters
+    /// The Redis counters of the `redis` policy (nil for `local`).
+    let shared: (any SharedCounters)?
+    /// `<route id>:<service id>` as Kong writes it in keys (zeros when not attached).
+    let keyScope: String
     /// The instance's attachment (`<route id>:<service id>`, zeros when not attached), numbered
     /// by the store.
     let attachment: Int
@@ -25,9 +34,9 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     public init(config: RateLimitingConfig, stores: PluginStores) {
         self.config = config
         self.counters = stores.store("rate-limiting.local") { LocalRateCounters() }
-        self.attachment = self.counters.attachmentNumber(
-            (config.scope.route ?? .zero).description + ":" + (config.scope.service ?? .zero).description
-        )
+        self.keyScope = (config.scope.route ?? .zero).description + ":" + (config.scope.service ?? .zero).description
+        self.attachment = self.counters.attachmentNumber(self.keyScope)
+        self.shared = config.policy == "redis" ? stores.sharedCounters(config.redis) : nil
         self.periods = config.periods.map(\.period)
         self.limits = config.periods.map(\.limit)
     }
@@ -58,6 +67,7 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     }
 
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
+        if let shared = self.shared { return self.accessShared(shared, context: context) }
         let now = Int64(context.now)
         let limits = self.limits
         var stop: Int?
@@ -68,9 +78,63 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
             periods: self.periods,
             now: now
         ) { counts in
-            for i in counts.indices where limits[i] - Double(counts[i]) <= 0 { stop = i }
+            stop = Self.exceeded(counts, limits: limits)
             return stop == nil
         }
+        return self.decide(counts: counts, stop: stop, now: now, context: &context)
+    }
+
+    /// The last period whose count has reached its limit (Kong's `stop`), if any.
+    static func exceeded(_ counts: [Int64], limits: [Double]) -> Int? {
+        var stop: Int?
+        for i in counts.indices where limits[i] - Double(counts[i]) <= 0 { stop = i }
+        return stop
+    }
+
+    /// The `redis` policy: one pipelined round trip for every period, then the same decision.
+    func accessShared(_ shared: any SharedCounters, context: AccessContext) -> AccessOutcome {
+        let now = Int64(context.now)
+        let identifier: String
+        switch self.identifier(context) {
+        case .id(let id): identifier = id.description
+        case .text(let text): identifier = text
+        }
+        let prefix = "ratelimit:" + self.keyScope + ":" + identifier + ":"
+        let commands = self.periods.map { period in
+            SharedCounterCommand.countBeforeIncrement(
+                key: prefix + String(period.windowStart(at: now) * 1000) + ":" + period.name,
+                expiry: period.length
+            )
+        }
+        let pending = PendingAccess(timeout: .milliseconds(max(1, self.config.redis.timeout))) { _ in
+            self.storeFailed()
+        }
+        shared.run(commands) { result in
+            pending.resume { context in
+                guard case .success(let counts) = result, counts.count == self.periods.count else {
+                    return self.storeFailed()
+                }
+                return self.decide(
+                    counts: counts,
+                    stop: Self.exceeded(counts, limits: self.limits),
+                    now: now,
+                    context: &context
+                )
+            }
+        }
+        return .pending(pending)
+    }
+
+    /// Redis did not answer in time (or at all): Kong lets the request through without headers
+    /// under `fault_tolerant` (the store logs the failure), else fails the request with a 500.
+    func storeFailed() -> AccessOutcome {
+        self.config.faultTolerant
+            ? .proceed : .respond(LocalResponse(status: 500, message: "An unexpected error occurred"))
+    }
+
+    /// Headers and verdict from the counts before this request, per period (Kong's `usage`).
+    func decide(counts: [Int64], stop: Int?, now: Int64, context: inout AccessContext) -> AccessOutcome {
+        let limits = self.limits
         if self.config.hideClientHeaders {
             guard stop != nil else { return .proceed }
             return .respond(LocalResponse(status: Int(self.config.errorCode), message: self.config.errorMessage))

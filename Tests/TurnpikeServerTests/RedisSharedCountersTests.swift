@@ -1,0 +1,142 @@
+import Logging
+import NIOCore
+import NIOPosix
+import Testing
+import TurnpikePlugins
+import TurnpikeRedis
+import TurnpikeTestSupport
+
+@testable import TurnpikeServer
+
+/// The `redis` policies' store against a real `redis-server`: Kong's scripts, the keys' expiry,
+/// one connection per loop, failing fast while Redis is away and reconnecting when it is back.
+@Suite(.serialized) struct RedisSharedCountersTests {
+    static let loop = MultiThreadedEventLoopGroup.singleton.next()
+
+    static func run(
+        _ counters: RedisSharedCounters,
+        _ commands: [SharedCounterCommand]
+    ) async -> Result<
+        [Int64], SharedCountersFailure
+    > {
+        await withCheckedContinuation { continuation in
+            Self.loop.execute {
+                counters.run(commands) { result in
+                    // Replies arrive on the loop that asked.
+                    precondition(Self.loop.inEventLoop)
+                    continuation.resume(returning: result)
+                }
+            }
+        }
+    }
+
+    static func counters(port: Int, configure: (inout RedisSettings) -> Void = { _ in }) -> RedisSharedCounters {
+        var settings = RedisSettings()
+        settings.host = "127.0.0.1"
+        settings.port = port
+        settings.timeout = 1000
+        configure(&settings)
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        return RedisSharedCounters(settings: settings, logger: logger)
+    }
+
+    @Test func kongsUsageScriptCountsAndExpires() async throws {
+        let server = try RedisServer(password: "pw")
+        defer { server.stop() }
+        let counters = Self.counters(port: server.port) {
+            $0.password = "pw"
+            $0.database = 3
+        }
+        let commands: [SharedCounterCommand] = [
+            .countBeforeIncrement(key: "ratelimit:a:minute", expiry: 60),
+            .countBeforeIncrement(key: "ratelimit:a:day", expiry: 86_400),
+        ]
+        for expected: Int64 in [0, 1, 2] {
+            #expect(try await Self.run(counters, commands).get() == [expected, expected])
+        }
+        #expect(
+            try await Self.run(counters, [.add(key: "rrl:x", amount: 5, expiry: 60), .get(key: "rrl:x")]).get() == [
+                5, 5,
+            ]
+        )
+        #expect(
+            try await Self.run(counters, [.add(key: "rrl:x", amount: 2, expiry: 60), .get(key: "nope")]).get() == [
+                7, 0,
+            ]
+        )
+        // What a Kong node would find in the same Redis: the keys in database 3, with their TTLs.
+        let direct = try await RedisConnection.connect(
+            .init(host: "127.0.0.1", port: server.port, password: "pw", database: 3),
+            on: Self.loop
+        ).get()
+        defer { direct.close() }
+        let replies = try await direct.send([
+            ["GET", "ratelimit:a:minute"], ["TTL", "ratelimit:a:minute"], ["TTL", "ratelimit:a:day"], ["TTL", "rrl:x"],
+        ]).get()
+        #expect(replies[0].integer == 3)
+        #expect((51...60).contains(replies[1].integer ?? 0))
+        #expect((86_391...86_400).contains(replies[2].integer ?? 0))
+        #expect((51...60).contains(replies[3].integer ?? 0))
+    }
+
+    @Test func redisAwayFailsFastThenRecovers() async throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let counters = Self.counters(port: server.port)
+        let command: [SharedCounterCommand] = [.countBeforeIncrement(key: "k", expiry: 60)]
+        #expect(try await Self.run(counters, command).get() == [0])
+        server.kill()
+        // The broken connection fails what it carries; a new connect is refused.
+        for _ in 0..<3 {
+            guard case .failure = await Self.run(counters, command) else {
+                Issue.record("a count with Redis away succeeded")
+                return
+            }
+        }
+        try server.restart()
+        // Back (empty: the kill lost its data) within the retry delay.
+        var result = await Self.run(counters, command)
+        for _ in 0..<50 where (try? result.get()) == nil {
+            try await Task.sleep(for: .milliseconds(50))
+            result = await Self.run(counters, command)
+        }
+        #expect(try result.get() == [0])
+    }
+
+    @Test func wrongPasswordIsAFailureNotACrash() async throws {
+        let server = try RedisServer(password: "right")
+        defer { server.stop() }
+        let counters = Self.counters(port: server.port) { $0.password = "wrong" }
+        guard case .failure(let failure) = await Self.run(counters, [.get(key: "k")]) else {
+            Issue.record("a wrong password counted")
+            return
+        }
+        #expect(!failure.description.contains("wrong"))
+    }
+
+    @Test func overTLS() async throws {
+        let pair = try TestCertificates.mockAuthority.issue(["localhost"])
+        let server: RedisServer
+        do {
+            server = try RedisServer(tls: (pair.certificatePEM, pair.keyPEM))
+        } catch {
+            // Debian's redis-server is built with TLS; a build without it cannot serve this test.
+            Issue.record("redis-server with TLS did not start: \(error)")
+            return
+        }
+        defer { server.stop() }
+        let counters = Self.counters(port: server.port) { $0.ssl = true }
+        #expect(try await Self.run(counters, [.countBeforeIncrement(key: "t", expiry: 5)]).get() == [0])
+        // ssl_verify against the system's trust store: the test authority is not in it.
+        let verifying = Self.counters(port: server.port) {
+            $0.ssl = true
+            $0.sslVerify = true
+            $0.serverName = "localhost"
+        }
+        guard case .failure = await Self.run(verifying, [.get(key: "t")]) else {
+            Issue.record("an untrusted certificate was accepted")
+            return
+        }
+    }
+}
