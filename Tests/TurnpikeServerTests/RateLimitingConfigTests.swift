@@ -42,7 +42,10 @@ import TurnpikeServer
         #expect(Self.errors("{minute: 1, policy: redis, redis_host: r.local, sync_rate: -1}") == [])
         #expect(
             Self.errors("{minute: 1, policy: redis, redis_host: r.local, sync_rate: 10}").contains {
-                $0.hasSuffix("config.sync_rate: sync_rate is not supported by turnpike yet (-1: every request counted in Redis at once)")
+                $0.hasSuffix(
+                    "config.sync_rate: sync_rate is not supported by turnpike yet "
+                        + "(-1: every request counted in Redis at once)"
+                )
             }
         )
     }
