@@ -107,8 +107,8 @@ def _on_sigterm(signum, frame):
 # Helpers
 
 def ensure_packages():
-    """apt-get install nginx and wrk, only those that are missing."""
-    missing = [pkg for pkg, binary in (("nginx", "nginx"), ("wrk", "wrk"))
+    """apt-get install nginx, wrk and redis-server, only those that are missing."""
+    missing = [pkg for pkg, binary in (("nginx", "nginx"), ("wrk", "wrk"), ("redis-server", "redis-server"))
                if shutil.which(binary) is None and not os.path.exists(f"/usr/sbin/{binary}")]
     if not missing:
         return
@@ -485,6 +485,35 @@ def start_turnpike_ratelimit(env):
     return start_turnpike_with(env, "turnpike-ratelimit-local", extra, headers={"apikey": bench_key(1)})
 
 
+def start_turnpike_ratelimit_redis(env):
+    """The same with `policy: redis`, against a local redis-server on the load core: one pipelined
+    round trip per request, waited for without blocking the loop."""
+    d = os.path.abspath(os.path.join(WORK_DIR, "redis"))
+    os.makedirs(d, exist_ok=True)
+    redis_port = free_port()
+    r = PROCS.start(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "",
+                     "--appendonly", "no", "--dir", d, "--loglevel", "warning"],
+                    os.path.join(d, "redis.log"), cpu=env.args.load_cpu)
+    deadline = time.time() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", redis_port), timeout=0.5).close()
+            break
+        except OSError:
+            if time.time() > deadline or r.poll() is not None:
+                raise RuntimeError("redis-server did not start")
+            time.sleep(0.05)
+    extra = ("        plugins:\n          - name: key-auth\n"
+             "          - name: rate-limiting\n"
+             "            config: {minute: 1000000000, limit_by: consumer, policy: redis, fault_tolerant: false,\n"
+             f"                     redis: {{host: 127.0.0.1, port: {redis_port}}}}}\n"
+             "consumers:\n  - username: user-0\n    keyauth_credentials:\n      - key: key-00000000\n")
+    target = start_turnpike_with(env, "turnpike-ratelimit-redis", extra, headers={"apikey": bench_key(1)})
+    stop = target.stop
+    target.stop = lambda: (stop(), PROCS.stop(r))
+    return target
+
+
 def start_nginx_map(consumers):
     def start(env):
         port = free_port()
@@ -574,6 +603,8 @@ CASES: List[Case] = [
     Case("turnpike-keyauth-100k", "turnpike + key-auth, 100,000 consumers", start_turnpike_keyauth(100_000)),
     Case("turnpike-ratelimit-local", "turnpike + key-auth + rate-limiting (local policy), 1 consumer",
          start_turnpike_ratelimit),
+    Case("turnpike-ratelimit-redis", "turnpike + key-auth + rate-limiting (redis policy, local redis-server)",
+         start_turnpike_ratelimit_redis),
     Case("nginx-tls", "nginx terminating TLS 1.3 (ECDSA P-256), keep-alive", start_nginx_tls("nginx-tls")),
     Case("turnpike-tls", "turnpike ssl listener, same certificate, keep-alive", start_turnpike_tls("turnpike-tls")),
     Case("nginx-tls-handshake", "nginx TLS, a new connection and handshake per request",

@@ -19,6 +19,9 @@ public final class RedisConnection: Sendable {
         public var database: Int
         /// Connect and per-command timeout (`redis.timeout`, Kong's milliseconds).
         public var timeout: TimeAmount
+        /// Commands sent once after `AUTH`/`SELECT` on each new connection (`SCRIPT LOAD`); an
+        /// error reply fails the connect.
+        public var setup: [[String]] = []
 
         public init(
             host: String,
@@ -91,6 +94,7 @@ public final class RedisConnection: Sendable {
                     setup.append(configuration.username.map { ["AUTH", $0, password] } ?? ["AUTH", password])
                 }
                 if configuration.database != 0 { setup.append(["SELECT", String(configuration.database)]) }
+                setup += configuration.setup
                 guard !setup.isEmpty else { return eventLoop.makeSucceededFuture(connection) }
                 return connection.send(setup).flatMapThrowing { replies in
                     for reply in replies {
@@ -116,20 +120,25 @@ public final class RedisConnection: Sendable {
         guard loop.inEventLoop else {
             return loop.flatSubmit { self.send(commands) }
         }
-        guard self.handler.isOpen else {
-            return loop.makeFailedFuture(Failure(description: "redis: connection closed"))
+        let promise = loop.makePromise(of: [RESPValue].self)
+        self.send(commands) { promise.completeWith($0) }
+        return promise.futureResult
+    }
+
+    /// Sends commands (a pipeline); `completion` gets their replies in order, or the failure, on
+    /// the connection's loop. Call on that loop. The bytes go out with the next flush, once per
+    /// loop iteration: commands of many requests handled in one iteration share one write.
+    public func send(_ commands: [[String]], completion: @escaping (Result<[RESPValue], any Error>) -> Void) {
+        self.channel.eventLoop.preconditionInEventLoop()
+        guard self.handler.isOpen, !commands.isEmpty else {
+            completion(
+                commands.isEmpty ? .success([]) : .failure(Failure(description: "redis: connection closed"))
+            )
+            return
         }
         var buffer = self.channel.allocator.buffer(capacity: 64 * commands.count)
-        var futures: [EventLoopFuture<RESPValue>] = []
-        futures.reserveCapacity(commands.count)
-        for command in commands {
-            RESPEncoder.encode(command, into: &buffer)
-            let promise = loop.makePromise(of: RESPValue.self)
-            self.handler.expect(promise)
-            futures.append(promise.futureResult)
-        }
-        self.handler.write(buffer, timeout: self.timeout)
-        return EventLoopFuture.whenAllSucceed(futures, on: loop)
+        for command in commands { RESPEncoder.encode(command, into: &buffer) }
+        self.handler.send(buffer, replies: commands.count, timeout: self.timeout, completion: completion)
     }
 
     public func close() {
@@ -144,9 +153,17 @@ final class RedisClientHandler: ChannelDuplexHandler, @unchecked Sendable {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private var waiting = CircularBuffer<EventLoopPromise<RESPValue>>()
+    /// One `send`: how many replies it still waits for, those it has, and who gets them.
+    struct Waiter {
+        var remaining: Int
+        var replies: [RESPValue]
+        let completion: (Result<[RESPValue], any Error>) -> Void
+    }
+
+    private var waiting = CircularBuffer<Waiter>()
     private var context: ChannelHandlerContext?
     private var timer: Scheduled<Void>?
+    private var flushScheduled = false
     private(set) var isOpen = true
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -157,22 +174,36 @@ final class RedisClientHandler: ChannelDuplexHandler, @unchecked Sendable {
         self.context = nil
     }
 
-    func expect(_ promise: EventLoopPromise<RESPValue>) {
-        self.waiting.append(promise)
-    }
-
-    func write(_ buffer: ByteBuffer, timeout: TimeAmount) {
+    func send(
+        _ buffer: ByteBuffer,
+        replies: Int,
+        timeout: TimeAmount,
+        completion: @escaping (Result<[RESPValue], any Error>) -> Void
+    ) {
         guard let context else {
-            self.failAll(RedisConnection.Failure(description: "redis: connection closed"))
+            completion(.failure(RedisConnection.Failure(description: "redis: connection closed")))
             return
         }
-        context.writeAndFlush(self.wrapOutboundOut(buffer), promise: nil)
+        var waiter = Waiter(remaining: replies, replies: [], completion: completion)
+        waiter.replies.reserveCapacity(replies)
+        self.waiting.append(waiter)
+        context.write(self.wrapOutboundOut(buffer), promise: nil)
+        if !self.flushScheduled {
+            // After the loop's current I/O: every request read in this iteration adds its
+            // commands first, and they leave in one write.
+            self.flushScheduled = true
+            context.eventLoop.assumeIsolated().execute {
+                self.flushScheduled = false
+                self.context?.flush()
+            }
+        }
         if self.timer == nil { self.arm(timeout) }
     }
 
     /// One timer for the oldest command in flight: re-armed as replies come.
     private func arm(_ timeout: TimeAmount) {
         guard let context else { return }
+        self.timer?.cancel()
         self.timer = context.eventLoop.assumeIsolated().scheduleTask(in: timeout) { [weak self] in
             guard let self else { return }
             self.timer = nil
@@ -187,15 +218,21 @@ final class RedisClientHandler: ChannelDuplexHandler, @unchecked Sendable {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let value = self.unwrapInboundIn(data)
-        guard let promise = self.waiting.popFirst() else {
+        guard !self.waiting.isEmpty else {
             // A reply nobody asked for: the stream can no longer be trusted.
             context.close(promise: nil)
             return
         }
         self.timer?.cancel()
         self.timer = nil
+        let first = self.waiting.startIndex
+        self.waiting[first].replies.append(value)
+        self.waiting[first].remaining -= 1
+        if self.waiting[first].remaining == 0 {
+            let done = self.waiting.removeFirst()
+            done.completion(.success(done.replies))
+        }
         if !self.waiting.isEmpty { self.arm(self.timeout) }
-        promise.succeed(value)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -213,6 +250,6 @@ final class RedisClientHandler: ChannelDuplexHandler, @unchecked Sendable {
     }
 
     private func failAll(_ error: any Error) {
-        while let promise = self.waiting.popFirst() { promise.fail(error) }
+        while let waiter = self.waiting.popFirst() { waiter.completion(.failure(error)) }
     }
 }

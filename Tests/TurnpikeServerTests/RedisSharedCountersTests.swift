@@ -104,6 +104,24 @@ import TurnpikeTestSupport
         #expect(try result.get() == [0])
     }
 
+    @Test func scriptsFlushedAreLoadedAgainOnANewConnection() async throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let counters = Self.counters(port: server.port)
+        let command: [SharedCounterCommand] = [.countBeforeIncrement(key: "f", expiry: 60)]
+        #expect(try await Self.run(counters, command).get() == [0])
+        let direct = try await RedisConnection.connect(.init(host: "127.0.0.1", port: server.port), on: Self.loop)
+            .get()
+        defer { direct.close() }
+        _ = try await direct.send(["SCRIPT", "FLUSH"]).get()
+        // That request fails (NOSCRIPT) and drops the connection; the next one reconnects.
+        guard case .failure = await Self.run(counters, command) else {
+            Issue.record("EVALSHA succeeded after SCRIPT FLUSH")
+            return
+        }
+        #expect(try await Self.run(counters, command).get() == [1])
+    }
+
     @Test func wrongPasswordIsAFailureNotACrash() async throws {
         let server = try RedisServer(password: "right")
         defer { server.stop() }

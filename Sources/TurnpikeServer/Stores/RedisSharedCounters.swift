@@ -1,3 +1,4 @@
+import Crypto
 public import Logging
 import NIOCore
 import NIOPosix
@@ -21,12 +22,31 @@ public final class RedisSharedCounters: SharedCounters {
     private let lastLogged = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Kong's usage script: count and read in one step; a key the count creates gets its expiry.
-    static let countScript =
+    static let countScript = Script(
         "local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('expire', KEYS[1], ARGV[1]) end return n - 1"
+    )
     /// response-ratelimiting's increment: add, and give a key the add creates its expiry.
-    static let addScript =
+    static let addScript = Script(
         "local e = redis.call('exists', KEYS[1]) local n = redis.call('incrby', KEYS[1], ARGV[1]) "
-        + "if e == 0 then redis.call('expire', KEYS[1], ARGV[2]) end return n"
+            + "if e == 0 then redis.call('expire', KEYS[1], ARGV[2]) end return n"
+    )
+    /// A counter's value, 0 when missing (`GET` would answer a null bulk string).
+    static let getScript = Script("return tonumber(redis.call('get', KEYS[1]) or 0)")
+
+    /// A Lua script, loaded on each new connection (`SCRIPT LOAD`) and run by its SHA-1
+    /// (`EVALSHA`): 40 bytes per command instead of the script's text.
+    struct Script {
+        let text: String
+        let sha: String
+
+        init(_ text: String) {
+            self.text = text
+            self.sha = Insecure.SHA1.hash(data: Array(text.utf8)).map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined()
+        }
+    }
 
     public init(settings: RedisSettings, logger: Logger, logInterval: Duration = .seconds(10)) {
         self.settings = settings
@@ -48,7 +68,7 @@ public final class RedisSharedCounters: SharedCounters {
             }
         }
         if let host = settings.host, problem == nil {
-            self.configuration = RedisConnection.Configuration(
+            var configuration = RedisConnection.Configuration(
                 host: host,
                 port: settings.port,
                 tls: tls,
@@ -58,6 +78,10 @@ public final class RedisSharedCounters: SharedCounters {
                 database: settings.database,
                 timeout: .milliseconds(Int64(max(1, settings.timeout)))
             )
+            configuration.setup = [Self.countScript, Self.addScript, Self.getScript].map {
+                ["SCRIPT", "LOAD", $0.text]
+            }
+            self.configuration = configuration
         } else {
             self.configuration = nil
         }
@@ -80,22 +104,30 @@ public final class RedisSharedCounters: SharedCounters {
             self.connections.currentValue = local
         }
         let encoded = commands.map(Self.encode)
-        local.connection().flatMap { $0.send(encoded) }.whenComplete { result in
-            switch result {
-            case .success(let replies):
-                var counts: [Int64] = []
-                counts.reserveCapacity(replies.count)
-                for reply in replies {
-                    guard let n = reply.integer else {
-                        let text = if case .error(let message) = reply { message } else { "unexpected reply" }
-                        self.fail(SharedCountersFailure("redis: \(text)"), completion)
-                        return
+        local.withConnection { connection in
+            guard let connection else {
+                self.fail(SharedCountersFailure(local.lastError), completion)
+                return
+            }
+            connection.send(encoded) { result in
+                switch result {
+                case .success(let replies):
+                    var counts: [Int64] = []
+                    counts.reserveCapacity(replies.count)
+                    for reply in replies {
+                        guard let n = reply.integer else {
+                            let text = if case .error(let message) = reply { message } else { "unexpected reply" }
+                            // Scripts flushed (SCRIPT FLUSH): a new connection loads them again.
+                            if text.hasPrefix("NOSCRIPT") { connection.close() }
+                            self.fail(SharedCountersFailure("redis: \(text)"), completion)
+                            return
+                        }
+                        counts.append(n)
                     }
-                    counts.append(n)
+                    completion(.success(counts))
+                case .failure(let error):
+                    self.fail(SharedCountersFailure("\(error)"), completion)
                 }
-                completion(.success(counts))
-            case .failure(let error):
-                self.fail(SharedCountersFailure("\(error)"), completion)
             }
         }
     }
@@ -103,12 +135,11 @@ public final class RedisSharedCounters: SharedCounters {
     static func encode(_ command: SharedCounterCommand) -> [String] {
         switch command {
         case .countBeforeIncrement(let key, let expiry):
-            return ["EVAL", Self.countScript, "1", key, String(expiry)]
+            return ["EVALSHA", Self.countScript.sha, "1", key, String(expiry)]
         case .add(let key, let amount, let expiry):
-            return ["EVAL", Self.addScript, "1", key, String(amount), String(expiry)]
+            return ["EVALSHA", Self.addScript.sha, "1", key, String(amount), String(expiry)]
         case .get(let key):
-            // A missing key reads as 0 (`GET` answers a null bulk string).
-            return ["EVAL", "return tonumber(redis.call('get', KEYS[1]) or 0)", "1", key]
+            return ["EVALSHA", Self.getScript.sha, "1", key]
         }
     }
 
@@ -138,8 +169,10 @@ public final class RedisSharedCounters: SharedCounters {
 final class LoopConnection: Sendable {
     struct State {
         var connection: RedisConnection?
-        var connecting: EventLoopFuture<RedisConnection>?
+        /// Requests waiting for the connect in progress (nil: none in progress).
+        var waiting: [(RedisConnection?) -> Void]?
         var retryAfter: NIODeadline = .uptimeNanoseconds(0)
+        var lastError = "redis: unreachable"
     }
 
     let loop: any EventLoop
@@ -153,24 +186,39 @@ final class LoopConnection: Sendable {
         self.state = NIOLoopBoundBox(State(), eventLoop: loop)
     }
 
-    func connection() -> EventLoopFuture<RedisConnection> {
-        if let open = self.state.value.connection, open.isOpen { return self.loop.makeSucceededFuture(open) }
-        if let pending = self.state.value.connecting { return pending }
-        let now = NIODeadline.now()
-        guard now >= self.state.value.retryAfter else {
-            return self.loop.makeFailedFuture(RedisConnection.Failure(description: "redis: unreachable, retrying soon"))
+    /// Why the last connect failed (no credentials in it).
+    var lastError: String { self.state.value.lastError }
+
+    /// Calls `body` with the open connection (nil when Redis cannot be reached now), at once when
+    /// one is open, else when the connect in progress (or started here) ends.
+    func withConnection(_ body: @escaping (RedisConnection?) -> Void) {
+        if let open = self.state.value.connection, open.isOpen {
+            body(open)
+            return
         }
-        let connecting = RedisConnection.connect(self.configuration, on: self.loop)
+        if self.state.value.waiting != nil {
+            self.state.value.waiting!.append(body)
+            return
+        }
+        guard NIODeadline.now() >= self.state.value.retryAfter else {
+            body(nil)
+            return
+        }
         self.state.value.connection = nil
-        self.state.value.connecting = connecting
-        connecting.whenComplete { result in
-            self.state.value.connecting = nil
+        self.state.value.waiting = [body]
+        RedisConnection.connect(self.configuration, on: self.loop).whenComplete { result in
+            let waiting = self.state.value.waiting ?? []
+            self.state.value.waiting = nil
             switch result {
-            case .success(let connection): self.state.value.connection = connection
-            case .failure: self.state.value.retryAfter = NIODeadline.now() + Self.retryDelay
+            case .success(let connection):
+                self.state.value.connection = connection
+                for body in waiting { body(connection) }
+            case .failure(let error):
+                self.state.value.retryAfter = NIODeadline.now() + Self.retryDelay
+                self.state.value.lastError = "\(error)"
+                for body in waiting { body(nil) }
             }
         }
-        return connecting
     }
 }
 
