@@ -43,6 +43,47 @@ import Testing
         }
     }
 
+    /// A fixed-seed fuzz: valid replies with bytes flipped, inserted, dropped and cut, fed whole
+    /// and byte by byte. Every input decodes to values, waits for more, or throws: it never
+    /// traps, and a value never claims more bytes than it was given.
+    @Test func mutatedRepliesNeverTrap() {
+        let seeds = [
+            "*3\r\n$3\r\nfoo\r\n:12\r\n*1\r\n+nested\r\n", ":0\r\n:1\r\n", "-NOSCRIPT no script\r\n",
+            "$-1\r\n*-1\r\n", "*2\r\n*2\r\n:1\r\n:2\r\n$0\r\n\r\n", ":9223372036854775807\r\n",
+        ].map { Array($0.utf8) }
+        var rng = SplitMix(seed: 0x7475_726E_7069_6B65)
+        let alphabet = Array("*$:+-\r\n0123456789-x".utf8)
+        for round in 0..<4000 {
+            var bytes = seeds[Int(rng.next() % UInt64(seeds.count))]
+            for _ in 0..<(1 + Int(rng.next() % 4)) {
+                let at = Int(rng.next() % UInt64(bytes.count + 1))
+                switch rng.next() % 4 {
+                case 0 where at < bytes.count: bytes[at] = alphabet[Int(rng.next() % UInt64(alphabet.count))]
+                case 1: bytes.insert(alphabet[Int(rng.next() % UInt64(alphabet.count))], at: at)
+                case 2 where at < bytes.count: bytes.remove(at: at)
+                default: bytes = Array(bytes.prefix(at))
+                }
+            }
+            var limits = RESPDecoder.Limits()
+            limits.maxBulkBytes = 1 << 20
+            limits.maxArrayElements = 1 << 16
+            for stepwise in [false, true] {
+                var decoder = RESPDecoder(limits: limits)
+                var buffer = ByteBuffer()
+                do {
+                    for chunk in stepwise ? bytes.map({ [$0] }) : [bytes] {
+                        buffer.writeBytes(chunk)
+                        let before = buffer.readableBytes
+                        while try decoder.decode(buffer: &buffer) != nil {}
+                        #expect(buffer.readableBytes <= before, "round \(round)")
+                    }
+                } catch {
+                    // An error is the expected end of a malformed stream.
+                }
+            }
+        }
+    }
+
     @Test func malformedRepliesAreErrors() {
         let cases: [(String, RESPDecoder.Failure)] = [
             ("?x\r\n", .unknownType(UInt8(ascii: "?"))),
@@ -81,5 +122,18 @@ import Testing
             String(buffer: buffer)
                 == "*3\r\n$6\r\nINCRBY\r\n$\("ratelimit:ключ".utf8.count)\r\nratelimit:ключ\r\n$1\r\n1\r\n"
         )
+    }
+}
+
+/// A tiny deterministic generator for the fuzz test (no global randomness in tests).
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { self.state = seed }
+    mutating func next() -> UInt64 {
+        self.state &+= 0x9E37_79B9_7F4A_7C15
+        var z = self.state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }
