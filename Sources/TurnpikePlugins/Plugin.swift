@@ -74,3 +74,31 @@ extension Plugin where Config: ScopeFreePluginConfig {
         Config.decode(config, at: location, path: path, diagnostics: diagnostics)
     }
 }
+
+/// A config that keeps where its instance is attached (rate-limiting's counters are keyed by the
+/// route and service, as Kong keys them): the plugin's `decode` is the config's, plus the scope.
+public protocol ScopeKeepingPluginConfig: ScopeFreePluginConfig {
+    var scope: PluginScope { get set }
+}
+
+extension Plugin where Config: ScopeKeepingPluginConfig {
+    public static func decode(
+        _ config: ConfigNode?,
+        at location: SourceLocation,
+        path: FieldPath,
+        scope: PluginScope,
+        diagnostics: Diagnostics
+    ) -> Config? {
+        var decoded = Config.decode(config, at: location, path: path, diagnostics: diagnostics)
+        decoded?.scope = scope
+        return decoded
+    }
+}
+
+extension PluginScope {
+    /// `<route id>:<service id>`, zeros for what the instance is not attached to: how Kong's
+    /// rate-limiting plugins name an instance in their counters' keys.
+    public var counterKey: String {
+        (self.route ?? .zero).description + ":" + (self.service ?? .zero).description
+    }
+}

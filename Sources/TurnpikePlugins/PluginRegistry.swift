@@ -58,6 +58,9 @@ public struct PluginRegistry: Sendable {
             Entry(IPRestrictionPlugin.self) { config, _ in IPRestrictionPlugin(config: config) },
             Entry(RequestTerminationPlugin.self) { config, _ in RequestTerminationPlugin(config: config) },
             Entry(RateLimitingPlugin.self) { config, stores in RateLimitingPlugin(config: config, stores: stores) },
+            Entry(ResponseRateLimitingPlugin.self) { config, stores in
+                ResponseRateLimitingPlugin(config: config, stores: stores)
+            },
         ],
         credentialKinds: [KeyAuthCredential.self, BasicAuthCredential.self, ACLGroup.self]
     )

@@ -150,6 +150,15 @@ public struct ResponseContext: Sendable {
         return self.add.first { HeaderName.equal($0.name, name) }?.value
     }
 
+    /// Set by `exit`: the status the client gets instead, with no body.
+    public private(set) var exitStatus: Int?
+
+    /// Kong's `kong.response.exit(status)` in header_filter: the client gets `status` with the
+    /// headers as edited and an empty body (the upstream's body is read and dropped).
+    public mutating func exit(status: Int) {
+        self.exitStatus = status
+    }
+
     /// Whether any handler changed a header.
     public var hasEdits: Bool { !self.remove.isEmpty || !self.add.isEmpty }
 }

@@ -39,7 +39,8 @@ public final class RedisServer: @unchecked Sendable {
         }
         var lastError: (any Error)?
         for _ in 0..<5 {
-            let port = Int.random(in: 20_000..<60_000)
+            // Below Linux's ephemeral range (32768+), where outgoing connections take their ports.
+            let port = Int.random(in: 10_000..<32_000)
             let arguments =
                 (tls == nil ? ["--port", String(port)] : ["--port", "0", "--tls-port", String(port)]) + common
             do {
@@ -72,7 +73,11 @@ public final class RedisServer: @unchecked Sendable {
     private static func waitListening(port: Int, process: Process) -> Bool {
         for _ in 0..<100 {
             guard process.isRunning else { return false }
-            if (try? TestClient(port: port, timeoutSeconds: 1)) != nil { return true }
+            if (try? TestClient(port: port, timeoutSeconds: 1)) != nil {
+                // Someone else may hold the port: a redis-server that could not bind exits at once.
+                usleep(50_000)
+                return process.isRunning
+            }
             usleep(20_000)
         }
         return false

@@ -10,10 +10,11 @@ import TurnpikePlugins
         let order = entries.sorted { $0.priority != $1.priority ? $0.priority > $1.priority : $0.name > $1.name }
         #expect(
             order.map(\.name) == [
-                "key-auth", "basic-auth", "ip-restriction", "acl", "rate-limiting", "request-termination",
+                "key-auth", "basic-auth", "ip-restriction", "acl", "rate-limiting", "response-ratelimiting",
+                "request-termination",
             ]
         )
-        #expect(order.map(\.priority) == [1250, 1100, 990, 950, 910, 2])
+        #expect(order.map(\.priority) == [1250, 1100, 990, 950, 910, 900, 2])
     }
 
     @Test func unknownAndUnsupportedNames() {
@@ -24,12 +25,11 @@ import TurnpikePlugins
                 == "plugin 'nope' not enabled; add it to the 'plugins' configuration property"
         )
         #expect(registry.unknownNameMessage("cors").hasPrefix("plugin 'cors' is not supported by turnpike"))
-        // Kong's no_consumer plugins are the auth plugins and acl; ip-restriction and
-        // request-termination may be attached to a consumer in Kong (Turnpike refuses that at
-        // load until consumer scopes are resolved).
+        // Kong's no_consumer plugins are the auth plugins and acl; the others may be attached to
+        // a consumer.
         #expect(
             registry.entries.filter(\.allowsConsumerScope).map(\.name).sorted() == [
-                "ip-restriction", "rate-limiting", "request-termination",
+                "ip-restriction", "rate-limiting", "request-termination", "response-ratelimiting",
             ]
         )
     }

@@ -13,6 +13,14 @@ public final class LocalRateCounters: PluginStore {
     public enum Identifier: Hashable, Sendable {
         case id(EntityID)
         case text(String)
+
+        /// As Kong writes it in keys: an id's text, or the text itself.
+        public var text: String {
+            switch self {
+            case .id(let id): return id.description
+            case .text(let text): return text
+            }
+        }
     }
 
     public struct Key: Hashable, Sendable {

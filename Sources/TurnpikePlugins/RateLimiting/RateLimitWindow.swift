@@ -1,3 +1,5 @@
+public import TurnpikeModel
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -69,4 +71,47 @@ public enum RateLimitPeriod: Int, CaseIterable, Sendable, Comparable {
     }
 
     private static func mod(_ a: Int64, _ b: Int64) -> Int64 { ((a % b) + b) % b }
+}
+
+extension RateLimitPeriod {
+    /// The period fields of a limits record (`second` … `year`), shortest first: numbers
+    /// greater than 0, with Kong's messages.
+    static func decodeLimits(in r: inout Record) -> [(period: RateLimitPeriod, limit: Double)] {
+        var out: [(period: RateLimitPeriod, limit: Double)] = []
+        for period in Self.allCases {
+            guard let n = r.value(period.name) else { continue }
+            guard let v = n.number else {
+                r.error("expected a number", key: period.name, node: n)
+                continue
+            }
+            guard v > 0 else {
+                r.error("value must be greater than 0", key: period.name, node: n)
+                continue
+            }
+            out.append((period, v))
+        }
+        return out
+    }
+
+    /// Kong's `validate_periods_order`: a longer period may not allow fewer requests. The two
+    /// plugins word it alike but for the first letter (`The` in rate-limiting, `the` in
+    /// response-ratelimiting).
+    static func orderProblem(_ limits: [(period: RateLimitPeriod, limit: Double)], capitalized: Bool) -> String? {
+        for (i, lower) in limits.enumerated() {
+            for upper in limits[(i + 1)...] where upper.limit < lower.limit {
+                return (capitalized ? "The" : "the")
+                    + " limit for \(upper.period.name)(\(Self.oneDecimal(upper.limit)))"
+                    + " cannot be lower than the limit for \(lower.period.name)(\(Self.oneDecimal(lower.limit)))"
+            }
+        }
+        return nil
+    }
+
+    /// Lua's `%.1f`.
+    static func oneDecimal(_ v: Double) -> String {
+        let tenths = (v * 10).rounded()
+        let whole = Int(tenths / 10)
+        let decimal = Int(abs(tenths.truncatingRemainder(dividingBy: 10)))
+        return "\(whole).\(decimal)"
+    }
 }

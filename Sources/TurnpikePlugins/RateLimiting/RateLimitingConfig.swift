@@ -3,7 +3,7 @@ public import TurnpikeModel
 /// rate-limiting's config (kong/plugins/rate-limiting/schema.lua, kong/tools/redis/schema.lua),
 /// every field with Kong's default, check and message. The deprecated flat `redis_*` fields that
 /// exported files still carry are read into `redis`.
-public struct RateLimitingConfig: ScopeFreePluginConfig, Equatable {
+public struct RateLimitingConfig: ScopeKeepingPluginConfig, Equatable {
     /// The limits per period (Kong's numbers: fractions allowed), at least one.
     public var limits: [RateLimitPeriod: Double] = [:]
     public var limitBy = "consumer"
@@ -64,18 +64,7 @@ public struct RateLimitingConfig: ScopeFreePluginConfig, Equatable {
         let place = node?.location ?? location
         if let node {
             guard var r = Record(node, path: path, diagnostics: diagnostics) else { return nil }
-            for period in RateLimitPeriod.allCases {
-                guard let n = r.value(period.name) else { continue }
-                guard let v = n.number else {
-                    r.error("expected a number", key: period.name, node: n)
-                    continue
-                }
-                guard v > 0 else {
-                    r.error("value must be greater than 0", key: period.name, node: n)
-                    continue
-                }
-                config.limits[period] = v
-            }
+            for (period, limit) in RateLimitPeriod.decodeLimits(in: &r) { config.limits[period] = limit }
             if let v = r.oneOf("limit_by", Self.limitBys) { config.limitBy = v }
             if let n = r.value("header_name"),
                 let h = Record.string(n, path: r.fieldPath("header_name"), diagnostics: diagnostics)
@@ -143,7 +132,7 @@ public struct RateLimitingConfig: ScopeFreePluginConfig, Equatable {
         } else if config.policy == "redis" && config.redis.host == nil {
             problem = "failed conditional validation given value of field 'config.policy'"
             diagnostics.add("required field missing", at: place, path: path.appending("redis").appending("host").text)
-        } else if let order = Self.orderProblem(config) {
+        } else if let order = RateLimitPeriod.orderProblem(config.periods, capitalized: true) {
             problem = order
         } else if config.policy != "redis" && config.syncRate != -1 {
             problem = "sync_rate can only be used with the redis policy"
@@ -161,26 +150,5 @@ public struct RateLimitingConfig: ScopeFreePluginConfig, Equatable {
             )
         }
         return diagnostics.errors.count == before ? config : nil
-    }
-
-    /// Kong's `validate_periods_order`: a longer period may not allow fewer requests.
-    static func orderProblem(_ config: RateLimitingConfig) -> String? {
-        let periods = config.periods
-        for (i, lower) in periods.enumerated() {
-            for upper in periods[(i + 1)...] where upper.limit < lower.limit {
-                return
-                    "The limit for \(upper.period.name)(\(Self.oneDecimal(upper.limit))) cannot be lower than the limit for "
-                    + "\(lower.period.name)(\(Self.oneDecimal(lower.limit)))"
-            }
-        }
-        return nil
-    }
-
-    /// Lua's `%.1f`.
-    static func oneDecimal(_ v: Double) -> String {
-        let tenths = (v * 10).rounded()
-        let whole = Int(tenths / 10)
-        let decimal = Int(abs(tenths.truncatingRemainder(dividingBy: 10)))
-        return "\(whole).\(decimal)"
     }
 }

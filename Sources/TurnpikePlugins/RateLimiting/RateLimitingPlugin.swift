@@ -34,7 +34,7 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     public init(config: RateLimitingConfig, stores: PluginStores) {
         self.config = config
         self.counters = stores.store("rate-limiting.local") { LocalRateCounters() }
-        self.keyScope = (config.scope.route ?? .zero).description + ":" + (config.scope.service ?? .zero).description
+        self.keyScope = config.scope.counterKey
         self.attachment = self.counters.attachmentNumber(self.keyScope)
         self.shared = config.policy == "redis" ? stores.sharedCounters(config.redis) : nil
         self.periods = config.periods.map(\.period)
@@ -94,11 +94,7 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     /// The `redis` policy: one pipelined round trip for every period, then the same decision.
     func accessShared(_ shared: any SharedCounters, context: AccessContext) -> AccessOutcome {
         let now = Int64(context.now)
-        let identifier: String
-        switch self.identifier(context) {
-        case .id(let id): identifier = id.description
-        case .text(let text): identifier = text
-        }
+        let identifier = self.identifier(context).text
         let prefix = "ratelimit:" + self.keyScope + ":" + identifier + ":"
         let commands = self.periods.map { period in
             SharedCounterCommand.countBeforeIncrement(
@@ -181,22 +177,5 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     /// Lua's `tostring` of a number: no decimals for whole numbers.
     static func number(_ v: Double) -> String {
         v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
-    }
-}
-
-extension RateLimitingPlugin {
-    /// The config's own checks; the scope is kept by the registry's `make`.
-    public static func decode(
-        _ config: ConfigNode?,
-        at location: SourceLocation,
-        path: FieldPath,
-        scope: PluginScope,
-        diagnostics: Diagnostics
-    ) -> RateLimitingConfig? {
-        guard var decoded = RateLimitingConfig.decode(config, at: location, path: path, diagnostics: diagnostics) else {
-            return nil
-        }
-        decoded.scope = scope
-        return decoded
     }
 }

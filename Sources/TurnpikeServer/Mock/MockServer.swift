@@ -12,6 +12,7 @@ import TurnpikeModel
 /// - `ANY /status/<code>`: an empty response with that status.
 /// - `ANY /delay/<ms>`: the echo, after `ms` milliseconds.
 /// - `GET /bytes/<n>`: `n` bytes of `x`, streamed.
+/// - `ANY /response-headers?Name=value&…`: the echo, with those response headers (httpbin's).
 /// - a WebSocket handshake (`Upgrade: websocket`): 101, then every byte is echoed back.
 /// - anything else: JSON of the request (method, url, path, query, headers, body; over TLS also
 ///   `tls.server_name`, the SNI the client sent).
@@ -196,6 +197,19 @@ final class MockHandler: ChannelInboundHandler, RemovableChannelHandler {
         jsonHeaders.add(name: "content-type", value: "application/json; charset=utf-8")
         jsonHeaders.add(name: "content-length", value: "\(buffer.readableBytes)")
         jsonHeaders.add(name: "server", value: "turnpike-mock")
+        if segments.count == 1, segments[0] == "response-headers",
+            let query = uri.split(separator: "?", maxSplits: 1).dropFirst().first
+        {
+            // httpbin's /response-headers: each query argument comes back as a response header.
+            for pair in query.split(separator: "&") {
+                let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                guard parts.count == 2, !parts[0].isEmpty else { continue }
+                jsonHeaders.add(
+                    name: AdminEntities.percentDecoded(String(parts[0])),
+                    value: AdminEntities.percentDecoded(String(parts[1]))
+                )
+            }
+        }
         let headers = jsonHeaders
         let body = buffer
         if segments.count == 2, segments[0] == "delay", let ms = Int64(segments[1]), ms >= 0 {

@@ -102,19 +102,22 @@ extension RequestPipeline {
     ) {
         _ = self.machine.answered()
         self.responseStarted = true
-        let bodyBytes = body?.readableBytes ?? 0
+        let edits = self.responseEdits(status: status, headers: HeaderFields(headers))
+        // A response handler's exit replaces the status and drops the body here too.
+        let exit = edits?.exitStatus
+        let bodyBytes = exit == nil ? body?.readableBytes ?? 0 : 0
         self.downstream.sendHead(
             ResponseHeadOut(
-                status: status,
+                status: exit ?? status,
                 kind: .local(headers: headers, latencyMs: Latency.milliseconds(from: self.start, to: .now())),
                 requestID: self.requestID,
-                edits: self.responseEdits(status: status, headers: HeaderFields(headers)),
+                edits: edits,
                 contentLength: bodyBytes,
                 close: close
             )
         )
         if let body, bodyBytes > 0, self.head.method != .HEAD { self.downstream.sendBody(body) }
-        self.log(status: status, upstreamLatencyMs: nil)
+        self.log(status: exit ?? status, upstreamLatencyMs: nil)
         self.downstream.sendEnd()
     }
 
@@ -164,6 +167,10 @@ extension RequestPipeline {
         self.upstreamLatencyMs = upstreamLatencyMs
         let fields = HeaderFields(bytes: head.bytes, fields: head.fields)
         let edits = self.responseEdits(status: head.status, headers: fields)
+        if let edits, let status = edits.exitStatus {
+            self.exitInResponsePhase(status: status, upstream: fields, edits: edits)
+            return
+        }
         // Only a response with a body gets body filters (never HEAD, 1xx, 204, 304).
         let bodyless =
             self.head.method == .HEAD || head.status < 200 || head.status == 204 || head.status == 304
@@ -195,8 +202,29 @@ extension RequestPipeline {
         )
     }
 
+    /// Kong's `kong.response.exit(status)` in header_filter: the client gets `status`, the
+    /// upstream's headers as the handlers edited them (the gateway writes its own Date, Server,
+    /// framing and connection headers) and no body; the upstream's body is read and dropped, so
+    /// its connection stays reusable.
+    func exitInResponsePhase(status: Int, upstream: HeaderFields, edits: ResponseContext) {
+        self.responseStatus = status
+        self.dropsUpstreamBody = true
+        let own: Set<String> = ["date", "server", "connection", "keep-alive", "via"]
+        let headers = upstream.pairs.filter { !own.contains($0.name.lowercased()) }
+        self.downstream.sendHead(
+            ResponseHeadOut(
+                status: status,
+                kind: .local(headers: headers, latencyMs: Latency.milliseconds(from: self.start, to: .now())),
+                requestID: self.requestID,
+                edits: edits,
+                contentLength: 0
+            )
+        )
+    }
+
     /// A piece of the upstream's body, through the body filters.
     func upstreamResponseBody(_ buffer: ByteBuffer) {
+        if self.dropsUpstreamBody { return }
         guard !self.bodyFilters.isEmpty else {
             self.downstream.sendBody(buffer)
             return
@@ -208,7 +236,7 @@ extension RequestPipeline {
 
     /// The upstream's response ended: the body filters' last call, the log phase, the end.
     func upstreamResponseEnded() {
-        if !self.bodyFilters.isEmpty {
+        if !self.bodyFilters.isEmpty && !self.dropsUpstreamBody {
             var chunk = ByteBuffer()
             for filter in self.bodyFilters { chunk = filter.filter(chunk, last: true) }
             if chunk.readableBytes > 0 { self.downstream.sendBody(chunk) }

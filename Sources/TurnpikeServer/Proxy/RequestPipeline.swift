@@ -50,6 +50,9 @@ final class RequestPipeline {
     var accessTimer: Scheduled<Void>?
     /// The body filters of the current response (those that chose to change it).
     var bodyFilters: [any BodyFilter] = []
+    /// A response handler replaced the upstream's answer (`ResponseContext.exit`): its body is
+    /// read and dropped.
+    var dropsUpstreamBody = false
     var logged = false
     /// The upstream's status and latency, for the log phase.
     var responseStatus = 0
