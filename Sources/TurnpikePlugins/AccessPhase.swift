@@ -75,6 +75,24 @@ public struct UpstreamEdits: Sendable {
     public var query: String?
     /// A replacement for the request body (nil: unchanged); sent with its own Content-Length.
     public var body: [UInt8]?
+    /// A cap on the body streamed upstream, counted as it goes (request-size-limiting on a body
+    /// without a declared length); nil: none.
+    public var bodyLimit: BodyLimit?
+
+    /// What happens past `maxBytes`: the upstream request ends and the client gets `status` with
+    /// Kong's error body around `message` (the connection then closes: the rest of the body is
+    /// never read).
+    public struct BodyLimit: Sendable, Equatable {
+        public var maxBytes: Int64
+        public var status: Int
+        public var message: String
+
+        public init(maxBytes: Int64, status: Int, message: String) {
+            self.maxBytes = maxBytes
+            self.status = status
+            self.message = message
+        }
+    }
 
     public init() {}
 

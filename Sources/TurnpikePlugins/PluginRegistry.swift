@@ -56,6 +56,7 @@ public struct PluginRegistry: Sendable {
             Entry(BasicAuthPlugin.self) { config, _ in BasicAuthPlugin(config: config) },
             Entry(ACLPlugin.self) { config, _ in ACLPlugin(config: config) },
             Entry(IPRestrictionPlugin.self) { config, _ in IPRestrictionPlugin(config: config) },
+            Entry(RequestSizeLimitingPlugin.self) { config, _ in RequestSizeLimitingPlugin(config: config) },
             Entry(RequestTerminationPlugin.self) { config, _ in RequestTerminationPlugin(config: config) },
             Entry(RateLimitingPlugin.self) { config, stores in RateLimitingPlugin(config: config, stores: stores) },
             Entry(ResponseRateLimitingPlugin.self) { config, stores in

@@ -207,7 +207,11 @@ extension RequestPipeline {
         if let replacedBody {
             if !replacedBody.isEmpty { exchange.clientBody(self.downstream.allocator.buffer(bytes: replacedBody)) }
         } else {
-            for part in held { exchange.clientBody(part) }
+            self.bodyLimit = edits?.bodyLimit
+            for part in held {
+                guard self.withinBodyLimit(part.readableBytes) else { return }
+                exchange.clientBody(part)
+            }
         }
         if ended && !endsWithHead { exchange.clientEnd() }
         // Held parts went to a pooled connection: flush them now (after a pending access phase

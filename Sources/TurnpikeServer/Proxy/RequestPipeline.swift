@@ -59,6 +59,10 @@ final class RequestPipeline {
     var upstreamLatencyMs: Int64?
     /// Part of a response went to the client.
     var responseStarted = false
+    /// A cap on the body streamed upstream (request-size-limiting on a chunked body), and the
+    /// bytes counted against it.
+    var bodyLimit: UpstreamEdits.BodyLimit?
+    var bodyCounted: Int64 = 0
 
     init(head: RequestHead, start: NIODeadline, connection: ClientConnection, downstream: any Downstream) {
         self.head = head
@@ -160,6 +164,7 @@ final class RequestPipeline {
     func clientBody(_ buffer: ByteBuffer) {
         switch self.machine.bodyPart(bytes: buffer.readableBytes) {
         case .send:
+            guard self.withinBodyLimit(buffer.readableBytes) else { return }
             self.exchange?.clientBody(buffer)
         case .hold:
             self.heldParts.append(buffer)
@@ -221,6 +226,24 @@ final class RequestPipeline {
 
     func clientWritabilityChanged(isWritable: Bool) {
         self.exchange?.clientWritabilityChanged(isWritable: isWritable)
+    }
+
+    /// Counts body bytes going upstream against `bodyLimit`; past it, the upstream request is
+    /// dropped and the client gets the limit's answer (or, if a response already started, a cut
+    /// connection), and false is returned. The connection closes: the rest of the body is unread.
+    func withinBodyLimit(_ bytes: Int) -> Bool {
+        guard let limit = self.bodyLimit else { return true }
+        self.bodyCounted += Int64(bytes)
+        guard self.bodyCounted > limit.maxBytes else { return true }
+        self.bodyLimit = nil
+        self.dropInFlight()
+        if self.responseStarted {
+            self.log(status: self.responseStatus, upstreamLatencyMs: self.upstreamLatencyMs)
+            self.downstream.abort()
+        } else {
+            self.respond(status: HTTPResponseStatus(statusCode: limit.status), message: limit.message, close: true)
+        }
+        return false
     }
 
     /// The request broke the protocol mid-body (a bad chunk size) before any response went out:
