@@ -56,15 +56,21 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "TurnpikeRegex",
+            // PCRE2 behind one small type, for the router and the plugins that take regexes.
+            dependencies: ["CPCRE2"],
+            swiftSettings: hotPath
+        ),
+        .target(
             name: "TurnpikeRouter",
-            dependencies: ["TurnpikeModel", "CPCRE2"],
+            dependencies: ["TurnpikeModel", "TurnpikeRegex"],
             swiftSettings: hotPath
         ),
         .target(
             name: "TurnpikePlugins",
             // NIOCore for ByteBuffer only: plugins never see loops, channels or futures.
             dependencies: [
-                "TurnpikeModel", .product(name: "NIOCore", package: "swift-nio"),
+                "TurnpikeModel", "TurnpikeRegex", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: hotPath

@@ -1,4 +1,5 @@
 public import TurnpikeModel
+import TurnpikeRegex
 
 /// The compiled, immutable router: routes in Kong's precedence, indexed so a match does not scan
 /// every route. Built by `RouteTableBuilder`; safe to share across event loops (only `let`s;

@@ -1,4 +1,5 @@
 public import TurnpikeModel
+import TurnpikeRegex
 
 /// A route regex PCRE2 rejected, located so the caller can point at the file.
 public struct RouteProblem: Sendable, Hashable, CustomStringConvertible {

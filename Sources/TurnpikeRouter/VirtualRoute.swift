@@ -1,4 +1,5 @@
 import TurnpikeModel
+import TurnpikeRegex
 
 /// One entry of the ranked table: a route, or one path group of a split route, fully compiled.
 struct VirtualRoute: Sendable {

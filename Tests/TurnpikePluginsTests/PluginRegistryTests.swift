@@ -10,11 +10,12 @@ import TurnpikePlugins
         let order = entries.sorted { $0.priority != $1.priority ? $0.priority > $1.priority : $0.name > $1.name }
         #expect(
             order.map(\.name) == [
-                "key-auth", "basic-auth", "ip-restriction", "request-size-limiting", "acl", "rate-limiting",
+                "bot-detection", "key-auth", "basic-auth", "ip-restriction", "request-size-limiting", "acl",
+                "rate-limiting",
                 "response-ratelimiting", "request-termination",
             ]
         )
-        #expect(order.map(\.priority) == [1250, 1100, 990, 951, 950, 910, 900, 2])
+        #expect(order.map(\.priority) == [2500, 1250, 1100, 990, 951, 950, 910, 900, 2])
     }
 
     @Test func unknownAndUnsupportedNames() {

@@ -1,15 +1,15 @@
-import CPCRE2
+internal import CPCRE2
 
-// This is the one reviewed file of TurnpikeRouter that uses `@unchecked Sendable`.
+// This is the one reviewed file of TurnpikeRegex that uses `@unchecked Sendable`.
 //
 // Why it is safe: PCRE2 documents that a compiled pattern (`pcre2_code`, including its JIT code)
 // and a match context are read-only during `pcre2_match` and may be used by many threads at
 // once; only `pcre2_match_data` is written by a match, and match data never leaves one call of
-// `RouteTable.match` (see `MatchScratch`, which is not Sendable). The pointers below are set in
+// the call that made it (see `MatchScratch`, which is not Sendable). The pointers below are set in
 // `init`, never reassigned, and freed in `deinit`, when no other reference can exist.
 
 /// Limits shared by all regexes of one table: a runaway pattern gives up instead of spinning.
-final class RegexMatchLimits: @unchecked Sendable {
+public final class RegexMatchLimits: @unchecked Sendable {
     /// Backtracking steps per match attempt (PCRE2's default is 10,000,000).
     static let matchLimit: UInt32 = 200_000
     /// Nesting depth of backtracking (interpreter only; JIT uses its own stack).
@@ -19,7 +19,7 @@ final class RegexMatchLimits: @unchecked Sendable {
 
     let context: OpaquePointer
 
-    init() {
+    public init() {
         guard let context = pcre2_match_context_create_8(nil) else {
             fatalError("pcre2_match_context_create failed (out of memory)")
         }
@@ -34,31 +34,42 @@ final class RegexMatchLimits: @unchecked Sendable {
     }
 }
 
-/// One PCRE2 pattern, compiled (and JIT-compiled when the platform supports it) once per table.
+/// One PCRE2 pattern, compiled (and JIT-compiled when the platform supports it) once per config.
 ///
-/// Options: `UTF` (Kong's regexes follow Rust `regex`, which works on Unicode scalars) with
-/// `MATCH_INVALID_UTF` (normalised paths may hold any byte; invalid sequences simply never match a
-/// character), `UCP` (`\w`, `\d`, `\b` are Unicode-aware as in Rust), `DOLLAR_ENDONLY` (Rust's `$`
-/// does not match before a final newline), `NEVER_BACKSLASH_C`. Path regexes are compiled as
-/// `^` + the pattern, exactly as Kong's compat router builds them (so only the first top-level
-/// alternative is anchored); header regexes search anywhere.
-final class CompiledRegex: @unchecked Sendable {
-    let source: String
+/// `.router` options (the default): `UTF` (Kong's router regexes follow Rust `regex`, which works
+/// on Unicode scalars) with `MATCH_INVALID_UTF` (normalised paths may hold any byte; invalid
+/// sequences simply never match a character), `UCP` (`\w`, `\d`, `\b` are Unicode-aware as in
+/// Rust), `DOLLAR_ENDONLY` (Rust's `$` does not match before a final newline),
+/// `NEVER_BACKSLASH_C`. Path regexes are compiled as `^` + the pattern, exactly as Kong's compat
+/// router builds them (so only the first top-level alternative is anchored); header regexes search
+/// anywhere. `.nginx` options are OpenResty's `ngx.re` defaults (bytes, no UTF), for plugins whose
+/// Kong code calls `ngx.re.find`.
+public final class CompiledRegex: @unchecked Sendable {
+    /// How a pattern is read (see the type's summary).
+    public enum Dialect: Sendable {
+        case router
+        case nginx
+    }
+
+    public let source: String
     let code: OpaquePointer
     let limits: RegexMatchLimits
     /// Number of capture groups, not counting group 0.
-    let captureCount: Int
+    public let captureCount: Int
     /// Named groups as (name, group number), in group-number order.
-    let names: [(name: String, group: Int)]
+    public let names: [(name: String, group: Int)]
 
     /// Compiles `pattern`; returns PCRE2's error text (with the offset) when it is rejected.
-    static func compile(
+    public static func compile(
         _ pattern: String,
-        limits: RegexMatchLimits
+        limits: RegexMatchLimits,
+        dialect: Dialect = .router
     ) -> Result<CompiledRegex, RegexCompileError> {
         let options: UInt32 =
-            UInt32(PCRE2_UTF) | UInt32(PCRE2_MATCH_INVALID_UTF) | UInt32(PCRE2_UCP) | UInt32(PCRE2_DOLLAR_ENDONLY)
-            | UInt32(PCRE2_NEVER_BACKSLASH_C)
+            dialect == .nginx
+            ? UInt32(PCRE2_NEVER_BACKSLASH_C)
+            : UInt32(PCRE2_UTF) | UInt32(PCRE2_MATCH_INVALID_UTF) | UInt32(PCRE2_UCP) | UInt32(PCRE2_DOLLAR_ENDONLY)
+                | UInt32(PCRE2_NEVER_BACKSLASH_C)
         var errorCode: Int32 = 0
         var errorOffset: Int = 0
         let bytes = Array(pattern.utf8)
@@ -109,7 +120,7 @@ final class CompiledRegex: @unchecked Sendable {
     /// Runs the pattern on `subject` with `scratch`'s match data; true when it matched (then
     /// `groupRanges(scratch:)` reads the offsets). PCRE2 errors such as a hit match limit count as
     /// no match.
-    func matches(_ subject: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
+    public func matches(_ subject: UnsafeBufferPointer<UInt8>, scratch: MatchScratch) -> Bool {
         let data = scratch.matchData(pairs: self.captureCount + 1)
         let rc: Int32
         if let base = subject.baseAddress {
@@ -125,7 +136,7 @@ final class CompiledRegex: @unchecked Sendable {
 
     /// The capture offsets of the last successful `firstMatch` with the same scratch: group `i`
     /// as a byte range of the subject, nil when the group did not take part.
-    func groupRanges(scratch: MatchScratch) -> [Range<Int>?] {
+    public func groupRanges(scratch: MatchScratch) -> [Range<Int>?] {
         guard let data = scratch.data, let ovector = pcre2_get_ovector_pointer_8(data) else { return [] }
         let pairs = min(Int(pcre2_get_ovector_count_8(data)), self.captureCount + 1)
         var out: [Range<Int>?] = []
@@ -152,18 +163,18 @@ final class CompiledRegex: @unchecked Sendable {
 }
 
 /// A pattern PCRE2 rejected: its message and the byte offset in the pattern where it stopped.
-struct RegexCompileError: Error, Sendable {
-    let message: String
-    let offset: Int
+public struct RegexCompileError: Error, Sendable {
+    public let message: String
+    public let offset: Int
 }
 
-/// Per-call match data. Never shared: one `RouteTable.match` call makes one lazily (only when it
-/// evaluates a regex) and frees it when done.
-final class MatchScratch {
+/// Per-call match data. Never shared between threads: one call (a route match, a plugin's check)
+/// makes one lazily (only when it evaluates a regex) and frees it when done.
+public final class MatchScratch {
     private(set) var data: OpaquePointer?
     private var capacity = 0
 
-    init() {}
+    public init() {}
 
     func matchData(pairs: Int) -> OpaquePointer {
         if let data, self.capacity >= pairs { return data }
