@@ -73,6 +73,9 @@ struct StartCommand: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Memory for proxy-cache's responses: bytes, or with k/m/g (least recently used go first).")
+    var cacheSize: String = "128m"
+
     func validate() throws {
         guard self.workers.map({ $0 > 0 && $0 <= 256 }) ?? true else {
             throw ValidationError("--workers must be between 1 and 256")
@@ -83,6 +86,9 @@ struct StartCommand: AsyncParsableCommand {
             )
         }
         guard self.drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
+        guard ByteSize.parse(self.cacheSize) != nil else {
+            throw ValidationError("--cache-size: expected bytes, or a number with k, m or g ('128m')")
+        }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("unknown --log-level '\(self.logLevel)'")
         }
@@ -117,6 +123,7 @@ struct StartCommand: AsyncParsableCommand {
         }
         let loader = ConfigLoader.serving(
             limits: YAMLLimits(maxBytes: self.maxConfigSize),
+            responseCacheBytes: ByteSize.parse(self.cacheSize) ?? 128 << 20,
             logger: Logger(label: "turnpike.redis")
         )
         let snapshot: Snapshot

@@ -17,4 +17,11 @@ public protocol BodyFilter: AnyObject {
     /// Returns what goes to the client instead (the same buffer, another, or an empty one):
     /// buffers pass by reference, nothing is copied unless the filter does.
     func filter(_ chunk: ByteBuffer, last: Bool) -> ByteBuffer
+    /// True for a filter that only reads the body and returns every chunk as it came (proxy-cache
+    /// keeping a copy): the response then keeps its length.
+    var observesOnly: Bool { get }
+}
+
+extension BodyFilter {
+    public var observesOnly: Bool { false }
 }

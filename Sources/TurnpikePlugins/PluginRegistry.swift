@@ -63,6 +63,7 @@ public struct PluginRegistry: Sendable {
             Entry(ResponseRateLimitingPlugin.self) { config, stores in
                 ResponseRateLimitingPlugin(config: config, stores: stores)
             },
+            Entry(ProxyCachePlugin.self) { config, stores in ProxyCachePlugin(config: config, stores: stores) },
         ],
         credentialKinds: [KeyAuthCredential.self, BasicAuthCredential.self, ACLGroup.self]
     )

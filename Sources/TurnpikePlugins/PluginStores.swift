@@ -11,8 +11,12 @@ public final class PluginStores: Sendable {
     /// Makes the shared counters of the `redis` policies (nil: none in this process).
     public let sharedCountersProvider: (any SharedCountersProvider)?
 
-    public init(sharedCounters: (any SharedCountersProvider)? = nil) {
+    /// The bytes proxy-cache's memory strategy may hold (`--cache-size`, 128 MiB by default).
+    public let responseCacheBytes: Int
+
+    public init(sharedCounters: (any SharedCountersProvider)? = nil, responseCacheBytes: Int = 128 * 1024 * 1024) {
         self.sharedCountersProvider = sharedCounters
+        self.responseCacheBytes = responseCacheBytes
     }
 
     /// The shared counters for `settings`: one per distinct settings for the process's life, so

@@ -39,19 +39,22 @@ public struct ConfigLoader: Sendable {
     }
 
     /// The loader of a running gateway: snapshots come with their upstream TLS contexts and
-    /// certificates compiled, and plugins' `redis` policies reach Redis (logging to `logger`).
+    /// certificates compiled, plugins' `redis` policies reach Redis (logging to `logger`), and
+    /// proxy-cache holds up to `responseCacheBytes`.
     public static func serving(
         limits: YAMLLimits = YAMLLimits(),
         registry: PluginRegistry = .builtIn,
+        responseCacheBytes: Int = 128 << 20,
         logger: Logger
-    )
-        -> ConfigLoader
-    {
+    ) -> ConfigLoader {
         var loader = ConfigLoader(
             limits: limits,
             builder: SnapshotBuilder(
                 registry: registry,
-                stores: PluginStores(sharedCounters: RedisSharedCountersProvider(logger: logger))
+                stores: PluginStores(
+                    sharedCounters: RedisSharedCountersProvider(logger: logger),
+                    responseCacheBytes: responseCacheBytes
+                )
             )
         )
         loader.tlsContexts = UpstreamTLSContexts()

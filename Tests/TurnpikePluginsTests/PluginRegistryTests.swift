@@ -12,10 +12,10 @@ import TurnpikePlugins
             order.map(\.name) == [
                 "bot-detection", "key-auth", "basic-auth", "ip-restriction", "request-size-limiting", "acl",
                 "rate-limiting",
-                "response-ratelimiting", "request-termination",
+                "response-ratelimiting", "proxy-cache", "request-termination",
             ]
         )
-        #expect(order.map(\.priority) == [2500, 1250, 1100, 990, 951, 950, 910, 900, 2])
+        #expect(order.map(\.priority) == [2500, 1250, 1100, 990, 951, 950, 910, 900, 100, 2])
     }
 
     @Test func unknownAndUnsupportedNames() {
@@ -30,7 +30,7 @@ import TurnpikePlugins
         // a consumer.
         #expect(
             registry.entries.filter(\.allowsConsumerScope).map(\.name).sorted() == [
-                "ip-restriction", "rate-limiting", "request-size-limiting", "request-termination",
+                "ip-restriction", "proxy-cache", "rate-limiting", "request-size-limiting", "request-termination",
                 "response-ratelimiting",
             ]
         )

@@ -197,7 +197,8 @@ extension RequestPipeline {
                 ),
                 requestID: self.requestID,
                 edits: edits,
-                contentLength: self.bodyFilters.isEmpty ? head.contentLength : nil
+                // Filters that change the body drop its length; observers keep it.
+                contentLength: self.bodyFilters.allSatisfy(\.observesOnly) ? head.contentLength : nil
             )
         )
     }

@@ -1,0 +1,196 @@
+import Crypto
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// proxy-cache's key (kong/plugins/proxy-cache/cache_key.lua): the lower-case hex SHA-256 of
+/// `prefix|method|uri|params|headers`, where the prefix is `<consumer id>:<route id>` (or the
+/// route id alone, or `default`), params are the query arguments (all of them sorted by name,
+/// or `vary_query_params` in their order) and headers are the `vary_headers`; each as
+/// `name=value`, repeated values sorted and joined with `,`, a valueless argument as its name,
+/// joined with `:`. Kong hashes the raw request line where Turnpike hashes the path: the keys
+/// differ in bytes from Kong's, never in what they tell apart.
+enum CacheKey {
+    static func build(
+        consumer: String?,
+        route: String?,
+        method: String,
+        uri: Substring,
+        query: Substring?,
+        headers: [(name: String, value: String)],
+        config: ProxyCacheConfig
+    ) -> String {
+        let prefix: String
+        if let consumer, let route {
+            prefix = consumer + ":" + route
+        } else {
+            prefix = route ?? "default"
+        }
+        let args = Self.queryArgs(query)
+        let paramsPart: String
+        if let vary = config.varyQueryParams, !vary.isEmpty {
+            paramsPart = Self.join(vary) { name in args.first { $0.name == name }?.values }
+        } else {
+            paramsPart = Self.join(args.map(\.name).sorted()) { name in args.first { $0.name == name }?.values }
+        }
+        var headersPart = ""
+        if let vary = config.varyHeaders, !vary.isEmpty {
+            headersPart = Self.join(vary) { name in
+                let values = headers.filter { HeaderName.lookupEqual($0.name, name) }.map { Optional($0.value) }
+                return values.isEmpty ? nil : values
+            }
+        }
+        let path = config.ignoreURICase ? uri.lowercased() : String(uri)
+        let text = prefix + "|" + method + "|" + path + "|" + paramsPart + "|" + headersPart
+        return SHA256.hash(data: Array(text.utf8)).map { byte in
+            let hex = String(byte, radix: 16)
+            return byte < 16 ? "0" + hex : hex
+        }.joined()
+    }
+
+    /// Kong's `generate_key_from`: each field present, as `name`, `name=value` or
+    /// `name=v1,v2` (sorted), joined with `:`. `values`: nil for an absent field; a nil value
+    /// is an argument without `=`.
+    static func join(_ fields: [String], values: (String) -> [String?]?) -> String {
+        var parts: [String] = []
+        for field in fields {
+            guard let found = values(field) else { continue }
+            if found.count > 1 {
+                parts.append(field + "=" + found.map { $0 ?? "" }.sorted().joined(separator: ","))
+            } else if let value = found.first ?? nil {
+                parts.append(field + "=" + value)
+            } else {
+                parts.append(field)
+            }
+        }
+        return parts.joined(separator: ":")
+    }
+
+    /// `ngx.req.get_uri_args`: `&`-separated, names and values percent-decoded (`+` a space),
+    /// repeated names collected in order, an argument without `=` has no value, empty names are
+    /// skipped.
+    static func queryArgs(_ query: Substring?) -> [(name: String, values: [String?])] {
+        guard let query, !query.isEmpty else { return [] }
+        var out: [(name: String, values: [String?])] = []
+        for part in query.split(separator: "&") {
+            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            let name = Self.decode(pieces[0])
+            guard !name.isEmpty else { continue }
+            let value = pieces.count == 2 ? Self.decode(pieces[1]) : nil
+            if let i = out.firstIndex(where: { $0.name == name }) {
+                out[i].values.append(value)
+            } else {
+                out.append((name, [value]))
+            }
+        }
+        return out
+    }
+
+    static func decode(_ s: Substring) -> String {
+        guard s.contains("%") || s.contains("+") else { return String(s) }
+        var bytes: [UInt8] = []
+        var it = Array(s.utf8)[...]
+        while let c = it.popFirst() {
+            if c == UInt8(ascii: "+") {
+                bytes.append(UInt8(ascii: " "))
+            } else if c == UInt8(ascii: "%"), it.count >= 2,
+                let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16)
+            {
+                bytes.append(v)
+                it = it.dropFirst(2)
+            } else {
+                bytes.append(c)
+            }
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+/// A `Cache-Control` header's directives (kong/tools/http.lua `parse_directive_header`): lower-
+/// case names; a value that reads as a number is one.
+struct CacheDirectives {
+    var names: Set<String> = []
+    var numbers: [String: Double] = [:]
+
+    init(_ lines: [String]) {
+        for line in lines {
+            for part in line.split(separator: ",") {
+                let trimmed = part.drop { $0 == " " || $0 == "\t" }
+                guard !trimmed.isEmpty else { continue }
+                let pieces = trimmed.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = pieces[0].lowercased()
+                self.names.insert(name)
+                if pieces.count == 2, let n = Double(pieces[1]) { self.numbers[name] = n }
+            }
+        }
+    }
+
+    func has(_ name: String) -> Bool { self.names.contains(name) }
+    func number(_ name: String) -> Double? { self.numbers[name] }
+}
+
+/// A media type as kong/tools/mime_type.lua reads it: type and subtype lower-cased (`*` alone
+/// is `*/*`), parameters with lower-case names.
+struct MediaType: Equatable {
+    var type: String
+    var subtype: String
+    var parameters: [String: String]
+
+    init?(_ text: String) {
+        let parts = text.split(separator: ";", omittingEmptySubsequences: false)
+        let main = parts[0].trimmingCharacters(in: " \t")
+        if main == "*" {
+            (self.type, self.subtype) = ("*", "*")
+        } else {
+            let ts = main.split(separator: "/", omittingEmptySubsequences: false)
+            guard ts.count == 2, !ts[0].isEmpty, !ts[1].isEmpty else { return nil }
+            (self.type, self.subtype) = (ts[0].lowercased(), ts[1].lowercased())
+        }
+        var parameters: [String: String] = [:]
+        for p in parts.dropFirst() {
+            let kv = p.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2 else { return nil }
+            var value = String(kv[1].trimmingCharacters(in: " \t"))
+            if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") {
+                value = String(value.dropFirst().dropLast())
+            }
+            parameters[kv[0].trimmingCharacters(in: " \t").lowercased()] = value
+        }
+        self.parameters = parameters
+    }
+
+    /// Kong's match: type and subtype equal or `*` on the configured side, and exactly the same
+    /// parameters.
+    func accepts(_ other: MediaType) -> Bool {
+        (self.type == "*" || self.type == other.type) && (self.subtype == "*" || self.subtype == other.subtype)
+            && self.parameters == other.parameters
+    }
+}
+
+/// An HTTP date (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds; nil otherwise.
+enum HTTPDate {
+    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func parse(_ text: String) -> Int64? {
+        // "Sun, 06 Nov 1994 08:49:37 GMT"
+        let f = text.split(separator: " ")
+        guard f.count == 6, f[0].count == 4, f[0].hasSuffix(","), f[5] == "GMT",
+            let day = Int(f[1]), let month = Self.months.firstIndex(of: String(f[2])), let year = Int(f[3])
+        else { return nil }
+        let hms = f[4].split(separator: ":")
+        guard hms.count == 3, let h = Int(hms[0]), let m = Int(hms[1]), let s = Int(hms[2]),
+            (1...31).contains(day), (0...23).contains(h), (0...59).contains(m), (0...60).contains(s)
+        else { return nil }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(h)
+        parts.tm_min = Int32(m)
+        parts.tm_sec = Int32(s)
+        return Int64(timegm(&parts))
+    }
+}
