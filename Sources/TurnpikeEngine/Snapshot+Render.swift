@@ -230,3 +230,33 @@ extension Snapshot {
         ])
     }
 }
+
+extension Snapshot {
+    /// Kong's entity shape from a flat rendering: foreign keys (`foreignKeys`) as `{"id": …}`, and
+    /// `created_at`/`updated_at` set to the load time (DB-less entities have no other); `millis`
+    /// for the entities Kong stamps with fractions (targets).
+    public func kongShape(_ flat: Rendered, foreignKeys: Set<String>, millis: Bool = false) -> Rendered {
+        guard case .object(let fields) = flat else { return flat }
+        var out: [(String, Rendered)] = []
+        out.reserveCapacity(fields.count + 2)
+        for (key, value) in fields {
+            if foreignKeys.contains(key), case .string(let id) = value {
+                out.append((key, .object([("id", .string(id))])))
+            } else {
+                out.append((key, value))
+            }
+        }
+        let stamp: Rendered = millis ? .number(Double(self.loadedAt)) : .integer(self.loadedAt)
+        out.append(("created_at", stamp))
+        out.append(("updated_at", stamp))
+        return .object(out)
+    }
+
+    public func kongEntity(route id: EntityID) -> Rendered? {
+        self.route(id: id).map { self.kongShape(Self.render($0), foreignKeys: ["service"]) }
+    }
+
+    public func kongEntity(service id: EntityID) -> Rendered? {
+        self.service(id: id).map { self.kongShape(Self.render($0), foreignKeys: []) }
+    }
+}

@@ -154,6 +154,15 @@ public protocol CredentialDirectory: Sendable {
     func consumer(idOrUsername: String) -> Consumer?
     func route(id: EntityID) -> Route?
     func service(id: EntityID) -> Service?
+    /// A route or service as Kong's admin API shows it (every field, foreign keys as
+    /// `{"id": …}`, timestamps): request-termination's echo shows the matched ones.
+    func kongEntity(route id: EntityID) -> Rendered?
+    func kongEntity(service id: EntityID) -> Rendered?
+}
+
+extension CredentialDirectory {
+    public func kongEntity(route id: EntityID) -> Rendered? { nil }
+    public func kongEntity(service id: EntityID) -> Rendered? { nil }
 }
 
 /// A plugin instance ready to run its access phase.

@@ -23,6 +23,12 @@ import TurnpikeTestSupport
                 plugins:
                   - name: request-termination
                     config: {status_code: 403, message: "switched off", trigger: X-Off}
+              - name: echo
+                id: 4f1c2a3b-5d6e-4f70-8a9b-0c1d2e3f4a5b
+                paths: [/echo]
+                plugins:
+                  - name: request-termination
+                    config: {status_code: 404, echo: true}
         """
 
     @Test func fixedAnswers() async throws {
@@ -39,6 +45,41 @@ import TurnpikeTestSupport
             #expect(try TestClient.get(port: gw.proxyPort, "/triggered/request").status == 200)
             let off = try TestClient.get(port: gw.proxyPort, "/triggered/request", headers: ["X-Off": "1"])
             #expect(off.status == 403 && off.text == "{\"message\":\"switched off\"}")
+        }
+    }
+
+    /// Kong's echo: the request as the PDK reads it, and the matched route and service.
+    @Test func echo() async throws {
+        try await TestGateway.with(yaml: Self.config) { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            let body = "{\"a\":[1,2.5,\"x\"],\"b\":{\"c\":null}}"
+            try client.send(
+                "POST /echo/x?q=1&q=2&flag HTTP/1.1\r\nHost: example.test\r\nX-Two: 1\r\nX-Two: 2\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + body
+            )
+            let r = try client.readResponse()
+            #expect(r.status == 404)
+            #expect(r.header("content-type") == "application/json; charset=utf-8")
+            let json = try #require(r.json)
+            #expect(json["message"] as? String == "Not found")
+            let kong = json["kong"] as? [String: Any]
+            #expect((kong?["node_id"] as? String)?.count == 36)
+            let request = try #require(json["request"] as? [String: Any])
+            #expect(request["method"] as? String == "POST")
+            #expect(request["path"] as? String == "/echo/x")
+            #expect(request["host"] as? String == "example.test")
+            #expect(request["scheme"] as? String == "http")
+            #expect((request["query"] as? [String: Any])?["q"] as? [String] == ["1", "2"])
+            #expect((request["query"] as? [String: Any])?["flag"] as? Bool == true)
+            #expect((request["headers"] as? [String: Any])?["x-two"] as? [String] == ["1", "2"])
+            #expect(request["raw_body"] as? String == body)
+            let parsed = request["body"] as? [String: Any]
+            #expect((parsed?["a"] as? [Any])?.count == 3)
+            #expect(
+                (json["matched_route"] as? [String: Any])?["id"] as? String == "4f1c2a3b-5d6e-4f70-8a9b-0c1d2e3f4a5b"
+            )
+            #expect((json["matched_route"] as? [String: Any])?["paths"] as? [String] == ["/echo"])
+            #expect((json["matched_service"] as? [String: Any])?["name"] as? String == "mock")
         }
     }
 }

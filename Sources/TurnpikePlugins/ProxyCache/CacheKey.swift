@@ -29,7 +29,7 @@ enum CacheKey {
         } else {
             prefix = route ?? "default"
         }
-        let args = Self.queryArgs(query)
+        let args = QueryString.grouped(query)
         let paramsPart: String
         if let vary = config.varyQueryParams, !vary.isEmpty {
             paramsPart = Self.join(vary) { name in args.first { $0.name == name }?.values }
@@ -67,45 +67,6 @@ enum CacheKey {
             }
         }
         return parts.joined(separator: ":")
-    }
-
-    /// `ngx.req.get_uri_args`: `&`-separated, names and values percent-decoded (`+` a space),
-    /// repeated names collected in order, an argument without `=` has no value, empty names are
-    /// skipped.
-    static func queryArgs(_ query: Substring?) -> [(name: String, values: [String?])] {
-        guard let query, !query.isEmpty else { return [] }
-        var out: [(name: String, values: [String?])] = []
-        for part in query.split(separator: "&") {
-            let pieces = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let name = Self.decode(pieces[0])
-            guard !name.isEmpty else { continue }
-            let value = pieces.count == 2 ? Self.decode(pieces[1]) : nil
-            if let i = out.firstIndex(where: { $0.name == name }) {
-                out[i].values.append(value)
-            } else {
-                out.append((name, [value]))
-            }
-        }
-        return out
-    }
-
-    static func decode(_ s: Substring) -> String {
-        guard s.contains("%") || s.contains("+") else { return String(s) }
-        var bytes: [UInt8] = []
-        var it = Array(s.utf8)[...]
-        while let c = it.popFirst() {
-            if c == UInt8(ascii: "+") {
-                bytes.append(UInt8(ascii: " "))
-            } else if c == UInt8(ascii: "%"), it.count >= 2,
-                let v = UInt8(String(decoding: it.prefix(2), as: UTF8.self), radix: 16)
-            {
-                bytes.append(v)
-                it = it.dropFirst(2)
-            } else {
-                bytes.append(c)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

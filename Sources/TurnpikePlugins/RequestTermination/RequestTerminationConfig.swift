@@ -64,14 +64,6 @@ public struct RequestTerminationConfig: ScopeFreePluginConfig, Equatable {
         if let problem, diagnostics.errors.count == before {
             diagnostics.add(problem, at: node.location, path: path.text)
         }
-        if config.echo, diagnostics.errors.count == before {
-            // The echo is a JSON picture of the request and of the matched route and service.
-            diagnostics.add(
-                "echo is not supported by turnpike yet",
-                at: echoNode?.location ?? node.location,
-                path: path.appending("echo").text
-            )
-        }
         return diagnostics.errors.count == before ? config : nil
     }
 }

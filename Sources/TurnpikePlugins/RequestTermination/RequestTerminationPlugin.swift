@@ -3,7 +3,9 @@ import TurnpikeModel
 /// Kong's request-termination (kong/plugins/request-termination/handler.lua): answers every
 /// request (or, with `trigger`, those carrying that header or query argument) with a fixed
 /// response: the raw `body` with its `content_type`, else `{"message": ...}` as JSON (Kong's
-/// `kong.response.exit` with a table), the message defaulting by status.
+/// `kong.response.exit` with a table), the message defaulting by status; with `echo`, a JSON
+/// picture of the request and of the matched route and service (`RequestEcho`), for which the
+/// body is read (up to `AccessRequest.bodyBufferLimit`).
 public struct RequestTerminationPlugin: Plugin, AccessHandler {
     public static let name = "request-termination"
     public static let priority = 2
@@ -51,6 +53,22 @@ public struct RequestTerminationPlugin: Plugin, AccessHandler {
             let inQuery = request.query.map { QueryString.arguments($0).contains { $0.0 == trigger } } ?? false
             guard inHeaders || inQuery else { return .proceed }
         }
+        if self.config.echo {
+            let json = RequestEcho.json(
+                message: self.config.message ?? Self.defaultMessages[self.config.statusCode],
+                context: context,
+                directory: directory
+            )
+            return .respond(
+                LocalResponse(
+                    status: self.config.statusCode,
+                    headers: [(name: "Content-Type", value: "application/json; charset=utf-8")],
+                    body: .bytes(Array(json.utf8))
+                )
+            )
+        }
         return .respond(self.response)
     }
+
+    public var needsBody: Bool { self.config.echo }
 }

@@ -231,20 +231,7 @@ enum AdminEntities {
     // MARK: - Kong's entity shapes: every field, foreign keys as {"id": …}, timestamps
 
     static func admin(_ flat: Rendered, foreignKeys: Set<String>, s: Snapshot, millis: Bool = false) -> Rendered {
-        guard case .object(let fields) = flat else { return flat }
-        var out: [(String, Rendered)] = []
-        out.reserveCapacity(fields.count + 2)
-        for (key, value) in fields {
-            if foreignKeys.contains(key), case .string(let id) = value {
-                out.append((key, .object([("id", .string(id))])))
-            } else {
-                out.append((key, value))
-            }
-        }
-        let stamp: Rendered = millis ? .number(Double(s.loadedAt)) : .integer(s.loadedAt)
-        out.append(("created_at", stamp))
-        out.append(("updated_at", stamp))
-        return .object(out)
+        s.kongShape(flat, foreignKeys: foreignKeys, millis: millis)
     }
 
     static func service(_ e: Service, _ s: Snapshot) -> Rendered { admin(Snapshot.render(e), foreignKeys: [], s: s) }

@@ -5,6 +5,7 @@ import NIOPosix
 import Synchronization
 import TurnpikeEngine
 import TurnpikeModel
+import TurnpikePlugins
 import TurnpikeYAML
 
 /// The admin endpoints that report on the node and the running config: `GET /`, `GET /status`,
@@ -103,8 +104,8 @@ extension AdminHandler {
             ("tagline", .string("Welcome to turnpike")),
             ("version", .string(TurnpikeVersion.string)),
             ("edition", .string("community")),
-            ("hostname", .string(Node.hostname)),
-            ("node_id", .string(Node.id.description)),
+            ("hostname", .string(GatewayNode.hostname)),
+            ("node_id", .string(GatewayNode.id.description)),
             (
                 "plugins",
                 .object([
