@@ -2,7 +2,8 @@
 # Allocations per proxied request: the gateway runs with bench/malloc_count.c preloaded (it
 # counts malloc, calloc, realloc and the aligned forms), serves N warm-up GETs on one keep-alive
 # connection, then N more; the count's growth over the second N, divided by N, is printed for a
-# plain route and for a key-auth route. Not a test; needs gcc and nginx.
+# plain route, a key-auth route and key-auth + rate-limiting (local). Not a test; needs gcc and
+# nginx.
 #
 #   bench/malloc_per_request.sh [BINARY] [N]
 set -euo pipefail
@@ -30,6 +31,15 @@ services:
         paths: [/keyed]
         plugins:
           - name: key-auth
+  - name: limited
+    url: http://127.0.0.1:$UP
+    routes:
+      - name: limited
+        paths: [/limited]
+        plugins:
+          - name: key-auth
+          - name: rate-limiting
+            config: {minute: 1000000000, limit_by: consumer}
 consumers:
   - username: alice
     keyauth_credentials:
@@ -70,7 +80,12 @@ def run(path, headers):
         assert r.status == 200, r.status
     c.close()
 
-for name, path, headers in [("plain route", "/plain/x", {}), ("key-auth route", "/keyed/x", {"apikey": "alice-key"})]:
+cases = [
+    ("plain route", "/plain/x", {}),
+    ("key-auth route", "/keyed/x", {"apikey": "alice-key"}),
+    ("key-auth + rate-limiting (local)", "/limited/x", {"apikey": "alice-key"}),
+]
+for name, path, headers in cases:
     run(path, headers)  # warm-up: pools, caches, first-use allocations
     before = count()
     run(path, headers)

@@ -136,6 +136,12 @@ public struct AccessContext: Sendable {
     public var authentication: Authentication?
     /// Kong's `kong.ctx`: state a plugin keeps for the later phases of the same request.
     public var plugins = PluginContext()
+    /// Headers for the client's response, set during access (Kong's `kong.response.set_header`
+    /// in access): they go on whatever answer the request gets, proxied or the gateway's own,
+    /// before the response phase runs. Names distinct; a later set of a name replaces it.
+    public private(set) var responseHeaders: [(name: String, value: String)] = []
+    /// Their names, in order (kept so the response side needs no list of its own).
+    public private(set) var responseHeaderNames: [String] = []
     /// Wall-clock seconds, for credential `ttl`s (injected so tests control time).
     public var now: Int
 
@@ -180,6 +186,22 @@ extension AccessHandler {
 }
 
 extension AccessContext {
+    /// Sets headers on the client's response (see `responseHeaders`); the usual case, the first
+    /// plugin to set any, takes the list as it is.
+    /// `names`: the headers' names in order, when the caller keeps such a list (no copy made).
+    public mutating func setResponseHeaders(_ headers: [(name: String, value: String)], names: [String]? = nil) {
+        guard !self.responseHeaders.isEmpty else {
+            self.responseHeaders = headers
+            self.responseHeaderNames = names ?? headers.map(\.name)
+            return
+        }
+        for header in headers {
+            self.responseHeaders.removeAll { HeaderName.equal($0.name, header.name) }
+            self.responseHeaders.append(header)
+        }
+        self.responseHeaderNames = self.responseHeaders.map(\.name)
+    }
+
     /// Kong's identity headers: each is set or removed, so clients cannot smuggle them.
     public mutating func setConsumerHeaders(consumer: Consumer, credentialID: EntityID?) {
         let id = consumer.id.description

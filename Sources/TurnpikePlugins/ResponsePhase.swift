@@ -122,13 +122,14 @@ public struct ResponseContext: Sendable {
     }
 
     /// `setHeader` for each pair, in order (names distinct); the usual case, the first handler to
-    /// edit headers, takes the list as it is instead of comparing names.
-    public mutating func setHeaders(_ headers: [(name: String, value: String)]) {
+    /// edit headers, takes the list as it is instead of comparing names (and `names`, the pairs'
+    /// names in order, when the caller keeps that list).
+    public mutating func setHeaders(_ headers: [(name: String, value: String)], names: [String]? = nil) {
         guard self.set.isEmpty && self.remove.isEmpty && self.add.isEmpty else {
             for (name, value) in headers { self.setHeader(name, value) }
             return
         }
-        self.remove = headers.map(\.name)
+        self.remove = names ?? headers.map(\.name)
         self.set = headers
     }
 

@@ -37,9 +37,10 @@ import Testing
         let counters = LocalRateCounters()
         let who = LocalRateCounters.Identifier.text("10.0.0.1")
         func take() -> [Int64] {
-            counters.countAndAdmit(attachment: 1, identifier: who, periods: [.second, .minute], now: 61) {
+            let counts = counters.countAndAdmit(attachment: 1, identifier: who, periods: [.second, .minute], now: 61) {
                 $0[1] < 2
             }
+            return counts.indices.map { counts[$0] }
         }
         #expect(take() == [0, 0])
         #expect(take() == [1, 1])

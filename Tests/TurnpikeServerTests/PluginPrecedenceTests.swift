@@ -152,10 +152,10 @@ import TurnpikeServer
             consumer: carol
             enabled: false
             config: {message: carol-off}
-          - name: rate-limiting
+          - name: response-ratelimiting
             consumer: dave
             route: r2
-            config: {minute: 5}
+            config: {limits: {videos: {minute: 5}}}
         """
 
     static func snapshot() throws -> Snapshot {
@@ -200,17 +200,17 @@ import TurnpikeServer
     @Test func aPluginOnlyOnAConsumerRunsOnlyForThatConsumer() throws {
         let snapshot = try Self.snapshot()
         let i = try #require(snapshot.model.routes.firstIndex { $0.name == "r2" })
-        let slot = try #require(snapshot.chains[i].access.first { $0.name == "rate-limiting" })
+        let slot = try #require(snapshot.chains[i].access.first { $0.name == "response-ratelimiting" })
         let scoped = try #require(slot as? ConsumerScoped<any AccessHandler>)
         #expect(scoped.handler(for: nil) == nil)
         #expect(scoped.handler(for: snapshot.consumer(idOrUsername: "alice")?.id) == nil)
-        #expect(scoped.handler(for: snapshot.consumer(idOrUsername: "dave")?.id) is RateLimitingPlugin)
-        // Its response phase (the rate-limit headers) is scoped the same way.
+        #expect(scoped.handler(for: snapshot.consumer(idOrUsername: "dave")?.id) is ResponseRateLimitingPlugin)
+        // Its response phase (the costs the upstream reports) is scoped the same way.
         #expect(snapshot.chains[i].response.contains { $0 is ConsumerScoped<any ResponseHandler> })
         // Not on r1: dave's instance is for r2.
         let r1 = try #require(snapshot.model.routes.firstIndex { $0.name == "r1" })
-        #expect(!snapshot.chains[r1].access.contains { $0.name == "rate-limiting" })
-        // Chains stay in priority order: rate-limiting (910) before request-termination (2).
-        #expect(snapshot.chains[i].access.map(\.name) == ["rate-limiting", "request-termination"])
+        #expect(!snapshot.chains[r1].access.contains { $0.name == "response-ratelimiting" })
+        // Chains stay in priority order: response-ratelimiting (900) before request-termination (2).
+        #expect(snapshot.chains[i].access.map(\.name) == ["response-ratelimiting", "request-termination"])
     }
 }

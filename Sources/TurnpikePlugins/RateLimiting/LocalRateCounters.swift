@@ -84,21 +84,30 @@ public final class LocalRateCounters: PluginStore {
     }
 
     /// Kong's check-then-count for one request, under one lock: the counts of `periods`' current
-    /// windows; when `admit` says yes to them, each is incremented.
+    /// windows; when `admit` says yes to them, each is incremented. Allocation-free (keys are
+    /// made twice rather than kept in an array).
     public func countAndAdmit(
         attachment: Int,
         identifier: Identifier,
         periods: [RateLimitPeriod],
         now: Int64,
-        admit: ([Int64]) -> Bool
-    ) -> [Int64] {
-        let keys = periods.map {
-            Key(attachment: attachment, identifier: identifier, period: $0, windowStart: $0.windowStart(at: now))
+        admit: (PeriodCounts) -> Bool
+    ) -> PeriodCounts {
+        func key(_ i: Int) -> Key {
+            Key(
+                attachment: attachment,
+                identifier: identifier,
+                period: periods[i],
+                windowStart: periods[i].windowStart(at: now)
+            )
         }
         return self.shard(attachment: attachment, identifier: identifier).counters.withLock { counters in
-            let counts = keys.map { counters[$0] ?? 0 }
+            var counts = PeriodCounts(count: periods.count)
+            for i in periods.indices { counts[i] = counters[key(i)] ?? 0 }
             if admit(counts) {
-                for key in keys { Self.add(1, to: key, in: &counters, now: now, bound: self.maxEntriesPerShard) }
+                for i in periods.indices {
+                    Self.add(1, to: key(i), in: &counters, now: now, bound: self.maxEntriesPerShard)
+                }
             }
             return counts
         }
@@ -119,5 +128,50 @@ public final class LocalRateCounters: PluginStore {
         guard counters.count > keep else { return }
         let oldest = counters.keys.sorted { $0.windowStart < $1.windowStart }.prefix(counters.count - keep)
         for key in oldest { counters[key] = nil }
+    }
+}
+
+/// One count per configured period (at most six), kept inline: no array per request.
+public struct PeriodCounts: Sendable, Equatable {
+    private var values: (Int64, Int64, Int64, Int64, Int64, Int64) = (0, 0, 0, 0, 0, 0)
+    public let count: Int
+
+    public init(count: Int) {
+        precondition(count <= 6, "six periods at most")
+        self.count = count
+    }
+
+    public init(_ array: [Int64]) {
+        self.init(count: min(array.count, 6))
+        for i in 0..<self.count { self[i] = array[i] }
+    }
+
+    public var indices: Range<Int> { 0..<self.count }
+
+    public subscript(i: Int) -> Int64 {
+        get {
+            switch i {
+            case 0: return self.values.0
+            case 1: return self.values.1
+            case 2: return self.values.2
+            case 3: return self.values.3
+            case 4: return self.values.4
+            default: return self.values.5
+            }
+        }
+        set {
+            switch i {
+            case 0: self.values.0 = newValue
+            case 1: self.values.1 = newValue
+            case 2: self.values.2 = newValue
+            case 3: self.values.3 = newValue
+            case 4: self.values.4 = newValue
+            default: self.values.5 = newValue
+            }
+        }
+    }
+
+    public static func == (a: PeriodCounts, b: PeriodCounts) -> Bool {
+        a.count == b.count && a.indices.allSatisfy { a[$0] == b[$0] }
     }
 }

@@ -12,7 +12,7 @@ public import TurnpikeModel
 ///   a fleet shares one limit, Kong nodes included. The access phase waits for the reply without
 ///   blocking its loop; Redis unreachable or slower than `redis.timeout` lets the request through
 ///   without headers under `fault_tolerant` and answers Kong's 500 otherwise.
-public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
+public struct RateLimitingPlugin: Plugin, AccessHandler {
     public static let name = "rate-limiting"
     public static let priority = 910
     public typealias Config = RateLimitingConfig
@@ -29,6 +29,10 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     /// The configured periods, shortest first, and their limits.
     let periods: [RateLimitPeriod]
     let limits: [Double]
+    /// The limits as their headers write them, made once.
+    let limitTexts: [String]
+    /// The names of the headers on a request that passes, in order (one array for every request).
+    let headerNames: [String]
     public var name: String { Self.name }
 
     public init(config: RateLimitingConfig, stores: PluginStores) {
@@ -39,6 +43,10 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
         self.shared = config.policy == "redis" ? stores.sharedCounters(config.redis) : nil
         self.periods = config.periods.map(\.period)
         self.limits = config.periods.map(\.limit)
+        self.limitTexts = self.limits.map(Self.number)
+        self.headerNames =
+            self.periods.flatMap { [Self.limitHeaders[$0.rawValue], Self.remainingHeaders[$0.rawValue]] }
+            + ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
     }
 
     /// The identifier counted (Kong's `get_identifier`): the client's address when the chosen
@@ -85,7 +93,7 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     }
 
     /// The last period whose count has reached its limit (Kong's `stop`), if any.
-    static func exceeded(_ counts: [Int64], limits: [Double]) -> Int? {
+    static func exceeded(_ counts: PeriodCounts, limits: [Double]) -> Int? {
         var stop: Int?
         for i in counts.indices where limits[i] - Double(counts[i]) <= 0 { stop = i }
         return stop
@@ -107,9 +115,10 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
         }
         shared.run(commands) { result in
             pending.resume { context in
-                guard case .success(let counts) = result, counts.count == self.periods.count else {
+                guard case .success(let replies) = result, replies.count == self.periods.count else {
                     return self.storeFailed()
                 }
+                let counts = PeriodCounts(replies)
                 return self.decide(
                     counts: counts,
                     stop: Self.exceeded(counts, limits: self.limits),
@@ -129,7 +138,7 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
     }
 
     /// Headers and verdict from the counts before this request, per period (Kong's `usage`).
-    func decide(counts: [Int64], stop: Int?, now: Int64, context: inout AccessContext) -> AccessOutcome {
+    func decide(counts: PeriodCounts, stop: Int?, now: Int64, context: inout AccessContext) -> AccessOutcome {
         let limits = self.limits
         if self.config.hideClientHeaders {
             guard stop != nil else { return .proceed }
@@ -147,12 +156,13 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
                 chosen = i
                 chosenRemaining = remaining
             }
-            headers.append((Self.limitHeaders[self.periods[i].rawValue], Self.number(limits[i])))
+            headers.append((Self.limitHeaders[self.periods[i].rawValue], self.limitTexts[i]))
             headers.append((Self.remainingHeaders[self.periods[i].rawValue], Self.number(remaining)))
         }
         let reset = String(self.periods[chosen].reset(at: now))
-        headers.append(("RateLimit-Limit", Self.number(limits[chosen])))
-        headers.append(("RateLimit-Remaining", Self.number(chosenRemaining)))
+        headers.append(("RateLimit-Limit", self.limitTexts[chosen]))
+        // The chosen period's remaining count was written above: the same text.
+        headers.append(("RateLimit-Remaining", headers[2 * chosen + 1].value))
         headers.append(("RateLimit-Reset", reset))
         if stop != nil {
             headers.append(("Retry-After", reset))
@@ -160,19 +170,12 @@ public struct RateLimitingPlugin: Plugin, AccessHandler, ResponseHandler {
             response.headers = headers
             return .respond(response)
         }
-        context.plugins[plugin: Self.name]["headers"] = headers
+        context.setResponseHeaders(headers, names: self.headerNames)
         return .proceed
     }
 
     static let limitHeaders = RateLimitPeriod.allCases.map { "X-RateLimit-Limit-\($0.headerName)" }
     static let remainingHeaders = RateLimitPeriod.allCases.map { "X-RateLimit-Remaining-\($0.headerName)" }
-
-    /// The headers go on the response (Kong applies them in the access phase, nginx sends them).
-    public func response(_ context: inout ResponseContext) {
-        guard let headers = context.plugins.value("headers", of: Self.name, as: [(name: String, value: String)].self)
-        else { return }
-        context.setHeaders(headers)
-    }
 
     /// Lua's `tostring` of a number: no decimals for whole numbers.
     static func number(_ v: Double) -> String {

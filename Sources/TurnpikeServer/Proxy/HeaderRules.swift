@@ -243,8 +243,7 @@ enum HeaderRules {
         relayLength: Bool = true
     ) {
         let listed = head.hasConnectionOptions ? Self.connectionTokens(values: head.values("connection")) : []
-        // Never a framing name: what frames the body is the gateway's decision, not a plugin's.
-        let removed = (edits?.remove ?? []).filter { !Self.isFraming($0) }
+        let removed = edits?.remove ?? []
         var upstreamVia: String?
         var hasServer = false
         var hasDate = false
@@ -274,7 +273,10 @@ enum HeaderRules {
                     continue
                 }
             }
-            if Self.isListed(name, in: listed) || Self.isListed(name, in: removed) { continue }
+            // A plugin never removes a framing header: what frames the body is the gateway's call.
+            if Self.isListed(name, in: listed) || (Self.isListed(name, in: removed) && !Self.isFraming(name)) {
+                continue
+            }
             writer.fieldLine(field, in: raw)
         }
         // nginx dates a response that came without a Date.
@@ -304,6 +306,12 @@ enum HeaderRules {
         for (name, value) in edits.add where !Self.isFraming(name) && !Self.equals(name, "connection") {
             writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value))
         }
+    }
+
+    /// `Content-Length` and `Transfer-Encoding` (a field name's bytes).
+    static func isFraming(_ name: UnsafeRawBufferPointer) -> Bool {
+        (name.count == 14 && Self.equals(name, "content-length"))
+            || (name.count == 17 && Self.equals(name, "transfer-encoding"))
     }
 
     /// `Content-Length` and `Transfer-Encoding`: only the gateway writes them.

@@ -50,6 +50,8 @@ extension RequestPipeline {
         }
         self.consumer = context.authentication?.consumer
         self.plugins = context.plugins
+        self.accessResponseHeaders = context.responseHeaders
+        self.accessResponseHeaderNames = context.responseHeaderNames
         self.proxy(edits: context.edits)
     }
 
@@ -66,6 +68,8 @@ extension RequestPipeline {
         case .respond(let response):
             self.consumer = context.authentication?.consumer
             self.plugins = context.plugins
+            self.accessResponseHeaders = context.responseHeaders
+            self.accessResponseHeaderNames = context.responseHeaderNames
             self.answer(response)
             return false
         case .pending(let pending):

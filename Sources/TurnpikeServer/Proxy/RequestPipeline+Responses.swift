@@ -125,7 +125,8 @@ extension RequestPipeline {
 
     /// Runs the request's response handlers on a response head; nil when it has none.
     func responseEdits(status: Int, headers: @autoclosure () -> HeaderFields) -> ResponseContext? {
-        guard let response = self.observers?.response, !response.isEmpty else { return nil }
+        let response = self.observers?.response ?? []
+        guard !response.isEmpty || !self.accessResponseHeaders.isEmpty else { return nil }
         var context = ResponseContext(
             status: status,
             requestID: self.requestID,
@@ -133,6 +134,10 @@ extension RequestPipeline {
             headers: headers(),
             plugins: self.plugins
         )
+        // What the access phase set comes first; the response handlers see and may change it.
+        if !self.accessResponseHeaders.isEmpty {
+            context.setHeaders(self.accessResponseHeaders, names: self.accessResponseHeaderNames)
+        }
         for handler in response { handler.response(&context) }
         self.plugins = context.plugins
         return context

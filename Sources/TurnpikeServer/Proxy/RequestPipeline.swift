@@ -42,6 +42,9 @@ final class RequestPipeline {
     var consumer: Consumer?
     /// Kong's `kong.ctx`, from the access phase to the log phase.
     var plugins = PluginContext()
+    /// Headers the access phase set for the client's response.
+    var accessResponseHeaders: [(name: String, value: String)] = []
+    var accessResponseHeaderNames: [String] = []
     /// Body held for the access phase (or while it waits).
     var heldParts: [ByteBuffer] = []
     /// The access chain in progress: the next handler to run and the context they share.
@@ -212,6 +215,8 @@ final class RequestPipeline {
             self.accessContext = nil
             self.consumer = context.authentication?.consumer
             self.plugins = context.plugins
+            self.accessResponseHeaders = context.responseHeaders
+            self.accessResponseHeaderNames = context.responseHeaderNames
         }
         self.exchange?.clientClosed()
         self.pending?.expire()
