@@ -119,4 +119,49 @@ import TurnpikeTestSupport
         }
         #expect(seen == ["4", "3", "2"])
     }
+
+    /// `sync_rate`: a node counts on its own copy and pushes its counts within `sync_rate`.
+    @Test func syncRatePushesTheNodesCounts() async throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let yaml = """
+            _format_version: "3.0"
+            services:
+              - name: mock
+                url: http://{{MOCK}}
+                routes:
+                  - name: synced
+                    id: 6c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5
+                    paths: [/synced]
+                    plugins:
+                      - name: rate-limiting
+                        config:
+                          day: 100
+                          limit_by: ip
+                          policy: redis
+                          sync_rate: 0.1
+                          redis: {host: 127.0.0.1, port: \(redis.port)}
+            """
+        try await TestGateway.with(yaml: yaml) { gw in
+            for expected in [99, 98, 97] {
+                let r = try TestClient.get(port: gw.proxyPort, "/synced/request")
+                #expect(r.status == 200)
+                // Kong's copy: the count before the read, then this node's requests since.
+                let remaining = Int(r.header("x-ratelimit-remaining-day") ?? "") ?? 0
+                #expect(remaining >= expected - 1)
+            }
+            let direct = try await RedisConnection.connect(
+                .init(host: "127.0.0.1", port: redis.port),
+                on: MultiThreadedEventLoopGroup.singleton.next()
+            ).get()
+            defer { direct.close() }
+            // Within the sync (0.1 s) Redis holds the node's three requests.
+            let synced = try await eventually {
+                let keys = try await direct.send(["KEYS", "ratelimit:6c1d2e3f*"]).get()
+                guard case .array(let list?) = keys, let key = list.first?.string else { return false }
+                return try await direct.send(["GET", key]).get().integer == 3
+            }
+            #expect(synced)
+        }
+    }
 }

@@ -154,11 +154,27 @@ final class FakeSharedCounters: SharedCounters, @unchecked Sendable {
                     out.append(self.counts[key]!)
                 case .get(let key):
                     out.append(self.counts[key, default: 0])
+                case .addUntil(let key, let amount, _):
+                    self.counts[key, default: 0] += amount
+                    out.append(self.counts[key]!)
                 }
             }
             completion(.success(out))
         }
         if self.holding { self.held.append(reply) } else { reply() }
+    }
+
+    /// Timers: run by `fireTimers()`.
+    var timers: [@Sendable () -> Void] = []
+
+    func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) {
+        self.timers.append(body)
+    }
+
+    func fireTimers() {
+        let timers = self.timers
+        self.timers = []
+        for body in timers { body() }
     }
 
     func release() {
@@ -292,5 +308,40 @@ struct FakeProvider: SharedCountersProvider {
         #expect(
             pending.onTimeout(&context) == .respond(LocalResponse(status: 500, message: "An unexpected error occurred"))
         )
+    }
+
+    /// `sync_rate`: a key is read from Redis once, then counted on the node's copy; the counts go
+    /// to Redis on the timer, and the next request reads Redis again (seeing other nodes' counts).
+    @Test func syncRateCountsLocallyAndSyncsOnTheTimer() {
+        let store = FakeSharedCounters()
+        let plugin = Self.plugin(store, [.minute: 5]) { $0.syncRate = 10 }
+        #expect(Self.run(plugin, at: Self.t) == .proceed)
+        #expect(store.asked.count == 1)  // the first read (counted in Redis by the script)
+        #expect(Self.run(plugin, at: Self.t) == .proceed)
+        #expect(Self.run(plugin, at: Self.t) == .proceed)
+        #expect(store.asked.count == 1)  // served by the copy
+        let key = store.counts.keys.first!
+        #expect(store.counts[key] == 1)
+        // Another node counts 1 meanwhile.
+        store.counts[key]! += 1
+        #expect(store.timers.count == 1)
+        store.fireTimers()
+        // The node's 2 further requests arrive in Redis: 1 (read) + 1 (other node) + 2.
+        #expect(store.counts[key] == 4)
+        #expect(store.asked.last == [.addUntil(key: key, amount: 2, expireAt: Int64(Self.t - 30 + 60))])
+        // The copy is gone: the next request reads Redis (4 before it). Kong's copy then holds the
+        // count before the read (its delta of -1 offsets the script's count, and this request's
+        // own +1 brings it to 0), so one more request passes before the limit holds: sync mode
+        // trades exactness for fewer round trips, in Kong as here.
+        #expect(Self.run(plugin, at: Self.t) == .proceed)
+        #expect(Self.run(plugin, at: Self.t) == .proceed)
+        guard case .respond(let refused) = Self.run(plugin, at: Self.t) else {
+            Issue.record("the fleet's count was not seen")
+            return
+        }
+        #expect(refused.status == 429)
+        // Refused requests are not counted in the sync.
+        store.fireTimers()
+        #expect(store.counts[key] == 6)
     }
 }

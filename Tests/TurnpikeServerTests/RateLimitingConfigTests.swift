@@ -40,13 +40,11 @@ import TurnpikeServer
         )
         #expect(Self.errors("{minute: 1, policy: redis, redis: {host: r.local, password: s3cret}}") == [])
         #expect(Self.errors("{minute: 1, policy: redis, redis_host: r.local, sync_rate: -1}") == [])
+        #expect(Self.errors("{minute: 1, policy: redis, redis_host: r.local, sync_rate: 10}") == [])
         #expect(
-            Self.errors("{minute: 1, policy: redis, redis_host: r.local, sync_rate: 10}").contains {
-                $0.hasSuffix(
-                    "config.sync_rate: sync_rate is not supported by turnpike yet "
-                        + "(-1: every request counted in Redis at once)"
-                )
-            }
+            Self.errors("{minute: 1, policy: redis, redis_host: r.local, sync_rate: 0.01}") == [
+                "\(at): sync_rate must be greater than 0.02, or -1 to disable"
+            ]
         )
     }
 }

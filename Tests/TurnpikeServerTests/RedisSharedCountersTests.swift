@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -78,6 +79,29 @@ import TurnpikeTestSupport
         #expect((51...60).contains(replies[1].integer ?? 0))
         #expect((86_391...86_400).contains(replies[2].integer ?? 0))
         #expect((51...60).contains(replies[3].integer ?? 0))
+    }
+
+    @Test func syncAddsExpireAtTheWindowsEndAndTimersFire() async throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        let counters = Self.counters(port: server.port)
+        let end = Int64(Date().timeIntervalSince1970) + 100
+        #expect(try await Self.run(counters, [.addUntil(key: "s", amount: 3, expireAt: end)]).get() == [3])
+        #expect(try await Self.run(counters, [.addUntil(key: "s", amount: -1, expireAt: end + 500)]).get() == [2])
+        let direct = try await RedisConnection.connect(.init(host: "127.0.0.1", port: server.port), on: Self.loop)
+            .get()
+        defer { direct.close() }
+        // The first add set the expiry; the second did not move it.
+        #expect((95...100).contains(try await direct.send(["TTL", "s"]).get().integer ?? 0))
+        let fired: Void = await withCheckedContinuation { continuation in
+            Self.loop.execute {
+                counters.schedule(after: .milliseconds(20)) {
+                    precondition(Self.loop.inEventLoop)
+                    continuation.resume()
+                }
+            }
+        }
+        _ = fired
     }
 
     @Test func redisAwayFailsFastThenRecovers() async throws {

@@ -140,15 +140,6 @@ public struct RateLimitingConfig: ScopeKeepingPluginConfig, Equatable {
             problem = "sync_rate must be greater than 0.02, or -1 to disable"
         }
         if let problem { diagnostics.add(problem, at: place, path: path.text) }
-        if diagnostics.errors.count == before && config.policy == "redis" && config.syncRate != -1 {
-            // Kong's batched mode (counts kept per node, pushed every sync_rate seconds) is not
-            // built: refused rather than run as the realtime mode it would silently become.
-            diagnostics.add(
-                "sync_rate is not supported by turnpike yet (-1: every request counted in Redis at once)",
-                at: node?["sync_rate"]?.location ?? place,
-                path: path.appending("sync_rate").text
-            )
-        }
         return diagnostics.errors.count == before ? config : nil
     }
 }

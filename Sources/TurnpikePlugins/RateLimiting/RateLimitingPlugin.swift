@@ -21,6 +21,8 @@ public struct RateLimitingPlugin: Plugin, AccessHandler {
     let counters: LocalRateCounters
     /// The Redis counters of the `redis` policy (nil for `local`).
     let shared: (any SharedCounters)?
+    /// The node's copies under `sync_rate` (nil when every request goes to Redis).
+    let synced: SyncedRateCounters?
     /// `<route id>:<service id>` as Kong writes it in keys (zeros when not attached).
     let keyScope: String
     /// The instance's attachment (`<route id>:<service id>`, zeros when not attached), numbered
@@ -41,6 +43,10 @@ public struct RateLimitingPlugin: Plugin, AccessHandler {
         self.keyScope = config.scope.counterKey
         self.attachment = self.counters.attachmentNumber(self.keyScope)
         self.shared = config.policy == "redis" ? stores.sharedCounters(config.redis) : nil
+        // One set of copies per Redis, as Kong keeps its tables per `db_key`.
+        let redisKey = "rate-limiting.sync:\(config.redis.address):\(config.redis.hashValue)"
+        self.synced =
+            config.policy == "redis" && config.syncRate > 0 ? stores.store(redisKey) { SyncedRateCounters() } : nil
         self.periods = config.periods.map(\.period)
         self.limits = config.periods.map(\.limit)
         self.limitTexts = self.limits.map(Self.number)
@@ -75,7 +81,10 @@ public struct RateLimitingPlugin: Plugin, AccessHandler {
     }
 
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
-        if let shared = self.shared { return self.accessShared(shared, context: context) }
+        if let shared = self.shared {
+            if let synced = self.synced { return self.accessSynced(shared, synced, context: &context) }
+            return self.accessShared(shared, context: context)
+        }
         let now = Int64(context.now)
         let limits = self.limits
         var stop: Int?
@@ -128,6 +137,68 @@ public struct RateLimitingPlugin: Plugin, AccessHandler {
             }
         }
         return .pending(pending)
+    }
+
+    /// The `redis` policy with `sync_rate`: the node's copies answer when they can; keys without
+    /// one are read (and counted) in Redis in one round trip; admitted requests are counted on the
+    /// copies and synced within `sync_rate` seconds.
+    func accessSynced(
+        _ shared: any SharedCounters,
+        _ synced: SyncedRateCounters,
+        context: inout AccessContext
+    ) -> AccessOutcome {
+        let now = Int64(context.now)
+        let prefix = "ratelimit:" + self.keyScope + ":" + self.identifier(context).text + ":"
+        let keys = self.periods.map { prefix + String($0.windowStart(at: now) * 1000) + ":" + $0.name }
+        let cached = synced.cached(keys, now: now)
+        let missing = cached.indices.filter { cached[$0] == nil }
+        guard !missing.isEmpty else {
+            return self.finishSynced(cached.map { $0 ?? 0 }, keys: keys, shared, synced, now: now, context: &context)
+        }
+        let commands = missing.map {
+            SharedCounterCommand.countBeforeIncrement(key: keys[$0], expiry: self.periods[$0].length)
+        }
+        let pending = PendingAccess(timeout: .milliseconds(max(1, self.config.redis.timeout))) { _ in
+            self.storeFailed()
+        }
+        shared.run(commands) { result in
+            pending.resume { context in
+                guard case .success(let replies) = result, replies.count == missing.count else {
+                    return self.storeFailed()
+                }
+                var counts = cached.map { $0 ?? 0 }
+                for (j, i) in missing.enumerated() {
+                    let period = self.periods[i]
+                    synced.fill(keys[i], usage: replies[j], expireAt: period.windowStart(at: now) + period.length)
+                    counts[i] = replies[j]
+                }
+                return self.finishSynced(counts, keys: keys, shared, synced, now: now, context: &context)
+            }
+        }
+        return .pending(pending)
+    }
+
+    func finishSynced(
+        _ counts: [Int64],
+        keys: [String],
+        _ shared: any SharedCounters,
+        _ synced: SyncedRateCounters,
+        now: Int64,
+        context: inout AccessContext
+    ) -> AccessOutcome {
+        let counts = PeriodCounts(counts)
+        let stop = Self.exceeded(counts, limits: self.limits)
+        // Kong counts only admitted requests on the copies (a refused one's read is undone by the
+        // sync: its delta stays -1).
+        if stop == nil, synced.increment(keys) {
+            shared.schedule(after: .milliseconds(Int64(self.config.syncRate * 1000))) {
+                let deltas = synced.takeDeltas().filter { $0.delta != 0 }
+                guard !deltas.isEmpty else { return }
+                // Nobody waits for the sync; a failure is logged by the store (Kong drops the counts).
+                shared.run(deltas.map { .addUntil(key: $0.key, amount: $0.delta, expireAt: $0.expireAt) }) { _ in }
+            }
+        }
+        return self.decide(counts: counts, stop: stop, now: now, context: &context)
     }
 
     /// Redis did not answer in time (or at all): Kong lets the request through without headers

@@ -9,6 +9,8 @@ public protocol SharedCounters: Sendable {
         _ commands: [SharedCounterCommand],
         completion: @escaping @Sendable (Result<[Int64], SharedCountersFailure>) -> Void
     )
+    /// Runs `body` once after `delay`, on the calling event loop (rate-limiting's sync timer).
+    func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void)
 }
 
 /// One counter operation.
@@ -22,6 +24,9 @@ public enum SharedCounterCommand: Sendable, Equatable {
     case add(key: String, amount: Int64, expiry: Int64)
     /// Answers the count (0 for a missing key).
     case get(key: String)
+    /// Adds `amount` and answers the new count; a key the add creates expires at `expireAt`
+    /// (Unix seconds): rate-limiting's sync of a node's counts.
+    case addUntil(key: String, amount: Int64, expireAt: Int64)
 }
 
 /// Why the shared store did not answer (unreachable, timed out, refused the command).
@@ -48,4 +53,6 @@ struct UnavailableSharedCounters: SharedCounters {
     ) {
         completion(.failure(SharedCountersFailure("no shared store in this process")))
     }
+
+    func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) {}
 }

@@ -30,6 +30,11 @@ public final class RedisSharedCounters: SharedCounters {
         "local e = redis.call('exists', KEYS[1]) local n = redis.call('incrby', KEYS[1], ARGV[1]) "
             + "if e == 0 then redis.call('expire', KEYS[1], ARGV[2]) end return n"
     )
+    /// rate-limiting's sync: add, and give a key the add creates its window's end.
+    static let addUntilScript = Script(
+        "local e = redis.call('exists', KEYS[1]) local n = redis.call('incrby', KEYS[1], ARGV[1]) "
+            + "if e == 0 then redis.call('expireat', KEYS[1], ARGV[2]) end return n"
+    )
     /// A counter's value, 0 when missing (`GET` would answer a null bulk string).
     static let getScript = Script("return tonumber(redis.call('get', KEYS[1]) or 0)")
 
@@ -78,7 +83,7 @@ public final class RedisSharedCounters: SharedCounters {
                 database: settings.database,
                 timeout: .milliseconds(Int64(max(1, settings.timeout)))
             )
-            configuration.setup = [Self.countScript, Self.addScript, Self.getScript].map {
+            configuration.setup = [Self.countScript, Self.addScript, Self.addUntilScript, Self.getScript].map {
                 ["SCRIPT", "LOAD", $0.text]
             }
             self.configuration = configuration
@@ -132,6 +137,13 @@ public final class RedisSharedCounters: SharedCounters {
         }
     }
 
+    public func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return }
+        let (seconds, attoseconds) = delay.components
+        let nanoseconds = max(0, min(seconds, 86_400)) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
+        loop.scheduleTask(in: .nanoseconds(nanoseconds)) { body() }
+    }
+
     static func encode(_ command: SharedCounterCommand) -> [String] {
         switch command {
         case .countBeforeIncrement(let key, let expiry):
@@ -140,6 +152,8 @@ public final class RedisSharedCounters: SharedCounters {
             return ["EVALSHA", Self.addScript.sha, "1", key, String(amount), String(expiry)]
         case .get(let key):
             return ["EVALSHA", Self.getScript.sha, "1", key]
+        case .addUntil(let key, let amount, let expireAt):
+            return ["EVALSHA", Self.addUntilScript.sha, "1", key, String(amount), String(expireAt)]
         }
     }
 
