@@ -11,8 +11,11 @@ public struct AccessRequest: Sendable {
     public var host: String
     /// The port of the listener the request came in on (Kong's `get_port`).
     public var port: Int
-    /// The path as the client sent it, without the query (Kong's `get_path`, not normalized).
+    /// The path as the client sent it, without the query (Kong's `get_raw_path`).
     public var path: Substring
+    /// The path as the router read it: percent-decoding of unreserved bytes, dot segments and
+    /// repeated slashes resolved (Kong's `get_path`, RFC 3986 §6). Empty when not given (tests).
+    public var normalizedPath: [UInt8] = []
     /// The raw query string (after `?`, not decoded); nil when the target has none.
     public var query: Substring?
     /// Header fields as received, in order (at most `--max-headers` of them, as Kong's
@@ -51,6 +54,11 @@ public struct AccessRequest: Sendable {
         self.clientAddress = clientAddress
         self.routeID = routeID
         self.serviceID = serviceID
+    }
+
+    /// Kong's `get_path`: the normalized path (the raw one when none was given).
+    public var kongPath: String {
+        self.normalizedPath.isEmpty ? String(self.path) : String(decoding: self.normalizedPath, as: UTF8.self)
     }
 
     /// The first `Content-Type` header.

@@ -17,7 +17,9 @@ final class FakeStore: PluginStore {
     }
 
     func lookup(_ key: String, _ completion: @escaping (String?) -> Void) {
-        guard key != "never", key != "hang", let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return }
+        guard !key.hasPrefix("never"), key != "hang", let loop = MultiThreadedEventLoopGroup.currentEventLoop else {
+            return
+        }
         let value = self.values[key]
         loop.assumeIsolated().scheduleTask(in: .milliseconds(20)) { completion(value) }
     }
@@ -54,7 +56,8 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
         guard let key = context.request.header("x-lookup") else { return .proceed }
         // `hang` waits long enough for a test to leave first, whatever the machine's load.
         let pending = PendingAccess(timeout: key == "hang" ? .seconds(30) : .milliseconds(300)) { _ in
-            .respond(LocalResponse(status: 504, message: "lookup timed out"))
+            // `never-mind`: a timeout that lets the request through (rate-limiting's fault_tolerant).
+            key == "never-mind" ? .proceed : .respond(LocalResponse(status: 504, message: "lookup timed out"))
         }
         if key == "again" {
             // A plugin that waits again on the same object: the request ends by its timeout.
@@ -200,6 +203,21 @@ struct ContractPlugin: Plugin, AccessHandler, ResponseHandler, BodyHandler, LogP
             #expect(r.json?["message"] as? String == "lookup timed out")
             // The connection and the gateway go on.
             #expect(try TestClient.get(port: gw.proxyPort, "/echo/request").status == 200)
+        }
+    }
+
+    /// A timeout whose answer is to go on proxies the request once, and the connection serves
+    /// the next request (the timeout's wake-up must not resume the chain a second time).
+    @Test func aTimeoutThatLetsTheRequestThroughProxiesItOnce() async throws {
+        try await withGateway { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            try client.send("GET /echo/once HTTP/1.1\r\nHost: a\r\nX-Lookup: never-mind\r\n\r\n")
+            let r = try client.readResponse()
+            #expect(r.status == 200)
+            try client.send("GET /echo/next HTTP/1.1\r\nHost: a\r\n\r\n")
+            let next = try client.readResponse()
+            #expect(next.status == 200)
+            #expect((next.json?["path"] as? String)?.hasSuffix("/next") == true)
         }
     }
 

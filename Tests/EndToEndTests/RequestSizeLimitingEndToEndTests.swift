@@ -16,6 +16,16 @@ import TurnpikeTestSupport
                 plugins:
                   - name: request-size-limiting
                     config: {allowed_payload_size: 16, size_unit: bytes}
+              - name: keyed
+                paths: [/keyed]
+                plugins:
+                  - name: key-auth
+                    config: {key_in_body: true, hide_credentials: true}
+                  - name: request-size-limiting
+                    config: {allowed_payload_size: 16, size_unit: bytes}
+        consumers:
+          - username: alice
+            keyauth_credentials: [{key: k}]
         """
 
     @Test func declaredAndStreamedBodies() async throws {
@@ -48,6 +58,20 @@ import TurnpikeTestSupport
             #expect(cut.status == 413)
             #expect(cut.header("connection") == "close")
             #expect(cut.json?["message"] as? String == "Request size limit exceeded")
+        }
+    }
+
+    /// A body key-auth rewrote (hide_credentials) is still held to the limit.
+    @Test func aRewrittenBodyIsLimitedToo() async throws {
+        try await TestGateway.with(yaml: Self.config) { gw in
+            let body = "apikey=k&data=12345678901234567890"
+            let client = try TestClient(port: gw.proxyPort)
+            try client.send(
+                "POST /keyed/request HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+                    + "Content-Type: application/x-www-form-urlencoded\r\n\r\n"
+                    + String(body.utf8.count, radix: 16) + "\r\n" + body + "\r\n0\r\n\r\n"
+            )
+            #expect(try client.readResponse().status == 413)
         }
     }
 }

@@ -63,4 +63,33 @@ import Testing
         #expect(counters.entryCount <= 100)
         #expect(counters.count(Self.key("flood-999", at: 1_119)) == 1)
     }
+
+    @Test func addsSaturate() {
+        let counters = LocalRateCounters()
+        let key = LocalRateCounters.Key(attachment: 0, identifier: .text("x"), period: .minute, windowStart: 0)
+        counters.add(.max, to: key, now: 0)
+        counters.add(.max, to: key, now: 0)
+        #expect(counters.count(key) == .max)
+        counters.add(.min, to: key, now: 0)
+        counters.add(.min, to: key, now: 0)
+        #expect(counters.count(key) == .min)
+    }
+
+    /// `sync_rate`'s copies: a read that lands after requests were counted keeps their counts.
+    @Test func syncedCopiesKeepCountsAcrossALateRead() {
+        let synced = SyncedRateCounters()
+        #expect(synced.cached(["k"], now: 0) == [nil])
+        synced.fill("k", usage: 10, expireAt: 60)
+        #expect(synced.increment(["k"], expireAt: [60]))
+        #expect(synced.cached(["k"], now: 1) == [10])
+        #expect(!synced.increment(["k"], expireAt: [60]))  // a sync is pending already
+        synced.fill("k", usage: 12, expireAt: 60)  // another loop's read
+        #expect(synced.cached(["k"], now: 1) == [12])
+        let deltas = synced.takeDeltas()
+        #expect(deltas.count == 1 && deltas[0].delta == 0 && deltas[0].expireAt == 60)
+        #expect(synced.cached(["k"], now: 1) == [nil])
+        // A count after a sync, with no copy: kept for the next sync.
+        #expect(synced.increment(["k"], expireAt: [60]))
+        #expect(synced.takeDeltas().first?.delta == 1)
+    }
 }

@@ -124,6 +124,7 @@ import TurnpikeModel
     @Test func httpDates() {
         #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT") == 784_111_777)
         #expect(HTTPDate.parse("Sunday, 06-Nov-94 08:49:37 GMT") == nil)
+        #expect(HTTPDate.parse("Sun, 06 Nov 99999999999 08:49:37 GMT") == nil)
     }
 }
 
@@ -232,6 +233,9 @@ import TurnpikeModel
             Self.request(plugin, headers: [("Cache-Control", "max-age=2")], at: Self.t + 5, upstream: tenSeconds)
                 .headers["X-Cache-Status"] == "Refresh"
         )
+        // An upstream's absurd lifetime is bounded, never a trap.
+        let forever = Upstream(headers: [("Content-Type", "application/json"), ("Cache-Control", "max-age=1e300")])
+        #expect(Self.request(plugin, headers: [("X-Other", "1")], at: Self.t + 1000, upstream: forever).status == 200)
         let privately = Upstream(headers: [
             ("Content-Type", "application/json"), ("Cache-Control", "private, max-age=10"),
         ])

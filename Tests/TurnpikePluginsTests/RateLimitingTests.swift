@@ -84,6 +84,22 @@ import TurnpikeModel
         #expect(headers["RateLimit-Limit"] == "3" && headers["Retry-After"] == headers["RateLimit-Reset"])
     }
 
+    /// `limit_by: path` compares Kong's normalized path (`kong.request.get_path`).
+    @Test func pathIsComparedNormalized() {
+        let plugin = Self.plugin([.minute: 1]) {
+            $0.limitBy = "path"
+            $0.path = "/api"
+        }
+        var context = AccessContext(
+            request: AccessRequest(method: "GET", path: "//api/./", headers: [], query: nil, clientAddress: "10.0.0.1"),
+            now: Self.t
+        )
+        context.request.normalizedPath = Array("/api".utf8)
+        #expect(plugin.identifier(context) == .text("/api"))
+        context.request.normalizedPath = Array("/other".utf8)
+        #expect(plugin.identifier(context) == .text("10.0.0.1"))
+    }
+
     @Test func identifiersAndHiddenHeaders() {
         let byHeader = Self.plugin([.minute: 1]) {
             $0.limitBy = "header"

@@ -34,6 +34,12 @@ import TurnpikeServer
         )
         #expect(Self.errors("{minute: 1, policy: cluster}").count == 1)
         #expect(
+            Self.errors("{minute: 1, error_code: 1e20}") == [
+                "k.yaml:4:37: plugins[0] (rate-limiting).config.error_code: value should be between 1 and 999"
+            ]
+        )
+        #expect(Self.errors("{minute: 1e300}") == [])
+        #expect(
             Self.errors("{minute: 0}") == [
                 "k.yaml:4:22: plugins[0] (rate-limiting).config.minute: value must be greater than 0"
             ]

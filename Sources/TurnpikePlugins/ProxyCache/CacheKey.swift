@@ -139,7 +139,8 @@ enum HTTPDate {
         // "Sun, 06 Nov 1994 08:49:37 GMT"
         let f = text.split(separator: " ")
         guard f.count == 6, f[0].count == 4, f[0].hasSuffix(","), f[5] == "GMT",
-            let day = Int(f[1]), let month = Self.months.firstIndex(of: String(f[2])), let year = Int(f[3])
+            let day = Int(f[1]), let month = Self.months.firstIndex(of: String(f[2])), let year = Int(f[3]),
+            (1...9999).contains(year)
         else { return nil }
         let hms = f[4].split(separator: ":")
         guard hms.count == 3, let h = Int(hms[0]), let m = Int(hms[1]), let s = Int(hms[2]),

@@ -161,7 +161,8 @@ public struct ProxyCachePlugin: Plugin, AccessHandler, ResponseHandler, BodyHand
             lifetime = Double(at - now)
         }
         guard let lifetime, lifetime > 0 else { return nil }
-        return Int64(lifetime)
+        // The upstream's number, bounded (about 68 years): never a trap, never an overflow.
+        return Int64(min(lifetime, Double(Int32.max)))
     }
 
     // MARK: body

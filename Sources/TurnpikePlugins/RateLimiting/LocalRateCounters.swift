@@ -120,7 +120,9 @@ public final class LocalRateCounters: PluginStore {
 
     private static func add(_ amount: Int64, to key: Key, in counters: inout [Key: Int64], now: Int64, bound: Int) {
         if counters[key] == nil && counters.count >= bound { Self.evict(&counters, now: now, keep: bound * 3 / 4) }
-        counters[key, default: 0] += amount
+        // Saturating: response-ratelimiting adds what an upstream says, which may be anything.
+        let (sum, overflow) = counters[key, default: 0].addingReportingOverflow(amount)
+        counters[key] = overflow ? (amount > 0 ? .max : .min) : sum
     }
 
     private static func evict(_ counters: inout [Key: Int64], now: Int64, keep: Int) {

@@ -30,9 +30,7 @@ public struct RateLimitingConfig: ScopeKeepingPluginConfig, Equatable {
     }
 
     public func rendered() -> Rendered {
-        func number(_ d: Double?) -> Rendered {
-            d.map { d in d == d.rounded() ? .integer(Int(d)) : .number(d) } ?? .null
-        }
+        func number(_ d: Double?) -> Rendered { d.map(Rendered.luaNumber) ?? .null }
         return .object([
             ("day", number(self.limits[.day])),
             ("error_code", number(self.errorCode)),
@@ -93,8 +91,11 @@ public struct RateLimitingConfig: ScopeKeepingPluginConfig, Equatable {
             if let v = r.bool("fault_tolerant") { config.faultTolerant = v }
             if let v = r.bool("hide_client_headers") { config.hideClientHeaders = v }
             if let n = r.value("error_code") {
-                if let v = n.number, v > 0 {
+                if let v = n.number, v > 0, v < 1000 {
                     config.errorCode = v
+                } else if let v = n.number, v >= 1000 {
+                    // Stricter than Kong, which takes any positive number: a status has three digits.
+                    r.error("value should be between 1 and 999", key: "error_code", node: n)
                 } else {
                     r.error(
                         n.number == nil ? "expected a number" : "value must be greater than 0",

@@ -73,7 +73,8 @@ public struct RateLimitingPlugin: Plugin, AccessHandler {
                 return .text(value)
             }
         case "path":
-            if let path = self.config.path, request.path == path { return .text(path) }
+            // Kong compares the normalized path (`kong.request.get_path`).
+            if let path = self.config.path, request.kongPath == path { return .text(path) }
         default:
             break
         }
@@ -190,8 +191,10 @@ public struct RateLimitingPlugin: Plugin, AccessHandler {
         let stop = Self.exceeded(counts, limits: self.limits)
         // Kong counts only admitted requests on the copies (a refused one's read is undone by the
         // sync: its delta stays -1).
-        if stop == nil, synced.increment(keys) {
-            shared.schedule(after: .milliseconds(Int64(self.config.syncRate * 1000))) {
+        let ends = self.periods.map { $0.windowStart(at: now) + $0.length }
+        if stop == nil, synced.increment(keys, expireAt: ends) {
+            // At most a day: Kong takes any number, a timer must not overflow.
+            shared.schedule(after: .milliseconds(Int64(min(self.config.syncRate, 86_400) * 1000))) {
                 let deltas = synced.takeDeltas().filter { $0.delta != 0 }
                 guard !deltas.isEmpty else { return }
                 // Nobody waits for the sync; a failure is logged by the store (Kong drops the counts).

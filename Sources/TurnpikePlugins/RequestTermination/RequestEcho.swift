@@ -32,7 +32,7 @@ enum RequestEcho {
             echoed.append(("raw_body", .string("")))
         }
         echoed += [
-            ("method", .string(request.method)), ("path", .string(String(request.path))),
+            ("method", .string(request.method)), ("path", .string(request.kongPath)),
             ("uri_captures", .object([("named", .object([])), ("unnamed", .object([]))])),
         ]
         fields.append(("request", .object(echoed)))

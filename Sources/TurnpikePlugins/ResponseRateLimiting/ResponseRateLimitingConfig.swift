@@ -43,7 +43,7 @@ public struct ResponseRateLimitingConfig: ScopeKeepingPluginConfig, Equatable {
                                     let value = limit.periods.firstIndex(of: period).map { limit.values[$0] }
                                     return (
                                         period.name,
-                                        value.map { $0 == $0.rounded() ? .integer(Int($0)) : .number($0) } ?? .null
+                                        value.map(Rendered.luaNumber) ?? .null
                                     )
                                 }
                             )

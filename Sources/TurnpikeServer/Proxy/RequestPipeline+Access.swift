@@ -35,6 +35,7 @@ extension RequestPipeline {
             ),
             now: UnixTime.now()
         )
+        context.request.normalizedPath = self.path
         self.accessCursor = 0
         self.runAccess(chain, from: 0, context: &context)
     }
@@ -100,6 +101,9 @@ extension RequestPipeline {
         else { return }
         let continuation: PendingAccess.Continuation
         if timedOut {
+            // `expire` wakes the waiter, which would resume the chain a second time: no longer
+            // this request's pending, it finds nothing to do.
+            self.pending = nil
             pending.expire()
             continuation = pending.onTimeout
         } else {
@@ -208,10 +212,12 @@ extension RequestPipeline {
         self.machine.proxying()
         self.exchange = exchange
         exchange.begin()
+        self.bodyLimit = edits?.bodyLimit
         if let replacedBody {
+            // A rewritten body (key-auth's hide_credentials) still answers to a size limit.
+            guard self.withinBodyLimit(replacedBody.count) else { return }
             if !replacedBody.isEmpty { exchange.clientBody(self.downstream.allocator.buffer(bytes: replacedBody)) }
         } else {
-            self.bodyLimit = edits?.bodyLimit
             for part in held {
                 guard self.withinBodyLimit(part.readableBytes) else { return }
                 exchange.clientBody(part)

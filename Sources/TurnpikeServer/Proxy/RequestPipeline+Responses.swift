@@ -215,8 +215,16 @@ extension RequestPipeline {
     func exitInResponsePhase(status: Int, upstream: HeaderFields, edits: ResponseContext) {
         self.responseStatus = status
         self.dropsUpstreamBody = true
-        let own: Set<String> = ["date", "server", "connection", "keep-alive", "via"]
-        let headers = upstream.pairs.filter { !own.contains($0.name.lowercased()) }
+        // Hop-by-hop headers (and those the upstream's Connection names) never pass on.
+        let listed = Set(
+            upstream.values("connection").flatMap { $0.split(separator: ",") }.map {
+                $0.trimmingCharacters(in: " \t").lowercased()
+            }
+        )
+        let headers = upstream.pairs.filter { field in
+            let name = field.name.lowercased()
+            return !Self.notReplayed.contains(name) && !listed.contains(name)
+        }
         self.downstream.sendHead(
             ResponseHeadOut(
                 status: status,
@@ -227,6 +235,13 @@ extension RequestPipeline {
             )
         )
     }
+
+    /// What a response-phase exit does not pass on from the upstream: hop-by-hop headers, and
+    /// those the gateway writes itself.
+    static let notReplayed: Set<String> = [
+        "date", "server", "via", "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+        "trailer", "trailers", "transfer-encoding", "upgrade",
+    ]
 
     /// A piece of the upstream's body, through the body filters.
     func upstreamResponseBody(_ buffer: ByteBuffer) {
