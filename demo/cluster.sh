@@ -45,7 +45,7 @@ request() { # node-index
   printf '  node %d (:%s)  %s  X-RateLimit-Remaining-Hour: %s\n' "$(($1 + 1))" "$port" "$status" "${remaining:-(none)}"
 }
 
-sed -e "s/{{REDIS_PORT}}/$REDIS_PORT/" -e "s/{{MOCK_PORT}}/$MOCK_PORT/" demo/cluster.yaml >"$WORK/kong.yaml"
+sed -e "s/port: 16379/port: $REDIS_PORT/" -e "s/127.0.0.1:9100/127.0.0.1:$MOCK_PORT/" demo/cluster.yaml >"$WORK/kong.yaml"
 "$BIN" validate "$WORK/kong.yaml"
 
 start_redis

@@ -31,9 +31,10 @@ import TurnpikeTestSupport
     }
 
     @Test func exampleConfigIsValid() throws {
-        let r = try CommandRunner.run(["validate", "kong.yaml.example"])
+        let r = try CommandRunner.run(["validate", "kong.yaml.example", "demo/cluster.yaml"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("kong.yaml.example: ok"))
+        #expect(r.stdout.contains("demo/cluster.yaml: ok"))
         #expect(r.stderr.isEmpty)
     }
 
