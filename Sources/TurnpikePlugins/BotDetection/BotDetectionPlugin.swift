@@ -37,7 +37,7 @@ public struct BotDetectionPlugin: Plugin, AccessHandler {
 
     /// Kong's `examine_agent`: allow first, then deny, then the bot rules.
     func refuses(_ userAgent: String) -> Bool {
-        var subject = Array(Self.strip(userAgent).utf8)
+        var subject = Array(Substring(userAgent).kongStripped.utf8)
         let scratch = MatchScratch()
         return subject.withUnsafeMutableBufferPointer { raw in
             let bytes = UnsafeBufferPointer(raw)
@@ -45,13 +45,5 @@ public struct BotDetectionPlugin: Plugin, AccessHandler {
             if self.config.denyRegexes.contains(where: { $0.matches(bytes, scratch: scratch) }) { return true }
             return Self.bots.contains { $0.matches(bytes, scratch: scratch) }
         }
-    }
-
-    /// Kong's `strip`: without leading and trailing white space (`%s`: space, \t, \n, \v, \f, \r).
-    static func strip(_ s: String) -> Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || ("\t"..."\r").contains($0) }
-        guard let first = s.firstIndex(where: { !isSpace($0) }), let last = s.lastIndex(where: { !isSpace($0) })
-        else { return "" }
-        return s[first...last]
     }
 }

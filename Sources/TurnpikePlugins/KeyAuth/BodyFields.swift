@@ -186,16 +186,6 @@ public struct BodyFields: Sendable {
     }
 }
 
-extension Substring {
-    /// The substring without leading and trailing characters of `set`.
-    public func trimmingCharacters(in set: String) -> Substring {
-        var s = self
-        while let f = s.first, set.contains(f) { s = s.dropFirst() }
-        while let l = s.last, set.contains(l) { s = s.dropLast() }
-        return s
-    }
-}
-
 /// The members of a top-level JSON object (RFC 8259), validated in full; nested values are only
 /// checked and classified. Depth is bounded, so a hostile body cannot exhaust the stack.
 enum JSONFields {

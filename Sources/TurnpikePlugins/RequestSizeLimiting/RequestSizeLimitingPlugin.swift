@@ -25,8 +25,9 @@ public struct RequestSizeLimitingPlugin: Plugin, AccessHandler {
         let request = context.request
         // Kong: `Expect` lower-cased and stripped, equal to 100-continue.
         let status =
-            request.header("expect").map { $0.trimmingSpaces.lowercased() == "100-continue" } == true ? 417 : 413
-        if let declared = request.header("content-length"), let length = Int64(declared.trimmingSpaces) {
+            request.header("expect").map { Substring($0).kongStripped.lowercased() == "100-continue" } == true
+            ? 417 : 413
+        if let declared = request.header("content-length"), let length = Int64(Substring(declared).kongStripped) {
             guard length > self.allowedBytes else { return .proceed }
             return .respond(LocalResponse(status: status, message: "Request size limit exceeded"))
         }
@@ -43,15 +44,5 @@ public struct RequestSizeLimitingPlugin: Plugin, AccessHandler {
         if let current = context.edits.bodyLimit, current.maxBytes <= limit.maxBytes { return .proceed }
         context.edits.bodyLimit = limit
         return .proceed
-    }
-}
-
-extension String {
-    /// Without leading and trailing spaces and tabs (Kong's `strip`).
-    var trimmingSpaces: Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" }
-        guard let first = self.firstIndex(where: { !isSpace($0) }), let last = self.lastIndex(where: { !isSpace($0) })
-        else { return "" }
-        return self[first...last]
     }
 }

@@ -181,19 +181,12 @@ public struct ResponseRateLimitingPlugin: Plugin, AccessHandler, ResponseHandler
             for part in line.split(separator: ",", omittingEmptySubsequences: false) {
                 let pieces = part.split(separator: "=", omittingEmptySubsequences: false)
                 guard pieces.count == 2 else { continue }
-                let name = Self.strip(pieces[0])
+                let name = pieces[0].kongStripped
                 guard let index = self.config.limits.firstIndex(where: { $0.name == name }) else { continue }
-                out[index] = Int64(Self.strip(pieces[1]))
+                out[index] = Int64(pieces[1].kongStripped)
             }
         }
         return out
-    }
-
-    static func strip(_ s: Substring) -> Substring {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let first = s.firstIndex(where: { !isSpace($0) }), let last = s.lastIndex(where: { !isSpace($0) })
-        else { return "" }
-        return s[first...last]
     }
 
     // MARK: log
