@@ -1,5 +1,5 @@
 public import TurnpikeModel
-public import TurnpikeRegex
+import TurnpikeRegex
 
 /// bot-detection's config (kong/plugins/bot-detection/schema.lua): `allow` and `deny` lists of
 /// regular expressions (PCRE, as `ngx.re` reads them), checked against the `User-Agent`.

@@ -1,5 +1,5 @@
-public import NIOCore
-public import TurnpikeModel
+import NIOCore
+import TurnpikeModel
 
 /// Kong's proxy-cache with the memory strategy (kong/plugins/proxy-cache/handler.lua).
 /// - access: a request whose method is not cached (or, with `cache_control`, that says

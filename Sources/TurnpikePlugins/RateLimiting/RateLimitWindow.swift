@@ -1,4 +1,4 @@
-public import TurnpikeModel
+import TurnpikeModel
 
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,4 @@
-public import TurnpikeModel
+import TurnpikeModel
 
 /// Kong's rate-limiting (kong/plugins/rate-limiting/handler.lua, policies/init.lua): per
 /// identifier, fixed UTC windows per configured period; a request is refused when any period's

@@ -1,4 +1,4 @@
-public import TurnpikeModel
+import TurnpikeModel
 
 /// Where a plugin's Redis is and how to reach it: Kong's shared `redis` record
 /// (kong/tools/redis/schema.lua), used by rate-limiting and response-ratelimiting with their

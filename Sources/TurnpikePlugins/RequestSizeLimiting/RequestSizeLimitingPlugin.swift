@@ -1,4 +1,4 @@
-public import TurnpikeModel
+import TurnpikeModel
 
 /// Kong's request-size-limiting (kong/plugins/request-size-limiting/handler.lua): a declared
 /// `Content-Length` over the limit answers 413 (417 when the client waits for `100 Continue`)

@@ -1,4 +1,4 @@
-public import TurnpikeModel
+import TurnpikeModel
 
 /// request-termination's `echo` body (kong/plugins/request-termination/handler.lua): the
 /// message, the node, the request as Kong's PDK reads it (headers by lower-case name, query

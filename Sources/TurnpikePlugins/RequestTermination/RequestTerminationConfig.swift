@@ -37,7 +37,6 @@ public struct RequestTerminationConfig: ScopeFreePluginConfig, Equatable {
         config.message = r.string("message", allowEmpty: true)
         config.contentType = r.string("content_type", allowEmpty: true)
         config.body = r.string("body", allowEmpty: true)
-        let echoNode = r.value("echo")
         if let v = r.bool("echo") { config.echo = v }
         if let n = r.value("trigger"), let t = Record.string(n, path: r.fieldPath("trigger"), diagnostics: diagnostics)
         {

@@ -1,4 +1,4 @@
-public import TurnpikeModel
+import TurnpikeModel
 
 /// Kong's response-ratelimiting (kong/plugins/response-ratelimiting/): the upstream says what a
 /// response costs (`X-Kong-Limit: videos=1, images=2`) and the gateway counts it per identifier
