@@ -26,6 +26,9 @@ public struct AccessRequest: Sendable {
     public var body: [UInt8]?
     /// The client's address (Kong's `get_forwarded_ip` without trusted proxies: the peer).
     public var clientAddress: String
+    /// The connection the request came on (correlation-id's `tracker`): the listener's address,
+    /// the connection's serial number and how many requests it has carried, this one included.
+    public var connection = ConnectionFacts()
     /// The matched route and its service (look the entities up in the `CredentialDirectory`).
     public var routeID: EntityID?
     public var serviceID: EntityID?
@@ -72,6 +75,21 @@ public struct AccessRequest: Sendable {
     /// The largest body an access handler gets to read: nginx's `client_body_buffer_size` as
     /// Kong sets it (8 KiB); a larger body reads as no body (Kong's `kong.request.get_body`).
     public static let bodyBufferLimit = 8 * 1024
+}
+
+/// nginx's `$server_addr`, `$server_port`, `$connection` and `$connection_requests`.
+public struct ConnectionFacts: Sendable {
+    public var serverAddress = ""
+    public var serverPort = 0
+    public var serial = 0
+    public var requests = 0
+
+    public init(serverAddress: String = "", serverPort: Int = 0, serial: Int = 0, requests: Int = 0) {
+        self.serverAddress = serverAddress
+        self.serverPort = serverPort
+        self.serial = serial
+        self.requests = requests
+    }
 }
 
 /// Changes the access phase makes to the request sent upstream (Kong's `kong.service.request`).

@@ -52,6 +52,7 @@ public struct PluginRegistry: Sendable {
 
     public static let builtIn = PluginRegistry(
         entries: [
+            Entry(CorrelationIDPlugin.self) { config, stores in CorrelationIDPlugin(config: config, stores: stores) },
             Entry(BotDetectionPlugin.self) { config, _ in BotDetectionPlugin(config: config) },
             Entry(KeyAuthPlugin.self) { config, _ in KeyAuthPlugin(config: config) },
             Entry(BasicAuthPlugin.self) { config, _ in BasicAuthPlugin(config: config) },

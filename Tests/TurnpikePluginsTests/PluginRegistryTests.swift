@@ -10,12 +10,13 @@ import TurnpikePlugins
         let order = entries.sorted { $0.priority != $1.priority ? $0.priority > $1.priority : $0.name > $1.name }
         #expect(
             order.map(\.name) == [
-                "bot-detection", "key-auth", "basic-auth", "ip-restriction", "request-size-limiting", "acl",
+                "correlation-id", "bot-detection", "key-auth", "basic-auth", "ip-restriction", "request-size-limiting",
+                "acl",
                 "rate-limiting",
                 "response-ratelimiting", "proxy-cache", "request-termination",
             ]
         )
-        #expect(order.map(\.priority) == [2500, 1250, 1100, 990, 951, 950, 910, 900, 100, 2])
+        #expect(order.map(\.priority) == [100_001, 2500, 1250, 1100, 990, 951, 950, 910, 900, 100, 2])
     }
 
     @Test func unknownAndUnsupportedNames() {
@@ -30,7 +31,8 @@ import TurnpikePlugins
         // a consumer.
         #expect(
             registry.entries.filter(\.allowsConsumerScope).map(\.name).sorted() == [
-                "ip-restriction", "proxy-cache", "rate-limiting", "request-size-limiting", "request-termination",
+                "correlation-id", "ip-restriction", "proxy-cache", "rate-limiting", "request-size-limiting",
+                "request-termination",
                 "response-ratelimiting",
             ]
         )

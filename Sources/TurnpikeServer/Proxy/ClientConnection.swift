@@ -24,6 +24,12 @@ final class ClientConnection {
     var clientAddress = "unknown"
     var localPort = 0
     var localPortText = "0"
+    /// The listener's address (nginx's `$server_addr`), and this connection's serial number on its
+    /// loop and request count (nginx's `$connection` and `$connection_requests`): for
+    /// correlation-id's `tracker`.
+    var localAddress = ""
+    var serial = 0
+    var requests = 0
     /// Request ids, from a generator seeded once per connection.
     var requestIDs = RequestIDGenerator()
     /// The route matcher's candidate lists and the upstream request head's bytes, reused from
@@ -60,6 +66,7 @@ final class ClientConnection {
         if let remote = channel.remoteAddress { self.clientAddress = remote.ipAddress ?? "unknown" }
         self.localPort = channel.localAddress?.port ?? 0
         self.localPortText = String(self.localPort)
+        self.localAddress = channel.localAddress?.ipAddress ?? ""
     }
 
     /// `X-Forwarded-Host` for a request's Host, remembered for the next request.

@@ -61,6 +61,7 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
         // Counted until the socket closes, also after it became a tunnel (the handler leaves then).
         let counters = self.connection.counters
         counters.opened()
+        self.connection.serial = counters.accepted
         context.channel.closeFuture.assumeIsolated().whenComplete { _ in
             counters.closed(in: self.counted)
         }
@@ -186,6 +187,7 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
             self.machine.headReceived()
             self.recount()
             self.connection.counters.requests += 1
+            self.connection.requests += 1
             self.request = HTTP1ResponseWriter.Request(
                 version: head.version,
                 isHEAD: head.method == .HEAD,

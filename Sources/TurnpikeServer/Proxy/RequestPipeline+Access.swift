@@ -36,6 +36,13 @@ extension RequestPipeline {
             now: UnixTime.now()
         )
         context.request.normalizedPath = self.path
+        let connection = self.connection
+        context.request.connection = ConnectionFacts(
+            serverAddress: connection.localAddress,
+            serverPort: connection.localPort,
+            serial: connection.serial,
+            requests: connection.requests
+        )
         self.accessCursor = 0
         self.runAccess(chain, from: 0, context: &context)
     }

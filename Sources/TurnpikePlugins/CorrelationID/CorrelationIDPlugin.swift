@@ -1,0 +1,90 @@
+import Synchronization
+import TurnpikeModel
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Kong's correlation-id (kong/plugins/correlation-id/handler.lua): a request without the header
+/// (or with it empty) gets one, generated, on its way upstream; with `echo_downstream` the client
+/// gets it back on the answer. Runs before every other plugin (priority 100001), so the id is in
+/// every later plugin's view and in the upstream request.
+/// - `uuid`: a random UUID per request.
+/// - `uuid#counter`: a UUID drawn once per process and a counter (`<uuid>#<n>`), as Kong's per
+///   worker.
+/// - `tracker`: `<server address>-<server port>-<pid>-<connection>-<requests on it>-<time>`.
+public struct CorrelationIDPlugin: Plugin, AccessHandler, ResponseHandler {
+    public static let name = "correlation-id"
+    public static let priority = 100_001
+    public typealias Config = CorrelationIDConfig
+
+    public let config: CorrelationIDConfig
+    let counter: CorrelationCounter
+    public var name: String { Self.name }
+
+    public init(config: CorrelationIDConfig, stores: PluginStores) {
+        self.config = config
+        self.counter = stores.store("correlation-id.counter") { CorrelationCounter() }
+    }
+
+    public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
+        var id = context.request.headers.first { HeaderName.lookupEqual($0.name, self.config.headerName) }?.value
+        if id?.isEmpty ?? true {
+            let made = self.generate(context.request)
+            context.edits.setHeader(self.config.headerName, made)
+            id = made
+        }
+        if self.config.echoDownstream, let id {
+            context.plugins[plugin: Self.name]["id"] = id
+        }
+        return .proceed
+    }
+
+    public func response(_ context: inout ResponseContext) {
+        guard self.config.echoDownstream else { return }
+        // Access always leaves the id when it echoes; a response without access (none here: the
+        // plugin runs first) would get a fresh one, as Kong's header_filter does.
+        let id = context.plugins.value("id", of: Self.name, as: String.self) ?? self.generate(nil)
+        context.setHeader(self.config.headerName, id)
+    }
+
+    func generate(_ request: AccessRequest?) -> String {
+        switch self.config.generator {
+        case "uuid":
+            var random = SystemRandomNumberGenerator()
+            let high = (random.next() as UInt64) & ~0xF000 | 0x4000
+            let low = (random.next() as UInt64) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+            return EntityID(high: high, low: low).description
+        case "tracker":
+            let c = request?.connection ?? ConnectionFacts()
+            var now = timespec()
+            clock_gettime(CLOCK_REALTIME, &now)
+            let millis = Int(now.tv_nsec) / 1_000_000
+            let fraction = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+            return
+                "\(c.serverAddress)-\(c.serverPort)-\(GatewayNode.pid)-\(c.serial)-\(c.requests)-\(now.tv_sec).\(fraction)"
+        default:
+            return self.counter.next()
+        }
+    }
+}
+
+/// `uuid#counter`'s state: one UUID for the process and one counter, shared by every instance
+/// (Kong keeps them per worker).
+final class CorrelationCounter: PluginStore {
+    let prefix: String
+    private let count = Atomic<Int>(0)
+
+    init() {
+        var random = SystemRandomNumberGenerator()
+        let high = (random.next() as UInt64) & ~0xF000 | 0x4000
+        let low = (random.next() as UInt64) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        self.prefix = EntityID(high: high, low: low).description + "#"
+    }
+
+    func next() -> String {
+        self.prefix + String(self.count.wrappingAdd(1, ordering: .relaxed).newValue)
+    }
+}
