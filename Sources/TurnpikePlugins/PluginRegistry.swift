@@ -54,6 +54,7 @@ public struct PluginRegistry: Sendable {
         entries: [
             Entry(CorrelationIDPlugin.self) { config, stores in CorrelationIDPlugin(config: config, stores: stores) },
             Entry(BotDetectionPlugin.self) { config, _ in BotDetectionPlugin(config: config) },
+            Entry(CORSPlugin.self) { config, _ in CORSPlugin(config: config) },
             Entry(KeyAuthPlugin.self) { config, _ in KeyAuthPlugin(config: config) },
             Entry(BasicAuthPlugin.self) { config, _ in BasicAuthPlugin(config: config) },
             Entry(ACLPlugin.self) { config, _ in ACLPlugin(config: config) },

@@ -93,6 +93,9 @@ public struct ResponseContext: Sendable {
     public let consumer: Consumer?
     /// The headers as they came (the upstream's, or the gateway's own), before the edits below.
     public let headers: HeaderFields
+    /// The request's header fields as the client sent them (Kong's `kong.request.get_header` in
+    /// header_filter).
+    public let requestHeaders: HeaderFields
     /// Kong's `kong.ctx`, as the access phase left it.
     public var plugins: PluginContext
     /// Header names removed (case-insensitive), then `set` written (replacing), then `add`.
@@ -105,12 +108,14 @@ public struct ResponseContext: Sendable {
         requestID: RequestID,
         consumer: Consumer?,
         headers: HeaderFields = HeaderFields(),
+        requestHeaders: HeaderFields = HeaderFields(),
         plugins: PluginContext = PluginContext()
     ) {
         self.status = status
         self.requestID = requestID
         self.consumer = consumer
         self.headers = headers
+        self.requestHeaders = requestHeaders
         self.plugins = plugins
     }
 

@@ -132,6 +132,7 @@ extension RequestPipeline {
             requestID: self.requestID,
             consumer: self.consumer,
             headers: headers(),
+            requestHeaders: HeaderFields(bytes: self.head.bytes, fields: self.head.fields),
             plugins: self.plugins
         )
         // What the access phase set comes first; the response handlers see and may change it.
@@ -187,6 +188,7 @@ extension RequestPipeline {
                     requestID: self.requestID,
                     consumer: self.consumer,
                     headers: fields,
+                    requestHeaders: HeaderFields(bytes: self.head.bytes, fields: self.head.fields),
                     plugins: self.plugins
                 )
             self.bodyFilters = handlers.compactMap { $0.bodyFilter(for: response) }

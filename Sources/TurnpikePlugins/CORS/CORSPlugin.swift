@@ -1,0 +1,148 @@
+import TurnpikeModel
+import TurnpikeRegex
+
+/// Kong's cors (kong/plugins/cors/handler.lua). Runs before authentication (priority 2000).
+/// - access: a preflight (`OPTIONS` with an `Origin` and `Access-Control-Request-Method`) is
+///   answered 200 with the CORS headers, unless `preflight_continue` sends it upstream (then no
+///   CORS header is added to its answer).
+/// - response: every other answer gets `Access-Control-Allow-Origin` (and `Vary: Origin`,
+///   `Access-Control-Allow-Credentials`, `Access-Control-Expose-Headers`) by the same rules;
+///   without an `Origin`, only when `allow_origin_absent`.
+public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
+    public static let name = "cors"
+    public static let priority = 2000
+    public static let allowsConsumerScope = false
+    public typealias Config = CORSConfig
+
+    public let config: CORSConfig
+    /// Made once: the preflight's methods and headers lines.
+    let methodsValue: String
+    let headersValue: String?
+    let exposedValue: String?
+    let maxAgeValue: String?
+    public var name: String { Self.name }
+
+    public init(config: CORSConfig) {
+        self.config = config
+        self.methodsValue = config.methods.joined(separator: ",")
+        self.headersValue = config.headers.flatMap { $0.isEmpty ? nil : $0.joined(separator: ",") }
+        self.exposedValue = config.exposedHeaders.flatMap { $0.isEmpty ? nil : $0.joined(separator: ",") }
+        self.maxAgeValue = config.maxAge.map(RateLimitingPlugin.number)
+    }
+
+    public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
+        let request = context.request
+        guard request.method == "OPTIONS", let origin = request.header("origin"), !origin.isEmpty,
+            request.header("access-control-request-method") != nil
+        else { return .proceed }
+        // The preflight's answer carries its own headers (or the upstream's, with preflight_continue).
+        context.plugins[plugin: Self.name]["skip"] = true
+        if self.config.preflightContinue { return .proceed }
+        var headers = Headers(vary: .set)
+        let allowAll = self.configureOrigin(origin, into: &headers)
+        self.configureCredentials(allowAll: allowAll, origin: origin, into: &headers)
+        if let value = self.headersValue {
+            headers.set("Access-Control-Allow-Headers", value)
+        } else if let requested = request.header("access-control-request-headers") {
+            headers.set("Access-Control-Allow-Headers", requested)
+        }
+        headers.set("Access-Control-Allow-Methods", self.methodsValue)
+        if let maxAge = self.maxAgeValue { headers.set("Access-Control-Max-Age", maxAge) }
+        if self.config.privateNetwork && request.header("access-control-request-private-network") == "true" {
+            headers.set("Access-Control-Allow-Private-Network", "true")
+        }
+        return .respond(LocalResponse(status: 200, headers: headers.list, body: .none))
+    }
+
+    public func response(_ context: inout ResponseContext) {
+        if context.plugins.value("skip", of: Self.name, as: Bool.self) == true { return }
+        let origin = context.requestHeaders.first("origin").flatMap { $0.isEmpty ? nil : $0 }
+        if origin == nil && !self.config.allowOriginAbsent { return }
+        var headers = Headers(vary: .add)
+        let allowAll = self.configureOrigin(origin, into: &headers)
+        self.configureCredentials(allowAll: allowAll, origin: origin, into: &headers)
+        if let exposed = self.exposedValue { headers.set("Access-Control-Expose-Headers", exposed) }
+        // A cleared header (no origin matched) removes what the upstream sent.
+        for (name, value) in headers.entries { context.setHeader(name, value) }
+        if headers.varyOrigin { context.addHeader("Vary", "Origin") }
+    }
+
+    /// The headers one pass sets, in order (nil: cleared); `Vary: Origin` is set on a preflight
+    /// and added (another line) on other answers, as Kong does.
+    struct Headers {
+        enum VaryMode { case set, add }
+        let vary: VaryMode
+        var entries: [(name: String, value: String?)] = []
+        var varyOrigin = false
+
+        init(vary: VaryMode) { self.vary = vary }
+
+        mutating func set(_ name: String, _ value: String?) {
+            self.entries.removeAll { HeaderName.equal($0.name, name) }
+            self.entries.append((name, value))
+        }
+
+        mutating func addVary() {
+            switch self.vary {
+            case .set: self.set("Vary", "Origin")
+            case .add: self.varyOrigin = true
+            }
+        }
+
+        /// For a local answer: cleared headers are simply absent.
+        var list: [(name: String, value: String)] { self.entries.compactMap { e in e.value.map { (e.name, $0) } } }
+    }
+
+    /// Kong's `configure_origin`; true when every origin is allowed (`*`).
+    func configureOrigin(_ origin: String?, into headers: inout Headers) -> Bool {
+        switch self.config.compiled {
+        case .allowAll:
+            headers.set("Access-Control-Allow-Origin", "*")
+            return true
+        case .single(let value):
+            headers.addVary()
+            headers.set("Access-Control-Allow-Origin", value)
+            return false
+        case .list(let matchers, let containsStar):
+            headers.addVary()
+            if let origin {
+                if containsStar {
+                    headers.set("Access-Control-Allow-Origin", "*")
+                    return true
+                }
+                let normalized = CORSOrigins.normalize(origin)
+                for matcher in matchers {
+                    let found: Bool
+                    switch matcher {
+                    case .domain(let domain):
+                        found = normalized.domain == domain
+                    case .regex(let regex, let byHost):
+                        var subject = Array((byHost ? normalized.host : normalized.domain).utf8)
+                        let scratch = MatchScratch()
+                        found = subject.withUnsafeMutableBufferPointer { regex.matches(UnsafeBufferPointer($0), scratch: scratch) }
+                    }
+                    if found {
+                        headers.set("Access-Control-Allow-Origin", normalized.domain)
+                        return false
+                    }
+                }
+            }
+            headers.set("Access-Control-Allow-Origin", nil)
+            return false
+        }
+    }
+
+    /// Kong's `configure_credentials`: with `*`, the request's own origin is echoed instead.
+    func configureCredentials(allowAll: Bool, origin: String?, into headers: inout Headers) {
+        guard self.config.credentials else { return }
+        guard allowAll else {
+            headers.set("Access-Control-Allow-Credentials", "true")
+            return
+        }
+        if let origin {
+            headers.addVary()
+            headers.set("Access-Control-Allow-Origin", origin)
+            headers.set("Access-Control-Allow-Credentials", "true")
+        }
+    }
+}
