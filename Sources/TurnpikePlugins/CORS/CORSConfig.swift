@@ -47,25 +47,36 @@ public struct CORSConfig: ScopeFreePluginConfig {
                 guard let text = Record.string(element, path: elementPath, diagnostics: diagnostics) else { return nil }
                 // Kong's validate_asterisk_or_regex.
                 guard text == "*" || CORSOrigins.isRegex(text) else {
-                    diagnostics.add("'\(Record.printable(text))' is not a valid regex", node: element, path: elementPath.text)
+                    diagnostics.add(
+                        "'\(Record.printable(text))' is not a valid regex",
+                        node: element,
+                        path: elementPath.text
+                    )
                     return nil
                 }
                 return text
             }
             config.headers = r.stringArray("headers")
             config.exposedHeaders = r.stringArray("exposed_headers")
-            if let methods = r.array("methods", element: { element, elementPath -> String? in
-                guard let m = Record.string(element, path: elementPath, diagnostics: diagnostics) else { return nil }
-                guard Self.allMethods.contains(m) else {
-                    diagnostics.add(
-                        "expected one of: " + Self.allMethods.joined(separator: ", "),
-                        node: element,
-                        path: elementPath.text
-                    )
-                    return nil
+            if let methods = r.array(
+                "methods",
+                element: { element, elementPath -> String? in
+                    guard let m = Record.string(element, path: elementPath, diagnostics: diagnostics) else {
+                        return nil
+                    }
+                    guard Self.allMethods.contains(m) else {
+                        diagnostics.add(
+                            "expected one of: " + Self.allMethods.joined(separator: ", "),
+                            node: element,
+                            path: elementPath.text
+                        )
+                        return nil
+                    }
+                    return m
                 }
-                return m
-            }) { config.methods = methods }
+            ) {
+                config.methods = methods
+            }
             config.maxAge = r.number("max_age")
             if let v = r.bool("credentials") { config.credentials = v }
             if let v = r.bool("private_network") { config.privateNetwork = v }

@@ -61,7 +61,8 @@ enum CORSOrigins {
     static func normalize(_ origin: String) -> (domain: String, host: String) {
         var rest = Substring(origin)
         var scheme: Substring?
-        if let colon = rest.firstIndex(of: ":"), rest[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }),
+        if let colon = rest.firstIndex(of: ":"),
+            rest[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }),
             !rest[..<colon].isEmpty
         {
             scheme = rest[..<colon]

@@ -119,7 +119,9 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
                     case .regex(let regex, let byHost):
                         var subject = Array((byHost ? normalized.host : normalized.domain).utf8)
                         let scratch = MatchScratch()
-                        found = subject.withUnsafeMutableBufferPointer { regex.matches(UnsafeBufferPointer($0), scratch: scratch) }
+                        found = subject.withUnsafeMutableBufferPointer {
+                            regex.matches(UnsafeBufferPointer($0), scratch: scratch)
+                        }
                     }
                     if found {
                         headers.set("Access-Control-Allow-Origin", normalized.domain)
