@@ -14,10 +14,10 @@ import TurnpikePlugins
                 "request-size-limiting",
                 "acl",
                 "rate-limiting",
-                "response-ratelimiting", "proxy-cache", "request-termination",
+                "response-ratelimiting", "response-transformer", "proxy-cache", "request-termination",
             ]
         )
-        #expect(order.map(\.priority) == [100_001, 2500, 2000, 1250, 1100, 990, 951, 950, 910, 900, 100, 2])
+        #expect(order.map(\.priority) == [100_001, 2500, 2000, 1250, 1100, 990, 951, 950, 910, 900, 800, 100, 2])
     }
 
     @Test func unknownAndUnsupportedNames() {
@@ -34,7 +34,7 @@ import TurnpikePlugins
             registry.entries.filter(\.allowsConsumerScope).map(\.name).sorted() == [
                 "correlation-id", "ip-restriction", "proxy-cache", "rate-limiting", "request-size-limiting",
                 "request-termination",
-                "response-ratelimiting",
+                "response-ratelimiting", "response-transformer",
             ]
         )
     }
