@@ -514,6 +514,15 @@ def start_turnpike_ratelimit_redis(env):
     return target
 
 
+def start_turnpike_cors(env):
+    """cors on the route (issue #14), `Origin` sent: what an allowed origin's headers cost on
+    every answer (Access-Control-Allow-Origin, Vary, credentials, exposed headers)."""
+    extra = ("        plugins:\n          - name: cors\n"
+             "            config: {origins: [\"http://app.test\", \"https://app.test\"], credentials: true,\n"
+             "                     exposed_headers: [x-request-id]}\n")
+    return start_turnpike_with(env, "turnpike-cors", extra, headers={"Origin": "http://app.test"})
+
+
 def start_nginx_map(consumers):
     def start(env):
         port = free_port()
@@ -605,6 +614,8 @@ CASES: List[Case] = [
          start_turnpike_ratelimit),
     Case("turnpike-ratelimit-redis", "turnpike + key-auth + rate-limiting (redis policy, local redis-server)",
          start_turnpike_ratelimit_redis),
+    Case("turnpike-cors", "turnpike + cors (a list of origins, credentials), Origin sent",
+         start_turnpike_cors),
     Case("nginx-tls", "nginx terminating TLS 1.3 (ECDSA P-256), keep-alive", start_nginx_tls("nginx-tls")),
     Case("turnpike-tls", "turnpike ssl listener, same certificate, keep-alive", start_turnpike_tls("turnpike-tls")),
     Case("nginx-tls-handshake", "nginx TLS, a new connection and handshake per request",

@@ -33,6 +33,15 @@ extension ConsumerScoped: AccessHandler where Handler == any AccessHandler {
         (self.fallback?.needsBody ?? false) || self.byConsumer.values.contains { $0.needsBody }
     }
 
+    public var accessMethods: Set<String>? {
+        var all = self.fallback.map { $0.accessMethods } ?? Set<String>()
+        for handler in self.byConsumer.values {
+            guard let methods = handler.accessMethods, all != nil else { return nil }
+            all!.formUnion(methods)
+        }
+        return all
+    }
+
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
         guard let handler = self.handler(for: context.authentication?.consumer.id) else { return .proceed }
         return handler.access(&context, directory: directory)

@@ -203,12 +203,17 @@ public protocol AccessHandler: Sendable {
     /// Whether the handler reads the request body: the pipeline then holds the body (up to
     /// `AccessRequest.bodyBufferLimit`) and runs the chain once it is complete.
     var needsBody: Bool { get }
+    /// The request methods the access phase does anything for (nil: all). When no handler of a
+    /// chain cares about a request's method, the pipeline skips the access phase and does not
+    /// build its context (cors acts on preflights only).
+    var accessMethods: Set<String>? { get }
     /// Runs on the event loop: synchronous, no blocking. To wait on I/O, return `.pending`.
     func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome
 }
 
 extension AccessHandler {
     public var needsBody: Bool { false }
+    public var accessMethods: Set<String>? { nil }
 }
 
 extension AccessContext {

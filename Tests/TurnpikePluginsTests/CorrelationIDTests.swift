@@ -63,6 +63,19 @@ import TurnpikeModel
         #expect(replaced.upstream != nil && replaced.upstream == replaced.echoed)
     }
 
+    /// A global instance on the router's 404 runs no access phase: the request's own id is echoed.
+    @Test func echoWithoutAccessUsesTheRequestsHeader() {
+        let plugin = Self.plugin { $0.echoDownstream = true }
+        var response = ResponseContext(
+            status: 404,
+            requestID: RequestID(high: 0, low: 0),
+            consumer: nil,
+            requestHeaders: HeaderFields([(name: "kong-request-id", value: "abc")])
+        )
+        plugin.response(&response)
+        #expect(response.set.first { $0.name == "Kong-Request-ID" }?.value == "abc")
+    }
+
     @Test func generators() {
         let uuid = Self.run(Self.plugin { $0.generator = "uuid" }).upstream ?? ""
         #expect(uuid.count == 36 && uuid.split(separator: "-").count == 5)

@@ -69,6 +69,24 @@ import TurnpikeModel
         #expect(Self.edit("not json") { $0.remove.json = Self.pairs(["a"]) } == nil)
     }
 
+    @Test func whatCjsonWouldDo() {
+        // A repeated key keeps its last value, and an edit reaches it.
+        var config = ResponseTransformerConfig()
+        config.replace.json = Self.pairs(["token:***"])
+        let out = JSONBodyEditor.edit(Array(#"{"token":"a","token":"secret"}"#.utf8), config: config)
+        #expect(out.map { String(decoding: $0, as: UTF8.self) } == #"{"token":"***"}"#)
+        // Renaming a key to itself removes it (Kong sets, then clears).
+        #expect(Self.edit(#"{"a":1,"b":2}"#) { $0.rename.json = Self.pairs(["a:a"]) }?["a"] == nil)
+        // Deep documents are edited (cjson allows 1000 levels).
+        let deep =
+            #"{"password":"x","d":"# + String(repeating: "[", count: 100) + String(repeating: "]", count: 100) + "}"
+        #expect(Self.edit(deep) { $0.remove.json = Self.pairs(["password"]) }?["password"] == nil)
+        // Bytes that are not UTF-8: the body goes out as it came.
+        var config2 = ResponseTransformerConfig()
+        config2.remove.json = Self.pairs(["a"])
+        #expect(JSONBodyEditor.edit(Array(#"{"a":"caf"#.utf8) + [0xE9] + Array(#""}"#.utf8), config: config2) == nil)
+    }
+
     @Test func valuesKeepKongsEscaping() {
         // Kong writes the value as cjson would (backslashes stay escaped), `\"` and `\/` undone.
         #expect(JSONBodyEditor.value(#"a\b"#, type: nil) == .string(#"a\\b"#))

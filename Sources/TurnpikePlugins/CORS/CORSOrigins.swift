@@ -57,34 +57,74 @@ enum CORSOrigins {
     }
 
     /// Kong's `normalize_origin` (LuaSocket's `url.parse`): `scheme://host[:port]` without a
-    /// default port; a string without an authority is its own domain and host.
+    /// default port; a string without an authority is its own domain and host. Works on bytes
+    /// (no grapheme breaking): it runs on every answer of a cors route.
     static func normalize(_ origin: String) -> (domain: String, host: String) {
-        var rest = Substring(origin)
-        var scheme: Substring?
-        if let colon = rest.firstIndex(of: ":"),
-            rest[..<colon].allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }),
-            !rest[..<colon].isEmpty
+        let bytes = origin.utf8
+        var i = bytes.startIndex
+        var scheme: String.UTF8View.SubSequence?
+        // A scheme: letters, digits, `+`, `-`, `.` up to the first `:`.
+        var j = i
+        while j < bytes.endIndex {
+            let c = bytes[j]
+            let isScheme =
+                (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39) || c == 0x2B
+                || c == 0x2D || c == 0x2E
+            if !isScheme { break }
+            j = bytes.index(after: j)
+        }
+        if j < bytes.endIndex, bytes[j] == UInt8(ascii: ":"), j > i {
+            scheme = bytes[i..<j]
+            i = bytes.index(after: j)
+        }
+        guard bytes.distance(from: i, to: bytes.endIndex) >= 2, bytes[i] == UInt8(ascii: "/"),
+            bytes[bytes.index(after: i)] == UInt8(ascii: "/")
+        else { return (origin, origin) }
+        i = bytes.index(i, offsetBy: 2)
+        var end = i
+        while end < bytes.endIndex, bytes[end] != UInt8(ascii: "/"), bytes[end] != UInt8(ascii: "?"),
+            bytes[end] != UInt8(ascii: "#")
         {
-            scheme = rest[..<colon]
-            rest = rest[rest.index(after: colon)...]
+            end = bytes.index(after: end)
         }
-        guard rest.hasPrefix("//") else { return (origin, origin) }
-        rest = rest.dropFirst(2)
-        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
-        let hostPort = authority.lastIndex(of: "@").map { authority[authority.index(after: $0)...] } ?? authority
-        var host = hostPort
-        var port: Substring?
-        if hostPort.hasPrefix("["), let close = hostPort.firstIndex(of: "]") {
-            host = hostPort[...close]
-            let after = hostPort[hostPort.index(after: close)...]
-            if after.hasPrefix(":") { port = after.dropFirst() }
-        } else if let colon = hostPort.lastIndex(of: ":") {
-            host = hostPort[..<colon]
-            port = hostPort[hostPort.index(after: colon)...]
+        // Without user info.
+        var start = i
+        var k = i
+        while k < end {
+            if bytes[k] == UInt8(ascii: "@") { start = bytes.index(after: k) }
+            k = bytes.index(after: k)
         }
-        guard !host.isEmpty else { return (origin, origin) }
-        if (scheme == "http" && port == "80") || (scheme == "https" && port == "443") { port = nil }
-        let domain = (scheme.map { $0 + "://" } ?? "") + host + (port.map { ":" + $0 } ?? "")
-        return (domain, String(host))
+        var hostEnd = end
+        var portStart: String.UTF8View.Index?
+        if start < end, bytes[start] == UInt8(ascii: "[") {
+            var close = start
+            while close < end, bytes[close] != UInt8(ascii: "]") { close = bytes.index(after: close) }
+            if close < end {
+                hostEnd = bytes.index(after: close)
+                if hostEnd < end, bytes[hostEnd] == UInt8(ascii: ":") { portStart = bytes.index(after: hostEnd) }
+            }
+        } else {
+            var c = end
+            while c > start {
+                let p = bytes.index(before: c)
+                if bytes[p] == UInt8(ascii: ":") {
+                    hostEnd = p
+                    portStart = c
+                    break
+                }
+                c = p
+            }
+        }
+        guard start < hostEnd else { return (origin, origin) }
+        let host = String(decoding: bytes[start..<hostEnd], as: UTF8.self)
+        var port = portStart.map { String(decoding: bytes[$0..<end], as: UTF8.self) }
+        let schemeText = scheme.map { String(decoding: $0, as: UTF8.self) }
+        if (schemeText == "http" && port == "80") || (schemeText == "https" && port == "443") { port = nil }
+        var domain = ""
+        domain.reserveCapacity(origin.utf8.count)
+        if let schemeText { domain += schemeText + "://" }
+        domain += host
+        if let port { domain += ":" + port }
+        return (domain, host)
     }
 }

@@ -30,6 +30,9 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
         self.maxAgeValue = config.maxAge.map(RateLimitingPlugin.number)
     }
 
+    /// Only preflights concern the access phase.
+    public var accessMethods: Set<String>? { ["OPTIONS"] }
+
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
         let request = context.request
         guard request.method == "OPTIONS", let origin = request.header("origin"), !origin.isEmpty,

@@ -44,9 +44,13 @@ public struct CorrelationIDPlugin: Plugin, AccessHandler, ResponseHandler {
 
     public func response(_ context: inout ResponseContext) {
         guard self.config.echoDownstream else { return }
-        // Access always leaves the id when it echoes; a response without access (none here: the
-        // plugin runs first) would get a fresh one, as Kong's header_filter does.
-        let id = context.plugins.value("id", of: Self.name, as: String.self) ?? self.generate(nil)
+        // Access leaves the id when it ran; a global instance on the router's 404 did not run it:
+        // the request's own header, else a fresh id, as Kong's header_filter does.
+        let incoming = context.requestHeaders.pairs.first { HeaderName.lookupEqual($0.name, self.config.headerName) }?
+            .value
+        let id =
+            context.plugins.value("id", of: Self.name, as: String.self)
+            ?? (incoming?.isEmpty == false ? incoming! : self.generate(nil))
         context.setHeader(self.config.headerName, id)
     }
 

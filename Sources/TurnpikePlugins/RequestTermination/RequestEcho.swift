@@ -105,10 +105,12 @@ enum RequestEcho {
 struct JSONDocument {
     let bytes: [UInt8]
     var i = 0
-    static let maxDepth = 64
+    let maxDepth: Int
 
-    init(bytes: [UInt8]) {
+    /// `maxDepth`: nesting allowed (cjson's default is 1000).
+    init(bytes: [UInt8], maxDepth: Int = 64) {
         self.bytes = bytes
+        self.maxDepth = maxDepth
     }
 
     mutating func document() -> Rendered? {
@@ -122,7 +124,7 @@ struct JSONDocument {
     }
 
     mutating func value(depth: Int) -> Rendered? {
-        guard depth < Self.maxDepth else { return nil }
+        guard depth < self.maxDepth else { return nil }
         self.space()
         guard self.i < self.bytes.count else { return nil }
         switch self.bytes[self.i] {

@@ -103,7 +103,9 @@ public struct ResponseTransformerConfig: ScopeFreePluginConfig {
                 } ?? []
             }
             out.json = list("json", headers: false)
-            out.headers = list("headers", headers: key == "rename")
+            // Stricter than Kong, which checks names for rename only: a name that cannot be a header
+            // would make an invalid response line.
+            out.headers = list("headers", headers: true)
             if types {
                 out.jsonTypes =
                     p.array("json_types") { element, elementPath -> String? in

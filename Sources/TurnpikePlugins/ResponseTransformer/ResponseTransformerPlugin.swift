@@ -95,8 +95,21 @@ public struct ResponseTransformerPlugin: Plugin, ResponseHandler, BodyHandler {
 /// values made as Kong makes them (`json_value`, then `json_types`).
 enum JSONBodyEditor {
     static func edit(_ body: [UInt8], config: ResponseTransformerConfig) -> [UInt8]? {
-        var parser = JSONDocument(bytes: body)
-        guard case .object(var fields)? = parser.document() else { return nil }
+        // Bytes that are not UTF-8 would not survive the round trip: such a body goes out as it came.
+        guard String(validating: body, as: UTF8.self) != nil else { return nil }
+        var parser = JSONDocument(bytes: body, maxDepth: 1000)
+        guard case .object(let parsed)? = parser.document() else { return nil }
+        // A repeated key keeps its last value, as cjson decodes it (so an edit reaches every copy).
+        var fields: [(String, Rendered)] = []
+        var seen: [String: Int] = [:]
+        for (key, value) in parsed {
+            if let at = seen[key] {
+                fields[at].1 = value
+            } else {
+                seen[key] = fields.count
+                fields.append((key, value))
+            }
+        }
         func index(_ name: String) -> Int? { fields.firstIndex { $0.0 == name } }
         func set(_ name: String, _ value: Rendered) {
             if let i = index(name) { fields[i].1 = value } else { fields.append((name, value)) }
@@ -112,8 +125,8 @@ enum JSONBodyEditor {
             guard let i = index(pair.name), let new = pair.value else { continue }
             let value = fields[i].1
             set(new, value)
+            // Kong sets the new key, then clears the old one: renaming a key to itself removes it.
             fields.removeAll { $0.0 == pair.name }
-            if new == pair.name { fields.append((new, value)) }
         }
         for (i, pair) in config.replace.json.enumerated() {
             guard let v = Self.value(pair.value, type: config.replace.jsonTypes[safe: i]) else { continue }

@@ -14,7 +14,9 @@ extension RequestPipeline {
         guard let match = self.match else { return }
         self.machine.accessStarts(bodyRead: body != nil, ended: ended)
         let chain = self.snapshot.chains[match.routeIndex].access
-        guard !chain.isEmpty else {
+        let method = self.head.method.rawValue
+        // No handler, or none that acts on this method (cors on a GET): nothing to build or run.
+        guard chain.contains(where: { $0.accessMethods?.contains(method) ?? true }) else {
             self.proxy(edits: nil)
             return
         }
