@@ -7,7 +7,9 @@ import Synchronization
 /// only on that loop, and sum the parts on read).
 public final class PluginStores: Sendable {
     private let stores = Mutex<[String: any PluginStore]>([:])
-    private let sharedCounterStores = Mutex<[RedisSettings: any SharedCounters]>([:])
+    /// Held weakly: the plugin instances (so the snapshots) keep them alive. Settings no snapshot
+    /// uses any more (a rotated password) let their store go, and it closes its connections.
+    private let sharedCounterStores = Mutex<[RedisSettings: WeakSharedCounters]>([:])
     /// Makes the shared counters of the `redis` policies (nil: none in this process).
     public let sharedCountersProvider: (any SharedCountersProvider)?
 
@@ -19,14 +21,16 @@ public final class PluginStores: Sendable {
         self.responseCacheBytes = responseCacheBytes
     }
 
-    /// The shared counters for `settings`: one per distinct settings for the process's life, so
+    /// The shared counters for `settings`: one per distinct settings while any snapshot uses it, so
     /// instances (and reloads) with the same Redis share its connections.
     public func sharedCounters(_ settings: RedisSettings) -> any SharedCounters {
         guard let provider = self.sharedCountersProvider else { return UnavailableSharedCounters() }
         return self.sharedCounterStores.withLock { stores in
-            if let existing = stores[settings] { return existing }
+            if let existing = stores[settings]?.value { return existing }
             let made = provider.counters(for: settings)
-            stores[settings] = made
+            // Entries whose store has gone are dropped as new ones come.
+            stores = stores.filter { $0.value.value != nil }
+            stores[settings] = WeakSharedCounters(made)
             return made
         }
     }
@@ -62,4 +66,13 @@ public protocol PluginStore: AnyObject, Sendable {
 
 extension PluginStore {
     public func flush() async {}
+}
+
+/// A store of shared counters, held without keeping it alive.
+struct WeakSharedCounters: Sendable {
+    weak var value: (any SharedCounters)?
+
+    init(_ value: any SharedCounters) {
+        self.value = value
+    }
 }

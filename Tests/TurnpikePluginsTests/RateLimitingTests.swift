@@ -205,6 +205,31 @@ struct FakeProvider: SharedCountersProvider {
     func counters(for settings: RedisSettings) -> any SharedCounters { self.store }
 }
 
+/// The plugin stores keep shared counters only while something uses them.
+@Suite struct SharedCounterStoresTests {
+    final class Counting: SharedCountersProvider, @unchecked Sendable {
+        var made = 0
+        func counters(for settings: RedisSettings) -> any SharedCounters {
+            self.made += 1
+            return FakeSharedCounters()
+        }
+    }
+
+    @Test func oneStorePerSettingsWhileUsed() {
+        let provider = Counting()
+        let stores = PluginStores(sharedCounters: provider)
+        var a = RedisSettings()
+        a.host = "r1"
+        var kept: (any SharedCounters)? = stores.sharedCounters(a)
+        #expect(stores.sharedCounters(a) === kept)
+        #expect(provider.made == 1)
+        kept = nil
+        _ = stores.sharedCounters(a)
+        #expect(provider.made == 2)
+        _ = kept
+    }
+}
+
 /// rate-limiting, redis policy, against a fake store: Kong's keys and usage arithmetic (every
 /// request counted), waiting without blocking, and the fault-tolerant choice.
 @Suite struct RateLimitingRedisPolicyTests {

@@ -148,6 +148,24 @@ import TurnpikeTestSupport
         #expect(try await Self.run(counters, command).get() == [1])
     }
 
+    /// Settings no snapshot uses any more let their store go: its connections close.
+    @Test func aReleasedStoreClosesItsConnections() async throws {
+        let server = try RedisServer()
+        defer { server.stop() }
+        var counters: RedisSharedCounters? = Self.counters(port: server.port)
+        #expect(try await Self.run(counters!, [.get(key: "k")]).get() == [0])
+        let direct = try await RedisConnection.connect(.init(host: "127.0.0.1", port: server.port), on: Self.loop)
+            .get()
+        defer { direct.close() }
+        func clients() async throws -> Int {
+            let list = try await direct.send(["CLIENT", "LIST"]).get().string ?? ""
+            return list.split(separator: "\n").count
+        }
+        #expect(try await clients() == 2)
+        counters = nil
+        #expect(try await eventually { try await clients() == 1 })
+    }
+
     @Test func wrongPasswordIsAFailureNotACrash() async throws {
         let server = try RedisServer(password: "right")
         defer { server.stop() }

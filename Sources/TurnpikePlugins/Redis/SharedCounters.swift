@@ -1,7 +1,7 @@
 /// Counters in a store that several gateways share (Redis), for the `redis` policies: the same
 /// keys and arithmetic as Kong's, so Kong and Turnpike nodes can count in one Redis together.
 /// The server implements it (TurnpikeServer, over TurnpikeRedis); plugins only call `run`.
-public protocol SharedCounters: Sendable {
+public protocol SharedCounters: AnyObject, Sendable {
     /// Runs `commands` (pipelined where the store can) and calls `completion` once with one
     /// count per command, in order, or the failure. Call on an event loop; `completion` runs on
     /// the same loop, possibly before `run` returns. Never blocks.
@@ -46,7 +46,7 @@ public protocol SharedCountersProvider: Sendable {
 
 /// The store when the process has no provider (`validate`, `render`, unit tests without one):
 /// every call fails at once.
-struct UnavailableSharedCounters: SharedCounters {
+final class UnavailableSharedCounters: SharedCounters {
     func run(
         _ commands: [SharedCounterCommand],
         completion: @escaping @Sendable (Result<[Int64], SharedCountersFailure>) -> Void

@@ -17,6 +17,8 @@ public final class RedisSharedCounters: SharedCounters {
     let configuration: RedisConnection.Configuration?
     let setupProblem: String?
     let connections = ThreadSpecificVariable<LoopConnection>()
+    /// Every loop's connection, to close them when no snapshot uses these settings any more.
+    private let opened = Mutex<[LoopConnection]>([])
     let logger: Logger
     let logInterval: Duration
     private let lastLogged = Mutex<ContinuousClock.Instant?>(nil)
@@ -93,6 +95,14 @@ public final class RedisSharedCounters: SharedCounters {
         self.setupProblem = problem ?? (settings.host == nil ? "redis: no host" : nil)
     }
 
+    /// The last snapshot using these settings is gone (the plugin stores hold them weakly): each
+    /// loop's connection is closed on its loop.
+    deinit {
+        for local in self.opened.withLock({ $0 }) {
+            local.loop.execute { local.state.value.connection?.close() }
+        }
+    }
+
     public func run(
         _ commands: [SharedCounterCommand],
         completion: @escaping @Sendable (Result<[Int64], SharedCountersFailure>) -> Void
@@ -107,6 +117,7 @@ public final class RedisSharedCounters: SharedCounters {
         } else {
             local = LoopConnection(loop: loop, configuration: configuration)
             self.connections.currentValue = local
+            self.opened.withLock { $0.append(local) }
         }
         let encoded = commands.map(Self.encode)
         local.withConnection { connection in
