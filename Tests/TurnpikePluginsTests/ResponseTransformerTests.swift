@@ -121,6 +121,19 @@ import TurnpikeModel
         #expect(context.add.contains { $0.name == "h5" && $0.value == "appended" })
     }
 
+    /// Headers set by plugins that ran before (cors here) count as present, as in Kong.
+    @Test func earlierPluginsHeadersArePresent() {
+        var config = ResponseTransformerConfig()
+        config.replace.headers = Self.pairs(["Access-Control-Allow-Origin:https://app.test"])
+        config.add.headers = Self.pairs(["Vary:Accept"])
+        var context = ResponseContext(status: 200, requestID: RequestID(high: 0, low: 0), consumer: nil)
+        context.setHeader("Access-Control-Allow-Origin", "*")
+        context.setHeader("Vary", "Origin")
+        ResponseTransformerPlugin(config: config).response(&context)
+        #expect(context.header("Access-Control-Allow-Origin") == "https://app.test")
+        #expect(context.header("Vary") == "Origin")
+    }
+
     @Test func bodiesAreEditedOnlyWhenJSONAndWithinTheBound() {
         var config = ResponseTransformerConfig()
         config.add.json = Self.pairs(["added:yes"])

@@ -3,7 +3,7 @@ import TurnpikeModel
 
 /// Kong's response-transformer (kong/plugins/response-transformer/): header edits on every
 /// answer, in Kong's order (remove, rename, replace, add, append; the tests of rename, replace and
-/// add read the headers as they came), and JSON body edits on `application/json` (or `+json`)
+/// add read the headers as they stood before these edits), and JSON body edits on `application/json` (or `+json`)
 /// answers. A body to edit is held until it ends, up to `maxBodyBytes`; a larger one goes out
 /// unchanged (Kong holds any size).
 public struct ResponseTransformerPlugin: Plugin, ResponseHandler, BodyHandler {
@@ -23,15 +23,17 @@ public struct ResponseTransformerPlugin: Plugin, ResponseHandler, BodyHandler {
 
     public func response(_ context: inout ResponseContext) {
         let c = self.config
-        // Kong tests presence on the headers as they came, before any of these edits.
-        let original = context.headers
-        let present = { (name: String) in original.contains(name) }
+        // Kong tests presence on the headers as they stand when its turn comes: the upstream's
+        // with the edits of the plugins before it (cors, correlation-id, rate-limiting), none of
+        // its own. (The headers the gateway writes itself, Via and X-Kong-*, are not seen here.)
+        let before = context
+        let present = { (name: String) in before.header(name) != nil }
         for h in c.remove.headers { context.setHeader(h.name, nil) }
         for h in c.rename.headers where present(h.name) {
             guard let new = h.value else { continue }
-            let values = original.values(h.name)
-            context.setHeader(new, values.first)
-            for value in values.dropFirst() { context.addHeader(new, value) }
+            let upstream = before.removes(h.name) ? [] : before.headers.values(h.name)
+            context.setHeader(new, before.header(h.name))
+            for value in upstream.dropFirst() { context.addHeader(new, value) }
             context.setHeader(h.name, nil)
         }
         for h in c.replace.headers where present(h.name) {
