@@ -1,4 +1,4 @@
-public import NIOCore
+import NIOCore
 import TurnpikeModel
 
 /// Kong's response-transformer (kong/plugins/response-transformer/): header edits on every
