@@ -65,8 +65,13 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
         let allowAll = self.configureOrigin(origin, into: &headers)
         self.configureCredentials(allowAll: allowAll, origin: origin, into: &headers)
         if let exposed = self.exposedValue { headers.set("Access-Control-Expose-Headers", exposed) }
-        // A cleared header (no origin matched) removes what the upstream sent.
-        for (name, value) in headers.entries { context.setHeader(name, value) }
+        if !headers.entries.contains(where: { $0.value == nil }) && !context.hasEdits && context.set.isEmpty {
+            // The usual case, the first handler to edit: the list goes in as it is.
+            context.setHeaders(headers.list)
+        } else {
+            // A cleared header (no origin matched) removes what the upstream sent.
+            for (name, value) in headers.entries { context.setHeader(name, value) }
+        }
         if headers.varyOrigin { context.addHeader("Vary", "Origin") }
     }
 
@@ -81,8 +86,12 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
         init(vary: VaryMode) { self.vary = vary }
 
         mutating func set(_ name: String, _ value: String?) {
-            self.entries.removeAll { HeaderName.equal($0.name, name) }
-            self.entries.append((name, value))
+            if let i = self.entries.firstIndex(where: { HeaderName.equal($0.name, name) }) {
+                self.entries[i].value = value
+            } else {
+                if self.entries.isEmpty { self.entries.reserveCapacity(4) }
+                self.entries.append((name, value))
+            }
         }
 
         mutating func addVary() {
