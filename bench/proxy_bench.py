@@ -523,6 +523,16 @@ def start_turnpike_cors(env):
     return start_turnpike_with(env, "turnpike-cors", extra, headers={"Origin": "http://app.test"})
 
 
+def start_turnpike_shaping(env):
+    """cors plus request-transformer with two header edits (issue #14's case): the cost of the
+    most common shaping pair over plain proxying."""
+    extra = ("        plugins:\n          - name: cors\n"
+             "            config: {origins: [\"http://app.test\", \"https://app.test\"], credentials: true}\n"
+             "          - name: request-transformer\n"
+             "            config: {add: {headers: [\"X-Gateway:turnpike\"]}, remove: {headers: [x-debug]}}\n")
+    return start_turnpike_with(env, "turnpike-cors-transformer", extra, headers={"Origin": "http://app.test"})
+
+
 def start_nginx_map(consumers):
     def start(env):
         port = free_port()
@@ -616,6 +626,8 @@ CASES: List[Case] = [
          start_turnpike_ratelimit_redis),
     Case("turnpike-cors", "turnpike + cors (a list of origins, credentials), Origin sent",
          start_turnpike_cors),
+    Case("turnpike-cors-transformer", "turnpike + cors + request-transformer (two header edits)",
+         start_turnpike_shaping),
     Case("nginx-tls", "nginx terminating TLS 1.3 (ECDSA P-256), keep-alive", start_nginx_tls("nginx-tls")),
     Case("turnpike-tls", "turnpike ssl listener, same certificate, keep-alive", start_turnpike_tls("turnpike-tls")),
     Case("nginx-tls-handshake", "nginx TLS, a new connection and handshake per request",

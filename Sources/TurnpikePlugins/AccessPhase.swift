@@ -26,6 +26,9 @@ public struct AccessRequest: Sendable {
     public var body: [UInt8]?
     /// The client's address (Kong's `get_forwarded_ip` without trusted proxies: the peer).
     public var clientAddress: String
+    /// A regex route's captures (Kong's `uri_captures`): by group number (0: the whole match) and
+    /// by name; empty for other routes.
+    public var uriCaptures = URICaptures()
     /// The connection the request came on (correlation-id's `tracker`): the listener's address,
     /// the connection's serial number and how many requests it has carried, this one included.
     public var connection = ConnectionFacts()
@@ -77,6 +80,18 @@ public struct AccessRequest: Sendable {
     public static let bodyBufferLimit = 8 * 1024
 }
 
+/// Kong's `uri_captures`: `unnamed` by group number, `named` by name; nil for a group that did
+/// not take part.
+public struct URICaptures: Sendable {
+    public var unnamed: [String?] = []
+    public var named: [String: String?] = [:]
+
+    public init(unnamed: [String?] = [], named: [String: String?] = [:]) {
+        self.unnamed = unnamed
+        self.named = named
+    }
+}
+
 /// nginx's `$server_addr`, `$server_port`, `$connection` and `$connection_requests`.
 public struct ConnectionFacts: Sendable {
     public var serverAddress = ""
@@ -101,6 +116,11 @@ public struct UpstreamEdits: Sendable {
     public var query: String?
     /// A replacement for the request body (nil: unchanged); sent with its own Content-Length.
     public var body: [UInt8]?
+    /// A replacement for the method sent upstream (Kong's `set_method`); nil: the client's.
+    public var method: String?
+    /// A replacement for the whole path sent upstream, not encoded (Kong's `set_path`: the route's
+    /// stripping and the service path no longer apply); nil: the usual joined path.
+    public var path: String?
     /// A cap on the body streamed upstream, counted as it goes (request-size-limiting on a body
     /// without a declared length); nil: none.
     public var bodyLimit: BodyLimit?

@@ -66,6 +66,7 @@ public struct PluginRegistry: Sendable {
                 ResponseRateLimitingPlugin(config: config, stores: stores)
             },
             Entry(ProxyCachePlugin.self) { config, stores in ProxyCachePlugin(config: config, stores: stores) },
+            Entry(RequestTransformerPlugin.self) { config, _ in RequestTransformerPlugin(config: config) },
             Entry(ResponseTransformerPlugin.self) { config, _ in ResponseTransformerPlugin(config: config) },
         ],
         credentialKinds: [KeyAuthCredential.self, BasicAuthCredential.self, ACLGroup.self]

@@ -116,4 +116,35 @@ public enum QueryString {
         }
         return String(decoding: out, as: UTF8.self)
     }
+
+    /// `ngx.encode_args`: `name=value` pairs joined with `&`, a name without value alone, repeated
+    /// values as repeated names; names and values escaped as `ngx.escape_uri` does (all but
+    /// `A-Za-z0-9-._~`).
+    public static func encodeArgs(_ args: [(name: String, values: [String?])]) -> String {
+        var out: [UInt8] = []
+        func escape(_ s: String) {
+            let hex: [UInt8] = Array("0123456789ABCDEF".utf8)
+            for c in s.utf8 {
+                let safe =
+                    (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || c == 0x2D
+                    || c == 0x2E || c == 0x5F || c == 0x7E
+                if safe {
+                    out.append(c)
+                } else {
+                    out += [UInt8(ascii: "%"), hex[Int(c >> 4)], hex[Int(c & 0x0F)]]
+                }
+            }
+        }
+        for (name, values) in args {
+            for value in values {
+                if !out.isEmpty { out.append(UInt8(ascii: "&")) }
+                escape(name)
+                if let value {
+                    out.append(UInt8(ascii: "="))
+                    escape(value)
+                }
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 }

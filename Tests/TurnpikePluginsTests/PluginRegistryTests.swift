@@ -14,10 +14,11 @@ import TurnpikePlugins
                 "request-size-limiting",
                 "acl",
                 "rate-limiting",
-                "response-ratelimiting", "response-transformer", "proxy-cache", "request-termination",
+                "response-ratelimiting", "request-transformer", "response-transformer", "proxy-cache",
+                "request-termination",
             ]
         )
-        #expect(order.map(\.priority) == [100_001, 2500, 2000, 1250, 1100, 990, 951, 950, 910, 900, 800, 100, 2])
+        #expect(order.map(\.priority) == [100_001, 2500, 2000, 1250, 1100, 990, 951, 950, 910, 900, 801, 800, 100, 2])
     }
 
     @Test func unknownAndUnsupportedNames() {
@@ -33,8 +34,7 @@ import TurnpikePlugins
         #expect(
             registry.entries.filter(\.allowsConsumerScope).map(\.name).sorted() == [
                 "correlation-id", "ip-restriction", "proxy-cache", "rate-limiting", "request-size-limiting",
-                "request-termination",
-                "response-ratelimiting", "response-transformer",
+                "request-termination", "request-transformer", "response-ratelimiting", "response-transformer",
             ]
         )
     }

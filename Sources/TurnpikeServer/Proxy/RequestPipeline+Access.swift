@@ -38,6 +38,15 @@ extension RequestPipeline {
             now: UnixTime.now()
         )
         context.request.normalizedPath = self.path
+        if let captures = match.captures {
+            context.request.uriCaptures = URICaptures(
+                unnamed: captures.groups.map { $0.map { String(decoding: $0, as: UTF8.self) } },
+                named: Dictionary(
+                    captures.named.map { ($0.name, $0.value.map { String(decoding: $0, as: UTF8.self) }) },
+                    uniquingKeysWith: { a, _ in a }
+                )
+            )
+        }
         let connection = self.connection
         context.request.connection = ConnectionFacts(
             serverAddress: connection.localAddress,
@@ -168,9 +177,14 @@ extension RequestPipeline {
         // The client's Host with preserve_host; else one that depends on the target (and changes
         // with it when a retry moves to another target).
         let hostHeader = head.host
-        let preservesHost = plan.preserveHost && hostHeader != nil
+        // A plugin's Host (request-transformer's `replace.headers: ["host:…"]`) is the upstream
+        // Host, as Kong's `set_header("host")` sets `$upstream_host`.
+        var edits = edits
+        let hostEdit = edits?.set.last { HeaderName.equal($0.name, "host") }?.value
+        if hostEdit != nil { edits?.set.removeAll { HeaderName.equal($0.name, "host") } }
+        let preservesHost = hostEdit != nil || (plan.preserveHost && hostHeader != nil)
         let upstreamHost =
-            preservesHost ? hostHeader! : service.upstreamHost(targetHost: key.host, targetPort: key.port)
+            hostEdit ?? (preservesHost ? hostHeader! : service.upstreamHost(targetHost: key.host, targetPort: key.port))
         // The server name is the Host sent upstream (Kong's `proxy_ssl_name $upstream_host`).
         if service.tls != nil { key.serverName = UpstreamTLS.serverName(forHost: upstreamHost) }
         // A plugin that rewrote the body (hide_credentials with key_in_body) sends it with its length.

@@ -41,11 +41,15 @@ struct UpstreamRequestHead {
             capacity: 384 + 3 * path.count + uri.utf8.count + (query?.utf8.count ?? 0) + head.bytes.readableBytes
                 + added
         ) { writer in
-            writer.raw(head.method.rawValue)
+            writer.raw(edits?.method ?? head.method.rawValue)
             writer.byte(UInt8(ascii: " "))
-            writer.percentEncoded(path.head, keeping: HeaderRules.isPathSafe)
-            if path.slash { writer.byte(UInt8(ascii: "/")) }
-            writer.percentEncoded(path.tail, keeping: HeaderRules.isPathSafe)
+            if let replaced = edits?.path {
+                writer.percentEncoded(Array(replaced.utf8)[...], keeping: HeaderRules.isPathSafe)
+            } else {
+                writer.percentEncoded(path.head, keeping: HeaderRules.isPathSafe)
+                if path.slash { writer.byte(UInt8(ascii: "/")) }
+                writer.percentEncoded(path.tail, keeping: HeaderRules.isPathSafe)
+            }
             if let query {
                 if !query.isEmpty {
                     writer.byte(UInt8(ascii: "?"))

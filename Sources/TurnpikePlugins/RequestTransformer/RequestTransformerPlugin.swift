@@ -1,0 +1,359 @@
+import TurnpikeModel
+
+/// Kong's request-transformer (kong/plugins/request-transformer/access.lua), in Kong's order:
+/// the path (`replace.uri`), the method (`http_method`; to GET, HEAD or TRACE a form body's
+/// arguments join the query), the headers, the body (JSON, form or multipart, through the held
+/// body: up to 8 KiB is read, a larger one is edited as empty, as Kong edits a body it did not
+/// read), then the query. Each list runs remove, rename, replace, add, append. Values are
+/// templates compiled at load (`ValueTemplate`).
+public struct RequestTransformerPlugin: Plugin, AccessHandler {
+    public static let name = "request-transformer"
+    public static let priority = 801
+    public typealias Config = RequestTransformerConfig
+
+    public let config: RequestTransformerConfig
+    let movesFormToQuery: Bool
+    public var name: String { Self.name }
+
+    public init(config: RequestTransformerConfig) {
+        self.config = config
+        self.movesFormToQuery = ["GET", "HEAD", "TRACE"].contains(config.httpMethod ?? "")
+    }
+
+    public var needsBody: Bool { self.config.editsBody || self.movesFormToQuery }
+
+    public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
+        let request = context.request
+        let shared = context.plugins.shared
+        let lookup: (ValueTemplate.Term) -> String? = { term in
+            switch term {
+            case .header(let name): return request.headers.first { HeaderName.lookupEqual($0.name, name) }?.value
+            case .query(let name):
+                guard let values = QueryString.grouped(request.query).first(where: { $0.name == name })?.values else {
+                    return nil
+                }
+                return values.first.map { $0 ?? "true" }
+            case .capture(let name):
+                return request.uriCaptures.named[name] ?? nil
+            case .captureIndex(let i):
+                return i < request.uriCaptures.unnamed.count ? request.uriCaptures.unnamed[i] : nil
+            case .shared(let key): return shared[key] as? String
+            case .literal(let s): return s
+            }
+        }
+        func render(_ e: RequestTransformerConfig.Entry) -> String? { e.value.map { $0.render(lookup) } }
+
+        if let template = self.config.uriTemplate {
+            let path = template.render(lookup)
+            // Kong's `set_path` raises an error for a path without a leading slash: a 500.
+            guard path.hasPrefix("/") else {
+                return .respond(LocalResponse(status: 500, message: "An unexpected error occurred"))
+            }
+            context.edits.path = path
+        }
+        var query = QueryString.grouped(request.query)
+        var queryChanged = false
+        if let method = self.config.httpMethod {
+            context.edits.method = method
+            if self.movesFormToQuery, Self.kind(request.contentType) == .form, let body = request.body {
+                for (name, values) in QueryString.grouped(Substring(decoding: body, as: UTF8.self)) {
+                    if let i = query.firstIndex(where: { $0.name == name }) {
+                        query[i].values += values
+                    } else {
+                        query.append((name, values))
+                    }
+                    queryChanged = true
+                }
+            }
+        }
+        self.transformHeaders(&context, render: render)
+        if self.config.editsBody { self.transformBody(&context, render: render) }
+        if self.config.editsQuery {
+            _ = Self.apply(self.config, \.querystring, to: &query, render: render)
+            queryChanged = true
+        }
+        if queryChanged { context.edits.query = QueryString.encodeArgs(query) }
+        return .proceed
+    }
+
+    // MARK: headers
+
+    func transformHeaders(_ context: inout AccessContext, render: (RequestTransformerConfig.Entry) -> String?) {
+        let c = self.config
+        guard
+            !(c.remove.headers.isEmpty && c.rename.headers.isEmpty && c.replace.headers.isEmpty
+                && c.add.headers.isEmpty && c.append.headers.isEmpty)
+        else { return }
+        // Kong's `get_headers()` table without Host: lower-case names, values in order.
+        var headers: [(name: String, values: [String])] = []
+        for (name, value) in context.request.headers where !HeaderName.equal(name, "host") {
+            let lower = name.lowercased()
+            if let i = headers.firstIndex(where: { $0.name == lower }) {
+                headers[i].values.append(value)
+            } else {
+                headers.append((lower, [value]))
+            }
+        }
+        func index(_ name: String) -> Int? { headers.firstIndex { HeaderName.lookupEqual($0.name, name) } }
+        var removed: [String] = []
+        var changed: [String] = []
+        for e in c.remove.headers {
+            if let i = index(e.name) {
+                headers.remove(at: i)
+                removed.append(e.name)
+            }
+        }
+        for e in c.rename.headers {
+            guard let new = render(e), let i = index(e.name) else { continue }
+            let values = headers[i].values
+            headers.remove(at: i)
+            headers.append((new, values))
+            removed.append(e.name)
+            changed.append(new)
+        }
+        for e in c.replace.headers {
+            guard let value = render(e) else { continue }
+            if let i = index(e.name) {
+                headers[i].values = [value]
+                changed.append(headers[i].name)
+            } else if HeaderName.equal(e.name, "host") {
+                headers.append(("host", [value]))
+                changed.append("host")
+            }
+        }
+        for e in c.add.headers where index(e.name) == nil && !HeaderName.equal(e.name, "host") {
+            guard let value = render(e) else { continue }
+            headers.append((e.name, [value]))
+            changed.append(e.name)
+        }
+        for e in c.append.headers where !HeaderName.equal(e.name, "host") {
+            guard let value = render(e) else { continue }
+            if let i = index(e.name) {
+                headers[i].values.append(value)
+                // Kong keeps the configured case for the name.
+                headers[i].name = e.name
+            } else {
+                headers.append((e.name, [value]))
+            }
+            changed.append(e.name)
+        }
+        for name in removed where !changed.contains(where: { HeaderName.equal($0, name) }) {
+            context.edits.setHeader(name, nil)
+        }
+        var written: [String] = []
+        for name in changed where !written.contains(where: { HeaderName.equal($0, name) }) {
+            written.append(name)
+            guard let i = index(name) else { continue }
+            let entry = headers[i]
+            context.edits.setHeader(entry.name, entry.values.first)
+            for value in entry.values.dropFirst() { context.edits.set.append((entry.name, value)) }
+        }
+    }
+
+    // MARK: body
+
+    enum BodyKind { case json, form, multipart }
+
+    /// Kong's `get_content_type`: a case-insensitive substring test, JSON first.
+    static func kind(_ contentType: String?) -> BodyKind? {
+        guard let lower = contentType?.lowercased() else { return nil }
+        if lower.contains("application/json") { return .json }
+        if lower.contains("multipart/form-data") { return .multipart }
+        if lower.contains("application/x-www-form-urlencoded") { return .form }
+        return nil
+    }
+
+    func transformBody(_ context: inout AccessContext, render: (RequestTransformerConfig.Entry) -> String?) {
+        let request = context.request
+        // A body not read (none, or past the held-body bound) is edited as empty, as Kong does.
+        let body = request.body ?? []
+        switch Self.kind(request.contentType) {
+        case .json?:
+            var fields: [(String, Rendered)] = []
+            if !body.isEmpty {
+                var parser = JSONDocument(bytes: body, maxDepth: 1000)
+                guard case .object(let parsed)? = parser.document() else { return }
+                fields = parsed
+            }
+            var list: [(name: String, values: [String?])] = fields.map { ($0.0, [nil]) }
+            // Track the JSON values apart: edits only ever write strings or arrays of them.
+            var values: [String: Rendered] = Dictionary(fields, uniquingKeysWith: { _, b in b })
+            let changed = Self.applyBody(self.config, body.isEmpty, to: &list, values: &values, render: render)
+            guard changed else { return }
+            let object = Rendered.object(list.compactMap { entry in values[entry.name].map { (entry.name, $0) } })
+            context.edits.body = Array(object.json.utf8)
+        case .form?:
+            var args = QueryString.grouped(Substring(decoding: body, as: UTF8.self))
+            if Self.apply(self.config, \.body, to: &args, render: render, skipExisting: body.isEmpty) {
+                context.edits.body = Array(QueryString.encodeArgs(args).utf8)
+            }
+        case .multipart?:
+            guard
+                let edited = Self.editMultipart(
+                    body,
+                    contentType: request.contentType ?? "",
+                    config: self.config,
+                    render: render
+                )
+            else { return }
+            context.edits.body = edited
+        case nil:
+            return
+        }
+    }
+
+    /// The JSON body's edits (values kept as JSON, added ones as strings); true when any ran.
+    static func applyBody(
+        _ c: RequestTransformerConfig,
+        _ empty: Bool,
+        to list: inout [(name: String, values: [String?])],
+        values: inout [String: Rendered],
+        render: (RequestTransformerConfig.Entry) -> String?
+    ) -> Bool {
+        var changed = false
+        func truthy(_ name: String) -> Bool {
+            guard let v = values[name] else { return false }
+            if case .bool(false) = v { return false }
+            return true
+        }
+        if !empty {
+            for e in c.remove.body {
+                values[e.name] = nil
+                list.removeAll { $0.name == e.name }
+                changed = true
+            }
+            for e in c.rename.body {
+                guard let new = render(e), new != e.name, truthy(e.name) else { continue }
+                values[new] = values[e.name]
+                values[e.name] = nil
+                list.removeAll { $0.name == e.name || $0.name == new }
+                list.append((new, [nil]))
+                changed = true
+            }
+            for e in c.replace.body where truthy(e.name) {
+                guard let v = render(e) else { continue }
+                values[e.name] = .string(v)
+                changed = true
+            }
+        }
+        for e in c.add.body where !truthy(e.name) {
+            guard let v = render(e) else { continue }
+            if values[e.name] == nil { list.append((e.name, [nil])) }
+            values[e.name] = .string(v)
+            changed = true
+        }
+        for e in c.append.body {
+            guard let v = render(e) else { continue }
+            switch values[e.name] {
+            case .string(let s)?: values[e.name] = .array([.string(s), .string(v)])
+            case .array(let items)?: values[e.name] = .array(items + [.string(v)])
+            case nil:
+                list.append((e.name, [nil]))
+                values[e.name] = .array([.string(v)])
+            default: values[e.name] = .array([.string(v)])
+            }
+            changed = true
+        }
+        return changed
+    }
+
+    /// remove, rename, replace, add, append on decoded arguments (query or form); true when Kong
+    /// would write them back (a remove list, or any edit made). `skipExisting`: an empty body,
+    /// where Kong only adds and appends.
+    static func apply(
+        _ c: RequestTransformerConfig,
+        _ part: KeyPath<RequestTransformerConfig.Part, [RequestTransformerConfig.Entry]>,
+        to args: inout [(name: String, values: [String?])],
+        render: (RequestTransformerConfig.Entry) -> String?,
+        skipExisting: Bool = false
+    ) -> Bool {
+        func find(_ name: String) -> Int? { args.firstIndex { $0.name == name } }
+        var changed = false
+        if !skipExisting {
+            for e in c.remove[keyPath: part] {
+                args.removeAll { $0.name == e.name }
+                changed = true
+            }
+            for e in c.rename[keyPath: part] {
+                guard let new = render(e), new != e.name, let i = find(e.name) else { continue }
+                let values = args[i].values
+                args.remove(at: i)
+                args.removeAll { $0.name == new }
+                args.append((new, values))
+                changed = true
+            }
+            for e in c.replace[keyPath: part] {
+                guard let i = find(e.name), let v = render(e) else { continue }
+                args[i].values = [v]
+                changed = true
+            }
+        }
+        for e in c.add[keyPath: part] where find(e.name) == nil {
+            guard let v = render(e) else { continue }
+            args.append((e.name, [v]))
+            changed = true
+        }
+        for e in c.append[keyPath: part] {
+            guard let v = render(e) else { continue }
+            if let i = find(e.name) { args[i].values.append(v) } else { args.append((e.name, [v])) }
+            changed = true
+        }
+        return changed
+    }
+
+    /// The multipart edits Kong's multipart library makes (rename, remove, replace, add; no
+    /// append): parts kept byte for byte, removed ones cut, new ones appended as simple fields.
+    static func editMultipart(
+        _ body: [UInt8],
+        contentType: String,
+        config c: RequestTransformerConfig,
+        render: (RequestTransformerConfig.Entry) -> String?
+    ) -> [UInt8]? {
+        guard let boundary = BodyFields.boundary(contentType) else { return nil }
+        let parsed = BodyFields.multipartFields(body, boundary: boundary) ?? []
+        var parts: [(name: String, raw: [UInt8]?, value: String)] = parsed.map { field in
+            let value = if case .text(let t) = field.value { t } else { "" }
+            return (field.name, Array(body[field.range]), value)
+        }
+        func find(_ name: String) -> Int? { parts.firstIndex { $0.name == name } }
+        var changed = false
+        if !body.isEmpty {
+            for e in c.rename.body {
+                guard let new = render(e), new != e.name, let i = find(e.name) else { continue }
+                let value = parts[i].value
+                parts.removeAll { $0.name == new }
+                parts.removeAll { $0.name == e.name }
+                parts.append((new, nil, value))
+                changed = true
+            }
+            for e in c.remove.body {
+                parts.removeAll { $0.name == e.name }
+                changed = true
+            }
+            for e in c.replace.body where find(e.name) != nil {
+                guard let v = render(e) else { continue }
+                parts.removeAll { $0.name == e.name }
+                parts.append((e.name, nil, v))
+                changed = true
+            }
+        }
+        for e in c.add.body where find(e.name) == nil {
+            guard let v = render(e) else { continue }
+            parts.append((e.name, nil, v))
+            changed = true
+        }
+        guard changed else { return nil }
+        var out: [UInt8] = []
+        for part in parts {
+            if let raw = part.raw {
+                out += raw
+            } else {
+                out += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(part.name)\"\r\n\r\n".utf8)
+                out += Array(part.value.utf8)
+                out += Array("\r\n".utf8)
+            }
+        }
+        out += Array("--\(boundary)--\r\n".utf8)
+        return out
+    }
+}

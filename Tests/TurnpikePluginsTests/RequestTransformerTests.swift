@@ -1,0 +1,179 @@
+import Testing
+import TurnpikeModel
+
+@testable import TurnpikePlugins
+
+/// request-transformer (kong/plugins/request-transformer/access.lua) on hand-built requests.
+@Suite struct RequestTransformerTests {
+    static func entries(_ list: [String], values: Bool = true) -> [RequestTransformerConfig.Entry] {
+        list.map { text in
+            guard values, let colon = text.firstIndex(of: ":") else {
+                return RequestTransformerConfig.Entry(name: text, value: nil, text: text)
+            }
+            let value = String(text[colon...].drop { $0 == ":" })
+            return RequestTransformerConfig.Entry(
+                name: String(text[..<colon]),
+                value: try? ValueTemplate.parse(value).get(),
+                text: text
+            )
+        }
+    }
+
+    static func run(
+        _ configure: (inout RequestTransformerConfig) -> Void,
+        method: String = "GET",
+        headers: [(String, String)] = [],
+        query: Substring? = nil,
+        body: String? = nil,
+        captures: URICaptures = URICaptures()
+    ) -> (AccessOutcome, UpstreamEdits) {
+        var config = RequestTransformerConfig()
+        configure(&config)
+        var context = AccessContext(
+            request: AccessRequest(
+                method: method,
+                headers: headers.map { (name: $0.0, value: $0.1) },
+                query: query,
+                body: body.map { Array($0.utf8) }
+            ),
+            now: 0
+        )
+        context.request.uriCaptures = captures
+        let outcome = RequestTransformerPlugin(config: config).access(&context, directory: Directory())
+        return (outcome, context.edits)
+    }
+
+    @Test func templates() throws {
+        #expect(try ValueTemplate.parse("plain").get().isPlain)
+        let t = try ValueTemplate.parse(#"v=$(headers["x-a"] or query_params.b or "none")!"#).get()
+        #expect(t.render { term in term == .header("x-a") ? "A" : nil } == "v=A!")
+        #expect(t.render { term in term == .query("b") ? "B" : nil } == "v=B!")
+        #expect(t.render { _ in nil } == "v=none!")
+        #expect(try ValueTemplate.parse("$(uri_captures[1])-$(uri_captures.id)").get().pieces.count == 3)
+        #expect(try ValueTemplate.parse("$('$(escaped)')").get().render { _ in nil } == "$(escaped)")
+        // Nothing found renders empty (Penlight's `(expr or '')`).
+        #expect(try ValueTemplate.parse("[$(headers.missing)]").get().render { _ in nil } == "[]")
+        // Lua is not run here.
+        guard case .failure = ValueTemplate.parse("$(os.time())") else {
+            Issue.record("a Lua call was accepted")
+            return
+        }
+        guard case .failure = ValueTemplate.parse("$(headers.x") else {
+            Issue.record("an unclosed template was accepted")
+            return
+        }
+    }
+
+    @Test func headersInKongsOrder() {
+        let (_, edits) = Self.run(
+            {
+                $0.remove.headers = Self.entries(["X-Gone"], values: false)
+                $0.rename.headers = Self.entries(["x-old:X-New"])
+                $0.replace.headers = Self.entries(["x-keep:replaced", "x-absent:no", "host:upstream.test"])
+                $0.add.headers = Self.entries(["x-keep:not-added", "X-Added:$(headers[\"x-keep\"])", "host:nope"])
+                $0.append.headers = Self.entries(["X-Keep:appended"])
+            },
+            headers: [("X-Gone", "1"), ("X-Old", "o"), ("x-keep", "k"), ("Host", "client.test")]
+        )
+        #expect(edits.remove.contains("X-Gone"))
+        #expect(edits.remove.contains("x-old"))
+        #expect(edits.set.contains { $0.name == "X-New" && $0.value == "o" })
+        #expect(edits.set.filter { $0.name == "X-Keep" }.map(\.value) == ["replaced", "appended"])
+        #expect(!edits.set.contains { $0.name == "x-absent" })
+        #expect(edits.set.contains { $0.name == "host" && $0.value == "upstream.test" })
+        // add's template reads the request as it came.
+        #expect(edits.set.contains { $0.name == "X-Added" && $0.value == "k" })
+    }
+
+    @Test func querystring() {
+        let (_, edits) = Self.run(
+            {
+                $0.remove.querystring = Self.entries(["gone"], values: false)
+                $0.rename.querystring = Self.entries(["old:new"])
+                $0.replace.querystring = Self.entries(["keep:r", "absent:x"])
+                $0.add.querystring = Self.entries(["keep:no", "added:a b"])
+                $0.append.querystring = Self.entries(["keep:two"])
+            },
+            query: "gone=1&old=o&keep=k&flag"
+        )
+        #expect(edits.query == "keep=r&keep=two&flag&new=o&added=a%20b")
+    }
+
+    @Test func jsonBody() {
+        let (_, edits) = Self.run(
+            {
+                $0.remove.body = Self.entries(["gone"], values: false)
+                $0.rename.body = Self.entries(["old:new"])
+                $0.replace.body = Self.entries(["keep:r"])
+                $0.add.body = Self.entries(["added:1"])
+                $0.append.body = Self.entries(["list:x"])
+            },
+            headers: [("Content-Type", "application/json")],
+            body: #"{"gone":1,"old":{"n":2},"keep":true,"list":["a"]}"#
+        )
+        #expect(
+            edits.body.map { String(decoding: $0, as: UTF8.self) }
+                == #"{"keep":"r","list":["a","x"],"new":{"n":2},"added":"1"}"#
+        )
+        // No body: only add and append, on an empty object (as Kong edits an unread body).
+        let (_, empty) = Self.run(
+            { $0.add.body = Self.entries(["a:1"]) },
+            headers: [("Content-Type", "application/json")]
+        )
+        #expect(empty.body.map { String(decoding: $0, as: UTF8.self) } == #"{"a":"1"}"#)
+        // Not JSON: unchanged.
+        let (_, broken) = Self.run(
+            { $0.remove.body = Self.entries(["a"], values: false) },
+            headers: [("Content-Type", "application/json")],
+            body: "{nope"
+        )
+        #expect(broken.body == nil)
+    }
+
+    @Test func formAndMethod() {
+        let (_, edits) = Self.run(
+            {
+                $0.add.body = Self.entries(["b:2"])
+                $0.httpMethod = "GET"
+            },
+            method: "POST",
+            headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            query: "q=1",
+            body: "a=1"
+        )
+        #expect(edits.method == "GET")
+        #expect(edits.body.map { String(decoding: $0, as: UTF8.self) } == "a=1&b=2")
+        // To GET, a form body's arguments join the query.
+        #expect(edits.query == "q=1&a=1")
+    }
+
+    @Test func multipartBody() {
+        let body =
+            "--XB\r\nContent-Disposition: form-data; name=\"keep\"\r\n\r\nk\r\n"
+            + "--XB\r\nContent-Disposition: form-data; name=\"gone\"\r\n\r\ng\r\n--XB--\r\n"
+        let (_, edits) = Self.run(
+            {
+                $0.remove.body = Self.entries(["gone"], values: false)
+                $0.add.body = Self.entries(["added:a"])
+            },
+            headers: [("Content-Type", "multipart/form-data; boundary=XB")],
+            body: body
+        )
+        let out = edits.body.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        #expect(out.contains("name=\"keep\"\r\n\r\nk\r\n"))
+        #expect(!out.contains("gone"))
+        #expect(out.contains("name=\"added\"\r\n\r\na\r\n"))
+        #expect(out.hasSuffix("--XB--\r\n"))
+    }
+
+    @Test func uriWithCaptures() {
+        let (outcome, edits) = Self.run(
+            { $0.uriTemplate = try? ValueTemplate.parse("/v2/$(uri_captures.id)/$(uri_captures[1])").get() },
+            captures: URICaptures(unnamed: ["/users/42", "users"], named: ["id": "42"])
+        )
+        #expect(outcome == .proceed)
+        #expect(edits.path == "/v2/42/users")
+        let (bad, _) = Self.run({ $0.uriTemplate = try? ValueTemplate.parse("no-slash").get() })
+        #expect(bad == .respond(LocalResponse(status: 500, message: "An unexpected error occurred")))
+    }
+}
