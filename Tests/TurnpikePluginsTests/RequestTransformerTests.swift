@@ -85,6 +85,20 @@ import TurnpikeModel
         #expect(edits.set.contains { $0.name == "X-Added" && $0.value == "k" })
     }
 
+    /// Removes and adds only take a shorter path: same answers, a removed header may be added again.
+    @Test func removeThenAddOnly() {
+        let (_, edits) = Self.run(
+            {
+                $0.remove.headers = Self.entries(["X-A"], values: false)
+                $0.add.headers = Self.entries(["x-a:new", "x-b:no", "x-c:yes"])
+            },
+            headers: [("X-A", "old"), ("X-B", "kept")]
+        )
+        #expect(edits.set.contains { $0.name == "x-a" && $0.value == "new" })
+        #expect(!edits.set.contains { $0.name == "x-b" })
+        #expect(edits.set.contains { $0.name == "x-c" && $0.value == "yes" })
+    }
+
     @Test func querystring() {
         let (_, edits) = Self.run(
             {

@@ -84,6 +84,24 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
             !(c.remove.headers.isEmpty && c.rename.headers.isEmpty && c.replace.headers.isEmpty
                 && c.add.headers.isEmpty && c.append.headers.isEmpty)
         else { return }
+        let request = context.request
+        if c.rename.headers.isEmpty && c.replace.headers.isEmpty && c.append.headers.isEmpty {
+            // Removes and adds only (the usual use): no table of the request's headers needed.
+            func present(_ name: String) -> Bool {
+                !HeaderName.equal(name, "host") && request.headers.contains { HeaderName.lookupEqual($0.name, name) }
+            }
+            var removed: [String] = []
+            for e in c.remove.headers where present(e.name) {
+                context.edits.setHeader(e.name, nil)
+                removed.append(e.name)
+            }
+            for e in c.add.headers where !HeaderName.equal(e.name, "host") {
+                // A header removed just before counts as absent (Kong's table no longer has it).
+                let absent = !present(e.name) || removed.contains { HeaderName.lookupEqual($0, e.name) }
+                if absent, let value = render(e) { context.edits.setHeader(e.name, value) }
+            }
+            return
+        }
         // Kong's `get_headers()` table without Host: lower-case names, values in order.
         var headers: [(name: String, values: [String])] = []
         for (name, value) in context.request.headers where !HeaderName.equal(name, "host") {
