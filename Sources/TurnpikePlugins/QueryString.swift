@@ -106,9 +106,11 @@ public enum QueryString {
             if c == UInt8(ascii: "+") {
                 out.append(UInt8(ascii: " "))
             } else if c == UInt8(ascii: "%"), bytes.count >= 2,
-                let v = UInt8(String(decoding: bytes.prefix(2), as: UTF8.self), radix: 16)
+                let high = Self.hexValue(bytes[bytes.startIndex]),
+                let low = Self.hexValue(bytes[bytes.startIndex + 1])
             {
-                out.append(v)
+                // Two hex digits only (a sign is not a digit, as `UInt8(_:radix:)` would take it).
+                out.append(high << 4 | low)
                 bytes = bytes.dropFirst(2)
             } else {
                 out.append(c)

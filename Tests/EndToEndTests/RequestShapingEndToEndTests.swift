@@ -50,8 +50,8 @@ import TurnpikeTestSupport
             let headers = echo["headers"] as? [String: Any]
             #expect(headers?["x-internal"] == nil)
             #expect(headers?["x-user-id"] as? String == "42")
-            // The template reads the request as the client sent it, before key-auth's headers.
-            #expect(headers?["x-consumer-name"] as? String == "anonymous")
+            // The template reads the request as key-auth left it, as Kong's PDK does.
+            #expect(headers?["x-consumer-name"] as? String == "alice")
             #expect(headers?["host"] as? String == "users.internal")
             let query = echo["query"] as? [String: Any]
             #expect(query?["debug"] == nil)

@@ -99,6 +99,43 @@ import TurnpikeModel
         #expect(edits.set.contains { $0.name == "x-c" && $0.value == "yes" })
     }
 
+    @Test func reviewCases() {
+        // Renaming onto an existing header replaces it.
+        let (_, renamed) = Self.run(
+            { $0.rename.headers = Self.entries(["X-A:X-B"]) },
+            headers: [("X-A", "1"), ("X-B", "2")]
+        )
+        #expect(renamed.set.filter { HeaderName.equal($0.name, "x-b") }.map(\.value) == ["1"])
+        // A body the gateway did not read (declared, not held) is not edited.
+        let (_, unread) = Self.run(
+            { $0.add.body = Self.entries(["a:b"]) },
+            headers: [("Content-Type", "application/json"), ("Content-Length", "20000")]
+        )
+        #expect(unread.body == nil)
+        // The request as earlier plugins left it: key-auth's cleared query and its headers.
+        var config = RequestTransformerConfig()
+        config.add.querystring = Self.entries(["x:1"])
+        config.add.headers = Self.entries(["X-Who:$(headers[\"x-consumer-username\"] or \"nobody\")"])
+        var context = AccessContext(
+            request: AccessRequest(
+                method: "GET",
+                headers: [(name: "X-Consumer-Username", value: "spoof")],
+                query: "apikey=k"
+            ),
+            now: 0
+        )
+        context.edits.query = ""
+        context.edits.setHeader("X-Consumer-Username", "alice")
+        _ = RequestTransformerPlugin(config: config).access(&context, directory: Directory())
+        #expect(context.edits.query == "x=1")
+        #expect(context.edits.set.contains { $0.name == "X-Who" && $0.value == "alice" })
+        // Negative capture indexes are not read.
+        guard case .failure = ValueTemplate.parse("$(uri_captures[-1])") else {
+            Issue.record("a negative capture index was accepted")
+            return
+        }
+    }
+
     @Test func querystring() {
         let (_, edits) = Self.run(
             {
@@ -110,7 +147,8 @@ import TurnpikeModel
             },
             query: "gone=1&old=o&keep=k&flag"
         )
-        #expect(edits.query == "keep=r&keep=two&flag&new=o&added=a%20b")
+        // Written sorted by name, as Kong's set_query does.
+        #expect(edits.query == "added=a%20b&flag&keep=r&keep=two&new=o")
     }
 
     @Test func jsonBody() {

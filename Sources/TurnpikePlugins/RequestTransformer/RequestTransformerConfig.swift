@@ -94,12 +94,13 @@ public struct RequestTransformerConfig: ScopeFreePluginConfig {
                     let value = colon.map { String(text[$0...].drop { $0 == ":" }) } ?? ""
                     switch kind {
                     case .names:
-                        return Entry(name: text, value: nil, text: text)
+                        // Kong's iter reads the name up to a colon here too.
+                        return Entry(name: name, value: nil, text: text)
                     case .headerNames:
                         if Validators.headerName(name) != nil {
                             return fail("'\(Record.printable(name))' is not a valid header")
                         }
-                        return Entry(name: text, value: nil, text: text)
+                        return Entry(name: name, value: nil, text: text)
                     case .values:
                         if value.isEmpty { return fail("key '\(Record.printable(name))' has no value") }
                     case .headerValues, .headerRenames:
@@ -110,6 +111,8 @@ public struct RequestTransformerConfig: ScopeFreePluginConfig {
                         if kind == .headerRenames, Validators.headerName(value) != nil {
                             return fail("'\(Record.printable(value))' is not a valid header")
                         }
+                        // `name:` has no value in Kong's iter: the entry does nothing.
+                        if value.isEmpty { return Entry(name: name, value: nil, text: text) }
                     }
                     switch ValueTemplate.parse(value) {
                     case .success(let template): return Entry(name: name, value: template, text: text)

@@ -3,8 +3,9 @@ import TurnpikeModel
 /// Kong's request-transformer (kong/plugins/request-transformer/access.lua), in Kong's order:
 /// the path (`replace.uri`), the method (`http_method`; to GET, HEAD or TRACE a form body's
 /// arguments join the query), the headers, the body (JSON, form or multipart, through the held
-/// body: up to 8 KiB is read, a larger one is edited as empty, as Kong edits a body it did not
-/// read), then the query. Each list runs remove, rename, replace, add, append. Values are
+/// body: up to 8 KiB; a request without a body is edited as an empty one, as in Kong; a larger
+/// body passes unedited), then the query (sorted by name, as Kong's `set_query` writes it). The
+/// plugin sees the request as the plugins before it left it. Each list runs remove, rename, replace, add, append. Values are
 /// templates compiled at load (`ValueTemplate`).
 public struct RequestTransformerPlugin: Plugin, AccessHandler {
     public static let name = "request-transformer"
@@ -25,18 +26,23 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
         let request = context.request
         let shared = context.plugins.shared
+        // The request as the plugins before this one left it (key-auth's hide_credentials, its
+        // X-Consumer-* headers), as Kong's PDK reads it.
+        let headers = Self.currentHeaders(context)
+        let currentQuery: Substring? = context.edits.query.map { Substring($0) } ?? request.query
+        let currentBody = context.edits.body ?? request.body
         let lookup: (ValueTemplate.Term) -> String? = { term in
             switch term {
-            case .header(let name): return request.headers.first { HeaderName.lookupEqual($0.name, name) }?.value
+            case .header(let name): return headers.first { HeaderName.lookupEqual($0.name, name) }?.value
             case .query(let name):
-                guard let values = QueryString.grouped(request.query).first(where: { $0.name == name })?.values else {
+                guard let values = QueryString.grouped(currentQuery).first(where: { $0.name == name })?.values else {
                     return nil
                 }
                 return values.first.map { $0 ?? "true" }
             case .capture(let name):
                 return request.uriCaptures.named[name] ?? nil
             case .captureIndex(let i):
-                return i < request.uriCaptures.unnamed.count ? request.uriCaptures.unnamed[i] : nil
+                return request.uriCaptures.unnamed.indices.contains(i) ? request.uriCaptures.unnamed[i] : nil
             case .shared(let key): return shared[key] as? String
             case .literal(let s): return s
             }
@@ -51,11 +57,11 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
             }
             context.edits.path = path
         }
-        var query = QueryString.grouped(request.query)
+        var query = QueryString.grouped(currentQuery)
         var queryChanged = false
         if let method = self.config.httpMethod {
             context.edits.method = method
-            if self.movesFormToQuery, Self.kind(request.contentType) == .form, let body = request.body {
+            if self.movesFormToQuery, Self.kind(request.contentType) == .form, let body = currentBody {
                 for (name, values) in QueryString.grouped(Substring(decoding: body, as: UTF8.self)) {
                     if let i = query.firstIndex(where: { $0.name == name }) {
                         query[i].values += values
@@ -66,10 +72,17 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
                 }
             }
         }
-        self.transformHeaders(&context, render: render)
-        if self.config.editsBody { self.transformBody(&context, render: render) }
+        self.transformHeaders(&context, headers: headers, render: render)
+        // A body the gateway did not read (past the held-body bound) is not edited: sending a
+        // replacement while the rest still streams would let the client's bytes follow it
+        // upstream. Kong reads any size before editing; this is the one difference.
+        if self.config.editsBody, currentBody != nil || RequestEcho.hasNoBody(request) {
+            self.transformBody(&context, body: currentBody ?? [], render: render)
+        }
         if self.config.editsQuery {
             _ = Self.apply(self.config, \.querystring, to: &query, render: render)
+            // Kong's `set_query` writes the arguments sorted by name.
+            query.sort { $0.name < $1.name }
             queryChanged = true
         }
         if queryChanged { context.edits.query = QueryString.encodeArgs(query) }
@@ -78,33 +91,51 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
 
     // MARK: headers
 
-    func transformHeaders(_ context: inout AccessContext, render: (RequestTransformerConfig.Entry) -> String?) {
+    /// The request's headers with the earlier plugins' upstream edits applied.
+    static func currentHeaders(_ context: AccessContext) -> [(name: String, value: String)] {
+        let edits = context.edits
+        guard !edits.set.isEmpty || !edits.remove.isEmpty else { return context.request.headers }
+        return context.request.headers.filter { h in !edits.remove.contains { HeaderName.equal($0, h.name) } }
+            + edits.set
+    }
+
+    func transformHeaders(
+        _ context: inout AccessContext,
+        headers requestHeaders: [(name: String, value: String)],
+        render: (RequestTransformerConfig.Entry) -> String?
+    ) {
         let c = self.config
         guard
             !(c.remove.headers.isEmpty && c.rename.headers.isEmpty && c.replace.headers.isEmpty
                 && c.add.headers.isEmpty && c.append.headers.isEmpty)
         else { return }
-        let request = context.request
         if c.rename.headers.isEmpty && c.replace.headers.isEmpty && c.append.headers.isEmpty {
             // Removes and adds only (the usual use): no table of the request's headers needed.
             func present(_ name: String) -> Bool {
-                !HeaderName.equal(name, "host") && request.headers.contains { HeaderName.lookupEqual($0.name, name) }
+                !HeaderName.equal(name, "host") && requestHeaders.contains { HeaderName.lookupEqual($0.name, name) }
             }
             var removed: [String] = []
             for e in c.remove.headers where present(e.name) {
                 context.edits.setHeader(e.name, nil)
                 removed.append(e.name)
             }
+            var added: [String] = []
             for e in c.add.headers where !HeaderName.equal(e.name, "host") {
-                // A header removed just before counts as absent (Kong's table no longer has it).
-                let absent = !present(e.name) || removed.contains { HeaderName.lookupEqual($0, e.name) }
-                if absent, let value = render(e) { context.edits.setHeader(e.name, value) }
+                // A header removed just before counts as absent (Kong's table no longer has it);
+                // one added just before counts as present.
+                let absent =
+                    (!present(e.name) || removed.contains { HeaderName.lookupEqual($0, e.name) })
+                    && !added.contains { HeaderName.lookupEqual($0, e.name) }
+                if absent, let value = render(e) {
+                    context.edits.setHeader(e.name, value)
+                    added.append(e.name)
+                }
             }
             return
         }
         // Kong's `get_headers()` table without Host: lower-case names, values in order.
         var headers: [(name: String, values: [String])] = []
-        for (name, value) in context.request.headers where !HeaderName.equal(name, "host") {
+        for (name, value) in requestHeaders where !HeaderName.equal(name, "host") {
             let lower = name.lowercased()
             if let i = headers.firstIndex(where: { $0.name == lower }) {
                 headers[i].values.append(value)
@@ -125,6 +156,7 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
             guard let new = render(e), let i = index(e.name) else { continue }
             let values = headers[i].values
             headers.remove(at: i)
+            headers.removeAll { HeaderName.lookupEqual($0.name, new) }
             headers.append((new, values))
             removed.append(e.name)
             changed.append(new)
@@ -181,17 +213,26 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
         return nil
     }
 
-    func transformBody(_ context: inout AccessContext, render: (RequestTransformerConfig.Entry) -> String?) {
+    func transformBody(
+        _ context: inout AccessContext,
+        body: [UInt8],
+        render: (RequestTransformerConfig.Entry) -> String?
+    ) {
         let request = context.request
-        // A body not read (none, or past the held-body bound) is edited as empty, as Kong does.
-        let body = request.body ?? []
         switch Self.kind(request.contentType) {
         case .json?:
             var fields: [(String, Rendered)] = []
             if !body.isEmpty {
                 var parser = JSONDocument(bytes: body, maxDepth: 1000)
                 guard case .object(let parsed)? = parser.document() else { return }
-                fields = parsed
+                // A repeated key is one key (cjson keeps the last value).
+                for (key, value) in parsed {
+                    if let i = fields.firstIndex(where: { $0.0 == key }) {
+                        fields[i].1 = value
+                    } else {
+                        fields.append((key, value))
+                    }
+                }
             }
             var list: [(name: String, values: [String?])] = fields.map { ($0.0, [nil]) }
             // Track the JSON values apart: edits only ever write strings or arrays of them.

@@ -119,7 +119,7 @@ struct ValueTemplate: Sendable, Equatable {
             if rest.hasPrefix("["), rest.hasSuffix("]") {
                 let inner = rest.dropFirst().dropLast().trimmingCharacters(in: " \t")
                 if let key = Self.quoted(inner) { return make(key) }
-                if prefix == "uri_captures", let n = Int(inner) { return .captureIndex(n) }
+                if prefix == "uri_captures", let n = Int(inner), n >= 0 { return .captureIndex(n) }
             }
             return nil
         }

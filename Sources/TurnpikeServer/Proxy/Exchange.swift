@@ -52,11 +52,13 @@ final class Exchange: UpstreamDelegate {
         webSocketUpgrade: Bool,
         key: UpstreamKey,
         service: ServicePlan,
-        requestEnded: Bool
+        requestEnded: Bool,
+        method: HTTPMethod
     ) {
         self.pipeline = pipeline
         self.pool = pool
-        self.method = pipeline.head.method
+        // The method sent upstream (a plugin may change it): what the response is read for.
+        self.method = method
         self.upstreamHead = upstreamHead
         self.chunkedBody = chunkedBody
         self.expectContinue = expectContinue
@@ -65,7 +67,7 @@ final class Exchange: UpstreamDelegate {
         self.machine = ExchangeStateMachine(
             policy: ExchangeStateMachine.Policy(
                 retries: service.retries,
-                method: pipeline.head.method,
+                method: method,
                 readTimeout: .milliseconds(Int64(service.readTimeout)),
                 webSocket: webSocketUpgrade
             ),

@@ -180,7 +180,8 @@ extension RequestPipeline {
         // A plugin's Host (request-transformer's `replace.headers: ["host:…"]`) is the upstream
         // Host, as Kong's `set_header("host")` sets `$upstream_host`.
         var edits = edits
-        let hostEdit = edits?.set.last { HeaderName.equal($0.name, "host") }?.value
+        // Control characters never reach the head (a template may render anything).
+        let hostEdit = edits?.set.last { HeaderName.equal($0.name, "host") }.map { HeadWriter.sanitized($0.value) }
         if hostEdit != nil { edits?.set.removeAll { HeaderName.equal($0.name, "host") } }
         let preservesHost = hostEdit != nil || (plan.preserveHost && hostHeader != nil)
         let upstreamHost =
@@ -230,7 +231,8 @@ extension RequestPipeline {
             webSocketUpgrade: isUpgrade,
             key: key,
             service: service,
-            requestEnded: endsWithHead
+            requestEnded: endsWithHead,
+            method: edits?.method.map { HTTPMethod(rawValue: $0) } ?? head.method
         )
         self.machine.proxying()
         self.exchange = exchange
