@@ -135,6 +135,20 @@ public struct Record {
         return s
     }
 
+    /// An array of strings each one of `choices` (Kong's `elements = { one_of = … }`); an element
+    /// that is not is reported and dropped.
+    public mutating func oneOfArray(_ key: String, _ choices: [String]) -> [String]? {
+        let diagnostics = self.diagnostics
+        return self.array(key) { element, path -> String? in
+            guard let s = Self.string(element, path: path, diagnostics: diagnostics) else { return nil }
+            guard choices.contains(s) else {
+                diagnostics.add("expected one of: " + choices.joined(separator: ", "), node: element, path: path.text)
+                return nil
+            }
+            return s
+        }
+    }
+
     /// An array whose elements are read by `element`; invalid elements are dropped after reporting.
     public mutating func array<T>(
         _ key: String,

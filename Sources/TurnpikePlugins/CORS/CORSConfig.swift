@@ -58,25 +58,7 @@ public struct CORSConfig: ScopeFreePluginConfig {
             }
             config.headers = r.stringArray("headers")
             config.exposedHeaders = r.stringArray("exposed_headers")
-            if let methods = r.array(
-                "methods",
-                element: { element, elementPath -> String? in
-                    guard let m = Record.string(element, path: elementPath, diagnostics: diagnostics) else {
-                        return nil
-                    }
-                    guard Self.allMethods.contains(m) else {
-                        diagnostics.add(
-                            "expected one of: " + Self.allMethods.joined(separator: ", "),
-                            node: element,
-                            path: elementPath.text
-                        )
-                        return nil
-                    }
-                    return m
-                }
-            ) {
-                config.methods = methods
-            }
+            if let methods = r.oneOfArray("methods", Self.allMethods) { config.methods = methods }
             config.maxAge = r.number("max_age")
             if let v = r.bool("credentials") { config.credentials = v }
             if let v = r.bool("private_network") { config.privateNetwork = v }

@@ -73,23 +73,7 @@ public struct ProxyCacheConfig: ScopeFreePluginConfig, Equatable {
                 config.responseCode = codes
             }
         }
-        if let methods = r.array(
-            "request_method",
-            element: { element, elementPath -> String? in
-                guard let m = Record.string(element, path: elementPath, diagnostics: diagnostics) else { return nil }
-                guard Self.methods.contains(m) else {
-                    diagnostics.add(
-                        "expected one of: " + Self.methods.joined(separator: ", "),
-                        node: element,
-                        path: elementPath.text
-                    )
-                    return nil
-                }
-                return m
-            }
-        ) {
-            config.requestMethod = methods
-        }
+        if let methods = r.oneOfArray("request_method", Self.methods) { config.requestMethod = methods }
         if let v = r.stringArray("content_type") { config.contentType = v }
         if let n = r.value("cache_ttl") {
             if let v = n.integer, v > 0, v <= Int64(Int32.max) {

@@ -76,18 +76,8 @@ public struct RateLimitingConfig: ScopeKeepingPluginConfig, Equatable {
             if let n = r.value("path"), let p = Record.string(n, path: r.fieldPath("path"), diagnostics: diagnostics) {
                 if let message = Validators.path(p) { r.error(message, key: "path", node: n) } else { config.path = p }
             }
-            if let n = r.value("policy"),
-                let p = Record.string(n, path: r.fieldPath("policy"), diagnostics: diagnostics)
-            {
-                if p == "cluster" {
-                    // DB-less Kong's own answer (there is no database to count in).
-                    r.error("expected one of: local, redis", key: "policy", node: n)
-                } else if p != "local" && p != "redis" {
-                    r.error("expected one of: local, redis", key: "policy", node: n)
-                } else {
-                    config.policy = p
-                }
-            }
+            // DB-less Kong offers local and redis only (`cluster` needs a database to count in).
+            if let p = r.oneOf("policy", ["local", "redis"]) { config.policy = p }
             if let v = r.bool("fault_tolerant") { config.faultTolerant = v }
             if let v = r.bool("hide_client_headers") { config.hideClientHeaders = v }
             if let n = r.value("error_code") {

@@ -107,21 +107,7 @@ public struct ResponseTransformerConfig: ScopeFreePluginConfig {
             // would make an invalid response line.
             out.headers = list("headers", headers: true)
             if types {
-                out.jsonTypes =
-                    p.array("json_types") { element, elementPath -> String? in
-                        guard let t = Record.string(element, path: elementPath, diagnostics: diagnostics) else {
-                            return nil
-                        }
-                        guard ["boolean", "number", "string"].contains(t) else {
-                            diagnostics.add(
-                                "expected one of: boolean, number, string",
-                                node: element,
-                                path: elementPath.text
-                            )
-                            return nil
-                        }
-                        return t
-                    } ?? []
+                out.jsonTypes = p.oneOfArray("json_types", ["boolean", "number", "string"]) ?? []
             }
             p.finish()
             return out
