@@ -11,6 +11,14 @@ public struct EntityID: Sendable, Hashable, Comparable, CustomStringConvertible 
         self.low = low
     }
 
+    /// A random UUID (version 4, RFC 4122 variant): the node id, correlation ids.
+    public static func random() -> EntityID {
+        var random = SystemRandomNumberGenerator()
+        let high = (random.next() as UInt64) & ~0xF000 | 0x4000
+        let low = (random.next() as UInt64) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
+        return EntityID(high: high, low: low)
+    }
+
     /// Parses `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx` (either case). Kong accepts any version.
     public init?(_ text: String) {
         var bytes: [UInt8] = []

@@ -11,13 +11,7 @@ import Darwin
 public enum GatewayNode {
     /// Drawn once per process (a random UUID, as Kong's node id in DB-less mode), so it stays the
     /// same across reloads and changes with a restart.
-    public static let id: EntityID = {
-        var random = SystemRandomNumberGenerator()
-        // Version 4, RFC 4122 variant.
-        let high = (random.next() as UInt64) & ~0xF000 | 0x4000
-        let low = (random.next() as UInt64) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
-        return EntityID(high: high, low: low)
-    }()
+    public static let id = EntityID.random()
 
     public static let hostname: String = {
         var name = [CChar](repeating: 0, count: 256)

@@ -57,10 +57,7 @@ public struct CorrelationIDPlugin: Plugin, AccessHandler, ResponseHandler {
     func generate(_ request: AccessRequest?) -> String {
         switch self.config.generator {
         case "uuid":
-            var random = SystemRandomNumberGenerator()
-            let high = (random.next() as UInt64) & ~0xF000 | 0x4000
-            let low = (random.next() as UInt64) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
-            return EntityID(high: high, low: low).description
+            return EntityID.random().description
         case "tracker":
             let c = request?.connection ?? ConnectionFacts()
             var now = timespec()
@@ -82,10 +79,7 @@ final class CorrelationCounter: PluginStore {
     private let count = Atomic<Int>(0)
 
     init() {
-        var random = SystemRandomNumberGenerator()
-        let high = (random.next() as UInt64) & ~0xF000 | 0x4000
-        let low = (random.next() as UInt64) & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
-        self.prefix = EntityID(high: high, low: low).description + "#"
+        self.prefix = EntityID.random().description + "#"
     }
 
     func next() -> String {
