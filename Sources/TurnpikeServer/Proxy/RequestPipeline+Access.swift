@@ -97,11 +97,7 @@ extension RequestPipeline {
             self.accessCursor = index
             self.accessContext = context
             let loop = self.connection.pool.eventLoop
-            // At most a day: a plugin's timeout is config, but an overflow must not trap.
-            let (seconds, attoseconds) = pending.timeout.components
-            let timeout = TimeAmount.nanoseconds(
-                max(0, min(seconds, 86_400)) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
-            )
+            let timeout = TimeAmount(clamping: pending.timeout)
             // The timer goes through the pipeline, not the plugin's object: whatever the plugin
             // does with its `PendingAccess`, the request ends by its timeout at the latest.
             self.accessTimer = loop.assumeIsolated().scheduleTask(in: timeout) {

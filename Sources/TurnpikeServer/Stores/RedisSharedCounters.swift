@@ -150,9 +150,7 @@ public final class RedisSharedCounters: SharedCounters {
 
     public func schedule(after delay: Duration, _ body: @escaping @Sendable () -> Void) {
         guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else { return }
-        let (seconds, attoseconds) = delay.components
-        let nanoseconds = max(0, min(seconds, 86_400)) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
-        loop.scheduleTask(in: .nanoseconds(nanoseconds)) { body() }
+        loop.scheduleTask(in: TimeAmount(clamping: delay)) { body() }
     }
 
     static func encode(_ command: SharedCounterCommand) -> [String] {
