@@ -4,8 +4,14 @@ public enum QueryString {
     /// argument without `=`); arguments with an empty name are skipped, as nginx skips them.
     public static func grouped(_ query: Substring?) -> [(name: String, values: [String?])] {
         guard let query, !query.isEmpty else { return [] }
+        return Self.group(Self.arguments(query).filter { !$0.0.isEmpty })
+    }
+
+    /// `(name, value)` pairs grouped by name, in first-seen order, each with its values in order
+    /// (the shape of a Lua table of arguments, headers or fields).
+    public static func group(_ pairs: [(String, String?)]) -> [(name: String, values: [String?])] {
         var out: [(name: String, values: [String?])] = []
-        for (name, value) in Self.arguments(query) where !name.isEmpty {
+        for (name, value) in pairs {
             if let i = out.firstIndex(where: { $0.name == name }) {
                 out[i].values.append(value)
             } else {

@@ -47,16 +47,7 @@ enum RequestEcho {
 
     /// `kong.request.get_headers()`: lower-case names, a repeated header as an array.
     static func headers(_ list: [(name: String, value: String)]) -> Rendered {
-        var grouped: [(name: String, values: [String?])] = []
-        for (name, value) in list {
-            let lower = name.lowercased()
-            if let i = grouped.firstIndex(where: { $0.name == lower }) {
-                grouped[i].values.append(value)
-            } else {
-                grouped.append((lower, [value]))
-            }
-        }
-        return Self.arguments(grouped)
+        Self.arguments(QueryString.group(list.map { ($0.name.lowercased(), $0.value) }))
     }
 
     static func arguments(_ grouped: [(name: String, values: [String?])]) -> Rendered {
@@ -81,16 +72,13 @@ enum RequestEcho {
             return parser.document()
         }
         if lower.hasPrefix("multipart/form-data"), let fields = BodyFields.parse(bytes, contentType: contentType) {
-            var grouped: [(name: String, values: [String?])] = []
-            for field in fields.fields {
-                let value: String? = if case .text(let t) = field.value { t } else { nil }
-                if let i = grouped.firstIndex(where: { $0.name == field.name }) {
-                    grouped[i].values.append(value)
-                } else {
-                    grouped.append((field.name, [value]))
-                }
-            }
-            return Self.arguments(grouped)
+            return Self.arguments(
+                QueryString.group(
+                    fields.fields.map { field in
+                        (field.name, { if case .text(let t) = field.value { t } else { nil } }())
+                    }
+                )
+            )
         }
         return nil
     }
