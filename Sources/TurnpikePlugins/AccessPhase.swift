@@ -67,6 +67,12 @@ public struct AccessRequest: Sendable {
         self.normalizedPath.isEmpty ? String(self.path) : String(decoding: self.normalizedPath, as: UTF8.self)
     }
 
+    /// Whether the request declares no body (no `Transfer-Encoding`, no length or a zero one):
+    /// Kong then reads its raw body as "".
+    public var declaresNoBody: Bool {
+        self.header("transfer-encoding") == nil && (self.header("content-length").map { $0 == "0" } ?? true)
+    }
+
     /// The first `Content-Type` header.
     public var contentType: String? { self.header("content-type") }
 

@@ -25,7 +25,7 @@ public struct CORSConfig: ScopeFreePluginConfig {
             ("credentials", .bool(self.credentials)),
             ("exposed_headers", .strings(self.exposedHeaders)),
             ("headers", .strings(self.headers)),
-            ("max_age", self.maxAge.map(Rendered.luaNumber) ?? .null),
+            ("max_age", self.maxAge.map(LuaNumber.rendered) ?? .null),
             ("methods", .strings(self.methods)),
             ("origins", .strings(self.origins)),
             ("preflight_continue", .bool(self.preflightContinue)),

@@ -27,7 +27,7 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
         self.methodsValue = config.methods.joined(separator: ",")
         self.headersValue = config.headers.flatMap { $0.isEmpty ? nil : $0.joined(separator: ",") }
         self.exposedValue = config.exposedHeaders.flatMap { $0.isEmpty ? nil : $0.joined(separator: ",") }
-        self.maxAgeValue = config.maxAge.map(RateLimitingPlugin.number)
+        self.maxAgeValue = config.maxAge.map(LuaNumber.text)
     }
 
     /// Only preflights concern the access phase.

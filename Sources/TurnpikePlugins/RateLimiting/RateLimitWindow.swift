@@ -115,11 +115,3 @@ extension RateLimitPeriod {
         return "\(whole).\(decimal)"
     }
 }
-
-extension Rendered {
-    /// A number as Lua's `tostring` shows it: without decimals when whole (and small enough to be
-    /// an exact integer), else as a double.
-    static func luaNumber(_ d: Double) -> Rendered {
-        d == d.rounded() && abs(d) < 1e15 ? .integer(Int(d)) : .number(d)
-    }
-}

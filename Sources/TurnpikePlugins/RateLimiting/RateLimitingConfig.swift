@@ -30,7 +30,7 @@ public struct RateLimitingConfig: ScopeKeepingPluginConfig, Equatable {
     }
 
     public func rendered() -> Rendered {
-        func number(_ d: Double?) -> Rendered { d.map(Rendered.luaNumber) ?? .null }
+        func number(_ d: Double?) -> Rendered { d.map(LuaNumber.rendered) ?? .null }
         return .object([
             ("day", number(self.limits[.day])),
             ("error_code", number(self.errorCode)),

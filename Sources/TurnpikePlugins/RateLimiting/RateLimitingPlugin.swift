@@ -49,7 +49,7 @@ public struct RateLimitingPlugin: Plugin, AccessHandler {
             config.policy == "redis" && config.syncRate > 0 ? stores.store(redisKey) { SyncedRateCounters() } : nil
         self.periods = config.periods.map(\.period)
         self.limits = config.periods.map(\.limit)
-        self.limitTexts = self.limits.map(Self.number)
+        self.limitTexts = self.limits.map(LuaNumber.text)
         self.headerNames =
             self.periods.flatMap { [Self.limitHeaders[$0.rawValue], Self.remainingHeaders[$0.rawValue]] }
             + ["RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"]
@@ -231,7 +231,7 @@ public struct RateLimitingPlugin: Plugin, AccessHandler {
                 chosenRemaining = remaining
             }
             headers.append((Self.limitHeaders[self.periods[i].rawValue], self.limitTexts[i]))
-            headers.append((Self.remainingHeaders[self.periods[i].rawValue], Self.number(remaining)))
+            headers.append((Self.remainingHeaders[self.periods[i].rawValue], LuaNumber.text(remaining)))
         }
         let reset = String(self.periods[chosen].reset(at: now))
         headers.append(("RateLimit-Limit", self.limitTexts[chosen]))
@@ -250,9 +250,4 @@ public struct RateLimitingPlugin: Plugin, AccessHandler {
 
     static let limitHeaders = RateLimitPeriod.allCases.map { "X-RateLimit-Limit-\($0.headerName)" }
     static let remainingHeaders = RateLimitPeriod.allCases.map { "X-RateLimit-Remaining-\($0.headerName)" }
-
-    /// Lua's `tostring` of a number: no decimals for whole numbers.
-    static func number(_ v: Double) -> String {
-        v == v.rounded() && abs(v) < 1e15 ? String(Int64(v)) : String(v)
-    }
 }

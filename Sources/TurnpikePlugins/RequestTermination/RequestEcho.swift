@@ -28,7 +28,7 @@ enum RequestEcho {
         }
         if let body = request.body {
             echoed.append(("raw_body", .string(String(decoding: body, as: UTF8.self))))
-        } else if Self.hasNoBody(request) {
+        } else if request.declaresNoBody {
             echoed.append(("raw_body", .string("")))
         }
         echoed += [
@@ -81,11 +81,6 @@ enum RequestEcho {
             )
         }
         return nil
-    }
-
-    /// A request that declares no body (Kong's raw body is then "").
-    static func hasNoBody(_ request: AccessRequest) -> Bool {
-        request.header("transfer-encoding") == nil && (request.header("content-length").map { $0 == "0" } ?? true)
     }
 }
 

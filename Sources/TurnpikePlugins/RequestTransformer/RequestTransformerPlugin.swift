@@ -76,7 +76,7 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
         // A body the gateway did not read (past the held-body bound) is not edited: sending a
         // replacement while the rest still streams would let the client's bytes follow it
         // upstream. Kong reads any size before editing; this is the one difference.
-        if self.config.editsBody, currentBody != nil || RequestEcho.hasNoBody(request) {
+        if self.config.editsBody, currentBody != nil || request.declaresNoBody {
             self.transformBody(&context, body: currentBody ?? [], render: render)
         }
         if self.config.editsQuery {

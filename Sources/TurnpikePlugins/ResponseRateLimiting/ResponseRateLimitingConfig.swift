@@ -43,7 +43,7 @@ public struct ResponseRateLimitingConfig: ScopeKeepingPluginConfig, Equatable {
                                     let value = limit.periods.firstIndex(of: period).map { limit.values[$0] }
                                     return (
                                         period.name,
-                                        value.map(Rendered.luaNumber) ?? .null
+                                        value.map(LuaNumber.rendered) ?? .null
                                     )
                                 }
                             )

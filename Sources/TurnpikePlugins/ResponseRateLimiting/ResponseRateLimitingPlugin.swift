@@ -123,7 +123,7 @@ public struct ResponseRateLimitingPlugin: Plugin, AccessHandler, ResponseHandler
                 tightest = min(tightest, left)
                 remaining.append(left)
             }
-            context.edits.setHeader("X-RateLimit-Remaining-" + limit.name, RateLimitingPlugin.number(tightest))
+            context.edits.setHeader("X-RateLimit-Remaining-" + limit.name, LuaNumber.text(tightest))
         }
         context.plugins[plugin: Self.name]["state"] = State(identifier: identifier, now: now, remaining: remaining)
         return .proceed
@@ -155,11 +155,11 @@ public struct ResponseRateLimitingPlugin: Plugin, AccessHandler, ResponseHandler
                 i += 1
                 if !self.config.hideClientHeaders {
                     let suffix = "-" + limit.name + "-" + period.name
-                    headers.append(("X-RateLimit-Limit" + suffix, RateLimitingPlugin.number(limit.values[p])))
+                    headers.append(("X-RateLimit-Limit" + suffix, LuaNumber.text(limit.values[p])))
                     headers.append(
                         (
                             "X-RateLimit-Remaining" + suffix,
-                            RateLimitingPlugin.number(max(0, left - Double(increment ?? 0)))
+                            LuaNumber.text(max(0, left - Double(increment ?? 0)))
                         )
                     )
                 }
