@@ -123,6 +123,7 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
                     return true
                 }
                 let normalized = CORSOrigins.normalize(origin)
+                let scratch = MatchScratch()
                 for matcher in matchers {
                     let found: Bool
                     switch matcher {
@@ -130,7 +131,6 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
                         found = normalized.domain == domain
                     case .regex(let regex, let byHost):
                         var subject = Array((byHost ? normalized.host : normalized.domain).utf8)
-                        let scratch = MatchScratch()
                         found = subject.withUnsafeMutableBufferPointer {
                             regex.matches(UnsafeBufferPointer($0), scratch: scratch)
                         }

@@ -31,11 +31,13 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
         let headers = Self.currentHeaders(context)
         let currentQuery: Substring? = context.edits.query.map { Substring($0) } ?? request.query
         let currentBody = context.edits.body ?? request.body
+        // Decoded once: the templates' lookups and the querystring edits share it.
+        let currentArgs = QueryString.grouped(currentQuery)
         let lookup: (ValueTemplate.Term) -> String? = { term in
             switch term {
             case .header(let name): return headers.first { HeaderName.lookupEqual($0.name, name) }?.value
             case .query(let name):
-                guard let values = QueryString.grouped(currentQuery).first(where: { $0.name == name })?.values else {
+                guard let values = currentArgs.first(where: { $0.name == name })?.values else {
                     return nil
                 }
                 return values.first.map { $0 ?? "true" }
@@ -57,7 +59,7 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
             }
             context.edits.path = path
         }
-        var query = QueryString.grouped(currentQuery)
+        var query = currentArgs
         var queryChanged = false
         if let method = self.config.httpMethod {
             context.edits.method = method
