@@ -2,8 +2,8 @@
 # Allocations per proxied request: the gateway runs with bench/malloc_count.c preloaded (it
 # counts malloc, calloc, realloc and the aligned forms), serves N warm-up GETs on one keep-alive
 # connection, then N more; the count's growth over the second N, divided by N, is printed for a
-# plain route, a key-auth route and key-auth + rate-limiting (local). Not a test; needs gcc and
-# nginx.
+# plain route, a key-auth route, key-auth + rate-limiting (local), cors, and cors + request-
+# transformer. Not a test; needs gcc and nginx.
 #
 #   bench/malloc_per_request.sh [BINARY] [N]
 set -euo pipefail
@@ -40,6 +40,21 @@ services:
           - name: key-auth
           - name: rate-limiting
             config: {minute: 1000000000, limit_by: consumer}
+  - name: shaped
+    url: http://127.0.0.1:$UP
+    routes:
+      - name: cors
+        paths: [/cors]
+        plugins:
+          - name: cors
+            config: {origins: ["http://app.test", "https://app.test"], credentials: true}
+      - name: shaped
+        paths: [/shaped]
+        plugins:
+          - name: cors
+            config: {origins: ["http://app.test", "https://app.test"], credentials: true}
+          - name: request-transformer
+            config: {add: {headers: ["X-Gateway:turnpike"]}, remove: {headers: [x-debug]}}
 consumers:
   - username: alice
     keyauth_credentials:
@@ -84,6 +99,8 @@ cases = [
     ("plain route", "/plain/x", {}),
     ("key-auth route", "/keyed/x", {"apikey": "alice-key"}),
     ("key-auth + rate-limiting (local)", "/limited/x", {"apikey": "alice-key"}),
+    ("cors, Origin sent", "/cors/x", {"Origin": "http://app.test"}),
+    ("cors + request-transformer (two header edits)", "/shaped/x", {"Origin": "http://app.test"}),
 ]
 for name, path, headers in cases:
     run(path, headers)  # warm-up: pools, caches, first-use allocations

@@ -5,6 +5,11 @@
 # where per-request costs hide. Not a test; needs nginx, wrk and perf (linux-perf).
 #
 #   bench/profile_proxy.sh [BINARY] [OUT.data]
+#
+# PLUGINS (the route's `plugins:` list as YAML, unindented) and HEADER (one `Name: value` sent by
+# wrk) profile a route with plugins, e.g. the cors bench case:
+#   PLUGINS='- name: cors
+#     config: {origins: ["http://app.test"]}' HEADER='Origin: http://app.test' bench/profile_proxy.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${1:-.build/release/turnpike}
@@ -23,6 +28,9 @@ services:
       - name: bench
         paths: [/bench]
 EOF
+if [ -n "${PLUGINS:-}" ]; then
+    printf '        plugins:\n%s\n' "$(sed 's/^/          /' <<< "$PLUGINS")" >> "$DIR/kong.yaml"
+fi
 taskset -c 1 nginx -c "$PWD/$DIR/nginx.conf" &
 NGINX=$!
 taskset -c 0 "$BIN" start --config "$DIR/kong.yaml" --proxy-listen 127.0.0.1:18091 \
@@ -30,7 +38,7 @@ taskset -c 0 "$BIN" start --config "$DIR/kong.yaml" --proxy-listen 127.0.0.1:180
 GATEWAY=$!
 trap 'kill $GATEWAY $NGINX 2>/dev/null || true' EXIT
 sleep 1.5
-taskset -c 1 wrk -t1 -c50 -d12s http://127.0.0.1:18091/bench/hello > "$DIR/wrk.txt" &
+taskset -c 1 wrk -t1 -c50 -d12s ${HEADER:+-H "$HEADER"} http://127.0.0.1:18091/bench/hello > "$DIR/wrk.txt" &
 WRK=$!
 sleep 2
 perf record -e cpu-clock:u -g -p "$GATEWAY" -o "$OUT" -- sleep 8 > /dev/null 2>&1

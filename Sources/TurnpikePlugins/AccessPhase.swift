@@ -19,8 +19,8 @@ public struct AccessRequest: Sendable {
     /// The raw query string (after `?`, not decoded); nil when the target has none.
     public var query: Substring?
     /// Header fields as received, in order (at most `--max-headers` of them, as Kong's
-    /// `lua_max_req_headers`).
-    public var headers: [(name: String, value: String)]
+    /// `lua_max_req_headers`): a view of the parsed head, strings made only for what is read.
+    public var headers: HeaderFields
     /// The whole request body, read only when a handler of the chain `needsBody`; nil when the
     /// request has none or it was too large to hold (Kong's `client_body_buffer_size`).
     public var body: [UInt8]?
@@ -54,7 +54,7 @@ public struct AccessRequest: Sendable {
         self.host = host
         self.port = port
         self.path = path
-        self.headers = headers
+        self.headers = HeaderFields(headers)
         self.query = query
         self.body = body
         self.clientAddress = clientAddress
@@ -78,7 +78,7 @@ public struct AccessRequest: Sendable {
 
     /// The first value of a header (case-insensitive name).
     public func header(_ name: String) -> String? {
-        self.headers.first { HeaderName.equal($0.name, name) }?.value
+        self.headers.first(name)
     }
 
     /// The largest body an access handler gets to read: nginx's `client_body_buffer_size` as

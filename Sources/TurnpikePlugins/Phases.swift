@@ -3,7 +3,7 @@
 /// (`AccessPhase.swift`), response (`ResponsePhase.swift`), body (`BodyPhase.swift`), log
 /// (`LogPhase.swift`); `docs/plugins.md` tells how to write a plugin.
 public struct PhaseChains: Sendable {
-    public var access: [any AccessHandler]
+    public var access: [any AccessHandler] { didSet { self.summarizeAccess() } }
     public var response: [any ResponseHandler]
     public var body: [any BodyHandler]
     public var log: [any LogPhaseHandler]
@@ -18,6 +18,33 @@ public struct PhaseChains: Sendable {
         self.response = response
         self.body = body
         self.log = log
+        self.summarizeAccess()
+    }
+
+    /// Whether a handler of the access chain reads the request body (`needsBody`), worked out
+    /// once when the chain is made.
+    public private(set) var accessNeedsBody = false
+    /// The methods the access chain acts on (the union of the handlers' `accessMethods`; nil:
+    /// all), worked out once when the chain is made.
+    public private(set) var accessMethods: Set<String>?
+
+    /// Whether the access phase has anything to do for a request of `method`.
+    public func accessActs(on method: String) -> Bool {
+        guard !self.access.isEmpty else { return false }
+        return self.accessMethods?.contains(method) ?? true
+    }
+
+    private mutating func summarizeAccess() {
+        self.accessNeedsBody = self.access.contains { $0.needsBody }
+        var methods: Set<String>? = []
+        for handler in self.access {
+            guard let own = handler.accessMethods else {
+                methods = nil
+                break
+            }
+            methods?.formUnion(own)
+        }
+        self.accessMethods = methods
     }
 
     public static let empty = PhaseChains()
@@ -46,6 +73,13 @@ public enum HeaderName {
         for (h, n) in zip(header.utf8, name.utf8) where Self.lookupFold(h) != Self.lookupFold(n) {
             return false
         }
+        return true
+    }
+
+    /// `lookupEqual` on bytes (a parsed field's name).
+    public static func lookupEqual<A: Collection<UInt8>, B: Collection<UInt8>>(_ header: A, _ name: B) -> Bool {
+        guard header.count == name.count else { return false }
+        for (h, n) in zip(header, name) where Self.lookupFold(h) != Self.lookupFold(n) { return false }
         return true
     }
 

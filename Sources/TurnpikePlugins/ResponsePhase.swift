@@ -1,87 +1,4 @@
-public import NIOCore
 public import TurnpikeModel
-
-/// Header fields as they arrived, read-only, protocol-neutral: a parsed head's bytes with the
-/// ranges of its fields (no string made until one is read), or a list the gateway made.
-public struct HeaderFields: Sendable {
-    enum Storage: Sendable {
-        case parsed(ByteBuffer, [(name: Range<Int>, value: Range<Int>)])
-        case list([(name: String, value: String)])
-    }
-
-    let storage: Storage
-
-    /// Fields of a parsed head: `bytes` holds them at the given ranges.
-    public init(bytes: ByteBuffer, fields: [(name: Range<Int>, value: Range<Int>)]) {
-        self.storage = .parsed(bytes, fields)
-    }
-
-    public init(_ list: [(name: String, value: String)] = []) {
-        self.storage = .list(list)
-    }
-
-    public var count: Int {
-        switch self.storage {
-        case .parsed(_, let fields): return fields.count
-        case .list(let list): return list.count
-        }
-    }
-
-    /// Every value of `name` (case-insensitive), in order.
-    public func values(_ name: String) -> [String] {
-        switch self.storage {
-        case .parsed(let bytes, let fields):
-            return fields.compactMap { field in
-                guard Self.nameEquals(bytes, field.name, name) else { return nil }
-                return bytes.getString(at: field.value.lowerBound, length: field.value.count)
-            }
-        case .list(let list):
-            return list.filter { HeaderName.equal($0.name, name) }.map(\.value)
-        }
-    }
-
-    /// The first value of `name` (case-insensitive).
-    public func first(_ name: String) -> String? {
-        switch self.storage {
-        case .parsed(let bytes, let fields):
-            for field in fields where Self.nameEquals(bytes, field.name, name) {
-                return bytes.getString(at: field.value.lowerBound, length: field.value.count)
-            }
-            return nil
-        case .list(let list):
-            return list.first { HeaderName.equal($0.name, name) }?.value
-        }
-    }
-
-    public func contains(_ name: String) -> Bool {
-        switch self.storage {
-        case .parsed(let bytes, let fields): return fields.contains { Self.nameEquals(bytes, $0.name, name) }
-        case .list(let list): return list.contains { HeaderName.equal($0.name, name) }
-        }
-    }
-
-    /// Every field as strings, in order.
-    public var pairs: [(name: String, value: String)] {
-        switch self.storage {
-        case .parsed(let bytes, let fields):
-            return fields.map { field in
-                (
-                    bytes.getString(at: field.name.lowerBound, length: field.name.count) ?? "",
-                    bytes.getString(at: field.value.lowerBound, length: field.value.count) ?? ""
-                )
-            }
-        case .list(let list):
-            return list
-        }
-    }
-
-    static func nameEquals(_ bytes: ByteBuffer, _ range: Range<Int>, _ name: String) -> Bool {
-        guard range.count == name.utf8.count else { return false }
-        return bytes.withUnsafeReadableBytes { raw in
-            HeaderName.equal(UnsafeRawBufferPointer(rebasing: raw[range]), name.utf8)
-        }
-    }
-}
 
 /// The response phase (Kong's `header_filter`): the status and headers about to go to the client,
 /// whether the upstream answered or the gateway did (an access-phase 401, a 502, …). Handlers read
@@ -98,10 +15,11 @@ public struct ResponseContext: Sendable {
     public let requestHeaders: HeaderFields
     /// Kong's `kong.ctx`, as the access phase left it.
     public var plugins: PluginContext
-    /// Header names removed (case-insensitive), then `set` written (replacing), then `add`.
-    public private(set) var remove: [String] = []
-    public private(set) var set: [(name: String, value: String)] = []
-    public private(set) var add: [(name: String, value: String)] = []
+    /// What the handlers changed in the headers (all the writer needs of this context).
+    public private(set) var headerEdits = ResponseHeaderEdits()
+    public var remove: [String] { self.headerEdits.remove }
+    public var set: [(name: String, value: String)] { self.headerEdits.set }
+    public var add: [(name: String, value: String)] { self.headerEdits.add }
 
     public init(
         status: Int,
@@ -122,8 +40,8 @@ public struct ResponseContext: Sendable {
     /// Replaces the header sent to the client (a later handler's value wins); nil removes it
     /// (Kong's `kong.response.set_header` / `clear_header`).
     public mutating func setHeader(_ name: String, _ value: String?) {
-        self.add.removeAll { HeaderName.equal($0.name, name) }
-        HeaderEdits.set(name, value, remove: &self.remove, set: &self.set)
+        self.headerEdits.add.removeAll { HeaderName.equal($0.name, name) }
+        HeaderEdits.set(name, value, remove: &self.headerEdits.remove, set: &self.headerEdits.set)
     }
 
     /// `setHeader` for each pair, in order (names distinct); the usual case, the first handler to
@@ -134,19 +52,24 @@ public struct ResponseContext: Sendable {
             for (name, value) in headers { self.setHeader(name, value) }
             return
         }
-        self.remove = names ?? headers.map(\.name)
-        self.set = headers
+        self.headerEdits.remove = names ?? headers.map(\.name)
+        self.headerEdits.set = headers
     }
 
     /// Adds one more line of the header, keeping the others (Kong's `kong.response.add_header`,
     /// as cors adds `Vary: Origin`).
     public mutating func addHeader(_ name: String, _ value: String) {
-        self.add.append((name, value))
+        self.headerEdits.add.append((name, value))
+    }
+
+    /// `addHeader` for each pair, in order (the list is taken as it is when nothing was added).
+    public mutating func addHeaders(_ headers: [(name: String, value: String)]) {
+        if self.add.isEmpty { self.headerEdits.add = headers } else { self.headerEdits.add += headers }
     }
 
     /// Whether a header from the upstream or the gateway is dropped or replaced.
     public func removes(_ name: String) -> Bool {
-        self.remove.contains { HeaderName.equal($0, name) }
+        self.headerEdits.removes(name)
     }
 
     /// The header's first value as it will go out, edits included.
@@ -167,6 +90,21 @@ public struct ResponseContext: Sendable {
 
     /// Whether any handler changed a header.
     public var hasEdits: Bool { !self.remove.isEmpty || !self.add.isEmpty }
+}
+
+/// Header edits of the response phase: names removed (case-insensitive), then `set` written
+/// (replacing), then `add`.
+public struct ResponseHeaderEdits: Sendable {
+    public internal(set) var remove: [String] = []
+    public internal(set) var set: [(name: String, value: String)] = []
+    public internal(set) var add: [(name: String, value: String)] = []
+
+    public init() {}
+
+    /// Whether a header from the upstream or the gateway is dropped or replaced.
+    public func removes(_ name: String) -> Bool {
+        self.remove.contains { HeaderName.equal($0, name) }
+    }
 }
 
 public protocol ResponseHandler: Sendable {

@@ -70,6 +70,29 @@ import TurnpikePlugins
         #expect(context.header("x-gone") == nil)
     }
 
+    @Test func parsedHeadersReadAsKongReadsThemWithoutCopyingTheRest() {
+        // The head sits after bytes already read: ranges count from the reader index.
+        var raw = ByteBuffer(string: "GET / HTTP/1.1\r\nX_Api-Key: k1\r\nx-api-key: k2\r\nHost: a.test\r\n")
+        raw.moveReaderIndex(forwardBy: 16)
+        let fields = HeaderFields(bytes: raw, fields: [(0..<9, 11..<13), (15..<24, 26..<28), (30..<34, 36..<42)])
+        #expect(fields.count == 3)
+        #expect(fields.map(\.name) == ["X_Api-Key", "x-api-key", "Host"])
+        #expect(fields[2].value == "a.test")
+        // Kong's get_header reads `_` as `-` on both sides; a plain lookup does not.
+        #expect(fields.lookup("x-api_key") == "k1")
+        #expect(fields.first("x-api-key") == "k2")
+        #expect(fields.values("X-API-KEY") == ["k2"])
+        #expect(fields.fields { HeaderName.lookupEqual($0, "X-Api-Key".utf8) }.map(\.value) == ["k1", "k2"])
+        // Kong's lua_max_req_headers: only the first fields are read.
+        let two = fields.prefix(fields: 2)
+        #expect(two.count == 2 && two.first("host") == nil && two.lookup("x_api_key") == "k1")
+        #expect(fields.prefix(fields: 10).count == 3)
+        // A list reads the same way.
+        let list: HeaderFields = [(name: "X_Api-Key", value: "k1"), (name: "Host", value: "a.test")]
+        #expect(list.lookup("x-api-key") == "k1" && list.first("HOST") == "a.test" && !list.contains("x-api-key"))
+        #expect(list.pairs.map(\.value) == ["k1", "a.test"])
+    }
+
     @Test func localAnswersCarryAnyBodyAndRepeatedHeaders() {
         let error = LocalResponse(status: 401, message: "No API key found in request", headers: ["b": "2", "a": "1"])
         #expect(error.headers.map(\.name) == ["a", "b"])

@@ -68,7 +68,7 @@ import TurnpikeModel
             method: method,
             uri: path,
             query: query,
-            headers: headers,
+            headers: HeaderFields(headers),
             config: config
         )
     }

@@ -99,6 +99,44 @@ import TurnpikeModel
         #expect(edits.set.contains { $0.name == "x-c" && $0.value == "yes" })
     }
 
+    @Test func plainAddsMadeOnceEditAsTheLoopDoes() {
+        let adds = { (c: inout RequestTransformerConfig) in
+            c.remove.headers = Self.entries(["x-debug"], values: false)
+            c.add.headers = Self.entries(["X-Gateway:turnpike", "X-Zone:eu"])
+        }
+        // Nothing to remove, nothing present: the edits made at load, in order.
+        let (_, fresh) = Self.run(adds, headers: [("Origin", "http://a.test")])
+        #expect(fresh.remove == ["X-Gateway", "X-Zone"])
+        #expect(fresh.set.map { "\($0.name)=\($0.value)" } == ["X-Gateway=turnpike", "X-Zone=eu"])
+        // One present (`_` read as `-`): only the other is added.
+        let (_, present) = Self.run(adds, headers: [("x_zone", "us")])
+        #expect(present.set.map(\.name) == ["X-Gateway"] && present.remove == ["X-Gateway"])
+        // A removed header first: the loop's order, remove then add.
+        let (_, removed) = Self.run(adds, headers: [("X-Debug", "1")])
+        #expect(removed.remove == ["x-debug", "X-Gateway", "X-Zone"] && removed.set.count == 2)
+        // A repeated name or a template is never made at load.
+        #expect(
+            RequestTransformerPlugin(config: Self.config { $0.add.headers = Self.entries(["a:1", "A:2"]) }).plainAdds
+                == nil
+        )
+        #expect(
+            RequestTransformerPlugin(config: Self.config { $0.add.headers = Self.entries(["a:$(headers.b)"]) })
+                .plainAdds
+                == nil
+        )
+        // An earlier plugin's edits are kept (key-auth's consumer headers).
+        var context = AccessContext(request: AccessRequest(method: "GET", headers: [], query: nil), now: 0)
+        context.edits.setHeader("X-Consumer-ID", "c1")
+        _ = RequestTransformerPlugin(config: Self.config(adds)).access(&context, directory: Directory())
+        #expect(context.edits.set.map(\.name) == ["X-Consumer-ID", "X-Gateway", "X-Zone"])
+    }
+
+    static func config(_ configure: (inout RequestTransformerConfig) -> Void) -> RequestTransformerConfig {
+        var config = RequestTransformerConfig()
+        configure(&config)
+        return config
+    }
+
     @Test func reviewCases() {
         // Renaming onto an existing header replaces it.
         let (_, renamed) = Self.run(

@@ -215,7 +215,7 @@ import TurnpikePlugins
                         upstreamLatencyMs: 12,
                         proxyLatencyMs: 0,
                         requestID: Self.rid,
-                        edits: edits
+                        edits: edits?.headerEdits
                     )
                 }
             }

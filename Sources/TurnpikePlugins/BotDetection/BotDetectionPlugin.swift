@@ -25,7 +25,7 @@ public struct BotDetectionPlugin: Plugin, AccessHandler {
 
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
         var agent: String?
-        for (name, value) in context.request.headers where HeaderName.equal(name, "user-agent") {
+        for value in context.request.headers.values("user-agent") {
             guard agent == nil else {
                 return .respond(LocalResponse(status: 400, message: "Only one User-Agent header allowed"))
             }

@@ -20,7 +20,27 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
     let headersValue: String?
     let exposedValue: String?
     let maxAgeValue: String?
+    /// The response phase's headers where they depend on nothing but the origin, made once:
+    /// `anyOrigin` when the origin does not matter (one configured origin, or all without
+    /// credentials), else by each configured plain origin sent as it is.
+    let anyOrigin: Answer?
+    let byOrigin: [(origin: String, answer: Answer)]
     public var name: String { Self.name }
+
+    struct Answer {
+        let headers: [(name: String, value: String)]
+        let names: [String]
+        let varyOrigin: Bool
+
+        init?(_ headers: Headers) {
+            guard !headers.entries.contains(where: { $0.value == nil }) else { return nil }
+            self.headers = headers.list
+            self.names = self.headers.map(\.name)
+            self.varyOrigin = headers.varyOrigin
+        }
+    }
+
+    static let varyOrigin = [(name: "Vary", value: "Origin")]
 
     public init(config: CORSConfig) {
         self.config = config
@@ -28,10 +48,39 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
         self.headersValue = config.headers.flatMap { $0.isEmpty ? nil : $0.joined(separator: ",") }
         self.exposedValue = config.exposedHeaders.flatMap { $0.isEmpty ? nil : $0.joined(separator: ",") }
         self.maxAgeValue = config.maxAge.map(LuaNumber.text)
+        var anyOrigin: Answer?
+        var byOrigin: [(origin: String, answer: Answer)] = []
+        switch config.compiled {
+        case .single:
+            anyOrigin = Self.answer(config, self.exposedValue, origin: nil)
+        case .allowAll where !config.credentials:
+            anyOrigin = Self.answer(config, self.exposedValue, origin: nil)
+        case .list(let matchers, containsStar: false):
+            for case .domain(let domain) in matchers where CORSOrigins.normalize(domain).domain == domain {
+                // An origin sent exactly as configured normalizes to itself: its answer is fixed.
+                if let answer = Self.answer(config, self.exposedValue, origin: domain) {
+                    byOrigin.append((domain, answer))
+                }
+            }
+        default:
+            break
+        }
+        self.anyOrigin = anyOrigin
+        self.byOrigin = byOrigin
+    }
+
+    /// What the response phase sets for `origin`, the way `response` works it out.
+    static func answer(_ config: CORSConfig, _ exposed: String?, origin: String?) -> Answer? {
+        var headers = Headers(vary: .add)
+        let allowAll = Self.configureOrigin(config, origin, into: &headers)
+        Self.configureCredentials(config, allowAll: allowAll, origin: origin, into: &headers)
+        if let exposed { headers.set("Access-Control-Expose-Headers", exposed) }
+        return Answer(headers)
     }
 
     /// Only preflights concern the access phase.
-    public var accessMethods: Set<String>? { ["OPTIONS"] }
+    public var accessMethods: Set<String>? { Self.preflightMethods }
+    static let preflightMethods: Set<String>? = ["OPTIONS"]
 
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
         let request = context.request
@@ -42,8 +91,8 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
         context.plugins[plugin: Self.name]["skip"] = true
         if self.config.preflightContinue { return .proceed }
         var headers = Headers(vary: .set)
-        let allowAll = self.configureOrigin(origin, into: &headers)
-        self.configureCredentials(allowAll: allowAll, origin: origin, into: &headers)
+        let allowAll = Self.configureOrigin(self.config, origin, into: &headers)
+        Self.configureCredentials(self.config, allowAll: allowAll, origin: origin, into: &headers)
         if let value = self.headersValue {
             headers.set("Access-Control-Allow-Headers", value)
         } else if let requested = request.header("access-control-request-headers") {
@@ -61,9 +110,14 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
         if context.plugins.value("skip", of: Self.name, as: Bool.self) == true { return }
         let origin = context.requestHeaders.first("origin").flatMap { $0.isEmpty ? nil : $0 }
         if origin == nil && !self.config.allowOriginAbsent { return }
+        if let answer = self.anyOrigin ?? origin.flatMap({ o in self.byOrigin.first { $0.origin == o }?.answer }) {
+            context.setHeaders(answer.headers, names: answer.names)
+            if answer.varyOrigin { context.addHeaders(Self.varyOrigin) }
+            return
+        }
         var headers = Headers(vary: .add)
-        let allowAll = self.configureOrigin(origin, into: &headers)
-        self.configureCredentials(allowAll: allowAll, origin: origin, into: &headers)
+        let allowAll = Self.configureOrigin(self.config, origin, into: &headers)
+        Self.configureCredentials(self.config, allowAll: allowAll, origin: origin, into: &headers)
         if let exposed = self.exposedValue { headers.set("Access-Control-Expose-Headers", exposed) }
         if !headers.entries.contains(where: { $0.value == nil }) && !context.hasEdits && context.set.isEmpty {
             // The usual case, the first handler to edit: the list goes in as it is.
@@ -106,8 +160,8 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
     }
 
     /// Kong's `configure_origin`; true when every origin is allowed (`*`).
-    func configureOrigin(_ origin: String?, into headers: inout Headers) -> Bool {
-        switch self.config.compiled {
+    static func configureOrigin(_ config: CORSConfig, _ origin: String?, into headers: inout Headers) -> Bool {
+        switch config.compiled {
         case .allowAll:
             headers.set("Access-Control-Allow-Origin", "*")
             return true
@@ -147,8 +201,13 @@ public struct CORSPlugin: Plugin, AccessHandler, ResponseHandler {
     }
 
     /// Kong's `configure_credentials`: with `*`, the request's own origin is echoed instead.
-    func configureCredentials(allowAll: Bool, origin: String?, into headers: inout Headers) {
-        guard self.config.credentials else { return }
+    static func configureCredentials(
+        _ config: CORSConfig,
+        allowAll: Bool,
+        origin: String?,
+        into headers: inout Headers
+    ) {
+        guard config.credentials else { return }
         guard allowAll else {
             headers.set("Access-Control-Allow-Credentials", "true")
             return

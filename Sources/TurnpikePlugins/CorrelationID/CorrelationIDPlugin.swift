@@ -30,7 +30,7 @@ public struct CorrelationIDPlugin: Plugin, AccessHandler, ResponseHandler {
     }
 
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
-        var id = context.request.headers.first { HeaderName.lookupEqual($0.name, self.config.headerName) }?.value
+        var id = context.request.headers.lookup(self.config.headerName)
         if id?.isEmpty ?? true {
             let made = self.generate(context.request)
             context.edits.setHeader(self.config.headerName, made)

@@ -74,12 +74,9 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
         var bodyParsed = false
         for name in self.config.keyNames {
             if self.config.keyInHeader {
-                var values: [String] = []
-                for (header, value) in request.headers where Self.headerMatches(header, keyName: name) {
-                    values.append(value)
-                }
-                if values.count > 1 { return .duplicate }
-                if let value = values.first { return .key(value, name: name) }
+                let found = request.headers.fields { Self.headerMatches($0, keyName: name) }
+                if found.count > 1 { return .duplicate }
+                if let field = found.first { return .key(field.value, name: name) }
             }
             if self.config.keyInQuery, let query = request.query {
                 var values: [String?] = []
@@ -107,9 +104,9 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
     }
 
     /// A configured `api_key` finds `api_key:` and `api-key:`; `api-key` does not find `api_key:`.
-    static func headerMatches(_ header: String, keyName: String) -> Bool {
-        guard header.utf8.count == keyName.utf8.count else { return false }
-        for (h, k) in zip(header.utf8, keyName.utf8) {
+    static func headerMatches(_ header: UnsafeRawBufferPointer, keyName: String) -> Bool {
+        guard header.count == keyName.utf8.count else { return false }
+        for (h, k) in zip(header, keyName.utf8) {
             let hl = (h >= 0x41 && h <= 0x5A) ? h | 0x20 : h
             let kl = (k >= 0x41 && k <= 0x5A) ? k | 0x20 : k
             if hl == kl { continue }
@@ -123,8 +120,8 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
     /// `kong.service.request.clear_query_arg` wherever the key was found, which re-encodes the
     /// whole query), and from the body with `key_in_body`.
     func hide(_ name: String, in context: inout AccessContext) {
-        for (header, _) in context.request.headers where Self.headerMatches(header, keyName: name) {
-            context.edits.remove.append(header)
+        for field in context.request.headers.fields(whereName: { Self.headerMatches($0, keyName: name) }) {
+            context.edits.remove.append(field.name)
         }
         if let query = context.request.query, !query.isEmpty {
             context.edits.query = QueryString.clearingArgument(name, from: query)

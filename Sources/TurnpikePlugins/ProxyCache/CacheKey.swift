@@ -20,7 +20,7 @@ enum CacheKey {
         method: String,
         uri: Substring,
         query: Substring?,
-        headers: [(name: String, value: String)],
+        headers: HeaderFields,
         config: ProxyCacheConfig
     ) -> String {
         let prefix: String
@@ -39,7 +39,7 @@ enum CacheKey {
         var headersPart = ""
         if let vary = config.varyHeaders, !vary.isEmpty {
             headersPart = Self.join(vary) { name in
-                let values = headers.filter { HeaderName.lookupEqual($0.name, name) }.map { Optional($0.value) }
+                let values = headers.fields { HeaderName.lookupEqual($0, name.utf8) }.map { Optional($0.value) }
                 return values.isEmpty ? nil : values
             }
         }

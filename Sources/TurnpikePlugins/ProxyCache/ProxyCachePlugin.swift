@@ -46,8 +46,8 @@ public struct ProxyCachePlugin: Plugin, AccessHandler, ResponseHandler, BodyHand
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
         let request = context.request
         let now = Int64(context.now)
-        let debug = request.headers.contains { HeaderName.equal($0.name, "kong-debug") }
-        let cc = CacheDirectives(request.headers.filter { HeaderName.equal($0.name, "cache-control") }.map(\.value))
+        let debug = request.headers.contains("kong-debug")
+        let cc = CacheDirectives(request.headers.values("cache-control"))
         let bypass =
             !self.config.requestMethod.contains(request.method)
             || (self.config.cacheControl

@@ -68,7 +68,7 @@ public struct RateLimitingPlugin: Plugin, AccessHandler {
             if let id = context.authentication?.credentialID { return .id(id) }
         case "header":
             if let name = self.config.headerName,
-                let value = request.headers.first(where: { HeaderName.lookupEqual($0.name, name) })?.value
+                let value = request.headers.lookup(name)
             {
                 return .text(value)
             }

@@ -46,7 +46,7 @@ enum RequestEcho {
     }
 
     /// `kong.request.get_headers()`: lower-case names, a repeated header as an array.
-    static func headers(_ list: [(name: String, value: String)]) -> Rendered {
+    static func headers(_ list: HeaderFields) -> Rendered {
         Self.arguments(QueryString.group(list.map { ($0.name.lowercased(), $0.value) }))
     }
 

@@ -49,7 +49,7 @@ public struct RequestTerminationPlugin: Plugin, AccessHandler {
             let request = context.request
             // Headers as ngx.req.get_headers() finds them (case-insensitive, `_` for `-`), then
             // the query's arguments by name.
-            let inHeaders = request.headers.contains { HeaderName.lookupEqual($0.name, trigger) }
+            let inHeaders = request.headers.lookup(trigger) != nil
             let inQuery = request.query.map { QueryString.arguments($0).contains { $0.0 == trigger } } ?? false
             guard inHeaders || inQuery else { return .proceed }
         }

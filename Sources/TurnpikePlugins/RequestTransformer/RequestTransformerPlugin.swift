@@ -14,37 +14,52 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
 
     public let config: RequestTransformerConfig
     let movesFormToQuery: Bool
+    /// `add.headers` as the upstream edits they make when none of them is present, made once:
+    /// when every value is plain text, no name is Host and no name repeats (the usual use).
+    let plainAdds: (names: [String], pairs: [(name: String, value: String)])?
     public var name: String { Self.name }
 
     public init(config: RequestTransformerConfig) {
         self.config = config
         self.movesFormToQuery = ["GET", "HEAD", "TRACE"].contains(config.httpMethod ?? "")
+        let adds = config.add.headers
+        let plain = adds.allSatisfy { $0.value?.isPlain ?? false && !HeaderName.equal($0.name, "host") }
+        let distinct = adds.indices.allSatisfy { i in
+            !adds[..<i].contains { HeaderName.lookupEqual($0.name, adds[i].name) }
+        }
+        if plain && distinct && !adds.isEmpty {
+            let pairs = adds.map { (name: $0.name, value: $0.value?.render { _ in nil } ?? "") }
+            self.plainAdds = (pairs.map(\.name), pairs)
+        } else {
+            self.plainAdds = nil
+        }
     }
 
     public var needsBody: Bool { self.config.editsBody || self.movesFormToQuery }
 
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
-        let request = context.request
+        // (Fields read one by one: a copy of the whole request costs a retain per field.)
+        let captures = context.request.uriCaptures
         let shared = context.plugins.shared
         // The request as the plugins before this one left it (key-auth's hide_credentials, its
         // X-Consumer-* headers), as Kong's PDK reads it.
         let headers = Self.currentHeaders(context)
-        let currentQuery: Substring? = context.edits.query.map { Substring($0) } ?? request.query
-        let currentBody = context.edits.body ?? request.body
+        let currentQuery: Substring? = context.edits.query.map { Substring($0) } ?? context.request.query
+        let currentBody = context.edits.body ?? context.request.body
         // Decoded once: the templates' lookups and the querystring edits share it.
         let currentArgs = QueryString.grouped(currentQuery)
         let lookup: (ValueTemplate.Term) -> String? = { term in
             switch term {
-            case .header(let name): return headers.first { HeaderName.lookupEqual($0.name, name) }?.value
+            case .header(let name): return headers.lookup(name)
             case .query(let name):
                 guard let values = currentArgs.first(where: { $0.name == name })?.values else {
                     return nil
                 }
                 return values.first.map { $0 ?? "true" }
             case .capture(let name):
-                return request.uriCaptures.named[name] ?? nil
+                return captures.named[name] ?? nil
             case .captureIndex(let i):
-                return request.uriCaptures.unnamed.indices.contains(i) ? request.uriCaptures.unnamed[i] : nil
+                return captures.unnamed.indices.contains(i) ? captures.unnamed[i] : nil
             case .shared(let key): return shared[key] as? String
             case .literal(let s): return s
             }
@@ -63,7 +78,7 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
         var queryChanged = false
         if let method = self.config.httpMethod {
             context.edits.method = method
-            if self.movesFormToQuery, Self.kind(request.contentType) == .form, let body = currentBody {
+            if self.movesFormToQuery, Self.kind(context.request.contentType) == .form, let body = currentBody {
                 for (name, values) in QueryString.grouped(Substring(decoding: body, as: UTF8.self)) {
                     if let i = query.firstIndex(where: { $0.name == name }) {
                         query[i].values += values
@@ -78,7 +93,7 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
         // A body the gateway did not read (past the held-body bound) is not edited: sending a
         // replacement while the rest still streams would let the client's bytes follow it
         // upstream. Kong reads any size before editing; this is the one difference.
-        if self.config.editsBody, currentBody != nil || request.declaresNoBody {
+        if self.config.editsBody, currentBody != nil || context.request.declaresNoBody {
             self.transformBody(&context, body: currentBody ?? [], render: render)
         }
         if self.config.editsQuery {
@@ -94,16 +109,18 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
     // MARK: headers
 
     /// The request's headers with the earlier plugins' upstream edits applied.
-    static func currentHeaders(_ context: AccessContext) -> [(name: String, value: String)] {
+    static func currentHeaders(_ context: AccessContext) -> HeaderFields {
         let edits = context.edits
         guard !edits.set.isEmpty || !edits.remove.isEmpty else { return context.request.headers }
-        return context.request.headers.filter { h in !edits.remove.contains { HeaderName.equal($0, h.name) } }
-            + edits.set
+        return HeaderFields(
+            context.request.headers.filter { h in !edits.remove.contains { HeaderName.equal($0, h.name) } }
+                + edits.set
+        )
     }
 
     func transformHeaders(
         _ context: inout AccessContext,
-        headers requestHeaders: [(name: String, value: String)],
+        headers requestHeaders: HeaderFields,
         render: (RequestTransformerConfig.Entry) -> String?
     ) {
         let c = self.config
@@ -114,12 +131,20 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
         if c.rename.headers.isEmpty && c.replace.headers.isEmpty && c.append.headers.isEmpty {
             // Removes and adds only (the usual use): no table of the request's headers needed.
             func present(_ name: String) -> Bool {
-                !HeaderName.equal(name, "host") && requestHeaders.contains { HeaderName.lookupEqual($0.name, name) }
+                !HeaderName.equal(name, "host") && requestHeaders.lookup(name) != nil
             }
             var removed: [String] = []
             for e in c.remove.headers where present(e.name) {
                 context.edits.setHeader(e.name, nil)
                 removed.append(e.name)
+            }
+            if let adds = self.plainAdds, removed.isEmpty, context.edits.set.isEmpty, context.edits.remove.isEmpty,
+                !adds.names.contains(where: present)
+            {
+                // Every add applies as it is, as the loop below would apply them one by one.
+                context.edits.remove = adds.names
+                context.edits.set = adds.pairs
+                return
             }
             var added: [String] = []
             for e in c.add.headers where !HeaderName.equal(e.name, "host") {

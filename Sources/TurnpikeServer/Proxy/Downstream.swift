@@ -46,7 +46,7 @@ struct ResponseHeadOut {
     var kind: Kind
     var requestID: RequestID
     /// The response phase's header edits.
-    var edits: ResponseContext?
+    var edits: ResponseHeaderEdits?
     /// The body's length when known (nil: not known, the downstream frames it).
     var contentLength: Int?
     /// The gateway closes the connection after this response (a request it could not read).

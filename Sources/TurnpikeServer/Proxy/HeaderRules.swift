@@ -238,7 +238,7 @@ enum HeaderRules {
         proxyLatencyMs: Int64,
         requestID: RequestID,
         dates: HTTPDateCache? = nil,
-        edits: ResponseContext? = nil,
+        edits: ResponseHeaderEdits? = nil,
         clientAcceptsTrailers: Bool = false,
         relayLength: Bool = true
     ) {
@@ -299,7 +299,7 @@ enum HeaderRules {
 
     /// The headers the response handlers set, then those they added; never framing headers
     /// (the gateway frames the body itself; a plugin's `Content-Length` would desync the client).
-    static func writeEdits(_ edits: ResponseContext, into writer: inout HeadWriter) {
+    static func writeEdits(_ edits: ResponseHeaderEdits, into writer: inout HeadWriter) {
         for (name, value) in edits.set where !Self.isFraming(name) && !Self.equals(name, "connection") {
             writer.header(HeadWriter.sanitized(name), HeadWriter.sanitized(value))
         }

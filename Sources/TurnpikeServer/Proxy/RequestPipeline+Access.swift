@@ -13,10 +13,9 @@ extension RequestPipeline {
     func forward(body: [UInt8]?, ended: Bool) {
         guard let match = self.match else { return }
         self.machine.accessStarts(bodyRead: body != nil, ended: ended)
-        let chain = self.snapshot.chains[match.routeIndex].access
-        let method = self.head.method.rawValue
+        let chains = self.snapshot.chains[match.routeIndex]
         // No handler, or none that acts on this method (cors on a GET): nothing to build or run.
-        guard chain.contains(where: { $0.accessMethods?.contains(method) ?? true }) else {
+        guard chains.accessActs(on: self.head.method.rawValue) else {
             self.proxy(edits: nil)
             return
         }
@@ -28,7 +27,7 @@ extension RequestPipeline {
                 host: self.connection.forwardedHost(head.host),
                 port: self.connection.localPort,
                 path: self.rawPath,
-                headers: head.stringPairs(limit: self.connection.configuration.maxHeaderCount),
+                headers: [],
                 query: self.queryStart.map { head.uri[head.uri.utf8.index(after: $0)...] },
                 body: body,
                 clientAddress: self.connection.clientAddress,
@@ -37,6 +36,9 @@ extension RequestPipeline {
             ),
             now: UnixTime.now()
         )
+        // A view of the parsed head: no string is made until a plugin reads a field.
+        context.request.headers = HeaderFields(bytes: head.bytes, fields: head.fields)
+            .prefix(fields: self.connection.configuration.maxHeaderCount)
         context.request.normalizedPath = self.path
         if let captures = match.captures {
             context.request.uriCaptures = URICaptures(
@@ -55,7 +57,7 @@ extension RequestPipeline {
             requests: connection.requests
         )
         self.accessCursor = 0
-        self.runAccess(chain, from: 0, context: &context)
+        self.runAccess(chains.access, from: 0, context: &context)
     }
 
     /// Runs the chain from `index` on: each handler proceeds, answers, or waits for I/O (the

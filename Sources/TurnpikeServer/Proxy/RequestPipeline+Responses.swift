@@ -111,7 +111,7 @@ extension RequestPipeline {
                 status: exit ?? status,
                 kind: .local(headers: headers, latencyMs: Latency.milliseconds(from: self.start, to: .now())),
                 requestID: self.requestID,
-                edits: edits,
+                edits: edits?.headerEdits,
                 contentLength: bodyBytes,
                 close: close
             )
@@ -203,7 +203,7 @@ extension RequestPipeline {
                     clientAcceptsTrailers: self.head.asksTrailers
                 ),
                 requestID: self.requestID,
-                edits: edits,
+                edits: edits?.headerEdits,
                 // Filters that change the body drop its length; observers keep it.
                 contentLength: self.bodyFilters.allSatisfy(\.observesOnly) ? head.contentLength : nil
             )
@@ -232,7 +232,7 @@ extension RequestPipeline {
                 status: status,
                 kind: .local(headers: headers, latencyMs: Latency.milliseconds(from: self.start, to: .now())),
                 requestID: self.requestID,
-                edits: edits,
+                edits: edits.headerEdits,
                 contentLength: 0
             )
         )

@@ -138,7 +138,7 @@ final class RequestPipeline {
         self.serviceID = plan.service?.id
         let chains = snapshot.chains[match.routeIndex]
         self.observe(chains)
-        if !chains.access.isEmpty && chains.access.contains(where: { $0.needsBody }) && Self.bodyFitsBuffer(head) {
+        if chains.accessNeedsBody && Self.bodyFitsBuffer(head) {
             // A plugin reads the body (key-auth's key_in_body): hold it, run the chain at its end.
             self.machine.holdBody()
             // A client waiting for 100 Continue gets it now: the body is needed before any upstream.

@@ -1,0 +1,134 @@
+public import NIOCore
+
+/// Header fields as they arrived, read-only, protocol-neutral: a parsed head's bytes with the
+/// ranges of its fields (no string is made until one is read), or a list the gateway (or a test)
+/// made. A collection of `(name, value)` pairs in order; the lookups by name below compare bytes,
+/// so a plugin looking for one header makes strings for what it finds only.
+public struct HeaderFields: Sendable, RandomAccessCollection, ExpressibleByArrayLiteral {
+    public typealias Field = (name: String, value: String)
+
+    enum Storage: Sendable {
+        case parsed(ByteBuffer, [(name: Range<Int>, value: Range<Int>)])
+        case list([Field])
+    }
+
+    let storage: Storage
+
+    /// Fields of a parsed head: `bytes` holds them at the given ranges.
+    public init(bytes: ByteBuffer, fields: [(name: Range<Int>, value: Range<Int>)]) {
+        self.storage = .parsed(bytes, fields)
+    }
+
+    public init(_ list: [Field] = []) {
+        self.storage = .list(list)
+    }
+
+    public init(arrayLiteral elements: Field...) {
+        self.storage = .list(elements)
+    }
+
+    // MARK: collection
+
+    public var startIndex: Int { 0 }
+
+    public var endIndex: Int {
+        switch self.storage {
+        case .parsed(_, let fields): return fields.count
+        case .list(let list): return list.count
+        }
+    }
+
+    public subscript(position: Int) -> Field {
+        switch self.storage {
+        case .parsed(let bytes, let fields):
+            let field = fields[position]
+            return (Self.string(bytes, field.name), Self.string(bytes, field.value))
+        case .list(let list):
+            return list[position]
+        }
+    }
+
+    /// The first `count` fields (Kong's `lua_max_req_headers`: the rest are forwarded unread);
+    /// the same storage when there are no more.
+    public func prefix(fields count: Int) -> HeaderFields {
+        guard count < self.count else { return self }
+        switch self.storage {
+        case .parsed(let bytes, let fields): return HeaderFields(bytes: bytes, fields: Array(fields.prefix(count)))
+        case .list(let list): return HeaderFields(Array(list.prefix(count)))
+        }
+    }
+
+    /// Every field as strings, in order.
+    public var pairs: [Field] {
+        switch self.storage {
+        case .parsed: return Array(self)
+        case .list(let list): return list
+        }
+    }
+
+    // MARK: lookups by name
+
+    /// The fields whose name's bytes satisfy `matches`, in order (strings made for these only).
+    public func fields(whereName matches: (UnsafeRawBufferPointer) -> Bool) -> [Field] {
+        var out: [Field] = []
+        switch self.storage {
+        case .parsed(let bytes, let fields):
+            bytes.withUnsafeReadableBytes { raw in
+                for field in fields where matches(UnsafeRawBufferPointer(rebasing: raw[field.name])) {
+                    out.append((Self.string(raw, field.name), Self.string(raw, field.value)))
+                }
+            }
+        case .list(let list):
+            for field in list where Self.withBytes(field.name, matches) { out.append(field) }
+        }
+        return out
+    }
+
+    /// The first field whose name's bytes satisfy `matches`.
+    public func firstField(whereName matches: (UnsafeRawBufferPointer) -> Bool) -> Field? {
+        switch self.storage {
+        case .parsed(let bytes, let fields):
+            return bytes.withUnsafeReadableBytes { raw in
+                for field in fields where matches(UnsafeRawBufferPointer(rebasing: raw[field.name])) {
+                    return (Self.string(raw, field.name), Self.string(raw, field.value))
+                }
+                return nil
+            }
+        case .list(let list):
+            return list.first { Self.withBytes($0.name, matches) }
+        }
+    }
+
+    /// Every value of `name` (case-insensitive), in order.
+    public func values(_ name: String) -> [String] {
+        self.fields { HeaderName.equal($0, name.utf8) }.map(\.value)
+    }
+
+    /// The first value of `name` (case-insensitive).
+    public func first(_ name: String) -> String? {
+        self.firstField { HeaderName.equal($0, name.utf8) }?.value
+    }
+
+    public func contains(_ name: String) -> Bool {
+        self.firstField { HeaderName.equal($0, name.utf8) } != nil
+    }
+
+    /// The first value of `name` as Kong's `kong.request.get_header` finds it: case-insensitive,
+    /// `_` read as `-` on both sides.
+    public func lookup(_ name: String) -> String? {
+        self.firstField { HeaderName.lookupEqual($0, name.utf8) }?.value
+    }
+
+    static func string(_ bytes: ByteBuffer, _ range: Range<Int>) -> String {
+        bytes.getString(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ""
+    }
+
+    static func string(_ raw: UnsafeRawBufferPointer, _ range: Range<Int>) -> String {
+        String(decoding: UnsafeRawBufferPointer(rebasing: raw[range]), as: UTF8.self)
+    }
+
+    static func withBytes(_ name: String, _ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        var name = name
+        return name.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+    }
+}
