@@ -10,6 +10,9 @@ public struct ResponseContext: Sendable {
     public let consumer: Consumer?
     /// The headers as they came (the upstream's, or the gateway's own), before the edits below.
     public let headers: HeaderFields
+    /// The headers the gateway adds to this answer (Via, Server, X-Kong-*): Kong sets them before
+    /// its plugins' header_filter, so `header` and `originalValues` read them with the others.
+    public let gateway: GatewayHeaders
     /// The request's header fields as the client sent them (Kong's `kong.request.get_header` in
     /// header_filter).
     public let requestHeaders: HeaderFields
@@ -27,8 +30,10 @@ public struct ResponseContext: Sendable {
         consumer: Consumer?,
         headers: HeaderFields = HeaderFields(),
         requestHeaders: HeaderFields = HeaderFields(),
+        gateway: GatewayHeaders = GatewayHeaders(),
         plugins: PluginContext = PluginContext()
     ) {
+        self.gateway = gateway
         self.status = status
         self.requestID = requestID
         self.consumer = consumer
@@ -75,8 +80,19 @@ public struct ResponseContext: Sendable {
     /// The header's first value as it will go out, edits included.
     public func header(_ name: String) -> String? {
         if let set = self.set.first(where: { HeaderName.equal($0.name, name) }) { return set.value }
-        if !self.removes(name), let original = self.headers.first(name) { return original }
+        if !self.removes(name),
+            let original = self.gateway.value(name, upstream: self.headers) ?? self.headers.first(name)
+        {
+            return original
+        }
         return self.add.first { HeaderName.equal($0.name, name) }?.value
+    }
+
+    /// Every line of `name` on the answer before any edit: the gateway's value for a header it
+    /// writes, else the upstream's (or the local answer's) lines.
+    public func originalValues(_ name: String) -> [String] {
+        if let value = self.gateway.value(name, upstream: self.headers) { return [value] }
+        return self.headers.values(name)
     }
 
     /// Set by `exit`: the status the client gets instead, with no body.
@@ -90,6 +106,61 @@ public struct ResponseContext: Sendable {
 
     /// Whether any handler changed a header.
     public var hasEdits: Bool { !self.remove.isEmpty || !self.add.isEmpty }
+}
+
+/// The header lines the gateway writes on an answer after its response phase, as values (strings
+/// made only when a handler reads one). A handler's removal or replacement of one of these names
+/// replaces the gateway's line, as in Kong.
+public struct GatewayHeaders: Sendable {
+    /// The gateway's own Via entry (`1.1 turnpike/<version>`); the upstream's Via goes in front.
+    public var via: String?
+    /// Written when the upstream sent no Server (always on the gateway's own answers).
+    public var server: String?
+    public var upstreamLatencyMs: Int64?
+    public var proxyLatencyMs: Int64?
+    /// On the gateway's own answers.
+    public var responseLatencyMs: Int64?
+    public var requestID: RequestID?
+
+    public init(
+        via: String? = nil,
+        server: String? = nil,
+        upstreamLatencyMs: Int64? = nil,
+        proxyLatencyMs: Int64? = nil,
+        responseLatencyMs: Int64? = nil,
+        requestID: RequestID? = nil
+    ) {
+        self.via = via
+        self.server = server
+        self.upstreamLatencyMs = upstreamLatencyMs
+        self.proxyLatencyMs = proxyLatencyMs
+        self.responseLatencyMs = responseLatencyMs
+        self.requestID = requestID
+    }
+
+    /// The value the gateway gives `name` on this answer; nil for a header it does not write.
+    /// `upstream`: the answer's own headers (their Via goes in front; their Server wins).
+    public func value(_ name: String, upstream: HeaderFields) -> String? {
+        switch name.utf8.count {
+        case 3 where HeaderName.equal(name, "via"):
+            guard let via = self.via else { return nil }
+            let theirs = upstream.values("via")
+            return theirs.isEmpty ? via : theirs.joined(separator: ", ") + ", " + via
+        case 6 where HeaderName.equal(name, "server"):
+            guard let server = self.server, !upstream.contains("server") else { return nil }
+            return server
+        case 17 where HeaderName.equal(name, "x-kong-request-id"):
+            return self.requestID?.description
+        case 20 where HeaderName.equal(name, "x-kong-proxy-latency"):
+            return self.proxyLatencyMs.map { String($0) }
+        case 23 where HeaderName.equal(name, "x-kong-upstream-latency"):
+            return self.upstreamLatencyMs.map { String($0) }
+        case 23 where HeaderName.equal(name, "x-kong-response-latency"):
+            return self.responseLatencyMs.map { String($0) }
+        default:
+            return nil
+        }
+    }
 }
 
 /// Header edits of the response phase: names removed (case-insensitive), then `set` written

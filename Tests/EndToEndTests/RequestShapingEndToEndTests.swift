@@ -26,6 +26,11 @@ import TurnpikeTestSupport
                       remove: {headers: [x-internal], querystring: [debug]}
                       add: {headers: ['X-User-Id:$(uri_captures.id)', 'X-Consumer-Name:$(headers["x-consumer-username"] or "anonymous")'], querystring: ['source:gateway']}
                       replace: {uri: '/request/$(uri_captures.id)', headers: ['host:users.internal']}
+              - name: probe
+                paths: [/probe]
+                plugins:
+                  - name: request-transformer
+                    config: {http_method: HEAD}
         """
 
     @Test func corsKeyAuthAndRequestTransformer() async throws {
@@ -57,6 +62,21 @@ import TurnpikeTestSupport
             #expect(query?["debug"] == nil)
             #expect(query?["page"] as? String == "2")
             #expect(query?["source"] as? String == "gateway")
+        }
+    }
+    /// A GET sent upstream as HEAD (`http_method: HEAD`): the upstream's answer has no body, so
+    /// the client gets an empty one, framed as such, not a length no bytes follow (nginx relays
+    /// the length, and the client waits for a body that never comes).
+    @Test func getSentUpstreamAsHeadEndsWithAnEmptyBody() async throws {
+        try await TestGateway.with(yaml: Self.config) { gw in
+            let client = try TestClient(port: gw.proxyPort)
+            for _ in 0..<2 {
+                try client.send("GET /probe/request HTTP/1.1\r\nHost: x\r\n\r\n")
+                let r = try client.readResponse()
+                #expect(r.status == 200)
+                #expect(r.body.isEmpty)
+                #expect(r.header("content-length") == nil || r.header("content-length") == "0")
+            }
         }
     }
 }

@@ -19,6 +19,14 @@ import TurnpikeTestSupport
                       remove: {headers: [server], json: [headers]}
                       rename: {json: ["method:verb"]}
                       add: {headers: ["X-Shaped:yes"], json: ["shaped:true"], json_types: [boolean]}
+              - name: gateway-headers
+                paths: [/gateway]
+                plugins:
+                  - name: response-transformer
+                    config:
+                      rename: {headers: ["Via:X-Via"]}
+                      add: {headers: ["X-Kong-Proxy-Latency:99"]}
+                      replace: {headers: ["X-Kong-Request-Id:replaced"]}
         """
 
     @Test func headersAndJSONBody() async throws {
@@ -35,6 +43,19 @@ import TurnpikeTestSupport
             let bytes = try TestClient.get(port: gw.proxyPort, "/shaped/bytes/10")
             #expect(bytes.body.count == 10)
             #expect(bytes.header("x-shaped") == "yes")
+        }
+    }
+
+    /// The headers the gateway writes (Via, X-Kong-*) are there for the plugin, as in Kong.
+    @Test func gatewayHeadersAreEditable() async throws {
+        try await TestGateway.with(yaml: Self.config) { gw in
+            let r = try TestClient.get(port: gw.proxyPort, "/gateway/request")
+            #expect(r.status == 200)
+            #expect(r.header("via") == nil)
+            #expect(r.header("x-via")?.hasPrefix("1.1 turnpike/") == true)
+            #expect(r.headers("x-kong-proxy-latency").count == 1)
+            #expect(r.header("x-kong-proxy-latency") != "99")
+            #expect(r.headers("x-kong-request-id") == ["replaced"])
         }
     }
 }

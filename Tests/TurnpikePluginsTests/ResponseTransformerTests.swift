@@ -121,6 +121,42 @@ import TurnpikeModel
         #expect(context.add.contains { $0.name == "h5" && $0.value == "appended" })
     }
 
+    /// Kong sets Via, Server and the X-Kong-* headers before its plugins' header_filter: they are
+    /// present, renamed, replaced and removed like the upstream's own.
+    @Test func gatewayHeadersAreThereAsInKong() {
+        var config = ResponseTransformerConfig()
+        config.rename.headers = Self.pairs(["Via:X-Via"])
+        config.replace.headers = Self.pairs(["X-Kong-Request-Id:mine"])
+        config.add.headers = Self.pairs(["X-Kong-Proxy-Latency:9", "Server:added", "X-Kong-Response-Latency:1"])
+        config.remove.headers = Self.pairs(["X-Kong-Upstream-Latency"])
+        let id = RequestID(high: 1, low: 2)
+        var context = ResponseContext(
+            status: 200,
+            requestID: id,
+            consumer: nil,
+            headers: HeaderFields([("Via", "1.0 squid"), ("Server", "origin")]),
+            gateway: GatewayHeaders(
+                via: "1.1 turnpike/0.1.0",
+                server: "turnpike/0.1.0",
+                upstreamLatencyMs: 12,
+                proxyLatencyMs: 3,
+                requestID: id
+            )
+        )
+        #expect(context.header("x-kong-request-id") == id.description)
+        #expect(context.originalValues("via") == ["1.0 squid, 1.1 turnpike/0.1.0"])
+        ResponseTransformerPlugin(config: config).response(&context)
+        #expect(context.header("X-Via") == "1.0 squid, 1.1 turnpike/0.1.0")
+        #expect(context.removes("Via") && context.header("Via") == nil)
+        #expect(context.header("X-Kong-Request-Id") == "mine")
+        // Present: not added (the upstream's Server wins over the gateway's, as in Kong).
+        #expect(context.header("X-Kong-Proxy-Latency") == "3" && !context.removes("X-Kong-Proxy-Latency"))
+        #expect(context.header("Server") == "origin" && !context.removes("Server"))
+        // Not written on a proxied answer: added.
+        #expect(context.header("X-Kong-Response-Latency") == "1")
+        #expect(context.removes("X-Kong-Upstream-Latency") && context.header("X-Kong-Upstream-Latency") == nil)
+    }
+
     /// Headers set by plugins that ran before (cors here) count as present, as in Kong.
     @Test func earlierPluginsHeadersArePresent() {
         var config = ResponseTransformerConfig()

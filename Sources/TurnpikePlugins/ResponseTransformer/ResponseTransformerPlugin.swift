@@ -24,14 +24,14 @@ public struct ResponseTransformerPlugin: Plugin, ResponseHandler, BodyHandler {
     public func response(_ context: inout ResponseContext) {
         let c = self.config
         // Kong tests presence on the headers as they stand when its turn comes: the upstream's
-        // with the edits of the plugins before it (cors, correlation-id, rate-limiting), none of
-        // its own. (The headers the gateway writes itself, Via and X-Kong-*, are not seen here.)
+        // and the gateway's (Via, Server, X-Kong-*) with the edits of the plugins before it (cors,
+        // correlation-id, rate-limiting), none of its own.
         let before = context
         let present = { (name: String) in before.header(name) != nil }
         for h in c.remove.headers { context.setHeader(h.name, nil) }
         for h in c.rename.headers where present(h.name) {
             guard let new = h.value else { continue }
-            let upstream = before.removes(h.name) ? [] : before.headers.values(h.name)
+            let upstream = before.removes(h.name) ? [] : before.originalValues(h.name)
             context.setHeader(new, before.header(h.name))
             for value in upstream.dropFirst() { context.addHeader(new, value) }
             context.setHeader(h.name, nil)

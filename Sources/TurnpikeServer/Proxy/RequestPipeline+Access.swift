@@ -232,6 +232,7 @@ extension RequestPipeline {
             requestEnded: endsWithHead,
             method: edits?.method.map { HTTPMethod(rawValue: $0) } ?? head.method
         )
+        self.upstreamHeadOnly = edits?.method == "HEAD" && head.method != .HEAD
         self.machine.proxying()
         self.exchange = exchange
         exchange.begin()

@@ -102,14 +102,23 @@ extension RequestPipeline {
     ) {
         _ = self.machine.answered()
         self.responseStarted = true
-        let edits = self.responseEdits(status: status, headers: HeaderFields(headers))
+        let latency = Latency.milliseconds(from: self.start, to: .now())
+        let edits = self.responseEdits(
+            status: status,
+            headers: HeaderFields(headers),
+            gateway: GatewayHeaders(
+                server: self.connection.configuration.serverToken,
+                responseLatencyMs: latency,
+                requestID: self.requestID
+            )
+        )
         // A response handler's exit replaces the status and drops the body here too.
         let exit = edits?.exitStatus
         let bodyBytes = exit == nil ? body?.readableBytes ?? 0 : 0
         self.downstream.sendHead(
             ResponseHeadOut(
                 status: exit ?? status,
-                kind: .local(headers: headers, latencyMs: Latency.milliseconds(from: self.start, to: .now())),
+                kind: .local(headers: headers, latencyMs: latency),
                 requestID: self.requestID,
                 edits: edits?.headerEdits,
                 contentLength: bodyBytes,
@@ -124,7 +133,12 @@ extension RequestPipeline {
     // MARK: - Response, body and log phases
 
     /// Runs the request's response handlers on a response head; nil when it has none.
-    func responseEdits(status: Int, headers: @autoclosure () -> HeaderFields) -> ResponseContext? {
+    /// `gateway`: the headers the gateway adds to this answer, as the handlers read them.
+    func responseEdits(
+        status: Int,
+        headers: @autoclosure () -> HeaderFields,
+        gateway: @autoclosure () -> GatewayHeaders
+    ) -> ResponseContext? {
         let response = self.observers?.response ?? []
         guard !response.isEmpty || !self.accessResponseHeaders.isEmpty else { return nil }
         var context = ResponseContext(
@@ -133,6 +147,7 @@ extension RequestPipeline {
             consumer: self.consumer,
             headers: headers(),
             requestHeaders: HeaderFields(bytes: self.head.bytes, fields: self.head.fields),
+            gateway: gateway(),
             plugins: self.plugins
         )
         // What the access phase set comes first; the response handlers see and may change it.
@@ -172,7 +187,17 @@ extension RequestPipeline {
         self.responseStatus = head.status
         self.upstreamLatencyMs = upstreamLatencyMs
         let fields = HeaderFields(bytes: head.bytes, fields: head.fields)
-        let edits = self.responseEdits(status: head.status, headers: fields)
+        let edits = self.responseEdits(
+            status: head.status,
+            headers: fields,
+            gateway: GatewayHeaders(
+                via: self.connection.via,
+                server: self.connection.configuration.serverToken,
+                upstreamLatencyMs: upstreamLatencyMs,
+                proxyLatencyMs: proxyLatencyMs,
+                requestID: self.requestID
+            )
+        )
         if let edits, let status = edits.exitStatus {
             self.exitInResponsePhase(status: status, upstream: fields, edits: edits)
             return
@@ -205,7 +230,8 @@ extension RequestPipeline {
                 requestID: self.requestID,
                 edits: edits?.headerEdits,
                 // Filters that change the body drop its length; observers keep it.
-                contentLength: self.bodyFilters.allSatisfy(\.observesOnly) ? head.contentLength : nil
+                contentLength: self.bodyFilters.allSatisfy(\.observesOnly) && !self.upstreamHeadOnly
+                    ? head.contentLength : nil
             )
         )
     }

@@ -56,6 +56,9 @@ final class RequestPipeline {
     /// A response handler replaced the upstream's answer (`ResponseContext.exit`): its body is
     /// read and dropped.
     var dropsUpstreamBody = false
+    /// request-transformer sent a HEAD upstream for another method: the answer has no body, so
+    /// its Content-Length is not relayed (the client gets an empty body, framed as such).
+    var upstreamHeadOnly = false
     var logged = false
     /// The upstream's status and latency, for the log phase.
     var responseStatus = 0
