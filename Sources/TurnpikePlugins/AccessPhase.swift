@@ -259,6 +259,15 @@ extension AccessContext {
         self.responseHeaderNames = self.responseHeaders.map(\.name)
     }
 
+    /// A header's first value as the request would go upstream now: set or removed by a plugin,
+    /// else as the client sent it (Kong's `kong.request.get_header` after earlier plugins'
+    /// `kong.service.request.set_header`).
+    public func upstreamHeader(_ name: String) -> String? {
+        if let set = self.edits.set.first(where: { HeaderName.equal($0.name, name) }) { return set.value }
+        if self.edits.remove.contains(where: { HeaderName.equal($0, name) }) { return nil }
+        return self.request.header(name)
+    }
+
     /// Kong's identity headers: each is set or removed, so clients cannot smuggle them.
     public mutating func setConsumerHeaders(consumer: Consumer, credentialID: EntityID?) {
         let id = consumer.id.description

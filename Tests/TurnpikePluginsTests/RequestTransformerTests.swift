@@ -233,8 +233,48 @@ import TurnpikeModel
         )
         #expect(edits.method == "GET")
         #expect(edits.body.map { String(decoding: $0, as: UTF8.self) } == "a=1&b=2")
-        // To GET, a form body's arguments join the query.
-        #expect(edits.query == "q=1&a=1")
+        // To GET, a form body's arguments join the query, written by Kong's `set_query` (sorted).
+        #expect(edits.query == "a=1&q=1")
+    }
+
+    /// Kong's spec (02-access_spec.lua, "changes the HTTP method from GET to POST" with a JSON
+    /// body added): the body is edited by the Content-Type the header edits just set.
+    @Test func bodyKindFollowsTheEditedContentType() {
+        let (_, edits) = Self.run(
+            {
+                $0.httpMethod = "POST"
+                $0.add.headers = Self.entries(["Content-Type:application/json"])
+                $0.add.body = Self.entries(["body:somecontent"])
+            },
+            method: "GET"
+        )
+        #expect(edits.method == "POST")
+        #expect(edits.set.contains { $0.name == "Content-Type" && $0.value == "application/json" })
+        #expect(edits.body.map { String(decoding: $0, as: UTF8.self) } == #"{"body":"somecontent"}"#)
+        // A Content-Type removed by the header edits: no body edit at all.
+        let (_, removed) = Self.run(
+            {
+                $0.remove.headers = Self.entries(["content-type"], values: false)
+                $0.add.body = Self.entries(["b:2"])
+            },
+            method: "POST",
+            headers: [("Content-Type", "application/x-www-form-urlencoded")],
+            body: "a=1"
+        )
+        #expect(removed.body == nil)
+    }
+
+    /// Kong's `set_query` sorts each argument's encoded text, not its name; `append_value`
+    /// replaces an argument that had no value.
+    @Test func queryAsKongWritesIt() {
+        let (_, edits) = Self.run(
+            { $0.add.querystring = Self.entries(["p:x", "p1:y", "a-b:2", "a:1"]) },
+            query: nil
+        )
+        #expect(edits.query == "a-b=2&a=1&p1=y&p=x")
+        let (_, flag) = Self.run({ $0.append.querystring = Self.entries(["flag:x", "more:2"]) }, query: "flag&more=1")
+        #expect(flag.query == "flag=x&more=1&more=2")
+        #expect(RequestTransformerPlugin.orderedQuery([("k", ["a b", nil, ""])]) == "k=a%20b&k&k=")
     }
 
     @Test func multipartBody() {
@@ -254,6 +294,24 @@ import TurnpikeModel
         #expect(!out.contains("gone"))
         #expect(out.contains("name=\"added\"\r\n\r\na\r\n"))
         #expect(out.hasSuffix("--XB--\r\n"))
+        // Every part removed: Kong's multipart library writes an empty body.
+        let (_, emptied) = Self.run(
+            { $0.remove.body = Self.entries(["keep", "gone"], values: false) },
+            headers: [("Content-Type", "multipart/form-data; boundary=XB")],
+            body: body
+        )
+        #expect(emptied.body == [])
+        // Kong's spec: `add` on an empty multipart body, byte for byte.
+        let (_, added) = Self.run(
+            { $0.add.body = Self.entries(["p1:v1"]) },
+            method: "POST",
+            headers: [("Content-Type", "multipart/form-data; boundary=8fd84e9444e3946c")],
+            body: ""
+        )
+        #expect(
+            added.body.map { String(decoding: $0, as: UTF8.self) }
+                == "--8fd84e9444e3946c\r\nContent-Disposition: form-data; name=\"p1\"\r\n\r\nv1\r\n--8fd84e9444e3946c--\r\n"
+        )
     }
 
     @Test func uriWithCaptures() {

@@ -78,7 +78,9 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
         var queryChanged = false
         if let method = self.config.httpMethod {
             context.edits.method = method
-            if self.movesFormToQuery, Self.kind(context.request.contentType) == .form, let body = currentBody {
+            if self.movesFormToQuery, Self.kind(context.upstreamHeader("content-type")) == .form,
+                let body = currentBody
+            {
                 for (name, values) in QueryString.grouped(Substring(decoding: body, as: UTF8.self)) {
                     if let i = query.firstIndex(where: { $0.name == name }) {
                         query[i].values += values
@@ -92,18 +94,24 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
         self.transformHeaders(&context, headers: headers, render: render)
         // A body the gateway did not read (past the held-body bound) is not edited: sending a
         // replacement while the rest still streams would let the client's bytes follow it
-        // upstream. Kong reads any size before editing; this is the one difference.
+        // upstream. Kong reads such a body as none (its `get_raw_body` fails past nginx's buffer):
+        // it skips remove, rename and replace, and add or append replaces the whole body.
         if self.config.editsBody, currentBody != nil || context.request.declaresNoBody {
             self.transformBody(&context, body: currentBody ?? [], render: render)
         }
         if self.config.editsQuery {
             _ = Self.apply(self.config, \.querystring, to: &query, render: render)
-            // Kong's `set_query` writes the arguments sorted by name.
-            query.sort { $0.name < $1.name }
             queryChanged = true
         }
-        if queryChanged { context.edits.query = QueryString.encodeArgs(query) }
+        if queryChanged { context.edits.query = Self.orderedQuery(query) }
         return .proceed
+    }
+
+    /// Kong's `set_query`: each argument encoded with its values (`name=a&name=b`), the pieces
+    /// sorted as strings (so `p1=y` comes before `p=x`), joined with `&`.
+    static func orderedQuery(_ args: [(name: String, values: [String?])]) -> String {
+        args.map { QueryString.encodeArgs([$0]) }.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            .joined(separator: "&")
     }
 
     // MARK: headers
@@ -245,8 +253,9 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
         body: [UInt8],
         render: (RequestTransformerConfig.Entry) -> String?
     ) {
-        let request = context.request
-        switch Self.kind(request.contentType) {
+        // The Content-Type as the header edits left it (Kong reads it after setting them).
+        let contentType = context.upstreamHeader("content-type")
+        switch Self.kind(contentType) {
         case .json?:
             var fields: [(String, Rendered)] = []
             if !body.isEmpty {
@@ -277,7 +286,7 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
             guard
                 let edited = Self.editMultipart(
                     body,
-                    contentType: request.contentType ?? "",
+                    contentType: contentType ?? "",
                     config: self.config,
                     render: render
                 )
@@ -381,7 +390,12 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
         }
         for e in c.append[keyPath: part] {
             guard let v = render(e) else { continue }
-            if let i = find(e.name) { args[i].values.append(v) } else { args.append((e.name, [v])) }
+            // Kong's `append_value`: an argument without a value (`?flag`) is replaced.
+            if let i = find(e.name) {
+                args[i].values = args[i].values == [nil] ? [v] : args[i].values + [v]
+            } else {
+                args.append((e.name, [v]))
+            }
             changed = true
         }
         return changed
@@ -429,6 +443,8 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
             changed = true
         }
         guard changed else { return nil }
+        // Kong's multipart library encodes no parts as an empty body.
+        guard !parts.isEmpty else { return [] }
         var out: [UInt8] = []
         for part in parts {
             if let raw = part.raw {
