@@ -69,9 +69,11 @@ let package = Package(
         .target(
             name: "TurnpikePlugins",
             // NIOCore for ByteBuffer only: plugins never see loops, channels or futures.
+            // _CryptoExtras (RSA) for jwt: already built for TurnpikeModel's certificate checks.
             dependencies: [
                 "TurnpikeModel", "TurnpikeRegex", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: hotPath
         ),
@@ -151,7 +153,11 @@ let package = Package(
         ),
         .testTarget(
             name: "TurnpikePluginsTests",
-            dependencies: ["TurnpikePlugins", "TurnpikeModel", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "TurnpikePlugins", "TurnpikeModel", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             swiftSettings: strict
         ),
         .testTarget(
@@ -178,7 +184,7 @@ let package = Package(
                 "TurnpikeServer", "TurnpikeModel", "TurnpikeEngine", "TurnpikeYAML", "TurnpikePlugins",
                 "TurnpikeRedis", "TurnpikeTestSupport", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"), .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Crypto", package: "swift-crypto"),
             ],
             exclude: ["Fixtures"],
             swiftSettings: strict
@@ -188,7 +194,8 @@ let package = Package(
             dependencies: [
                 "TurnpikeServer", "TurnpikeTestSupport", "TurnpikeEngine", "TurnpikePlugins", "TurnpikeModel",
                 "TurnpikeRedis", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
             ],
             swiftSettings: strict
         ),

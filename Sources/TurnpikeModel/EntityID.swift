@@ -76,6 +76,11 @@ public struct EntityID: Sendable, Hashable, Comparable, CustomStringConvertible 
         }
     }
 
+    /// The 32 hex digits without dashes (jwt's derived keys).
+    public var hexDigits: String {
+        self.description.filter { $0 != "-" }
+    }
+
     @inline(__always)
     static func hexDigit(_ v: UInt8) -> UInt8 {
         v < 10 ? UInt8(ascii: "0") + v : UInt8(ascii: "a") + v - 10
@@ -157,6 +162,21 @@ public enum SecretDigest {
         var rng = SystemRandomNumberGenerator()
         return (0..<32).map { _ in UInt8.random(in: 0...255, using: &rng) }
     }()
+
+    /// A secret for a credential the file gave none (Kong draws a random one, shown by its admin
+    /// API): 64 hex digits keyed with this process's random key, so nobody outside the process
+    /// can know it, and the same for the same `label` across reloads.
+    public static func unknowable(_ label: String) -> String {
+        let key = SymmetricKey(data: Self.keyBytes)
+        let digest = HMAC<SHA256>.authenticationCode(for: Array(("unknowable:" + label).utf8), using: key)
+        var out = ""
+        out.reserveCapacity(64)
+        for b in digest {
+            out.append(EntityID.hexCharacter(b >> 4))
+            out.append(EntityID.hexCharacter(b & 0xf))
+        }
+        return out
+    }
 
     public static func short(_ secret: String) -> String {
         let key = SymmetricKey(data: Self.keyBytes)

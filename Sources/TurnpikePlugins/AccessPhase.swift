@@ -269,9 +269,11 @@ extension AccessContext {
     }
 
     /// Kong's identity headers: each is set or removed, so clients cannot smuggle them.
-    public mutating func setConsumerHeaders(consumer: Consumer, credentialID: EntityID?) {
+    /// `identifier`: what `X-Credential-Identifier` says when not the credential's id (jwt's
+    /// key, hmac-auth's username).
+    public mutating func setConsumerHeaders(consumer: Consumer, credentialID: EntityID?, identifier: String? = nil) {
         let id = consumer.id.description
-        let credential = credentialID?.description
+        let credential = credentialID == nil ? nil : identifier ?? credentialID?.description
         if self.edits.set.isEmpty && self.edits.remove.isEmpty {
             // The usual case, the first plugin to edit headers: no earlier edit to replace.
             self.edits.remove = Self.identityHeaders
@@ -289,6 +291,19 @@ extension AccessContext {
             self.edits.setHeader("X-Anonymous-Consumer", credential == nil ? "true" : nil)
         }
         self.authentication = Authentication(consumer: consumer, credentialID: credentialID)
+    }
+
+    /// Kong's "OR" mode when authentication failed: the `anonymous` consumer (id or username) is
+    /// identified instead, without a credential; Kong's 500 when no such consumer exists.
+    public mutating func authenticateAnonymous(_ anonymous: String, directory: any CredentialDirectory) -> AccessOutcome
+    {
+        guard let consumer = directory.consumer(idOrUsername: anonymous) else {
+            return .respond(
+                LocalResponse(status: 500, message: "anonymous consumer \(anonymous) is configured but doesn't exist")
+            )
+        }
+        self.setConsumerHeaders(consumer: consumer, credentialID: nil)
+        return .proceed
     }
 
     /// The headers `setConsumerHeaders` sets or removes, in the order they go upstream.

@@ -55,6 +55,7 @@ public struct PluginRegistry: Sendable {
             Entry(CorrelationIDPlugin.self) { config, stores in CorrelationIDPlugin(config: config, stores: stores) },
             Entry(BotDetectionPlugin.self) { config, _ in BotDetectionPlugin(config: config) },
             Entry(CORSPlugin.self) { config, _ in CORSPlugin(config: config) },
+            Entry(JWTPlugin.self) { config, _ in JWTPlugin(config: config) },
             Entry(KeyAuthPlugin.self) { config, _ in KeyAuthPlugin(config: config) },
             Entry(BasicAuthPlugin.self) { config, _ in BasicAuthPlugin(config: config) },
             Entry(ACLPlugin.self) { config, _ in ACLPlugin(config: config) },
@@ -69,7 +70,7 @@ public struct PluginRegistry: Sendable {
             Entry(RequestTransformerPlugin.self) { config, _ in RequestTransformerPlugin(config: config) },
             Entry(ResponseTransformerPlugin.self) { config, _ in ResponseTransformerPlugin(config: config) },
         ],
-        credentialKinds: [KeyAuthCredential.self, BasicAuthCredential.self, ACLGroup.self]
+        credentialKinds: [KeyAuthCredential.self, BasicAuthCredential.self, JWTSecret.self, ACLGroup.self]
     )
 
     public func entry(named name: String) -> Entry? {

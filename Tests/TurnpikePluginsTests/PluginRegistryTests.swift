@@ -10,7 +10,7 @@ import TurnpikePlugins
         let order = entries.sorted { $0.priority != $1.priority ? $0.priority > $1.priority : $0.name > $1.name }
         #expect(
             order.map(\.name) == [
-                "correlation-id", "bot-detection", "cors", "key-auth", "basic-auth", "ip-restriction",
+                "correlation-id", "bot-detection", "cors", "jwt", "key-auth", "basic-auth", "ip-restriction",
                 "request-size-limiting",
                 "acl",
                 "rate-limiting",
@@ -18,7 +18,9 @@ import TurnpikePlugins
                 "request-termination",
             ]
         )
-        #expect(order.map(\.priority) == [100_001, 2500, 2000, 1250, 1100, 990, 951, 950, 910, 900, 801, 800, 100, 2])
+        #expect(
+            order.map(\.priority) == [100_001, 2500, 2000, 1450, 1250, 1100, 990, 951, 950, 910, 900, 801, 800, 100, 2]
+        )
     }
 
     @Test func unknownAndUnsupportedNames() {

@@ -12,6 +12,7 @@ struct Directory: CredentialDirectory {
     init(
         keyAuth: [KeyAuthCredential] = [],
         basicAuth: [BasicAuthCredential] = [],
+        jwt: [JWTSecret] = [],
         groups: [EntityID: [String]] = [:],
         consumer: EntityID = .zero,
         consumers: [EntityID: Consumer] = [:]
@@ -22,6 +23,11 @@ struct Directory: CredentialDirectory {
         var sets = CredentialSets(kinds: PluginRegistry.builtIn.credentialKinds)
         sets[KeyAuthCredential.self] = keyAuth.map { credential($0, of: consumer) }
         sets[BasicAuthCredential.self] = basicAuth.map { credential($0, of: consumer) }
+        sets[JWTSecret.self] = jwt.enumerated().map { i, fields in
+            var c = credential(fields, of: consumer)
+            c.id = EntityID(high: 7, low: UInt64(i))
+            return c
+        }
         sets[ACLGroup.self] = groups.flatMap { owner, names in names.map { credential(ACLGroup(group: $0), of: owner) }
         }
         self.indexes = CredentialIndexes(building: sets)

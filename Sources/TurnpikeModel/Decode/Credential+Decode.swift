@@ -81,7 +81,7 @@ final class CredentialReader<Kind: CredentialKind>: CredentialReading {
                         ) { EntityID.v5(namespace: namespace, bytes: $0) }
                     }
                 }
-                items[i].fields.link(consumer: consumer, transform: transform)
+                items[i].fields.link(id: items[i].id, consumer: consumer, transform: transform)
             }
         }
     }

@@ -1,5 +1,5 @@
 /// A kind of entity a plugin keeps per consumer: Kong's `keyauth_credentials`,
-/// `basicauth_credentials`, `acls` (and later `jwt_secrets`, `hmacauth_credentials`).
+/// `basicauth_credentials`, `jwt_secrets`, `hmacauth_credentials`, `acls`.
 ///
 /// The plugin's folder defines the kind (its own fields, how they decode, render and are
 /// indexed) and the plugin registry lists it once. Everything the kinds share is done here and in
@@ -32,9 +32,10 @@ public protocol CredentialKind: Sendable, Equatable {
 
     /// Where the id of a credential without one comes from (its consumer is known by then).
     func derivedID(consumer: EntityID) -> CredentialIDSource
-    /// Runs once the consumer is resolved (basic-auth hashes its password with the consumer id).
+    /// Runs once the consumer is resolved and the credential's id known (basic-auth hashes its
+    /// password with the consumer id; jwt derives a missing key from the id).
     /// `transform` is the file's `_transform` (false: secrets are stored forms already).
-    mutating func link(consumer: EntityID, transform: Bool)
+    mutating func link(id: EntityID, consumer: EntityID, transform: Bool)
     /// The kind's own fields for `render` and `GET /config`, in Kong's order, secrets redacted.
     func renderedFields() -> [(String, Rendered)]
     /// The same for the admin API (where a secret may show as a short digest).
@@ -47,7 +48,7 @@ extension CredentialKind {
     public static var endpointKey: String? { nil }
     public static var uniqueFields: [CredentialUniqueField<Self>] { [] }
     public func derivedID(consumer: EntityID) -> CredentialIDSource { .ordinal }
-    public mutating func link(consumer: EntityID, transform: Bool) {}
+    public mutating func link(id: EntityID, consumer: EntityID, transform: Bool) {}
     public func adminFields() -> [(String, Rendered)] { self.renderedFields() }
     public var endpointValue: String? { nil }
 }

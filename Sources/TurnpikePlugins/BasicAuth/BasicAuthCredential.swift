@@ -32,7 +32,7 @@ public struct BasicAuthCredential: CredentialKind {
     public func derivedID(consumer: EntityID) -> CredentialIDSource { .name("turnpike:\(self.username)") }
 
     /// `_transform: false` (Kong's export) means the password is already Kong's digest.
-    public mutating func link(consumer: EntityID, transform: Bool) {
+    public mutating func link(id: EntityID, consumer: EntityID, transform: Bool) {
         guard let password = self.clearPassword else { return }
         self.passwordDigest = transform ? Self.digest(password: password, consumer: consumer) : password
         self.clearPassword = nil

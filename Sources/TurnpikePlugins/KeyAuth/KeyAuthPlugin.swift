@@ -50,17 +50,11 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
             }
         }
         if let anonymous = self.config.anonymous {
-            guard let consumer = directory.consumer(idOrUsername: anonymous) else {
-                return .respond(
-                    LocalResponse(
-                        status: 500,
-                        message: "anonymous consumer \(anonymous) is configured but doesn't exist"
-                    )
-                )
+            guard directory.consumer(idOrUsername: anonymous) != nil else {
+                return context.authenticateAnonymous(anonymous, directory: directory)
             }
             if case .key(_, let name) = found, self.config.hideCredentials { self.hide(name, in: &context) }
-            context.setConsumerHeaders(consumer: consumer, credentialID: nil)
-            return .proceed
+            return context.authenticateAnonymous(anonymous, directory: directory)
         }
         let challenge = self.config.realm.map { "Key realm=\"\($0)\"" } ?? "Key"
         return .respond(LocalResponse(status: 401, message: failure, headers: ["WWW-Authenticate": challenge]))
