@@ -18,6 +18,8 @@ public struct AccessRequest: Sendable {
     public var normalizedPath: [UInt8] = []
     /// The raw query string (after `?`, not decoded); nil when the target has none.
     public var query: Substring?
+    /// `1.0` or `1.1` (Kong's `get_http_version`, as `%.01f` writes it).
+    public var httpVersion = "1.1"
     /// Header fields as received, in order (at most `--max-headers` of them, as Kong's
     /// `lua_max_req_headers`): a view of the parsed head, strings made only for what is read.
     public var headers: HeaderFields

@@ -58,6 +58,7 @@ public struct PluginRegistry: Sendable {
             Entry(JWTPlugin.self) { config, _ in JWTPlugin(config: config) },
             Entry(KeyAuthPlugin.self) { config, _ in KeyAuthPlugin(config: config) },
             Entry(BasicAuthPlugin.self) { config, _ in BasicAuthPlugin(config: config) },
+            Entry(HMACAuthPlugin.self) { config, _ in HMACAuthPlugin(config: config) },
             Entry(ACLPlugin.self) { config, _ in ACLPlugin(config: config) },
             Entry(IPRestrictionPlugin.self) { config, _ in IPRestrictionPlugin(config: config) },
             Entry(RequestSizeLimitingPlugin.self) { config, _ in RequestSizeLimitingPlugin(config: config) },
@@ -70,7 +71,9 @@ public struct PluginRegistry: Sendable {
             Entry(RequestTransformerPlugin.self) { config, _ in RequestTransformerPlugin(config: config) },
             Entry(ResponseTransformerPlugin.self) { config, _ in ResponseTransformerPlugin(config: config) },
         ],
-        credentialKinds: [KeyAuthCredential.self, BasicAuthCredential.self, JWTSecret.self, ACLGroup.self]
+        credentialKinds: [
+            KeyAuthCredential.self, BasicAuthCredential.self, JWTSecret.self, HMACAuthCredential.self, ACLGroup.self,
+        ]
     )
 
     public func entry(named name: String) -> Entry? {
@@ -89,8 +92,19 @@ public struct PluginRegistry: Sendable {
         "response-transformer", "session", "standard-webhooks", "statsd", "syslog", "tcp-log", "udp-log", "zipkin",
     ]
 
+    /// Kong plugins that write to Kong's database as they run: a DB-less node cannot serve them.
+    /// Kong itself loads their config in DB-less mode and fails every request that would write
+    /// (oauth2's token endpoint answers 500, `cannot create 'oauth2_tokens' entities when not
+    /// using a database`); turnpike refuses the config instead.
+    public static let databaseOnly: [String: String] = [
+        "oauth2": "it issues tokens into Kong's database (oauth2_tokens), which a DB-less node does not have"
+    ]
+
     /// Kong's message for a name it does not know, or ours for a Kong plugin we lack.
     public func unknownNameMessage(_ name: String) -> String {
+        if let reason = Self.databaseOnly[name] {
+            return "plugin '\(name)' cannot run without a database: \(reason)"
+        }
         if Self.kongBundled.contains(name) {
             return "plugin '\(Record.printable(name))' is not supported by turnpike (supported: "
                 + self.entries.map(\.name).sorted().joined(separator: ", ") + ")"

@@ -8,18 +8,9 @@ import TurnpikeServer
 /// jwt's config and `jwt_secrets` checks (kong/plugins/jwt/schema.lua, daos.lua), and how the
 /// credentials render.
 @Suite struct JWTConfigTests {
-    static func compile(_ yaml: String) -> ConfigLoader.Outcome {
-        ConfigLoader().compile(Array(("_format_version: \"3.0\"\n" + yaml).utf8), file: "k.yaml")
-    }
-
-    static func errors(_ yaml: String) -> [String] {
-        guard case .invalid(let errors) = Self.compile(yaml) else { return [] }
-        return errors.map(\.description)
-    }
-
-    static func plugin(_ config: String) -> [String] {
-        Self.errors("plugins:\n  - name: jwt\n    config: \(config)\n")
-    }
+    static func compile(_ yaml: String) -> ConfigLoader.Outcome { ConfigChecking.compile(yaml) }
+    static func errors(_ yaml: String) -> [String] { ConfigChecking.errors(yaml) }
+    static func plugin(_ config: String) -> [String] { ConfigChecking.pluginErrors("jwt", config) }
 
     static let pem = P256.Signing.PrivateKey().publicKey.pemRepresentation
 

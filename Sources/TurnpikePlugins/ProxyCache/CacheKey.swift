@@ -1,11 +1,5 @@
 import Crypto
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// proxy-cache's key (kong/plugins/proxy-cache/cache_key.lua): the lower-case hex SHA-256 of
 /// `prefix|method|uri|params|headers`, where the prefix is `<consumer id>:<route id>` (or the
 /// route id alone, or `default`), params are the query arguments (all of them sorted by name,
@@ -128,31 +122,5 @@ struct MediaType: Equatable {
     func accepts(_ other: MediaType) -> Bool {
         (self.type == "*" || self.type == other.type) && (self.subtype == "*" || self.subtype == other.subtype)
             && self.parameters == other.parameters
-    }
-}
-
-/// An HTTP date (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`) as Unix seconds; nil otherwise.
-enum HTTPDate {
-    static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-
-    static func parse(_ text: String) -> Int64? {
-        // "Sun, 06 Nov 1994 08:49:37 GMT"
-        let f = text.split(separator: " ")
-        guard f.count == 6, f[0].count == 4, f[0].hasSuffix(","), f[5] == "GMT",
-            let day = Int(f[1]), let month = Self.months.firstIndex(of: String(f[2])), let year = Int(f[3]),
-            (1...9999).contains(year)
-        else { return nil }
-        let hms = f[4].split(separator: ":")
-        guard hms.count == 3, let h = Int(hms[0]), let m = Int(hms[1]), let s = Int(hms[2]),
-            (1...31).contains(day), (0...23).contains(h), (0...59).contains(m), (0...60).contains(s)
-        else { return nil }
-        var parts = tm()
-        parts.tm_year = Int32(year - 1900)
-        parts.tm_mon = Int32(month)
-        parts.tm_mday = Int32(day)
-        parts.tm_hour = Int32(h)
-        parts.tm_min = Int32(m)
-        parts.tm_sec = Int32(s)
-        return Int64(timegm(&parts))
     }
 }

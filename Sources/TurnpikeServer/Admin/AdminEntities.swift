@@ -203,7 +203,9 @@ enum AdminEntities {
         let sorted = items.sorted { $0.id < $1.id }
         var start = 0
         if let token = query["offset"] {
-            guard let decoded = Base64URL.decode(token), let id = EntityID(decoded) else {
+            guard let bytes = NginxBase64.decode(token, .url), let decoded = String(validating: bytes, as: UTF8.self),
+                let id = EntityID(decoded)
+            else {
                 return Reply(
                     status: 400,
                     body: .object([
@@ -219,7 +221,7 @@ enum AdminEntities {
         guard end < sorted.count else {
             return Reply(status: 200, body: .object([("data", .array(data)), ("next", .null)]))
         }
-        let token = Base64URL.encode(sorted[end].id.description)
+        let token = NginxBase64.encode(Array(sorted[end].id.description.utf8), .url, padding: false)
         var next = "\(path)?offset=\(token)"
         if query["size"] != nil { next += "&size=\(size)" }
         return Reply(
@@ -272,46 +274,5 @@ enum AdminEntities {
             }
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-}
-
-/// base64url without padding, for pagination tokens.
-enum Base64URL {
-    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-
-    static func encode(_ text: String) -> String {
-        let bytes = Array(text.utf8)
-        var out: [UInt8] = []
-        var i = 0
-        while i < bytes.count {
-            let b0 = bytes[i]
-            let b1 = i + 1 < bytes.count ? bytes[i + 1] : 0
-            let b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
-            out.append(alphabet[Int(b0 >> 2)])
-            out.append(alphabet[Int((b0 & 0x3) << 4 | b1 >> 4)])
-            if i + 1 < bytes.count { out.append(alphabet[Int((b1 & 0xf) << 2 | b2 >> 6)]) }
-            if i + 2 < bytes.count { out.append(alphabet[Int(b2 & 0x3f)]) }
-            i += 3
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-
-    static func decode(_ text: String) -> String? {
-        var values: [UInt8] = []
-        for c in text.utf8 {
-            guard let v = alphabet.firstIndex(of: c) else { return nil }
-            values.append(UInt8(v))
-        }
-        guard values.count % 4 != 1 else { return nil }
-        var out: [UInt8] = []
-        var i = 0
-        while i < values.count {
-            let chunk = Array(values[i..<min(i + 4, values.count)])
-            out.append(chunk[0] << 2 | (chunk.count > 1 ? chunk[1] >> 4 : 0))
-            if chunk.count > 2 { out.append((chunk[1] & 0xf) << 4 | chunk[2] >> 2) }
-            if chunk.count > 3 { out.append((chunk[2] & 0x3) << 6 | chunk[3]) }
-            i += 4
-        }
-        return String(validating: out, as: UTF8.self)
     }
 }

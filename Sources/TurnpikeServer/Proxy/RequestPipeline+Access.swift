@@ -40,6 +40,9 @@ extension RequestPipeline {
         context.request.headers = HeaderFields(bytes: head.bytes, fields: head.fields)
             .prefix(fields: self.connection.configuration.maxHeaderCount)
         context.request.normalizedPath = self.path
+        if head.version.minor != 1 || head.version.major != 1 {
+            context.request.httpVersion = "\(head.version.major).\(head.version.minor)"
+        }
         if let captures = match.captures {
             context.request.uriCaptures = URICaptures(
                 unnamed: captures.groups.map { $0.map { String(decoding: $0, as: UTF8.self) } },
