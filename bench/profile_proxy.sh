@@ -7,7 +7,8 @@
 #   bench/profile_proxy.sh [BINARY] [OUT.data]
 #
 # PLUGINS (the route's `plugins:` list as YAML, unindented) and HEADER (one `Name: value` sent by
-# wrk) profile a route with plugins, e.g. the cors bench case:
+# wrk) profile a route with plugins, EXTRA (top-level YAML: consumers) what they need, e.g. the
+# cors bench case:
 #   PLUGINS='- name: cors
 #     config: {origins: ["http://app.test"]}' HEADER='Origin: http://app.test' bench/profile_proxy.sh
 set -euo pipefail
@@ -31,6 +32,7 @@ EOF
 if [ -n "${PLUGINS:-}" ]; then
     printf '        plugins:\n%s\n' "$(sed 's/^/          /' <<< "$PLUGINS")" >> "$DIR/kong.yaml"
 fi
+if [ -n "${EXTRA:-}" ]; then printf '%s\n' "$EXTRA" >> "$DIR/kong.yaml"; fi
 taskset -c 1 nginx -c "$PWD/$DIR/nginx.conf" &
 NGINX=$!
 taskset -c 0 "$BIN" start --config "$DIR/kong.yaml" --proxy-listen 127.0.0.1:18091 \

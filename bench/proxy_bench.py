@@ -476,6 +476,68 @@ def start_turnpike_keyauth(consumers):
     return start
 
 
+# ---- jwt: HS256 and RS256 tokens, 1 and 100,000 consumers (issue #15) -----------------------------
+
+def b64url(data):
+    import base64
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def bench_rsa_key():
+    """One RSA-2048 key (the same for every consumer: what is measured is the lookup and one
+    verification), made once per run."""
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    if not hasattr(bench_rsa_key, "key"):
+        bench_rsa_key.key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return bench_rsa_key.key
+
+
+def jwt_token(alg, key):
+    import hashlib, hmac, json
+    header = b64url(json.dumps({"typ": "JWT", "alg": alg}).encode())
+    claims = b64url(json.dumps({"iss": key}).encode())
+    signing = f"{header}.{claims}".encode()
+    if alg == "HS256":
+        signature = hmac.new(f"secret-{key}".encode(), signing, hashlib.sha256).digest()
+    else:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+        signature = bench_rsa_key().sign(signing, padding.PKCS1v15(), hashes.SHA256())
+    return f"{header}.{claims}.{b64url(signature)}"
+
+
+def jwt_yaml(alg, consumers):
+    lines = ["        plugins:\n          - name: jwt\n", "consumers:\n"]
+    if alg == "RS256":
+        from cryptography.hazmat.primitives import serialization
+        pem = bench_rsa_key().public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+        quoted = json_quote(pem)
+    for i in range(consumers):
+        key = f"jwt-{i:08d}"
+        if alg == "HS256":
+            credential = f"{{key: {key}, secret: secret-{key}}}"
+        else:
+            # One PEM, aliased: the file stays small; each credential still parses it at load.
+            value = f"&pem {quoted}" if i == 0 else "*pem"
+            credential = f"{{key: {key}, algorithm: RS256, rsa_public_key: {value}}}"
+        lines.append(f"  - username: user-{i}\n    jwt_secrets:\n      - {credential}\n")
+    return "".join(lines)
+
+
+def json_quote(text):
+    import json
+    return json.dumps(text)
+
+
+def start_turnpike_jwt(alg, consumers):
+    def start(env):
+        key = f"jwt-{consumers - 1:08d}"
+        return start_turnpike_with(env, f"turnpike-jwt-{alg.lower()}-{consumers}", jwt_yaml(alg, consumers),
+                                   headers={"Authorization": "Bearer " + jwt_token(alg, key)})
+    return start
+
+
 def start_turnpike_ratelimit(env):
     """key-auth (1 consumer) plus rate-limiting, local policy, a limit never reached: what counting
     costs over key-auth alone."""
@@ -620,6 +682,11 @@ CASES: List[Case] = [
     Case("turnpike-keyauth-1", "turnpike + key-auth on the route, 1 consumer", start_turnpike_keyauth(1)),
     Case("nginx-map-100k", "nginx-proxy + map on the apikey header, 100,000 keys", start_nginx_map(100_000)),
     Case("turnpike-keyauth-100k", "turnpike + key-auth, 100,000 consumers", start_turnpike_keyauth(100_000)),
+    Case("turnpike-jwt-hs256-1", "turnpike + jwt (HS256), 1 consumer", start_turnpike_jwt("HS256", 1)),
+    Case("turnpike-jwt-hs256-100k", "turnpike + jwt (HS256), 100,000 consumers", start_turnpike_jwt("HS256", 100_000)),
+    Case("turnpike-jwt-rs256-1", "turnpike + jwt (RS256, 2048-bit key), 1 consumer", start_turnpike_jwt("RS256", 1)),
+    Case("turnpike-jwt-rs256-100k", "turnpike + jwt (RS256), 100,000 consumers",
+         start_turnpike_jwt("RS256", 100_000)),
     Case("turnpike-ratelimit-local", "turnpike + key-auth + rate-limiting (local policy), 1 consumer",
          start_turnpike_ratelimit),
     Case("turnpike-ratelimit-redis", "turnpike + key-auth + rate-limiting (redis policy, local redis-server)",

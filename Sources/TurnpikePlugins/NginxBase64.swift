@@ -12,41 +12,62 @@ public enum NginxBase64 {
     }
 
     public static func decode(_ text: Substring, _ alphabet: Alphabet) -> [UInt8]? {
-        var values: [UInt8] = []
-        values.reserveCapacity(text.utf8.count)
-        for c in text.utf8 {
-            if c == UInt8(ascii: "=") { break }
-            guard let v = Self.value(c, alphabet) else { return nil }
-            values.append(v)
-        }
-        guard values.count % 4 != 1 else { return nil }
-        var out: [UInt8] = []
-        out.reserveCapacity(values.count * 3 / 4)
-        var i = 0
-        while i + 4 <= values.count {
-            out.append(values[i] << 2 | values[i + 1] >> 4)
-            out.append(values[i + 1] << 4 | values[i + 2] >> 2)
-            out.append(values[i + 2] << 6 | values[i + 3])
-            i += 4
-        }
-        let rest = values.count - i
-        if rest > 1 { out.append(values[i] << 2 | values[i + 1] >> 4) }
-        if rest > 2 { out.append(values[i + 1] << 4 | values[i + 2] >> 2) }
-        return out
+        var text = text
+        return text.withUTF8 { Self.decode($0, alphabet) }
     }
 
     public static func decode(_ text: String, _ alphabet: Alphabet) -> [UInt8]? {
-        Self.decode(Substring(text), alphabet)
+        var text = text
+        return text.withUTF8 { Self.decode($0, alphabet) }
+    }
+
+    public static func decode(_ bytes: ArraySlice<UInt8>, _ alphabet: Alphabet) -> [UInt8]? {
+        bytes.withUnsafeBufferPointer { Self.decode($0, alphabet) }
+    }
+
+    static func decode(_ text: UnsafeBufferPointer<UInt8>, _ alphabet: Alphabet) -> [UInt8]? {
+        let table = alphabet == .standard ? Self.standardValues : Self.urlValues
+        var count = 0
+        while count < text.count, text[count] != UInt8(ascii: "=") {
+            guard table[Int(text[count])] != 0xFF else { return nil }
+            count += 1
+        }
+        guard count % 4 != 1 else { return nil }
+        var out: [UInt8] = []
+        out.reserveCapacity(count * 3 / 4)
+        var i = 0
+        while i + 4 <= count {
+            let a = table[Int(text[i])]
+            let b = table[Int(text[i + 1])]
+            let c = table[Int(text[i + 2])]
+            let d = table[Int(text[i + 3])]
+            out.append(a << 2 | b >> 4)
+            out.append(b << 4 | c >> 2)
+            out.append(c << 6 | d)
+            i += 4
+        }
+        let rest = count - i
+        if rest > 1 { out.append(table[Int(text[i])] << 2 | table[Int(text[i + 1])] >> 4) }
+        if rest > 2 { out.append(table[Int(text[i + 1])] << 4 | table[Int(text[i + 2])] >> 2) }
+        return out
+    }
+
+    static let standardAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    static let urlAlphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+    /// Each byte's value in the alphabet (0xFF: not in it).
+    static let standardValues = Self.values(Self.standardAlphabet)
+    static let urlValues = Self.values(Self.urlAlphabet)
+
+    static func values(_ alphabet: [UInt8]) -> [UInt8] {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (i, c) in alphabet.enumerated() { table[Int(c)] = UInt8(i) }
+        return table
     }
 
     /// Base64 of `bytes` (`ngx.encode_base64`: standard, padded; the admin API's page tokens:
     /// url, unpadded).
     public static func encode(_ bytes: [UInt8], _ alphabet: Alphabet = .standard, padding: Bool = true) -> String {
-        let table = Array(
-            (alphabet == .standard
-                ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-                : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_").utf8
-        )
+        let table = alphabet == .standard ? Self.standardAlphabet : Self.urlAlphabet
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var i = 0
@@ -69,16 +90,5 @@ public enum NginxBase64 {
             i += 3
         }
         return String(decoding: out, as: UTF8.self)
-    }
-
-    private static func value(_ c: UInt8, _ alphabet: Alphabet) -> UInt8? {
-        switch c {
-        case UInt8(ascii: "A")...UInt8(ascii: "Z"): return c - UInt8(ascii: "A")
-        case UInt8(ascii: "a")...UInt8(ascii: "z"): return c - UInt8(ascii: "a") + 26
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return c - UInt8(ascii: "0") + 52
-        case UInt8(ascii: "+") where alphabet == .standard, UInt8(ascii: "-") where alphabet == .url: return 62
-        case UInt8(ascii: "/") where alphabet == .standard, UInt8(ascii: "_") where alphabet == .url: return 63
-        default: return nil
-        }
     }
 }

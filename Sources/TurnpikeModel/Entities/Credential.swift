@@ -150,6 +150,13 @@ public struct Credential<Kind: CredentialKind>: Sendable {
 /// Comparisons of secrets that take a time depending on the lengths only, never on where the
 /// bytes first differ.
 public enum ConstantTime {
+    public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<a.count { difference |= a[i] ^ b[i] }
+        return difference == 0
+    }
+
     public static func equal(_ a: String, _ b: String) -> Bool {
         var a = a
         var b = b

@@ -191,13 +191,3 @@ public struct HMACAuthPlugin: Plugin, AccessHandler {
         return digest == "SHA-256=" + NginxBase64.encode(Array(SHA256.hash(data: body)))
     }
 }
-
-extension ConstantTime {
-    /// Byte arrays compared in a time that depends on their lengths only.
-    static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<a.count { difference |= a[i] ^ b[i] }
-        return difference == 0
-    }
-}

@@ -139,19 +139,19 @@ public struct JWTPlugin: Plugin, AccessHandler {
             return .failure(.unauthorized("Invalid algorithm", withError: true))
         }
         let symmetric = jwt.algorithm.hasPrefix("HS")
-        let hmacKey: [UInt8]
+        let mac: KeyedMAC?
         if symmetric {
-            guard let k = self.config.secretIsBase64 ? base64 : plain else {
+            guard let keyed = self.config.secretIsBase64 ? base64 : plain else {
                 return .failure(.unauthorized("Invalid key/secret", withError: true))
             }
-            hmacKey = k
+            mac = keyed
         } else {
             guard credential.fields.rsaPublicKey != nil else {
                 return .failure(.unauthorized("Invalid key/secret", withError: true))
             }
-            hmacKey = []
+            mac = nil
         }
-        switch jwt.verify(hmacKey: hmacKey, publicKey: credential.fields.publicKey) {
+        switch jwt.verify(mac: mac, publicKey: credential.fields.publicKey) {
         case .valid: break
         case .invalid: return .failure(.unauthorized("Invalid signature", withError: true))
         case .crash: return .failure(.crash)

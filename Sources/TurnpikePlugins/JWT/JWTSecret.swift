@@ -83,30 +83,37 @@ public struct JWTSecret: CredentialKind {
     }
 
     /// Credentials by key: one hash probe per token, whatever the number of consumers (keys
-    /// are not secrets: tokens carry them in clear). Secrets decoded once for both readings of
-    /// `secret_is_base64`.
+    /// are not secrets: tokens carry them in clear). An HS credential's HMAC is keyed once, for
+    /// both readings of `secret_is_base64`.
     public struct Index: Sendable {
         let byKey: [String: Int]
         let credentials: [Credential<JWTSecret>]
-        /// Per credential: the HMAC key as given, and read as base64url (nil when it is not).
-        let hmacKeys: [(plain: [UInt8], base64: [UInt8]?)]
+        /// Per credential: the HMAC keyed with the secret as given, and read as base64url (nil
+        /// when it is not base64url, or the credential is not HS).
+        let macs: [(plain: KeyedMAC?, base64: KeyedMAC?)]
 
-        public func credential(key: String) -> (Credential<JWTSecret>, plain: [UInt8], base64: [UInt8]?)? {
+        public func credential(key: String) -> (Credential<JWTSecret>, plain: KeyedMAC?, base64: KeyedMAC?)? {
             guard let i = self.byKey[key] else { return nil }
-            return (self.credentials[i], self.hmacKeys[i].plain, self.hmacKeys[i].base64)
+            return (self.credentials[i], self.macs[i].plain, self.macs[i].base64)
         }
     }
 
     public static func index(_ credentials: [Credential<JWTSecret>]) -> Index {
         var byKey: [String: Int] = [:]
         byKey.reserveCapacity(credentials.count)
-        var hmacKeys: [(plain: [UInt8], base64: [UInt8]?)] = []
-        hmacKeys.reserveCapacity(credentials.count)
+        var macs: [(plain: KeyedMAC?, base64: KeyedMAC?)] = []
+        macs.reserveCapacity(credentials.count)
         for (i, credential) in credentials.enumerated() {
             if let key = credential.fields.key, byKey[key] == nil { byKey[key] = i }
             let secret = credential.fields.secret ?? ""
-            hmacKeys.append((Array(secret.utf8), NginxBase64.decode(secret, .url)))
+            let algorithm = credential.fields.algorithm
+            macs.append(
+                (
+                    KeyedMAC(algorithm: algorithm, key: Array(secret.utf8)),
+                    NginxBase64.decode(secret, .url).flatMap { KeyedMAC(algorithm: algorithm, key: $0) }
+                )
+            )
         }
-        return Index(byKey: byKey, credentials: credentials, hmacKeys: hmacKeys)
+        return Index(byKey: byKey, credentials: credentials, macs: macs)
     }
 }

@@ -71,7 +71,7 @@ struct JWTToken {
     let algorithm: String
     let signature: [UInt8]
     /// `header.claims`, the signed bytes.
-    let signingInput: Substring
+    let signingInput: ArraySlice<UInt8>
 
     enum Failure: Error, Equatable {
         /// A 401 `Bad token; <reason>`.
@@ -83,9 +83,12 @@ struct JWTToken {
     static let supported: Set<String> = Set(JWTSecret.algorithms)
 
     static func parse(_ token: String) -> Result<JWTToken, Failure> {
-        let parts = token.split(separator: ".", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, let headerBytes = NginxBase64.decode(parts[0], .url),
-            let claimsBytes = NginxBase64.decode(parts[1], .url)
+        // Bytes throughout: the token is split at its first two dots (the third part may hold more).
+        let bytes = Array(token.utf8)
+        guard let first = bytes.firstIndex(of: UInt8(ascii: ".")),
+            let second = bytes[(first + 1)...].firstIndex(of: UInt8(ascii: ".")),
+            let headerBytes = NginxBase64.decode(bytes[..<first], .url),
+            let claimsBytes = NginxBase64.decode(bytes[(first + 1)..<second], .url)
         else { return .failure(.bad("invalid JSON")) }
         var headerParser = JSONDocument(bytes: headerBytes, maxDepth: 1000)
         var claimsParser = JSONDocument(bytes: claimsBytes, maxDepth: 1000)
@@ -102,8 +105,10 @@ struct JWTToken {
             return .failure(.bad("invalid alg"))
         }
         if claims == .bool(false) { return .failure(.bad("invalid claims")) }
-        guard let signature = NginxBase64.decode(parts[2], .url) else { return .failure(.bad("invalid signature")) }
-        let input = token[..<parts[1].endIndex]
+        guard let signature = NginxBase64.decode(bytes[(second + 1)...], .url) else {
+            return .failure(.bad("invalid signature"))
+        }
+        let input = bytes[..<second]
         return .success(
             JWTToken(header: fields, claims: claims, algorithm: alg, signature: signature, signingInput: input)
         )
@@ -136,13 +141,12 @@ struct JWTToken {
         case crash
     }
 
-    /// Kong's `verify_signature` with the credential's secret (HS) or public key.
-    func verify(hmacKey: [UInt8], publicKey: JWTPublicKey?) -> Verification {
-        let data = Array(self.signingInput.utf8)
+    /// Kong's `verify_signature` with the credential's keyed HMAC (HS) or public key.
+    func verify(mac: KeyedMAC?, publicKey: JWTPublicKey?) -> Verification {
+        let data = self.signingInput
         switch self.algorithm {
-        case "HS256": return Self.hmac(SHA256.self, data, self.signature, hmacKey)
-        case "HS384": return Self.hmac(SHA384.self, data, self.signature, hmacKey)
-        case "HS512": return Self.hmac(SHA512.self, data, self.signature, hmacKey)
+        case "HS256", "HS384", "HS512":
+            return mac?.isValid(self.signature, for: data) ?? false ? .valid : .invalid
         case "RS256", "RS384", "RS512", "PS256", "PS384", "PS512":
             let pss = self.algorithm.hasPrefix("PS")
             // Kong asserts a 256-byte signature for PS (RSA-2048 keys only).
@@ -183,19 +187,6 @@ struct JWTToken {
         }
     }
 
-    /// HMAC compared in constant time (Kong compares with `==`).
-    static func hmac<H: HashFunction>(
-        _ hash: H.Type,
-        _ data: [UInt8],
-        _ signature: [UInt8],
-        _ key: [UInt8]
-    )
-        -> Verification
-    {
-        HMAC<H>.isValidAuthenticationCode(signature, authenticating: data, using: SymmetricKey(data: key))
-            ? .valid : .invalid
-    }
-
     /// Kong's `verify_registered_claims`: each of `claims` (`exp`, `nbf`) must be a number, `exp`
     /// later than now, `nbf` not later; the errors by claim, in the configured order.
     func registeredClaimErrors(_ claims: [String], now: Int) -> [(String, String)] {
@@ -233,5 +224,43 @@ struct JWTToken {
             return nil
         }
         return value - Double(now) <= maximum
+    }
+}
+
+/// An HMAC keyed once at load (the key's pads already hashed), copied for each token; the
+/// code is compared in constant time (Kong compares with `==`). (Unchecked: swift-crypto's
+/// HMAC is a value type not marked Sendable.)
+public struct KeyedMAC: @unchecked Sendable {
+    enum State {
+        case sha256(HMAC<SHA256>)
+        case sha384(HMAC<SHA384>)
+        case sha512(HMAC<SHA512>)
+    }
+
+    let state: State
+
+    /// Nil for an algorithm that is not HS256/384/512.
+    init?(algorithm: String, key: [UInt8]) {
+        let key = SymmetricKey(data: key)
+        switch algorithm {
+        case "HS256": self.state = .sha256(HMAC(key: key))
+        case "HS384": self.state = .sha384(HMAC(key: key))
+        case "HS512": self.state = .sha512(HMAC(key: key))
+        default: return nil
+        }
+    }
+
+    func isValid(_ signature: [UInt8], for data: ArraySlice<UInt8>) -> Bool {
+        switch self.state {
+        case .sha256(let keyed): return Self.check(keyed, signature, data)
+        case .sha384(let keyed): return Self.check(keyed, signature, data)
+        case .sha512(let keyed): return Self.check(keyed, signature, data)
+        }
+    }
+
+    static func check<H: HashFunction>(_ keyed: HMAC<H>, _ signature: [UInt8], _ data: ArraySlice<UInt8>) -> Bool {
+        var mac = keyed
+        data.withUnsafeBytes { mac.update(data: $0) }
+        return mac.finalize().withUnsafeBytes { ConstantTime.equal(Array($0), signature) }
     }
 }
