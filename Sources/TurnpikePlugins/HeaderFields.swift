@@ -119,6 +119,24 @@ public struct HeaderFields: Sendable, RandomAccessCollection, ExpressibleByArray
         self.firstField { HeaderName.lookupEqual($0, name.utf8) }?.value
     }
 
+    /// `lookup`'s value as the bytes that came (no UTF-8 repair: hmac-auth signs them).
+    public func lookupBytes(_ name: String) -> [UInt8]? {
+        switch self.storage {
+        case .parsed(let bytes, let fields):
+            return bytes.withUnsafeReadableBytes { raw in
+                for field in fields
+                where HeaderName.lookupEqual(UnsafeRawBufferPointer(rebasing: raw[field.name]), name.utf8) {
+                    return Array(UnsafeRawBufferPointer(rebasing: raw[field.value]))
+                }
+                return nil
+            }
+        case .list(let list):
+            return list.first { Self.withBytes($0.name) { HeaderName.lookupEqual($0, name.utf8) } }.map {
+                Array($0.value.utf8)
+            }
+        }
+    }
+
     static func string(_ bytes: ByteBuffer, _ range: Range<Int>) -> String {
         bytes.getString(at: bytes.readerIndex + range.lowerBound, length: range.count) ?? ""
     }

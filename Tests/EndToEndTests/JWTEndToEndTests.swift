@@ -84,7 +84,8 @@ import _CryptoExtras
             let none = try TestClient.get(port: gw.proxyPort, "/jwt/request")
             #expect(none.status == 401)
             #expect(none.header("www-authenticate") == "Bearer")
-            #expect(none.json?["message"] as? String == "Unauthorized")
+            #expect(String(decoding: none.body, as: UTF8.self) == #"{"message":"Unauthorized"}"#)
+            #expect(none.header("content-type") == "application/json; charset=utf-8")
 
             let expired = Self.hs256(#"{"iss":"alice-hs","exp":1}"#, secret: "alice-hs-secret")
             let old = try TestClient.get(

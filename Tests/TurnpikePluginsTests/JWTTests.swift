@@ -95,12 +95,16 @@ enum TestKeys {
 
     static func bearer(_ token: String) -> [(String, String)] { [("Authorization", "Bearer " + token)] }
 
+    /// The refusal's status, its message (the `message` field of Kong's `exit` JSON, the raw
+    /// body for the claims' errors, the template's message for a 500) and challenge.
     static func refusal(_ outcome: AccessOutcome) -> (status: Int, body: String, challenge: String?)? {
         guard case .respond(let r) = outcome else { return nil }
         let body: String
         switch r.body {
         case .message(let m): body = m
-        case .bytes(let b): body = String(decoding: b, as: UTF8.self)
+        case .bytes(let b):
+            let object = try? JSONSerialization.jsonObject(with: Data(b)) as? [String: Any]
+            body = object?["message"] as? String ?? String(decoding: b, as: UTF8.self)
         case .none: body = ""
         }
         return (r.status, body, r.header("WWW-Authenticate"))
@@ -132,6 +136,8 @@ enum TestKeys {
             (TokenMaker.unsigned(#"{"alg":"none"}"#, #"{"iss":"iss-key"}"#) + ".", "Bad token; invalid alg", true),
             (TokenMaker.unsigned(#"{"alg":"hs256"}"#, #"{"iss":"iss-key"}"#) + ".x", "Bad token; invalid alg", true),
             (TokenMaker.unsigned(#"{"typ":"JWT"}"#, #"{"iss":"iss-key"}"#) + ".x", "Bad token; invalid alg", true),
+            // A header that is a string: Lua indexes it, no `alg`.
+            (TokenMaker.unsigned(#""x""#, #"{"iss":"iss-key"}"#) + ".x", "Bad token; invalid alg", true),
             (TokenMaker.unsigned(#"{"alg":"HS256"}"#, "false") + ".x", "Bad token; invalid claims", true),
             (
                 TokenMaker.unsigned(#"{"alg":"HS256"}"#, #"{"iss":"iss-key"}"#) + ".a+b",
@@ -154,6 +160,27 @@ enum TestKeys {
         let huge = String(repeating: "A", count: 20_000) + "." + String(repeating: "B", count: 20_000) + ".c"
         #expect(Self.refusal(Self.run(headers: Self.bearer(huge)).0)?.body == "Bad token; invalid JSON")
         #expect(Self.refusal(Self.run(headers: Self.bearer("....")).0)?.body == "Bad token; invalid JSON")
+    }
+
+    /// Kong's jwt answers with `kong.response.exit`: compact JSON as cjson writes it, whatever
+    /// the client accepts.
+    @Test func answersAreKongsExitJSON() {
+        guard case .respond(let r) = Self.run(headers: [("Accept", "text/html")]).0 else {
+            Issue.record("not refused")
+            return
+        }
+        #expect(r.body == .bytes(Array(#"{"message":"Unauthorized"}"#.utf8)))
+        #expect(r.header("Content-Type") == "application/json; charset=utf-8")
+        let keyless = Self.directory([JWTSecret(key: "b64", secret: "a+b/")])
+        let token = TokenMaker.hs(#"{"iss":"b64"}"#, secret: "x")
+        guard
+            case .respond(let slash) = Self.run(
+                { $0.secretIsBase64 = true },
+                headers: Self.bearer(token),
+                directory: keyless
+            ).0
+        else { return }
+        #expect(slash.body == .bytes(Array(#"{"message":"Invalid key\/secret"}"#.utf8)))
     }
 
     @Test func realmInTheChallenge() {
@@ -195,6 +222,10 @@ enum TestKeys {
         let cookies = { (c: inout JWTConfig) in c.cookieNames = ["silly", "crumble"] }
         #expect(Self.run(cookies, headers: [("Cookie", "a=1; crumble=" + Self.valid)]).0 == .proceed)
         #expect(Self.run(cookies, headers: [("Cookie", "SILLY=\(Self.valid); path=/")]).0 == .proceed)
+        // nginx's reading: `,` also separates pairs, spaces around `=` are skipped.
+        #expect(Self.run(cookies, headers: [("Cookie", "a=1, crumble=" + Self.valid)]).0 == .proceed)
+        #expect(Self.run(cookies, headers: [("Cookie", "crumble = " + Self.valid)]).0 == .proceed)
+        #expect(JWTPlugin.cookie("c", in: [(name: "Cookie", value: "crumble=1; c=2")]) == "2")
         #expect(
             Self.refusal(Self.run(cookies, headers: [("Cookie", "crumble=no-way" + Self.valid)]).0)?.body
                 == "Bad token; invalid JSON"

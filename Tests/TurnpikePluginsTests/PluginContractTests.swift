@@ -91,6 +91,10 @@ import TurnpikePlugins
         let list: HeaderFields = [(name: "X_Api-Key", value: "k1"), (name: "Host", value: "a.test")]
         #expect(list.lookup("x-api-key") == "k1" && list.first("HOST") == "a.test" && !list.contains("x-api-key"))
         #expect(list.pairs.map(\.value) == ["k1", "a.test"])
+        // Raw bytes, not repaired as UTF-8 (hmac-auth signs them as they came).
+        let latin = HeaderFields(bytes: ByteBuffer(bytes: Array("X-Sig: caf".utf8) + [0xE9]), fields: [(0..<5, 7..<11)])
+        #expect(latin.lookupBytes("x-sig") == Array("caf".utf8) + [0xE9])
+        #expect(latin.lookupBytes("x-other") == nil)
     }
 
     @Test func localAnswersCarryAnyBodyAndRepeatedHeaders() {

@@ -95,6 +95,16 @@ import TurnpikeServer
         guard case .valid(let second) = again else { return }
         #expect(second.model.credentials[JWTSecret.self].first?.fields.key == derived)
         #expect(rendered.contains(derived) && rendered.contains("\"key\":\"mine\""))
+        // A private key given for the public one works, and is never shown.
+        let privatePEM = P256.Signing.PrivateKey().pemRepresentation
+        let withPrivate =
+            "consumers:\n  - username: c\n    jwt_secrets:\n"
+            + "      - {key: p, algorithm: ES256, rsa_public_key: \(privatePEM.debugDescription)}\n"
+        guard case .valid(let privateSnapshot) = Self.compile(withPrivate) else {
+            Issue.record("a private key was refused")
+            return
+        }
+        #expect(!privateSnapshot.rendered().json.contains("PRIVATE"))
         // A credential without a secret gets one nobody outside the process knows, stable here.
         #expect(credentials[1].fields.secret?.count == 64)
         #expect(second.model.credentials[JWTSecret.self][1].fields.secret == credentials[1].fields.secret)

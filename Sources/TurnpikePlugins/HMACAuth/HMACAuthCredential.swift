@@ -50,8 +50,10 @@ public struct HMACAuthCredential: CredentialKind {
     public static func index(_ credentials: [Credential<HMACAuthCredential>]) -> Index {
         var byUsername: [String: (credential: Credential<HMACAuthCredential>, secret: [UInt8])] = [:]
         byUsername.reserveCapacity(credentials.count)
+        // No secret (never after `link`): not filed, never one keyed with "".
         for credential in credentials where byUsername[credential.fields.username] == nil {
-            byUsername[credential.fields.username] = (credential, Array((credential.fields.secret ?? "").utf8))
+            guard let secret = credential.fields.secret else { continue }
+            byUsername[credential.fields.username] = (credential, Array(secret.utf8))
         }
         return Index(byUsername: byUsername)
     }

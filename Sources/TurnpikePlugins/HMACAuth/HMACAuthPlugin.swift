@@ -88,7 +88,7 @@ public struct HMACAuthPlugin: Plugin, AccessHandler {
         else { return .failure(Refusal(message: Self.cannotVerify)) }
         let signingString = Self.signingString(params.headers, request: request)
         guard let presented = NginxBase64.decode(params.signature, .standard),
-            Self.mac(params.algorithm, secret: secret, data: Array(signingString.utf8)).map({
+            Self.mac(params.algorithm, secret: secret, data: signingString).map({
                 ConstantTime.equal($0, presented)
             }) ?? false
         else { return .failure(Refusal(message: Self.doesNotMatch)) }
@@ -154,14 +154,23 @@ public struct HMACAuthPlugin: Plugin, AccessHandler {
     /// Kong's `create_hash` input: per listed name, `name: value` of the request's header (the
     /// name as listed), else `@request-target: <method> <target>` (method lower-cased), else the
     /// request line, else `name:`; joined with newlines.
-    static func signingString(_ names: [String], request: AccessRequest) -> String {
+    /// Bytes: a header's value is signed as it came, whatever its encoding.
+    static func signingString(_ names: [String], request: AccessRequest) -> [UInt8] {
         let target = request.query.map { String(request.path) + "?" + $0 } ?? String(request.path)
-        return names.map { name -> String in
-            if let value = request.headers.lookup(name) { return name + ": " + value }
-            if name == "@request-target" { return name + ": " + request.method.lowercased() + " " + target }
-            if name == "request-line" { return "\(request.method) \(target) HTTP/\(request.httpVersion)" }
-            return name + ":"
-        }.joined(separator: "\n")
+        var out: [UInt8] = []
+        for (i, name) in names.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: "\n")) }
+            if let value = request.headers.lookupBytes(name) {
+                out += Array((name + ": ").utf8) + value
+            } else if name == "@request-target" {
+                out += Array((name + ": " + request.method.lowercased() + " " + target).utf8)
+            } else if name == "request-line" {
+                out += Array("\(request.method) \(target) HTTP/\(request.httpVersion)".utf8)
+            } else {
+                out += Array((name + ":").utf8)
+            }
+        }
+        return out
     }
 
     static func mac(_ algorithm: String, secret: [UInt8], data: [UInt8]) -> [UInt8]? {

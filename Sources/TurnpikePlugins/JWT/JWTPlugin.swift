@@ -74,26 +74,24 @@ public struct JWTPlugin: Plugin, AccessHandler {
         return .respond(self.answer(refusal))
     }
 
+    /// Kong's jwt answers with `kong.response.exit(401, {message = …})`: compact JSON (not the
+    /// error template), the claims' errors as the body itself.
     func answer(_ refusal: Refusal) -> LocalResponse {
         switch refusal {
         case .unauthorized(let message, let withError):
-            return LocalResponse(
+            return LocalResponse.exit(
                 status: 401,
-                message: message,
-                headers: ["WWW-Authenticate": withError ? self.challengeWithError : self.challenge]
+                json: [("message", message)],
+                headers: [(name: "WWW-Authenticate", value: withError ? self.challengeWithError : self.challenge)]
             )
         case .claims(let errors, let order):
-            let body = Rendered.object(order.compactMap { name in errors[name].map { (name, .string($0)) } })
-            return LocalResponse(
+            return LocalResponse.exit(
                 status: 401,
-                headers: [
-                    (name: "Content-Type", value: "application/json; charset=utf-8"),
-                    (name: "WWW-Authenticate", value: self.challengeWithError),
-                ],
-                body: .bytes(Array(body.json.utf8))
+                json: order.compactMap { name in errors[name].map { (name, $0) } },
+                headers: [(name: "WWW-Authenticate", value: self.challengeWithError)]
             )
         case .noConsumer(let message):
-            return LocalResponse(status: 401, message: message)
+            return LocalResponse.exit(status: 401, json: [("message", message)])
         case .crash:
             return LocalResponse(status: 500, message: "An unexpected error occurred")
         }
@@ -215,16 +213,32 @@ public struct JWTPlugin: Plugin, AccessHandler {
         return bare ? .unrecognizable : .one(tokens[0])
     }
 
-    /// nginx's `$cookie_<name>`: the first cookie of that name (case-insensitive) in the `Cookie`
-    /// lines, its value as sent (up to `;`).
+    /// nginx's `$cookie_<name>` (`ngx_http_parse_multi_header_lines`): in each `Cookie` line, at
+    /// each pair, the name compared case-insensitively, spaces allowed around `=`, the value up to
+    /// `;`; pairs are skipped to the next `;` or `,`. The first match wins.
     static func cookie(_ name: String, in headers: HeaderFields) -> String? {
+        let wanted = Array(name.utf8)
         for line in headers.values("cookie") {
-            for pair in line.split(separator: ";", omittingEmptySubsequences: true) {
-                let trimmed = pair.drop { $0 == " " || $0 == "\t" }
-                guard let eq = trimmed.firstIndex(of: "=") else { continue }
-                if HeaderName.equal(trimmed[..<eq].utf8, name.utf8) {
-                    return String(trimmed[trimmed.index(after: eq)...])
+            let b = Array(line.utf8)
+            var start = 0
+            while start < b.count {
+                if start + wanted.count <= b.count, HeaderName.equal(b[start..<(start + wanted.count)], wanted) {
+                    var p = start + wanted.count
+                    while p < b.count, b[p] == UInt8(ascii: " ") { p += 1 }
+                    if p < b.count, b[p] == UInt8(ascii: "=") {
+                        p += 1
+                        while p < b.count, b[p] == UInt8(ascii: " ") { p += 1 }
+                        var last = p
+                        while last < b.count, b[last] != UInt8(ascii: ";") { last += 1 }
+                        return String(decoding: b[p..<last], as: UTF8.self)
+                    }
                 }
+                while start < b.count {
+                    let c = b[start]
+                    start += 1
+                    if c == UInt8(ascii: ";") || c == UInt8(ascii: ",") { break }
+                }
+                while start < b.count, b[start] == UInt8(ascii: " ") { start += 1 }
             }
         }
         return nil

@@ -77,7 +77,11 @@ public struct JWTSecret: CredentialKind {
         [
             ("key", .optional(self.key)),
             ("secret", .string(Rendered.redacted)),
-            ("rsa_public_key", .optional(self.rsaPublicKey)),
+            // A private key given in its place (accepted: its public half is used) is a secret.
+            (
+                "rsa_public_key",
+                self.rsaPublicKey.map { JWTPublicKey.isPrivate($0) ? .string(Rendered.redacted) : .string($0) } ?? .null
+            ),
             ("algorithm", .string(self.algorithm)),
         ]
     }
@@ -105,7 +109,11 @@ public struct JWTSecret: CredentialKind {
         macs.reserveCapacity(credentials.count)
         for (i, credential) in credentials.enumerated() {
             if let key = credential.fields.key, byKey[key] == nil { byKey[key] = i }
-            let secret = credential.fields.secret ?? ""
+            // No secret (never after `link`): no MAC at all, never one keyed with "".
+            guard let secret = credential.fields.secret else {
+                macs.append((nil, nil))
+                continue
+            }
             let algorithm = credential.fields.algorithm
             macs.append(
                 (

@@ -35,6 +35,11 @@ public enum JWTPublicKey: @unchecked Sendable {
         return .failure(Problem(message: "invalid key"))
     }
 
+    /// Whether the PEM text holds a private key (`… PRIVATE KEY-----`): never shown.
+    public static func isPrivate(_ pem: String) -> Bool {
+        pem.contains("PRIVATE KEY-----")
+    }
+
     /// An Ed25519 key in PEM: the public key's fixed SubjectPublicKeyInfo, or a PKCS #8 private
     /// key (RFC 8410).
     static func ed25519(_ pem: String) -> Curve25519.Signing.PublicKey? {
@@ -98,7 +103,7 @@ struct JWTToken {
         let fields: [(String, Rendered)]
         switch header {
         case .object(let list): fields = list
-        case .array: fields = []
+        case .array, .string: fields = []  // Lua indexes both: no `alg`
         default: return .failure(.crash)  // Kong indexes a number, a boolean or null
         }
         guard case .string(let alg)? = Self.last(fields, "alg"), Self.supported.contains(alg) else {

@@ -25,14 +25,7 @@ public struct RequestTerminationPlugin: Plugin, AccessHandler {
                 body: .bytes(Array(body.utf8))
             )
         } else if let message = config.message ?? Self.defaultMessages[config.statusCode] {
-            var json = "{\"message\":"
-            Rendered.writeJSONString(message, into: &json)
-            json += "}"
-            self.response = LocalResponse(
-                status: config.statusCode,
-                headers: [(name: "Content-Type", value: "application/json; charset=utf-8")],
-                body: .bytes(Array(json.utf8))
-            )
+            self.response = LocalResponse.exit(status: config.statusCode, json: [("message", message)])
         } else {
             self.response = LocalResponse(status: config.statusCode, body: .none)
         }
