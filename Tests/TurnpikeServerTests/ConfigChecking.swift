@@ -4,6 +4,8 @@ import TurnpikeServer
 /// Loads a config from text for the config tests: `_format_version: "3.0"` then `yaml`, as
 /// `k.yaml`.
 enum ConfigChecking {
+    struct NotLoaded: Error {}
+
     static func compile(_ yaml: String) -> ConfigLoader.Outcome {
         ConfigLoader().compile(Array(("_format_version: \"3.0\"\n" + yaml).utf8), file: "k.yaml")
     }

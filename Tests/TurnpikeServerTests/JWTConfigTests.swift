@@ -12,6 +12,11 @@ import TurnpikeServer
     static func errors(_ yaml: String) -> [String] { ConfigChecking.errors(yaml) }
     static func plugin(_ config: String) -> [String] { ConfigChecking.pluginErrors("jwt", config) }
 
+    static func load(_ yaml: String) throws -> Snapshot {
+        guard case .valid(let snapshot) = Self.compile(yaml) else { throw ConfigChecking.NotLoaded() }
+        return snapshot
+    }
+
     static let pem = P256.Signing.PrivateKey().publicKey.pemRepresentation
 
     @Test func pluginConfigChecks() {
@@ -80,10 +85,7 @@ import TurnpikeServer
         let yaml =
             "consumers:\n  - username: c\n    jwt_secrets:\n      - {secret: top-secret}\n"
             + "      - {key: mine, algorithm: ES256, rsa_public_key: \(Self.pem.debugDescription)}\n"
-        guard case .valid(let snapshot) = Self.compile(yaml) else {
-            Issue.record("did not load")
-            return
-        }
+        let snapshot = try Self.load(yaml)
         let again = Self.compile(yaml)
         let rendered = snapshot.rendered().json
         #expect(!rendered.contains("top-secret"))
@@ -100,11 +102,7 @@ import TurnpikeServer
         let withPrivate =
             "consumers:\n  - username: c\n    jwt_secrets:\n"
             + "      - {key: p, algorithm: ES256, rsa_public_key: \(privatePEM.debugDescription)}\n"
-        guard case .valid(let privateSnapshot) = Self.compile(withPrivate) else {
-            Issue.record("a private key was refused")
-            return
-        }
-        #expect(!privateSnapshot.rendered().json.contains("PRIVATE"))
+        #expect(try !Self.load(withPrivate).rendered().json.contains("PRIVATE"))
         // A credential without a secret gets one nobody outside the process knows, stable here.
         #expect(credentials[1].fields.secret?.count == 64)
         #expect(second.model.credentials[JWTSecret.self][1].fields.secret == credentials[1].fields.secret)
