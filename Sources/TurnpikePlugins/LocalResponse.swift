@@ -37,42 +37,11 @@ public struct LocalResponse: Sendable, Equatable {
         json fields: [(String, String)],
         headers: [(name: String, value: String)] = []
     ) -> LocalResponse {
-        var out: [UInt8] = [UInt8(ascii: "{")]
-        for (i, field) in fields.enumerated() {
-            if i > 0 { out.append(UInt8(ascii: ",")) }
-            Self.cjsonString(field.0, into: &out)
-            out.append(UInt8(ascii: ":"))
-            Self.cjsonString(field.1, into: &out)
-        }
-        out.append(UInt8(ascii: "}"))
-        return LocalResponse(
+        LocalResponse(
             status: status,
             headers: [(name: "Content-Type", value: "application/json; charset=utf-8")] + headers,
-            body: .bytes(out)
+            body: .bytes(CJSON.encode(.object(fields.map { ($0.0, .string($0.1)) })))
         )
-    }
-
-    /// A JSON string as cjson writes it: `"`, `\`, `/` and control characters escaped (DEL as
-    /// `\u007f`), everything else as it is.
-    static func cjsonString(_ s: String, into out: inout [UInt8]) {
-        let hex = Array("0123456789abcdef".utf8)
-        out.append(UInt8(ascii: "\""))
-        for c in s.utf8 {
-            switch c {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"):
-                out += [UInt8(ascii: "\\"), c]
-            case 0x08: out += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
-            case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
-            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
-            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
-            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
-            case 0..<0x20, 0x7F:
-                out += Array("\\u00".utf8) + [hex[Int(c >> 4)], hex[Int(c & 0xF)]]
-            default:
-                out.append(c)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 
     /// The message of an error answer (nil for other bodies).

@@ -1,0 +1,77 @@
+public import TurnpikeModel
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// JSON as Kong's plugins write it with lua-cjson's defaults: compact, `/` escaped as `\/`,
+/// control characters escaped (DEL as `\u007f`), other bytes as they are, numbers as C's
+/// `%.14g` (whole doubles without `.0`), objects in the order given.
+public enum CJSON {
+    public static func encode(_ value: Rendered) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(256)
+        Self.write(value, into: &out)
+        return out
+    }
+
+    public static func write(_ value: Rendered, into out: inout [UInt8]) {
+        switch value {
+        case .null: out += Array("null".utf8)
+        case .bool(let b): out += Array((b ? "true" : "false").utf8)
+        case .integer(let n): out += Array(String(n).utf8)
+        case .number(let d): out += Array(Self.number(d).utf8)
+        case .string(let s): Self.string(s, into: &out)
+        case .array(let items):
+            out.append(UInt8(ascii: "["))
+            for (i, item) in items.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                Self.write(item, into: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        case .object(let fields):
+            out.append(UInt8(ascii: "{"))
+            for (i, field) in fields.enumerated() {
+                if i > 0 { out.append(UInt8(ascii: ",")) }
+                Self.string(field.0, into: &out)
+                out.append(UInt8(ascii: ":"))
+                Self.write(field.1, into: &out)
+            }
+            out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// A JSON string as cjson writes it.
+    public static func string(_ s: String, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "\""))
+        for c in s.utf8 {
+            switch c {
+            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"):
+                out += [UInt8(ascii: "\\"), c]
+            case 0x08: out += [UInt8(ascii: "\\"), UInt8(ascii: "b")]
+            case 0x0C: out += [UInt8(ascii: "\\"), UInt8(ascii: "f")]
+            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20, 0x7F:
+                out += Array("\\u00".utf8) + [Self.hex[Int(c >> 4)], Self.hex[Int(c & 0xF)]]
+            default:
+                out.append(c)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
+    }
+
+    static let hex = Array("0123456789abcdef".utf8)
+
+    /// C's `%.14g` (lua-cjson's default number format); `inf`/`nan` as cjson refuses to write
+    /// them are written as `null` here.
+    public static func number(_ d: Double) -> String {
+        guard d.isFinite else { return "null" }
+        var buffer = [CChar](repeating: 0, count: 32)
+        _ = withVaList([d]) { vsnprintf(&buffer, buffer.count, "%.14g", $0) }
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
