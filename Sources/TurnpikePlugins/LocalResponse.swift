@@ -1,3 +1,5 @@
+import TurnpikeModel
+
 /// A response the gateway makes instead of proxying: a plugin's rejection (401, 403, 429), a
 /// preflight answer, a cached response. Any status, any headers (repeats kept, in order), and a
 /// body: Kong's error body for a message (JSON, text, HTML or XML by the client's `Accept`, with
