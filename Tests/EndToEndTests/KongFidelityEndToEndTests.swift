@@ -99,6 +99,24 @@ import TurnpikeTestSupport
         }
     }
 
+    /// nginx's `ignore_invalid_headers` / `underscores_in_headers off` (Kong keeps both defaults):
+    /// a client's `X_Consumer_ID` never reaches the upstream, where a framework reading `_` as
+    /// `-` would take it for the identity header.
+    @Test func headersWithUnderscoresAreDroppedAsNginxDoes() async throws {
+        try await withGateway { gw in
+            let r = try TestClient.get(
+                port: gw.proxyPort,
+                "/hidden/request",
+                headers: ["apikey": "secret", "X_Consumer_ID": "spoof", "X_Custom": "1", "X-Kept": "2"]
+            )
+            #expect(r.status == 200)
+            let headers = Self.echoedHeaders(r)
+            #expect(headers["x_consumer_id"] == nil && headers["x_custom"] == nil)
+            #expect(headers["x-kept"] == "2")
+            #expect(headers["x-consumer-username"] == "alice")
+        }
+    }
+
     /// kong/runloop/handler.lua, `access.after`: headers named in `Connection` are cleared, and
     /// `Proxy`, `Proxy-Connection`; `TE` goes up as `trailers` only; `Trailer` and
     /// `Proxy-Authenticate` pass.

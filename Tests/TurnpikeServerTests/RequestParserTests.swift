@@ -150,6 +150,30 @@ import Testing
         #expect(parser.isHoldingUpgrade)
         #expect(buffer.readableBytes == 2)
     }
+
+    /// nginx's defaults in Kong (`ignore_invalid_headers on`, `underscores_in_headers off`): a
+    /// field whose name has anything but letters, digits and `-` is dropped, and framing fields
+    /// with such names do not count (a `Content_Length` frames nothing).
+    @Test func fieldsNginxIgnoresAreDropped() throws {
+        var parser = RequestParser(limits: .init())
+        var buffer = ByteBuffer(
+            string:
+                "GET / HTTP/1.1\r\nHost: h\r\nX_Consumer_ID: spoof\r\nX.Dot: 1\r\nX-Ok: 2\r\nContent_Length: 5\r\n\r\n"
+        )
+        var head: RequestHead?
+        var ended = false
+        try parser.feed(&buffer) { event in
+            switch event {
+            case .head(let h): head = h
+            case .end: ended = true
+            case .body: break
+            }
+        }
+        let h = try #require(head)
+        #expect(h.fields.count == 2)
+        #expect(h.values("x_consumer_id").isEmpty && h.values("x.dot").isEmpty && h.values("x-ok") == ["2"])
+        #expect(ended)
+    }
 }
 
 /// Random and mutated input never crashes or hangs either parser: it parses or throws.

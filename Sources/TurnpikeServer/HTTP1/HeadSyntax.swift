@@ -97,6 +97,7 @@ enum HeadSyntax {
         from start: Int,
         maxFields: Int,
         maxLineBytes: Int = .max,
+        ignoringInvalidNames: Bool = false,
         into fields: inout [(name: Range<Int>, value: Range<Int>)]
     ) throws {
         fields.removeAll(keepingCapacity: true)
@@ -129,9 +130,25 @@ enum HeadSyntax {
             }
             i += 2
             guard i - nameStart <= maxLineBytes else { throw HTTPWireError.headTooLarge }
+            // nginx's `ignore_invalid_headers on` with `underscores_in_headers off` (Kong's
+            // defaults): a request field whose name has anything but letters, digits and `-` is
+            // dropped, never seen by plugins nor sent upstream (`X_Consumer_ID` would reach an
+            // upstream that reads `_` as `-` as an identity header).
+            if ignoringInvalidNames && !Self.isNginxHeaderName(UnsafeRawBufferPointer(rebasing: raw[name])) { continue }
             fields.append((name, valueStart..<valueEnd))
             guard fields.count <= maxFields else { throw HTTPWireError.headTooLarge }
         }
+    }
+
+    /// Letters, digits and `-` only (nginx's valid header name with underscores off).
+    static func isNginxHeaderName(_ name: UnsafeRawBufferPointer) -> Bool {
+        for c in name {
+            let ok =
+                (c >= 0x61 && c <= 0x7A) || (c >= 0x41 && c <= 0x5A) || (c >= 0x30 && c <= 0x39)
+                || c == UInt8(ascii: "-")
+            if !ok { return false }
+        }
+        return true
     }
 
     /// A Content-Length value: digits, or a list of equal values (RFC 9110 §8.6); merged with

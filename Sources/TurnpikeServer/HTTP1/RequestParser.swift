@@ -277,6 +277,7 @@ struct RequestParser {
                 from: i,
                 maxFields: limits.maxFields,
                 maxLineBytes: limits.maxHeaderLineBytes,
+                ignoringInvalidNames: true,
                 into: &fields
             )
             // The section: from the first field line to the CRLF that ends the head.
