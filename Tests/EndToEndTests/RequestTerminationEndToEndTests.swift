@@ -29,6 +29,11 @@ import TurnpikeTestSupport
                 plugins:
                   - name: request-termination
                     config: {status_code: 404, echo: true}
+              - name: echo-captures
+                paths: ["~/captured/(?<id>\\\\d+)/(\\\\w+)(/x)?$"]
+                plugins:
+                  - name: request-termination
+                    config: {status_code: 200, echo: true}
         """
 
     @Test func fixedAnswers() async throws {
@@ -80,6 +85,20 @@ import TurnpikeTestSupport
             )
             #expect((json["matched_route"] as? [String: Any])?["paths"] as? [String] == ["/echo"])
             #expect((json["matched_service"] as? [String: Any])?["name"] as? String == "mock")
+            // A prefix route has no captures: Kong writes an empty array and an empty object.
+            #expect(String(decoding: r.body, as: UTF8.self).contains(#""uri_captures":{"named":{},"unnamed":[]}"#))
+        }
+    }
+
+    /// kong.request.get_uri_captures(): named groups by name, numbered ones from group 1; a
+    /// trailing group that took no part is not there (Kong's router leaves it unset).
+    @Test func echoShowsTheRouteCaptures() async throws {
+        try await TestGateway.with(yaml: Self.config) { gw in
+            let r = try TestClient.get(port: gw.proxyPort, "/captured/42/abc")
+            #expect(r.status == 200)
+            let captures = try #require((r.json?["request"] as? [String: Any])?["uri_captures"] as? [String: Any])
+            #expect(captures["named"] as? [String: String] == ["id": "42"])
+            #expect(captures["unnamed"] as? [String] == ["42", "abc"])
         }
     }
 }

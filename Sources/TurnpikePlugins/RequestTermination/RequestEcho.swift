@@ -33,7 +33,7 @@ enum RequestEcho {
         }
         echoed += [
             ("method", .string(request.method)), ("path", .string(request.kongPath)),
-            ("uri_captures", .object([("named", .object([])), ("unnamed", .object([]))])),
+            ("uri_captures", Self.captures(request.uriCaptures)),
         ]
         fields.append(("request", .object(echoed)))
         if let id = request.routeID, let route = directory.kongEntity(route: id) {
@@ -43,6 +43,22 @@ enum RequestEcho {
             fields.append(("matched_service", service))
         }
         return Rendered.object(fields).json
+    }
+
+    /// `kong.request.get_uri_captures()`: named groups by name, numbered ones as an array from
+    /// group 1 (cjson writes a Lua array from index 1: the whole match, index 0, is left out).
+    /// Kong's router leaves a group that took no part unset: trailing ones are not in the
+    /// array, one before a set group is `null`.
+    static func captures(_ captures: URICaptures) -> Rendered {
+        var unnamed = Array(captures.unnamed.dropFirst())
+        while let last = unnamed.last, last == nil { unnamed.removeLast() }
+        return .object([
+            (
+                "named",
+                .object(captures.named.sorted { $0.key < $1.key }.compactMap { k, v in v.map { (k, .string($0)) } })
+            ),
+            ("unnamed", .array(unnamed.map { $0.map(Rendered.string) ?? .null })),
+        ])
     }
 
     /// `kong.request.get_headers()`: lower-case names, a repeated header as an array.
