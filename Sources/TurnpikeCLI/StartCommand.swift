@@ -76,6 +76,9 @@ struct StartCommand: AsyncParsableCommand {
     @Option(help: "Memory for proxy-cache's responses: bytes, or with k/m/g (least recently used go first).")
     var cacheSize: String = "128m"
 
+    @Option(help: "Access log on stderr: 'json' (Kong's log serializer entry, one line per request) or 'off'.")
+    var accessLog: String = "off"
+
     func validate() throws {
         guard self.workers.map({ $0 > 0 && $0 <= 256 }) ?? true else {
             throw ValidationError("--workers must be between 1 and 256")
@@ -88,6 +91,9 @@ struct StartCommand: AsyncParsableCommand {
         guard self.drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
         guard ByteSize.parse(self.cacheSize) != nil else {
             throw ValidationError("--cache-size: expected bytes, or a number with k, m or g ('128m')")
+        }
+        guard self.accessLog == "json" || self.accessLog == "off" else {
+            throw ValidationError("--access-log: expected 'json' or 'off'")
         }
         guard Logger.Level(rawValue: self.logLevel) != nil else {
             throw ValidationError("unknown --log-level '\(self.logLevel)'")
@@ -163,6 +169,9 @@ struct StartCommand: AsyncParsableCommand {
         proxyConfiguration.maxHeaderCount = self.maxHeaders
         proxyConfiguration.keepAliveTimeout = .seconds(Int64(self.keepaliveTimeout))
         proxyConfiguration.serverToken = TurnpikeVersion.token
+        if self.accessLog == "json" {
+            proxyConfiguration.accessLog = LineWriter(fd: 2, name: "turnpike-access-log")
+        }
 
         Self.raiseOpenFileLimit(logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: self.workers ?? System.coreCount)
@@ -196,6 +205,8 @@ struct StartCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         try? await group.shutdownGracefully()
+        // What the last requests logged goes out before the process ends.
+        proxyConfiguration.accessLog?.waitUntilWritten()
     }
 }
 

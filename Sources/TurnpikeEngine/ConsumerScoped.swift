@@ -42,6 +42,12 @@ extension ConsumerScoped: AccessHandler where Handler == any AccessHandler {
         return all
     }
 
+    public var credentialLocations: CredentialLocations {
+        var all = self.fallback?.credentialLocations ?? CredentialLocations()
+        for handler in self.byConsumer.values { all.formUnion(handler.credentialLocations) }
+        return all
+    }
+
     public func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome {
         guard let handler = self.handler(for: context.authentication?.consumer.id) else { return .proceed }
         return handler.access(&context, directory: directory)

@@ -237,11 +237,31 @@ public protocol AccessHandler: Sendable {
     var accessMethods: Set<String>? { get }
     /// Runs on the event loop: synchronous, no blocking. To wait on I/O, return `.pending`.
     func access(_ context: inout AccessContext, directory: any CredentialDirectory) -> AccessOutcome
+    /// Where the handler reads credentials from: the log entry shows those header and query
+    /// values as `REDACTED` (Kong shows key-auth's keys in clear; turnpike never does).
+    var credentialLocations: CredentialLocations { get }
 }
 
 extension AccessHandler {
     public var needsBody: Bool { false }
     public var accessMethods: Set<String>? { nil }
+    public var credentialLocations: CredentialLocations { CredentialLocations() }
+}
+
+/// Header names and query argument names that carry credentials.
+public struct CredentialLocations: Sendable, Equatable {
+    public var headers: [String]
+    public var query: [String]
+
+    public init(headers: [String] = [], query: [String] = []) {
+        self.headers = headers
+        self.query = query
+    }
+
+    public mutating func formUnion(_ other: CredentialLocations) {
+        for h in other.headers where !self.headers.contains(h) { self.headers.append(h) }
+        for q in other.query where !self.query.contains(q) { self.query.append(q) }
+    }
 }
 
 extension AccessContext {

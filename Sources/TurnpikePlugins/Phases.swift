@@ -28,6 +28,9 @@ public struct PhaseChains: Sendable {
     /// all), worked out once when the chain is made.
     public private(set) var accessMethods: Set<String>?
 
+    /// Where the access chain's handlers read credentials (redacted in log entries).
+    public private(set) var credentialLocations = CredentialLocations()
+
     /// Whether the access phase has anything to do for a request of `method`.
     public func accessActs(on method: String) -> Bool {
         guard !self.access.isEmpty else { return false }
@@ -45,6 +48,9 @@ public struct PhaseChains: Sendable {
             methods?.formUnion(own)
         }
         self.accessMethods = methods
+        var locations = CredentialLocations()
+        for handler in self.access { locations.formUnion(handler.credentialLocations) }
+        self.credentialLocations = locations
     }
 
     public static let empty = PhaseChains()

@@ -73,6 +73,29 @@ import TurnpikeModel
         #expect(entry["started_at"] as? Int == 1_700_000_000_123 && entry["client_ip"] as? String == "127.0.0.1")
     }
 
+    @Test func credentialLocationsAreRedacted() throws {
+        var f = Self.facts()
+        f.requestHeaders.append(("Api_Key", "k1"))
+        f.query = "apikey=k2&b=2"
+        f.rawURI = "/x?apikey=k2&b=2&api%6Bey=k3"
+        f.upstreamURI = "/x?apikey=k2&b=2"
+        f.credentialLocations = CredentialLocations(headers: ["api-key"], query: ["apikey"])
+        let line = String(decoding: KongLogSerializer.line(f), as: UTF8.self)
+        #expect(!line.contains("k1") && !line.contains("k2") && !line.contains("k3"))
+        #expect(line.contains(#""uri":"\/x?apikey=REDACTED&b=2&api%6Bey=REDACTED""#))
+        let request = try #require(try Self.decoded(f)["request"] as? [String: Any])
+        #expect((request["headers"] as? [String: Any])?["api_key"] as? String == "REDACTED")
+        #expect((request["querystring"] as? [String: Any])?["apikey"] as? String == "REDACTED")
+        #expect((request["querystring"] as? [String: Any])?["b"] as? String == "2")
+        // key-auth and jwt say where they read credentials.
+        var keyAuth = KeyAuthConfig()
+        keyAuth.keyNames = ["apikey", "x-key"]
+        #expect(KeyAuthPlugin(config: keyAuth).credentialLocations.query == ["apikey", "x-key"])
+        var jwt = JWTConfig()
+        jwt.cookieNames = ["session"]
+        #expect(JWTPlugin(config: jwt).credentialLocations.headers == ["authorization", "cookie"])
+    }
+
     @Test func whenTheGatewayAnswered() throws {
         var f = Self.facts()
         f.proxied = false

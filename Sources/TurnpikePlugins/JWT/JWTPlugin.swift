@@ -18,6 +18,13 @@ public struct JWTPlugin: Plugin, AccessHandler {
     let challenge: String
     let challengeWithError: String
     public var name: String { Self.name }
+    /// The token's places: its headers, its query arguments, and `Cookie` when cookies carry it.
+    public var credentialLocations: CredentialLocations {
+        CredentialLocations(
+            headers: self.config.headerNames + (self.config.cookieNames.isEmpty ? [] : ["cookie"]),
+            query: self.config.uriParamNames
+        )
+    }
 
     public init(config: JWTConfig) {
         self.config = config

@@ -11,6 +11,12 @@ public struct KeyAuthPlugin: Plugin, AccessHandler {
     public let config: KeyAuthConfig
     public var name: String { Self.name }
     public var needsBody: Bool { self.config.keyInBody }
+    public var credentialLocations: CredentialLocations {
+        CredentialLocations(
+            headers: self.config.keyInHeader ? self.config.keyNames : [],
+            query: self.config.keyInQuery ? self.config.keyNames : []
+        )
+    }
 
     public init(config: KeyAuthConfig) {
         self.config = config

@@ -50,6 +50,9 @@ public struct LogFacts: Sendable {
     /// Values plugins add (Kong's `kong.log.set_serialize_value`: correlation-id's
     /// `correlation_id`), in order; a later one of the same name replaces an earlier one.
     public var extra: [(String, Rendered)] = []
+    /// Headers and query arguments that carry credentials (the route's auth plugins'): shown as
+    /// `REDACTED`, as Kong shows `Authorization`.
+    public var credentialLocations = CredentialLocations()
 
     public struct Try: Sendable {
         public var startMs: Int64
@@ -122,13 +125,14 @@ public enum KongLogSerializer {
     static let maxArguments = 100
 
     public static func entry(_ f: LogFacts) -> Rendered {
+        let uri = Self.redactingQuery(f.rawURI, f.credentialLocations.query)
         var request: [(String, Rendered)] = [
             ("id", .string(f.requestID.description)),
-            ("uri", .string(f.rawURI)),
-            ("url", .string("\(f.scheme)://\(f.host):\(f.port)\(f.rawURI)")),
-            ("querystring", Self.querystring(f.query)),
+            ("uri", .string(uri)),
+            ("url", .string("\(f.scheme)://\(f.host):\(f.port)\(uri)")),
+            ("querystring", Self.querystring(f.query, redacting: f.credentialLocations.query)),
             ("method", .string(f.method)),
-            ("headers", Self.headers(f.requestHeaders, redacting: true)),
+            ("headers", Self.headers(f.requestHeaders, redacting: f.credentialLocations.headers)),
             ("size", .integer(f.requestSize)),
         ]
         if let tls = f.tls {
@@ -144,13 +148,13 @@ public enum KongLogSerializer {
         }
         var fields: [(String, Rendered)] = [
             ("request", .object(request)),
-            ("upstream_uri", .string(f.upstreamURI)),
+            ("upstream_uri", .string(Self.redactingQuery(f.upstreamURI, f.credentialLocations.query))),
             ("upstream_status", .string(f.upstreamStatus)),
             (
                 "response",
                 .object([
                     ("status", .integer(f.status)),
-                    ("headers", Self.headers(f.responseHeaders, redacting: false)),
+                    ("headers", Self.headers(f.responseHeaders, redacting: nil)),
                     ("size", .integer(f.responseSize)),
                 ])
             ),
@@ -188,6 +192,19 @@ public enum KongLogSerializer {
         return .object(fields)
     }
 
+    /// A target with the values of the query arguments in `names` replaced by `REDACTED` (the
+    /// rest as it came).
+    static func redactingQuery(_ target: String, _ names: [String]) -> String {
+        guard !names.isEmpty, let mark = target.firstIndex(of: "?") else { return target }
+        let query = target[target.index(after: mark)...]
+        let parts = query.split(separator: "&", omittingEmptySubsequences: false).map { part -> Substring in
+            let kv = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard kv.count == 2, names.contains(QueryString.decode(kv[0])) else { return part }
+            return kv[0] + "=REDACTED"
+        }
+        return String(target[...mark]) + parts.joined(separator: "&")
+    }
+
     /// The entry as one line of JSON (cjson's bytes).
     public static func line(_ facts: LogFacts) -> [UInt8] {
         CJSON.encode(Self.entry(facts))
@@ -209,7 +226,9 @@ public enum KongLogSerializer {
 
     /// `ngx.req.get_headers()` / `ngx.resp.get_headers()`: lower-case names in first-seen
     /// order, a repeated header as an array.
-    static func headers(_ list: [(name: String, value: String)], redacting: Bool) -> Rendered {
+    /// `redacting`: request headers (nil for the response's): `authorization` and
+    /// `proxy-authorization`, as Kong, and these names (compared as Kong's `get_header` does).
+    static func headers(_ list: [(name: String, value: String)], redacting: [String]?) -> Rendered {
         var grouped: [(name: String, values: [String])] = []
         for (name, value) in list.prefix(Self.maxHeaders) {
             let lower = name.lowercased()
@@ -221,7 +240,10 @@ public enum KongLogSerializer {
         }
         return .object(
             grouped.map { name, values in
-                if redacting && (name == "authorization" || name == "proxy-authorization") {
+                if let extra = redacting,
+                    name == "authorization" || name == "proxy-authorization"
+                        || extra.contains(where: { HeaderName.lookupEqual($0, name) })
+                {
                     return (name, .string("REDACTED"))
                 }
                 return (name, values.count == 1 ? .string(values[0]) : .array(values.map(Rendered.string)))
@@ -231,11 +253,12 @@ public enum KongLogSerializer {
 
     /// `kong.request.get_query()`: the first 100 arguments, decoded, `true` for a bare name,
     /// repeats as arrays, empty names skipped.
-    static func querystring(_ query: Substring?) -> Rendered {
+    static func querystring(_ query: Substring?, redacting: [String] = []) -> Rendered {
         guard let query, !query.isEmpty else { return .object([]) }
         let first = QueryString.arguments(query).filter { !$0.0.isEmpty }.prefix(Self.maxArguments)
         return .object(
             QueryString.group(Array(first)).map { name, values in
+                if redacting.contains(name) { return (name, .string("REDACTED")) }
                 let each = values.map { $0.map(Rendered.string) ?? .bool(true) }
                 return (name, each.count == 1 ? each[0] : .array(each))
             }

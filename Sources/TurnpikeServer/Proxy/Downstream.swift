@@ -29,6 +29,12 @@ protocol Downstream: AnyObject {
     func resumeReads()
     /// After the upstream's `101`: the two connections relay raw bytes from now on.
     func becomeTunnel(upstream: any Channel)
+    /// Keep a copy of each response head written (for the access log's response headers).
+    var recordsResponseHead: Bool { get set }
+    /// Bytes of the current response written so far (head, body and framing).
+    var responseBytes: Int { get }
+    /// The header lines of the last response head written (when `recordsResponseHead`).
+    func responseHeaderLines() -> [(name: String, value: String)]
 }
 
 /// A response head as a value: what the client gets, proxied or made by the gateway.

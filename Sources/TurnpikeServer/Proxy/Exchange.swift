@@ -42,6 +42,8 @@ final class Exchange: UpstreamDelegate {
     private var writeTimer: Scheduled<Void>?
     /// The clock was read during the current upstream read (by the response head).
     private var readClockFresh = false
+    /// The status the last failed attempt ended with (the log's `tries`).
+    private var lastFailureStatus: Int?
 
     init(
         pipeline: RequestPipeline,
@@ -91,6 +93,8 @@ final class Exchange: UpstreamDelegate {
     // MARK: - Connecting
 
     private func acquire(fresh: Bool) {
+        self.pipeline.recordTry(host: self.key.host, port: self.key.port, previousFailedWith: self.lastFailureStatus)
+        self.lastFailureStatus = nil
         if !fresh, let idle = self.pool.takeIdle(self.key) {
             self.attach(idle, reused: true)
             return
@@ -275,6 +279,11 @@ final class Exchange: UpstreamDelegate {
     }
 
     func upstreamFailed(_ error: UpstreamError) {
+        // What the attempt ended with, for the log's `tries` (nginx: 504 for timeouts, else 502).
+        switch error {
+        case .connectTimeout, .readTimeout, .writeTimeout: self.lastFailureStatus = 504
+        default: self.lastFailureStatus = 502
+        }
         let failure: ExchangeStateMachine.Failure
         switch error {
         case .connectFailed: failure = .connectFailed

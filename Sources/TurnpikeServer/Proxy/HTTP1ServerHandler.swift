@@ -35,6 +35,10 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
     /// response (`HeadWriter.write(into:)`): no allocation per head once the connection is warm.
     private var head = ByteBuffer()
     private var headHeld = false
+    var recordsResponseHead = false
+    private(set) var responseBytes = 0
+    /// The last response head written, when `recordsResponseHead`.
+    private var recordedHead: [UInt8] = []
     /// What nginx's counters currently count this connection as.
     private var counted = ProxyStatistics.Activity.waiting
 
@@ -341,6 +345,19 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
         self.context?.flush()
     }
 
+    func responseHeaderLines() -> [(name: String, value: String)] {
+        let bytes = self.recordedHead
+        guard let lineEnd = bytes.firstIndex(of: 0x0A) else { return [] }
+        var out: [(name: String, value: String)] = []
+        for line in bytes[(lineEnd + 1)...].split(separator: 0x0A) {
+            let text = line.last == 0x0D ? line.dropLast() : line[...]
+            guard let colon = text.firstIndex(of: UInt8(ascii: ":")) else { continue }
+            let value = text[(colon + 1)...].drop { $0 == 0x20 || $0 == 0x09 }
+            out.append((String(decoding: text[..<colon], as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        }
+        return out
+    }
+
     func sendHead(_ head: ResponseHeadOut) {
         self.releaseHead()
         self.framing = HTTP1ResponseWriter.write(
@@ -350,6 +367,8 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
             into: &self.head,
             allocator: self.allocator
         )
+        self.responseBytes = self.head.readableBytes
+        if self.recordsResponseHead { self.recordedHead = Array(self.head.readableBytesView) }
         if self.framing.upgrade {
             self.write(self.head)
             self.context?.flush()
@@ -360,6 +379,12 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
 
     func sendBody(_ buffer: ByteBuffer) {
         guard buffer.readableBytes > 0 else { return }
+        // Chunk framing counts too (nginx's `$bytes_sent`): size line and CRLF.
+        self.responseBytes += buffer.readableBytes
+        if self.framing.chunked {
+            // Hex digits of the size, and two CRLFs.
+            self.responseBytes += (Int.bitWidth - buffer.readableBytes.leadingZeroBitCount + 3) / 4 + 4
+        }
         if self.framing.chunked {
             self.releaseHead()
             guard let context = self.context else { return }
@@ -382,6 +407,7 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
     }
 
     func sendEnd() {
+        if self.framing.chunked { self.responseBytes += 5 }
         self.releaseHead()
         let close = self.framing.closeAfter
         // The state changes first: the next request may be taken as soon as this one is over.

@@ -18,6 +18,8 @@ public struct ProxyConfiguration: Sendable {
     public var replayBufferBytes = 64 * 1024
     /// The product token in `Server` and `Via` (`turnpike/<version>`).
     public var serverToken = "turnpike/0.1.0"
+    /// `--access-log json`: one Kong serializer entry per request, written off the event loops.
+    public var accessLog: LineWriter?
 
     public init() {}
 }

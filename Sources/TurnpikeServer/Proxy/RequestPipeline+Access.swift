@@ -76,6 +76,7 @@ extension RequestPipeline {
         self.plugins = context.plugins
         self.accessResponseHeaders = context.responseHeaders
         self.accessResponseHeaderNames = context.responseHeaderNames
+        self.logFacts?.credentialID = context.authentication?.credentialID
         self.proxy(edits: context.edits)
     }
 
@@ -90,6 +91,7 @@ extension RequestPipeline {
         case .proceed:
             return true
         case .respond(let response):
+            self.logFacts?.credentialID = context.authentication?.credentialID
             self.consumer = context.authentication?.consumer
             self.plugins = context.plugins
             self.accessResponseHeaders = context.responseHeaders
@@ -236,6 +238,14 @@ extension RequestPipeline {
             method: edits?.method.map { HTTPMethod(rawValue: $0) } ?? head.method
         )
         self.upstreamHeadOnly = edits?.method == "HEAD" && head.method != .HEAD
+        if self.logFacts != nil {
+            self.logFacts!.edits = edits
+            // The target as written in the request line sent upstream.
+            let line = upstreamHead.bytes.readableBytesView.prefix { $0 != 0x0D }
+            if let first = line.firstIndex(of: 0x20), let last = line.lastIndex(of: 0x20), first < last {
+                self.logFacts!.upstreamTarget = String(decoding: line[(first + 1)..<last], as: UTF8.self)
+            }
+        }
         self.machine.proxying()
         self.exchange = exchange
         exchange.begin()

@@ -103,6 +103,7 @@ extension RequestPipeline {
         _ = self.machine.answered()
         self.responseStarted = true
         let latency = Latency.milliseconds(from: self.start, to: .now())
+        self.logFacts?.kongLatencyMs = latency
         let edits = self.responseEdits(
             status: status,
             headers: HeaderFields(headers),
@@ -161,7 +162,14 @@ extension RequestPipeline {
 
     /// Runs the request's log handlers, once.
     func log(status: Int, upstreamLatencyMs: Int64?) {
-        guard let log = self.observers?.log, !log.isEmpty, !self.logged else { return }
+        guard !self.logged else { return }
+        if let accessLog = self.connection.configuration.accessLog,
+            let line = self.logLine(status: status, upstreamLatencyMs: upstreamLatencyMs)
+        {
+            self.logged = true
+            accessLog.append(line)
+        }
+        guard let log = self.observers?.log, !log.isEmpty else { return }
         self.logged = true
         var entry = LogEntry(
             requestID: self.requestID,
@@ -186,6 +194,10 @@ extension RequestPipeline {
         self.responseStarted = true
         self.responseStatus = head.status
         self.upstreamLatencyMs = upstreamLatencyMs
+        if self.logFacts != nil {
+            self.logFacts!.proxied = true
+            self.logFacts!.kongLatencyMs = proxyLatencyMs
+        }
         let fields = HeaderFields(bytes: head.bytes, fields: head.fields)
         let edits = self.responseEdits(
             status: head.status,

@@ -60,6 +60,8 @@ final class RequestPipeline {
     /// its Content-Length is not relayed (the client gets an empty body, framed as such).
     var upstreamHeadOnly = false
     var logged = false
+    /// What Kong's log serializer reports, gathered only when someone reads it (the access log).
+    var logFacts: LogFactsGathered?
     /// The upstream's status and latency, for the log phase.
     var responseStatus = 0
     var upstreamLatencyMs: Int64?
@@ -84,6 +86,7 @@ final class RequestPipeline {
     func begin() {
         let head = self.head
         let configuration = self.connection.configuration
+        if configuration.accessLog != nil { self.startLogFacts() }
         // Limits the HTTP parser leaves to the gateway (RFC 9112 §3.2 for Host).
         if head.uri.utf8.count > configuration.maxURIBytes {
             self.respond(status: .uriTooLong, message: "URI too long", close: true, errorPage: true)
@@ -168,6 +171,7 @@ final class RequestPipeline {
     // MARK: - From the client
 
     func clientBody(_ buffer: ByteBuffer) {
+        self.logFacts?.requestBodyBytes += buffer.readableBytes
         switch self.machine.bodyPart(bytes: buffer.readableBytes) {
         case .send:
             guard self.withinBodyLimit(buffer.readableBytes) else { return }

@@ -91,4 +91,11 @@ enum UnixTime {
         clock_gettime(CLOCK_REALTIME, &t)
         return Int(t.tv_sec)
     }
+
+    /// Wall-clock milliseconds.
+    static func nowMilliseconds() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_REALTIME, &t)
+        return Int64(t.tv_sec) * 1000 + Int64(t.tv_nsec) / 1_000_000
+    }
 }
