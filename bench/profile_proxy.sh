@@ -36,7 +36,7 @@ if [ -n "${EXTRA:-}" ]; then printf '%s\n' "$EXTRA" >> "$DIR/kong.yaml"; fi
 taskset -c 1 nginx -c "$PWD/$DIR/nginx.conf" &
 NGINX=$!
 taskset -c 0 "$BIN" start --config "$DIR/kong.yaml" --proxy-listen 127.0.0.1:18091 \
-    --admin-listen 127.0.0.1:18092 --workers 1 --log-level error &
+    --admin-listen 127.0.0.1:18092 --workers 1 --log-level error ${TURNPIKE_ARGS:-} 2>"$DIR/stderr.log" &
 GATEWAY=$!
 trap 'kill $GATEWAY $NGINX 2>/dev/null || true' EXIT
 sleep 1.5

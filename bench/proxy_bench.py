@@ -421,7 +421,7 @@ def write_kong_yaml(path, upstream_port, extra=""):
                 + extra)
 
 
-def start_turnpike_with(env, name, yaml_extra="", headers=None):
+def start_turnpike_with(env, name, yaml_extra="", headers=None, args=()):
     d = os.path.abspath(os.path.join(WORK_DIR, name))
     os.makedirs(d, exist_ok=True)
     config = os.path.join(d, "kong.yaml")
@@ -429,7 +429,7 @@ def start_turnpike_with(env, name, yaml_extra="", headers=None):
     port, admin = free_port(), free_port()
     argv = [os.path.abspath(env.args.binary), "start", "--config", config,
             "--proxy-listen", f"127.0.0.1:{port}", "--admin-listen", f"127.0.0.1:{admin}",
-            "--workers", "1"] + env.args.turnpike_arg
+            "--workers", "1"] + list(args) + env.args.turnpike_arg
     p = PROCS.start(argv, os.path.join(d, "stderr.log"), cpu=env.args.proxy_cpu)
     wait_ready(p, port, "/bench/hello", headers)
     return Target(port=port, path="/bench/hello", cpu_pids=lambda: [p.pid], stop=lambda: PROCS.stop(p),
@@ -438,6 +438,12 @@ def start_turnpike_with(env, name, yaml_extra="", headers=None):
 
 def start_turnpike(env):
     return start_turnpike_with(env, "turnpike")
+
+
+def start_turnpike_access_log(env):
+    """`--access-log json` (issue #16): Kong's serializer entry per request, written to the
+    gateway's stderr file by its own thread."""
+    return start_turnpike_with(env, "turnpike-access-log", args=("--access-log", "json"))
 
 
 def start_nio_relay(env):
@@ -676,6 +682,8 @@ CASES: List[Case] = [
     Case("nginx-proxy-headers", "nginx-proxy + Kong's forwarding headers (as Turnpike sends)",
          start_nginx_proxy_headers, default=False),
     Case("turnpike", "turnpike start --workers 1, one service + route /bench", start_turnpike),
+    Case("turnpike-access-log", "turnpike with --access-log json (Kong's log entry per request)",
+         start_turnpike_access_log),
     Case("nio-relay", "turnpike-bench nio-relay: SwiftNIO byte relay, no HTTP (the NIO floor)",
          start_nio_relay),
     Case("nginx-map-1", "nginx-proxy + map on the apikey header, 1 key", start_nginx_map(1)),

@@ -34,8 +34,8 @@ import TurnpikeModel
         f.receiveLatencyMs = 1
         f.tries = [LogFacts.Try(startMs: 1_700_000_000_124, ip: "127.0.0.1", port: 9000, latencyMs: 0)]
         f.credentialID = EntityID(high: 5, low: 6)
-        f.route = .object([("id", .string("r-1")), ("name", .string("r"))])
-        f.service = .object([("id", .string("s-1")), ("name", .string("s"))])
+        f.route = CJSON.encode(.object([("id", .string("r-1")), ("name", .string("r"))]))
+        f.service = CJSON.encode(.object([("id", .string("s-1")), ("name", .string("s"))]))
         f.proxied = true
         f.extra = [("correlation_id", .string("abc"))]
         return f

@@ -38,10 +38,11 @@ public struct LogFacts: Sendable {
     /// Each upstream attempt; nil when no route matched (no balancer ran).
     public var tries: [Try]?
     public var credentialID: EntityID?
-    /// The matched route and service, and the consumer, as the admin API shows them.
-    public var route: Rendered?
-    public var service: Rendered?
-    public var consumer: Rendered?
+    /// The matched route and service, and the consumer, as the admin API shows them, already
+    /// written as JSON (made once per snapshot and loop, not per request).
+    public var route: [UInt8]?
+    public var service: [UInt8]?
+    public var consumer: [UInt8]?
     public var clientIP: String
     /// Unix time in milliseconds when the request started.
     public var startedAtMs: Int64
@@ -124,7 +125,9 @@ public enum KongLogSerializer {
     static let maxHeaders = 100
     static let maxArguments = 100
 
-    public static func entry(_ f: LogFacts) -> Rendered {
+    /// The entry's fields in order; `route`, `service` and `consumer` stand as null here, and
+    /// `line` writes their JSON in their place.
+    static func entry(_ f: LogFacts) -> [(String, Rendered)] {
         let uri = Self.redactingQuery(f.rawURI, f.credentialLocations.query)
         var request: [(String, Rendered)] = [
             ("id", .string(f.requestID.description)),
@@ -172,9 +175,9 @@ public enum KongLogSerializer {
         if let credential = f.credentialID {
             fields.append(("authenticated_entity", .object([("id", .id(credential))])))
         }
-        if let route = f.route { fields.append(("route", route)) }
-        if let service = f.service { fields.append(("service", service)) }
-        if let consumer = f.consumer { fields.append(("consumer", consumer)) }
+        if f.route != nil { fields.append(("route", .null)) }
+        if f.service != nil { fields.append(("service", .null)) }
+        if f.consumer != nil { fields.append(("consumer", .null)) }
         fields += [
             ("client_ip", .string(f.clientIP)),
             ("started_at", .integer(Int(f.startedAtMs))),
@@ -189,7 +192,7 @@ public enum KongLogSerializer {
                 fields.append((name, value))
             }
         }
-        return .object(fields)
+        return fields
     }
 
     /// A target with the values of the query arguments in `names` replaced by `REDACTED` (the
@@ -207,7 +210,21 @@ public enum KongLogSerializer {
 
     /// The entry as one line of JSON (cjson's bytes).
     public static func line(_ facts: LogFacts) -> [UInt8] {
-        CJSON.encode(Self.entry(facts))
+        var out: [UInt8] = [UInt8(ascii: "{")]
+        out.reserveCapacity(2048)
+        for (i, (name, value)) in Self.entry(facts).enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            CJSON.string(name, into: &out)
+            out.append(UInt8(ascii: ":"))
+            switch name {
+            case "route" where facts.route != nil: out += facts.route!
+            case "service" where facts.service != nil: out += facts.service!
+            case "consumer" where facts.consumer != nil: out += facts.consumer!
+            default: CJSON.write(value, into: &out)
+            }
+        }
+        out.append(UInt8(ascii: "}"))
+        return out
     }
 
     static func `try`(_ t: LogFacts.Try) -> Rendered {

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import TurnpikeEngine
+import TurnpikeModel
 import TurnpikePlugins
 import TurnpikeRouter
 
@@ -12,6 +13,7 @@ final class ClientConnection {
     let pool: UpstreamPool
     let balancerCursors: BalancerCursors
     let dates: HTTPDateCache
+    let logEntities: LogEntityCache
     let counters: ProxyStatistics.Counters
     let configuration: ProxyConfiguration
     let logger: Logger
@@ -48,8 +50,10 @@ final class ClientConnection {
         counters: ProxyStatistics.Counters,
         configuration: ProxyConfiguration,
         logger: Logger,
-        isTLS: Bool = false
+        isTLS: Bool = false,
+        logEntities: LogEntityCache = LogEntityCache()
     ) {
+        self.logEntities = logEntities
         self.isTLS = isTLS
         self.slot = slot
         self.pool = pool
@@ -126,6 +130,28 @@ struct RequestIDGenerator {
 
 /// Round-robin cursors of one event loop, by upstream name. They live outside snapshots so a
 /// reload does not reset them (an upstream whose slots changed just continues modulo the new size).
+/// The route, service and consumer renders log entries carry, made once per loop and snapshot
+/// (rendering an entity for every request is most of an entry's cost). Loop-confined.
+final class LogEntityCache {
+    private var snapshot: ObjectIdentifier?
+    private var rendered: [EntityID: [UInt8]] = [:]
+
+    /// The entity written as JSON (cjson's bytes).
+    func entity(_ id: EntityID, in snapshot: Snapshot, _ render: () -> Rendered?) -> [UInt8]? {
+        let current = ObjectIdentifier(snapshot)
+        if self.snapshot != current {
+            self.snapshot = current
+            self.rendered = [:]
+        }
+        if let cached = self.rendered[id] { return cached }
+        guard let value = render().map(CJSON.encode) else { return nil }
+        // Bounded: a loop that saw every route of a huge config starts over.
+        if self.rendered.count >= 10_000 { self.rendered = [:] }
+        self.rendered[id] = value
+        return value
+    }
+}
+
 final class BalancerCursors {
     private var cursors: [String: Int] = [:]
 

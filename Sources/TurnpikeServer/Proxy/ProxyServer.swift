@@ -27,6 +27,7 @@ public final class ProxyServer: Sendable {
         let pool: UpstreamPool
         let cursors = BalancerCursors()
         let dates = HTTPDateCache()
+        let logEntities = LogEntityCache()
 
         init(eventLoop: any EventLoop, tlsContexts: UpstreamTLSContexts) {
             self.pool = UpstreamPool(eventLoop: eventLoop, tlsContexts: tlsContexts)
@@ -178,7 +179,8 @@ public final class ProxyServer: Sendable {
                         counters: counters,
                         configuration: configuration,
                         logger: logger,
-                        isTLS: tls != nil
+                        isTLS: tls != nil,
+                        logEntities: state.logEntities
                     )
                     // Requests are parsed and responses written by the handler itself; on a TLS
                     // listener the detector puts the TLS handler in front of it.

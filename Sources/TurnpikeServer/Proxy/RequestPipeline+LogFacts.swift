@@ -83,9 +83,15 @@ extension RequestPipeline {
         facts.requestLatencyMs = Latency.milliseconds(from: self.start, to: .now())
         if self.match != nil { facts.tries = gathered.tries }
         facts.credentialID = gathered.credentialID
-        facts.route = self.routeID.flatMap { self.snapshot.kongEntity(route: $0) }
-        facts.service = self.serviceID.flatMap { self.snapshot.kongEntity(service: $0) }
-        facts.consumer = self.consumer.map { self.snapshot.kongShape(Snapshot.render($0), foreignKeys: []) }
+        let snapshot = self.snapshot
+        let cache = connection.logEntities
+        facts.route = self.routeID.flatMap { id in cache.entity(id, in: snapshot) { snapshot.kongEntity(route: id) } }
+        facts.service = self.serviceID.flatMap { id in
+            cache.entity(id, in: snapshot) { snapshot.kongEntity(service: id) }
+        }
+        facts.consumer = self.consumer.flatMap { consumer in
+            cache.entity(consumer.id, in: snapshot) { snapshot.kongShape(Snapshot.render(consumer), foreignKeys: []) }
+        }
         return KongLogSerializer.line(facts)
     }
 }
