@@ -207,6 +207,7 @@ struct StartCommand: AsyncParsableCommand {
         try? await group.shutdownGracefully()
         // What the last requests logged goes out before the process ends.
         proxyConfiguration.accessLog?.waitUntilWritten()
+        proxyConfiguration.accessLog?.stop()
     }
 }
 

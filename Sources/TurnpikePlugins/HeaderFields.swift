@@ -101,22 +101,64 @@ public struct HeaderFields: Sendable, RandomAccessCollection, ExpressibleByArray
 
     /// Every value of `name` (case-insensitive), in order.
     public func values(_ name: String) -> [String] {
-        self.fields { HeaderName.equal($0, name.utf8) }.map(\.value)
+        var out: [String] = []
+        self.forEachValue(whereName: { HeaderName.equal($0, name.utf8) }) { out.append($0) }
+        return out
     }
 
     /// The first value of `name` (case-insensitive).
     public func first(_ name: String) -> String? {
-        self.firstField { HeaderName.equal($0, name.utf8) }?.value
+        self.firstValue { HeaderName.equal($0, name.utf8) }
     }
 
     public func contains(_ name: String) -> Bool {
-        self.firstField { HeaderName.equal($0, name.utf8) } != nil
+        switch self.storage {
+        case .parsed(let bytes, let fields):
+            return bytes.withUnsafeReadableBytes { raw in
+                fields.contains { HeaderName.equal(UnsafeRawBufferPointer(rebasing: raw[$0.name]), name.utf8) }
+            }
+        case .list(let list):
+            return list.contains { HeaderName.equal($0.name, name) }
+        }
     }
 
     /// The first value of `name` as Kong's `kong.request.get_header` finds it: case-insensitive,
     /// `_` read as `-` on both sides.
     public func lookup(_ name: String) -> String? {
-        self.firstField { HeaderName.lookupEqual($0, name.utf8) }?.value
+        self.firstValue { HeaderName.lookupEqual($0, name.utf8) }
+    }
+
+    /// The first value whose name's bytes satisfy `matches` (no string made for the name).
+    func firstValue(whereName matches: (UnsafeRawBufferPointer) -> Bool) -> String? {
+        var found: String?
+        self.forEachValue(whereName: matches) { value in
+            found = value
+            return false
+        }
+        return found
+    }
+
+    /// Calls `body` with each value whose name matches, in order, until it returns false.
+    func forEachValue(whereName matches: (UnsafeRawBufferPointer) -> Bool, _ body: (String) -> Bool) {
+        switch self.storage {
+        case .parsed(let bytes, let fields):
+            bytes.withUnsafeReadableBytes { raw in
+                for field in fields where matches(UnsafeRawBufferPointer(rebasing: raw[field.name])) {
+                    if !body(Self.string(raw, field.value)) { return }
+                }
+            }
+        case .list(let list):
+            for field in list where Self.withBytes(field.name, matches) {
+                if !body(field.value) { return }
+            }
+        }
+    }
+
+    func forEachValue(whereName matches: (UnsafeRawBufferPointer) -> Bool, _ body: (String) -> Void) {
+        self.forEachValue(whereName: matches) { (value: String) -> Bool in
+            body(value)
+            return true
+        }
     }
 
     /// `lookup`'s value as the bytes that came (no UTF-8 repair: hmac-auth signs them).

@@ -23,20 +23,41 @@ import Glibc
                 paths: [/logged]
                 plugins:
                   - name: key-auth
+          - name: balanced
+            host: two-targets
+            retries: 3
+            routes:
+              - name: balanced
+                paths: [/balanced]
+        upstreams:
+          - name: two-targets
+            targets:
+              - target: 127.0.0.1:1
+              - target: "{{MOCK}}"
         """
 
-    @Test func oneKongEntryPerRequest() async throws {
+    /// A gateway whose access log goes to a temporary file (`path`), closed and removed after.
+    static func withLoggingGateway(_ body: (TestGateway, LineWriter, String) async throws -> Void) async throws {
         let path = NSTemporaryDirectory() + "turnpike-access-\(UUID().uuidString).log"
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         #expect(fd >= 0)
+        let writer = LineWriter(fd: fd, name: "test-access-log")
         defer {
+            writer.waitUntilWritten()
+            writer.stop()
             close(fd)
             unlink(path)
         }
         var configuration = ProxyConfiguration()
-        let writer = LineWriter(fd: fd, name: "test-access-log")
         configuration.accessLog = writer
         try await TestGateway.with(yaml: Self.config, configuration: configuration) { gw in
+            try await body(gw, writer, path)
+        }
+        #expect(writer.dropped == 0)
+    }
+
+    @Test func oneKongEntryPerRequest() async throws {
+        try await Self.withLoggingGateway { gw, writer, path in
             let ok = try TestClient.get(
                 port: gw.proxyPort,
                 "/logged/request?a=1&a=2&flag",
@@ -97,6 +118,23 @@ import Glibc
             #expect((second["response"] as? [String: Any])?["status"] as? Int == 401)
             #expect(second["consumer"] == nil && (second["tries"] as? [Any])?.isEmpty == true)
         }
-        writer.stop()
+    }
+
+    /// A retried attempt: `tries` has the failed one (502, nothing listens on port 1) and
+    /// `upstream_status` lists both, as nginx's `$upstream_status`.
+    @Test func retriesAreInTheEntry() async throws {
+        try await Self.withLoggingGateway { gw, writer, path in
+            // Round robin from a random start: one of two requests tries port 1 first.
+            for _ in 0..<2 { #expect(try TestClient.get(port: gw.proxyPort, "/balanced/request").status == 200) }
+            writer.waitUntilWritten()
+            let entries = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").compactMap {
+                try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+            }
+            let retried = entries.first { ($0["tries"] as? [Any])?.count == 2 }
+            let tries = try #require(retried?["tries"] as? [[String: Any]])
+            #expect(tries[0]["state"] as? String == "failed" && tries[0]["code"] as? Int == 502)
+            #expect(tries[0]["port"] as? Int == 1 && tries[1]["state"] == nil)
+            #expect(retried?["upstream_status"] as? String == "502, 200")
+        }
     }
 }

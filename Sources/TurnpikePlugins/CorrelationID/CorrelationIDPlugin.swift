@@ -46,11 +46,14 @@ public struct CorrelationIDPlugin: Plugin, AccessHandler, ResponseHandler {
         guard self.config.echoDownstream else { return }
         // Access leaves the id when it ran; a global instance on the router's 404 did not run it:
         // the request's own header, else a fresh id, as Kong's header_filter does.
-        let incoming = context.requestHeaders.pairs.first { HeaderName.lookupEqual($0.name, self.config.headerName) }?
-            .value
-        let id =
-            context.plugins.value("id", of: Self.name, as: String.self)
-            ?? (incoming?.isEmpty == false ? incoming! : self.generate(nil))
+        let id: String
+        if let kept = context.plugins.value("id", of: Self.name, as: String.self) {
+            id = kept
+        } else if let incoming = context.requestHeaders.lookup(self.config.headerName), !incoming.isEmpty {
+            id = incoming
+        } else {
+            id = self.generate(nil)
+        }
         context.setHeader(self.config.headerName, id)
     }
 

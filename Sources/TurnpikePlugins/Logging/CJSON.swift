@@ -19,10 +19,10 @@ public enum CJSON {
 
     public static func write(_ value: Rendered, into out: inout [UInt8]) {
         switch value {
-        case .null: out += Array("null".utf8)
-        case .bool(let b): out += Array((b ? "true" : "false").utf8)
-        case .integer(let n): out += Array(String(n).utf8)
-        case .number(let d): out += Array(Self.number(d).utf8)
+        case .null: out.append(contentsOf: "null".utf8)
+        case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
+        case .integer(let n): out.append(contentsOf: String(n).utf8)
+        case .number(let d): out.append(contentsOf: Self.number(d).utf8)
         case .string(let s): Self.string(s, into: &out)
         case .array(let items):
             out.append(UInt8(ascii: "["))

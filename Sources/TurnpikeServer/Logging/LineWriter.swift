@@ -32,11 +32,18 @@ public final class LineWriter: @unchecked Sendable {
     public func append(_ line: [UInt8]) {
         self.condition.lock()
         if self.queue.count - self.head >= self.capacity {
+            // The oldest line goes, its memory too; the skipped slots are compacted now and then.
+            self.queue[self.head] = []
             self.head += 1
             self.droppedCount += 1
+            if self.head >= self.capacity {
+                self.queue.removeFirst(self.head)
+                self.head = 0
+            }
         }
         self.queue.append(line)
-        self.condition.signal()
+        // Broadcast: `waitUntilWritten` waits on the same condition as the writer thread.
+        self.condition.broadcast()
         self.condition.unlock()
     }
 
@@ -50,7 +57,7 @@ public final class LineWriter: @unchecked Sendable {
     public func stop() {
         self.condition.lock()
         self.stopped = true
-        self.condition.signal()
+        self.condition.broadcast()
         self.condition.unlock()
     }
 

@@ -133,21 +133,28 @@ struct RequestIDGenerator {
 /// The route, service and consumer renders log entries carry, made once per loop and snapshot
 /// (rendering an entity for every request is most of an entry's cost). Loop-confined.
 final class LogEntityCache {
-    private var snapshot: ObjectIdentifier?
-    private var rendered: [EntityID: [UInt8]] = [:]
+    enum Kind { case route, service, consumer }
+    struct Key: Hashable {
+        let kind: Kind
+        let id: EntityID
+    }
+
+    /// Held, not just identified: a freed snapshot's address may be reused by the next one.
+    private var snapshot: Snapshot?
+    private var rendered: [Key: [UInt8]] = [:]
 
     /// The entity written as JSON (cjson's bytes).
-    func entity(_ id: EntityID, in snapshot: Snapshot, _ render: () -> Rendered?) -> [UInt8]? {
-        let current = ObjectIdentifier(snapshot)
-        if self.snapshot != current {
-            self.snapshot = current
+    func entity(_ kind: Kind, _ id: EntityID, in snapshot: Snapshot, _ render: () -> Rendered?) -> [UInt8]? {
+        if self.snapshot !== snapshot {
+            self.snapshot = snapshot
             self.rendered = [:]
         }
-        if let cached = self.rendered[id] { return cached }
+        let key = Key(kind: kind, id: id)
+        if let cached = self.rendered[key] { return cached }
         guard let value = render().map(CJSON.encode) else { return nil }
         // Bounded: a loop that saw every route of a huge config starts over.
         if self.rendered.count >= 10_000 { self.rendered = [:] }
-        self.rendered[id] = value
+        self.rendered[key] = value
         return value
     }
 }

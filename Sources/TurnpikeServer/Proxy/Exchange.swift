@@ -146,6 +146,7 @@ final class Exchange: UpstreamDelegate {
         } else {
             failure = .connectFailed
         }
+        self.lastFailureStatus = failure == .connectTimeout ? 504 : 502
         self.logger.debug(
             "upstream connect failed",
             metadata: ["upstream.target": "\(self.key)", "request.id": "\(self.requestID)", "error": "\(error)"]

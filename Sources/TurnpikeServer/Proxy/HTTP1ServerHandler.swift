@@ -198,6 +198,8 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
                 keepAlive: head.isKeepAlive
             )
             self.framing = HTTP1ResponseWriter.Framing()
+            self.responseBytes = 0
+            self.recordedHead = []
             // A pipelined request parsed after the previous answer reads the clock itself.
             let pipeline = RequestPipeline(
                 head: head,
@@ -367,7 +369,8 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
             into: &self.head,
             allocator: self.allocator
         )
-        self.responseBytes = self.head.readableBytes
+        // The chunked terminator counts now: the log phase runs before it is written.
+        self.responseBytes = self.head.readableBytes + (self.framing.chunked ? 5 : 0)
         if self.recordsResponseHead { self.recordedHead = Array(self.head.readableBytesView) }
         if self.framing.upgrade {
             self.write(self.head)
@@ -407,7 +410,6 @@ final class HTTP1ServerHandler: ChannelDuplexHandler, RemovableChannelHandler, D
     }
 
     func sendEnd() {
-        if self.framing.chunked { self.responseBytes += 5 }
         self.releaseHead()
         let close = self.framing.closeAfter
         // The state changes first: the next request may be taken as soon as this one is over.

@@ -76,7 +76,13 @@ extension RequestPipeline {
         if let match = self.match {
             facts.credentialLocations = self.snapshot.chains[match.routeIndex].credentialLocations
         }
-        facts.upstreamStatus = gathered.proxied ? String(self.responseStatus) : ""
+        // nginx's `$upstream_status`: every attempt's status, the last one the answer's.
+        facts.upstreamStatus =
+            gathered.proxied
+            ? (gathered.tries.compactMap(\.code).map(String.init) + [String(self.responseStatus)]).joined(
+                separator: ", "
+            )
+            : ""
         facts.upstreamURI = gathered.upstreamTarget ?? ""
         facts.kongLatencyMs = gathered.kongLatencyMs
         facts.proxyLatencyMs = upstreamLatencyMs ?? -1
@@ -85,12 +91,16 @@ extension RequestPipeline {
         facts.credentialID = gathered.credentialID
         let snapshot = self.snapshot
         let cache = connection.logEntities
-        facts.route = self.routeID.flatMap { id in cache.entity(id, in: snapshot) { snapshot.kongEntity(route: id) } }
+        facts.route = self.routeID.flatMap { id in
+            cache.entity(.route, id, in: snapshot) { snapshot.kongEntity(route: id) }
+        }
         facts.service = self.serviceID.flatMap { id in
-            cache.entity(id, in: snapshot) { snapshot.kongEntity(service: id) }
+            cache.entity(.service, id, in: snapshot) { snapshot.kongEntity(service: id) }
         }
         facts.consumer = self.consumer.flatMap { consumer in
-            cache.entity(consumer.id, in: snapshot) { snapshot.kongShape(Snapshot.render(consumer), foreignKeys: []) }
+            cache.entity(.consumer, consumer.id, in: snapshot) {
+                snapshot.kongShape(Snapshot.render(consumer), foreignKeys: [])
+            }
         }
         return KongLogSerializer.line(facts)
     }
