@@ -23,6 +23,7 @@ import Glibc
                 paths: [/logged]
                 plugins:
                   - name: key-auth
+                  - name: correlation-id
           - name: balanced
             host: two-targets
             retries: 3
@@ -105,6 +106,8 @@ import Glibc
             #expect((first["service"] as? [String: Any])?["name"] as? String == "mock")
             #expect((first["consumer"] as? [String: Any])?["username"] as? String == "alice")
             #expect((first["authenticated_entity"] as? [String: Any])?["id"] != nil)
+            // correlation-id adds its id, as Kong's `set_serialize_value`.
+            #expect((first["correlation_id"] as? String)?.isEmpty == false)
             let tries = try #require(first["tries"] as? [[String: Any]])
             #expect(
                 tries.count == 1 && tries[0]["ip"] as? String == "127.0.0.1" && tries[0]["port"] as? Int == gw.mockPort

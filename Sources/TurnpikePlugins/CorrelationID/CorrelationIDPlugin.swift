@@ -36,9 +36,9 @@ public struct CorrelationIDPlugin: Plugin, AccessHandler, ResponseHandler {
             context.edits.setHeader(self.config.headerName, made)
             id = made
         }
-        if self.config.echoDownstream, let id {
-            context.plugins[plugin: Self.name]["id"] = id
-        }
+        // Kept for the response phase (`echo_downstream`) and the log entry (Kong's
+        // `set_serialize_value("correlation_id", …)`, whatever `echo_downstream` says).
+        if let id { context.plugins[plugin: Self.name]["id"] = id }
         return .proceed
     }
 

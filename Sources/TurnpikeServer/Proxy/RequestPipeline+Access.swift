@@ -63,6 +63,16 @@ extension RequestPipeline {
         self.runAccess(chains.access, from: 0, context: &context)
     }
 
+    /// What the access phase leaves for the later phases: the consumer (and, for the log entry,
+    /// the credential), `kong.ctx`, and the headers it set for the client's response.
+    func adoptAccessState(_ context: AccessContext) {
+        self.consumer = context.authentication?.consumer
+        self.plugins = context.plugins
+        self.accessResponseHeaders = context.responseHeaders
+        self.accessResponseHeaderNames = context.responseHeaderNames
+        self.logFacts?.credentialID = context.authentication?.credentialID
+    }
+
     /// Runs the chain from `index` on: each handler proceeds, answers, or waits for I/O (the
     /// chain then resumes here, at the next handler, on this loop).
     func runAccess(_ chain: [any AccessHandler], from index: Int, context: inout AccessContext) {
@@ -72,11 +82,7 @@ extension RequestPipeline {
             guard self.handle(outcome, chain: chain, at: i, context: &context) else { return }
             i += 1
         }
-        self.consumer = context.authentication?.consumer
-        self.plugins = context.plugins
-        self.accessResponseHeaders = context.responseHeaders
-        self.accessResponseHeaderNames = context.responseHeaderNames
-        self.logFacts?.credentialID = context.authentication?.credentialID
+        self.adoptAccessState(context)
         self.proxy(edits: context.edits)
     }
 
@@ -91,11 +97,7 @@ extension RequestPipeline {
         case .proceed:
             return true
         case .respond(let response):
-            self.logFacts?.credentialID = context.authentication?.credentialID
-            self.consumer = context.authentication?.consumer
-            self.plugins = context.plugins
-            self.accessResponseHeaders = context.responseHeaders
-            self.accessResponseHeaderNames = context.responseHeaderNames
+            self.adoptAccessState(context)
             self.answer(response)
             return false
         case .pending(let pending):

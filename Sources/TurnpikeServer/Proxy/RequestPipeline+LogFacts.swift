@@ -89,6 +89,10 @@ extension RequestPipeline {
         facts.requestLatencyMs = Latency.milliseconds(from: self.start, to: .now())
         if self.match != nil { facts.tries = gathered.tries }
         facts.credentialID = gathered.credentialID
+        // Kong's correlation-id adds its id to the entry (`set_serialize_value`).
+        if let id = self.plugins.value("id", of: CorrelationIDPlugin.name, as: String.self) {
+            facts.extra = [("correlation_id", .string(id))]
+        }
         let snapshot = self.snapshot
         let cache = connection.logEntities
         facts.route = self.routeID.flatMap { id in

@@ -220,10 +220,7 @@ final class RequestPipeline {
         // A waiting access phase's state still reaches the log phase.
         if let context = self.accessContext {
             self.accessContext = nil
-            self.consumer = context.authentication?.consumer
-            self.plugins = context.plugins
-            self.accessResponseHeaders = context.responseHeaders
-            self.accessResponseHeaderNames = context.responseHeaderNames
+            self.adoptAccessState(context)
         }
         self.exchange?.clientClosed()
         self.pending?.expire()
