@@ -167,22 +167,19 @@ public enum SecretDigest {
     /// API): 64 hex digits keyed with this process's random key, so nobody outside the process
     /// can know it, and the same for the same `label` across reloads.
     public static func unknowable(_ label: String) -> String {
-        let key = SymmetricKey(data: Self.keyBytes)
-        let digest = HMAC<SHA256>.authenticationCode(for: Array(("unknowable:" + label).utf8), using: key)
-        var out = ""
-        out.reserveCapacity(64)
-        for b in digest {
-            out.append(EntityID.hexCharacter(b >> 4))
-            out.append(EntityID.hexCharacter(b & 0xf))
-        }
-        return out
+        Self.keyedHex("unknowable:" + label, bytes: 32)
     }
 
     public static func short(_ secret: String) -> String {
-        let key = SymmetricKey(data: Self.keyBytes)
-        let digest = HMAC<SHA256>.authenticationCode(for: Array(secret.utf8), using: key)
-        var out = "hmac-sha256:"
-        for b in digest.prefix(6) {
+        "hmac-sha256:" + Self.keyedHex(secret, bytes: 6)
+    }
+
+    /// The first `bytes` bytes of HMAC-SHA256(process key, text), in lowercase hex.
+    static func keyedHex(_ text: String, bytes: Int) -> String {
+        let digest = HMAC<SHA256>.authenticationCode(for: Array(text.utf8), using: SymmetricKey(data: Self.keyBytes))
+        var out = ""
+        out.reserveCapacity(2 * bytes)
+        for b in digest.prefix(bytes) {
             out.append(EntityID.hexCharacter(b >> 4))
             out.append(EntityID.hexCharacter(b & 0xf))
         }

@@ -150,6 +150,11 @@ public struct UpstreamEdits: Sendable {
 
     public init() {}
 
+    /// `headers` as they go upstream with these edits: the removed names gone, the set ones added.
+    public func applied<S: Sequence<(name: String, value: String)>>(to headers: S) -> [(name: String, value: String)] {
+        headers.filter { h in !self.remove.contains { HeaderName.equal($0, h.name) } } + self.set
+    }
+
     /// Replaces the header upstream (a later plugin's value wins); nil removes it.
     public mutating func setHeader(_ name: String, _ value: String?) {
         HeaderEdits.set(name, value, remove: &self.remove, set: &self.set)

@@ -151,22 +151,19 @@ public struct Credential<Kind: CredentialKind>: Sendable {
 /// bytes first differ.
 public enum ConstantTime {
     public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        guard a.count == b.count else { return false }
-        var difference: UInt8 = 0
-        for i in 0..<a.count { difference |= a[i] ^ b[i] }
-        return difference == 0
+        a.withUnsafeBufferPointer { x in b.withUnsafeBufferPointer { y in Self.equal(x, y) } }
     }
 
     public static func equal(_ a: String, _ b: String) -> Bool {
         var a = a
         var b = b
-        return a.withUTF8 { x in
-            b.withUTF8 { y in
-                guard x.count == y.count else { return false }
-                var difference: UInt8 = 0
-                for i in 0..<x.count { difference |= x[i] ^ y[i] }
-                return difference == 0
-            }
-        }
+        return a.withUTF8 { x in b.withUTF8 { y in Self.equal(x, y) } }
+    }
+
+    static func equal(_ x: UnsafeBufferPointer<UInt8>, _ y: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for i in 0..<x.count { difference |= x[i] ^ y[i] }
+        return difference == 0
     }
 }

@@ -246,15 +246,7 @@ public enum KongLogSerializer {
     /// `redacting`: request headers (nil for the response's): `authorization` and
     /// `proxy-authorization`, as Kong, and these names (compared as Kong's `get_header` does).
     static func headers(_ list: [(name: String, value: String)], redacting: [String]?) -> Rendered {
-        var grouped: [(name: String, values: [String])] = []
-        for (name, value) in list.prefix(Self.maxHeaders) {
-            let lower = name.lowercased()
-            if let i = grouped.firstIndex(where: { $0.name == lower }) {
-                grouped[i].values.append(value)
-            } else {
-                grouped.append((lower, [value]))
-            }
-        }
+        let grouped = QueryString.group(list.prefix(Self.maxHeaders).map { ($0.name.lowercased(), $0.value) })
         return .object(
             grouped.map { name, values in
                 if let extra = redacting,
@@ -263,7 +255,8 @@ public enum KongLogSerializer {
                 {
                     return (name, .string("REDACTED"))
                 }
-                return (name, values.count == 1 ? .string(values[0]) : .array(values.map(Rendered.string)))
+                let each = values.map { Rendered.string($0 ?? "") }
+                return (name, each.count == 1 ? each[0] : .array(each))
             }
         )
     }

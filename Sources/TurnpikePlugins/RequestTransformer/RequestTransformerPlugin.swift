@@ -120,10 +120,7 @@ public struct RequestTransformerPlugin: Plugin, AccessHandler {
     static func currentHeaders(_ context: AccessContext) -> HeaderFields {
         let edits = context.edits
         guard !edits.set.isEmpty || !edits.remove.isEmpty else { return context.request.headers }
-        return HeaderFields(
-            context.request.headers.filter { h in !edits.remove.contains { HeaderName.equal($0, h.name) } }
-                + edits.set
-        )
+        return HeaderFields(edits.applied(to: context.request.headers))
     }
 
     func transformHeaders(

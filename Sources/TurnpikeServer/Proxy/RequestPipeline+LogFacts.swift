@@ -50,11 +50,8 @@ extension RequestPipeline {
         let head = self.head
         let connection = self.connection
         let edits = gathered.edits
-        var headers = head.stringPairs(limit: connection.configuration.maxHeaderCount)
-        if let edits {
-            headers.removeAll { field in edits.remove.contains { HeaderName.equal($0, field.name) } }
-            headers += edits.set
-        }
+        let received = head.stringPairs(limit: connection.configuration.maxHeaderCount)
+        let headers = edits?.applied(to: received) ?? received
         let originalQuery = self.queryStart.map { head.uri[head.uri.index(after: $0)...] }
         var facts = LogFacts(
             requestID: self.requestID,
